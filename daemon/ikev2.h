@@ -54,7 +54,11 @@ enum ike_payload_type {
 	PL_CP = 47,
 	PL_EAP = 48,
 	PL_GSPM = 49,
+	PL_IDG = 50, /* G-IKEv2; xiked does not parse these (treated as unrecognised) */
+	PL_GSA = 51,
+	PL_KD = 52,
 	PL_SKF = 53,
+	PL_PS = 54, /* RFC 8019 puzzle solution; not parsed (unrecognised) */
 };
 /* RFC 7296 3.2: the critical bit of the generic payload header. */
 #define IKE_PAYLOAD_CRITICAL 0x80
@@ -317,7 +321,29 @@ enum ike_cfg_attr {
 	CFG_INTERNAL_IP4_SUBNET = 13,
 	CFG_SUPPORTED_ATTRIBUTES = 14,
 	CFG_INTERNAL_IP6_SUBNET = 15,
+	CFG_P_CSCF_IP4_ADDRESS = 20, /* RFC 7651 */
+	CFG_P_CSCF_IP6_ADDRESS = 21, /* RFC 7651 */
+	CFG_INTERNAL_DNS_DOMAIN = 25, /* RFC 8598 */
+	CFG_INTERNAL_DNSSEC_TA = 26,  /* RFC 8598 */
 };
+/* RFC 7296 3.15.1: the high bit of the attribute type is reserved. */
+#define CFG_ATTR_TYPE_MASK 0x7fff
+
+/* EAP codes carried in the EAP payload (RFC 7296 3.16, RFC 3748 4). */
+enum ike_eap_code {
+	EAP_CODE_REQUEST = 1,
+	EAP_CODE_RESPONSE = 2,
+	EAP_CODE_SUCCESS = 3,
+	EAP_CODE_FAILURE = 4,
+};
+
+/* RFC 7296 3.3.1 / 3.3.2: "Last Substruc" values of proposals and transforms. */
+#define IKE_LAST_SUBSTRUC_LAST 0
+#define IKE_LAST_SUBSTRUC_PROPOSAL 2
+#define IKE_LAST_SUBSTRUC_TRANSFORM 3
+/* RFC 7296 3.13.1: start 65535, end 0 marks OPAQUE ports. */
+#define IKE_TS_PORT_OPAQUE_START 65535
+#define IKE_TS_PORT_OPAQUE_END 0
 
 /* ---- Limits (units in the name or the comment) ---- */
 
@@ -337,5 +363,14 @@ enum ike_cfg_attr {
 #define IKE_DELETE_SPIS_MAX 64
 /* CP attributes per CP payload. */
 #define IKE_CP_ATTRS_MAX 32
+/*
+ * Per-message pools of the parsed-message struct (daemon/message.h): the
+ * totals over all payloads of one message, outer and inner chain together.
+ * A message needing more is rejected with a "too many" error.
+ */
+#define IKE_MSG_PROPOSALS_MAX 32
+#define IKE_MSG_TRANSFORMS_MAX 256
+#define IKE_MSG_TS_MAX (2 * IKE_TS_MAX)
+#define IKE_MSG_CP_ATTRS_MAX IKE_CP_ATTRS_MAX
 
 #endif
