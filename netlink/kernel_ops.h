@@ -46,8 +46,10 @@ struct kernel_sa {
 	enum kmode mode;
 	uint32_t reqid;
 	/* XFRM algorithm names: "rfc4106(gcm(aes))", "rfc7539esp(chacha20,poly1305)", "cbc(aes)".
-	 * NULL enc_alg with integ_alg set = integrity only (AH, or ESP with NULL encryption
-	 * when enc_alg is "ecb(cipher_null)"). */
+	 * enc_alg NULL = no encryption attribute (AH); ESP with ENCR_NULL passes "ecb(cipher_null)"
+	 * with an empty key.
+	 * AEAD is chosen by icv_bits != 0 (XFRMA_ALG_AEAD; integ_alg must then be NULL), otherwise
+	 * enc_alg goes in XFRMA_ALG_CRYPT and integ_alg in XFRMA_ALG_AUTH_TRUNC. */
 	const char *enc_alg;
 	const uint8_t *enc_key;
 	size_t enc_key_len; /* for AEAD this includes the 4-byte salt (RFC 4106 8.1, RFC 7634 2) */
@@ -130,6 +132,10 @@ struct kernel_ops {
 	int (*event_fd)(void *k);
 	void (*event_dispatch)(void *k);
 	void (*free)(void *k); /* NULL-safe */
+	/* The kernel's extended-ack text (NLMSGERR_ATTR_MSG, e.g. "Requested AEAD algorithm not
+	 * found") for the last failed request, or NULL if it gave none. Valid until the next call
+	 * on k. For logging next to kernel_strerror(). */
+	const char *(*last_extack)(void *k);
 };
 
 struct kernel {
