@@ -58,6 +58,13 @@ struct payload_err {
 /* Stable name of a status ("TRUNCATED", ...); never NULL. */
 const char *payload_status_name(enum payload_status s);
 
+/*
+ * Fill *err (if not NULL) with status, payload type and a printf-formatted
+ * reason, and return status. Shared by the codec's parsers.
+ */
+enum payload_status payload_fail(struct payload_err *err, enum payload_status st, uint8_t type,
+				 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* ---- host structs ---- */
 
 /* Borrowed octets: ptr points into the parsed buffer (or the builder's input). */
@@ -414,15 +421,16 @@ struct payload_pool {
 /*
  * Parse the body of one payload of the given type into p->u and set
  * p->known. `body` covers exactly the payload body (after the generic
- * header); `base` is the start of the buffer the body lies in (used only to
- * compute SK/SKF offsets; may be NULL for other types). Borrows body's
- * buffer. Types xiked does not parse leave p->known false and return
- * PAYLOAD_OK. On error fills *err (payload type and why; err->offset is
- * left to the caller) and returns its status.
+ * header); next_payload is the generic header's Next Payload (for SK/SKF it
+ * names the first inner payload); `base` is the start of the buffer the body
+ * lies in (used only to compute SK/SKF offsets; may be NULL for other
+ * types). Borrows body's buffer. Types xiked does not parse leave p->known
+ * false and return PAYLOAD_OK. On error fills *err (payload type and why;
+ * err->offset is left to the caller) and returns its status. err may be NULL.
  */
-enum payload_status payload_parse_body(uint8_t type, struct rd body, const uint8_t *base,
-				       struct payload_pool *pool, struct ike_payload *p,
-				       struct payload_err *err);
+enum payload_status payload_parse_body(uint8_t type, uint8_t next_payload, struct rd body,
+				       const uint8_t *base, struct payload_pool *pool,
+				       struct ike_payload *p, struct payload_err *err);
 
 /* The per-type parsers payload_parse_body dispatches to. Same contract. */
 enum payload_status payload_parse_sa(struct rd body, struct payload_pool *pool, struct ike_sa *out,
