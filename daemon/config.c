@@ -1,0 +1,1585 @@
+/*
+ * Configuration parser; see config.h and doc/xiked.conf.5.
+ *
+ * Two passes: the lexer turns the text into sections of (key, value, line)
+ * entries, then each section is interpreted. Connections may be referred to
+ * by [child] sections anywhere in the file, so children are attached after
+ * every connection is known. Everything is staged in a new xiked_config and
+ * only handed out when the whole file is valid.
+ */
+#include "daemon/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/secret.h"
+
+enum sec_kind {
+	SEC_DAEMON,
+	SEC_CONN,
+	SEC_CHILD,
+};
+
+struct entry {
+	char *key;
+	char *value; /* unquoted; may hold a key, wiped on free */
+	bool quoted;
+	unsigned line;
+};
+
+struct section {
+	enum sec_kind kind;
+	char name[CONFIG_NAME_MAX + 1]; /* conn name, or child name */
+	char conn[CONFIG_NAME_MAX + 1]; /* child: its connection */
+	unsigned line;
+	struct entry *e;
+	size_t n, cap;
+};
+
+struct parse {
+	const char *name; /* file name for messages */
+	char *err;
+	size_t errlen;
+	struct section *secs;
+	size_t n_secs, cap_secs;
+	bool has_psk; /* the text itself holds a psk = value */
+};
+
+static void perr(struct parse *ps, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void perr(struct parse *ps, unsigned line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ps->err && ps->errlen) {
+		if (line)
+			snprintf(ps->err, ps->errlen, "%s:%u: %s", ps->name, line, msg);
+		else
+			snprintf(ps->err, ps->errlen, "%s: %s", ps->name, msg);
+	}
+}
+
+static void free_sections(struct parse *ps)
+{
+	for (size_t i = 0; i < ps->n_secs; i++) {
+		struct section *s = &ps->secs[i];
+
+		for (size_t j = 0; j < s->n; j++) {
+			crypto_wipe(s->e[j].value, strlen(s->e[j].value));
+			free(s->e[j].value);
+			free(s->e[j].key);
+		}
+		free(s->e);
+	}
+	free(ps->secs);
+	ps->secs = NULL;
+	ps->n_secs = 0;
+}
+
+/* ---- lexer ---- */
+
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static bool valid_name(const char *s, size_t len)
+{
+	if (len == 0 || len > CONFIG_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	}
+	return true;
+}
+
+/* The rest of a line after a value or header: only blanks and a comment. */
+static bool rest_is_blank(const char *p, const char *end)
+{
+	while (p < end && is_ws(*p))
+		p++;
+	return p == end || *p == '#';
+}
+
+static int lex_header(struct parse *ps, unsigned line, const char *p, const char *end)
+{
+	const char *close = memchr(p, ']', (size_t)(end - p));
+	const char *a, *b, *w;
+	struct section *s;
+
+	if (!close) {
+		perr(ps, line, "section header without ']'");
+		return -1;
+	}
+	if (!rest_is_blank(close + 1, end)) {
+		perr(ps, line, "text after section header");
+		return -1;
+	}
+	a = p + 1;
+	b = close;
+	while (a < b && is_ws(*a))
+		a++;
+	while (b > a && is_ws(b[-1]))
+		b--;
+	w = a;
+	while (w < b && !is_ws(*w))
+		w++;
+
+	if (ps->n_secs == ps->cap_secs) {
+		size_t cap = ps->cap_secs ? ps->cap_secs * 2 : 16;
+		struct section *n = realloc(ps->secs, cap * sizeof(*n));
+
+		if (!n) {
+			perr(ps, line, "out of memory");
+			return -1;
+		}
+		ps->secs = n;
+		ps->cap_secs = cap;
+	}
+	s = &ps->secs[ps->n_secs];
+	memset(s, 0, sizeof(*s));
+	s->line = line;
+
+	const char *arg = w;
+
+	while (arg < b && is_ws(*arg))
+		arg++;
+	size_t kw = (size_t)(w - a), alen = (size_t)(b - arg);
+
+	if (kw == 6 && memcmp(a, "daemon", 6) == 0) {
+		if (alen) {
+			perr(ps, line, "[daemon] takes no name");
+			return -1;
+		}
+		s->kind = SEC_DAEMON;
+	} else if (kw == 4 && memcmp(a, "conn", 4) == 0) {
+		if (!valid_name(arg, alen)) {
+			perr(ps, line,
+			     "bad connection name '%.*s' (1-%d letters, digits, '_' or '-')",
+			     (int)alen, arg, CONFIG_NAME_MAX);
+			return -1;
+		}
+		s->kind = SEC_CONN;
+		memcpy(s->name, arg, alen);
+	} else if (kw == 5 && memcmp(a, "child", 5) == 0) {
+		const char *dot = memchr(arg, '.', alen);
+
+		if (!dot) {
+			perr(ps, line, "child section must be named CONN.NAME, got '%.*s'", (int)alen,
+			     arg);
+			return -1;
+		}
+		size_t clen = (size_t)(dot - arg), nlen = alen - clen - 1;
+
+		if (!valid_name(arg, clen) || !valid_name(dot + 1, nlen)) {
+			perr(ps, line, "bad child name '%.*s' (CONN.NAME, each 1-%d letters, digits, '_' or '-')",
+			     (int)alen, arg, CONFIG_NAME_MAX);
+			return -1;
+		}
+		s->kind = SEC_CHILD;
+		memcpy(s->conn, arg, clen);
+		memcpy(s->name, dot + 1, nlen);
+	} else {
+		perr(ps, line, "unknown section '[%.*s]' (daemon, conn NAME, child CONN.NAME)",
+		     (int)(b - a), a);
+		return -1;
+	}
+	ps->n_secs++;
+	return 0;
+}
+
+static int lex_entry(struct parse *ps, unsigned line, const char *p, const char *end)
+{
+	const char *k = p, *v, *vend;
+	struct section *s;
+	struct entry *e;
+	char *value;
+	size_t klen, vlen = 0, value_size;
+	bool quoted = false;
+
+	while (p < end && (isalnum((unsigned char)*p) || *p == '_'))
+		p++;
+	klen = (size_t)(p - k);
+	while (p < end && is_ws(*p))
+		p++;
+	if (klen == 0 || p == end || *p != '=') {
+		perr(ps, line, "expected 'key = value' or '[section]'");
+		return -1;
+	}
+	if (ps->n_secs == 0) {
+		perr(ps, line, "'%.*s' outside any section", (int)klen, k);
+		return -1;
+	}
+	p++;
+	while (p < end && is_ws(*p))
+		p++;
+
+	value_size = (size_t)(end - p) + 1;
+	value = malloc(value_size);
+	if (!value) {
+		perr(ps, line, "out of memory");
+		return -1;
+	}
+	if (p < end && *p == '"') {
+		/* Quoted: '#' is literal inside; \" and \\ are the escapes. */
+		quoted = true;
+		p++;
+		while (p < end && *p != '"') {
+			if (*p == '\\' && p + 1 < end && (p[1] == '"' || p[1] == '\\'))
+				p++;
+			value[vlen++] = *p++;
+		}
+		if (p == end) {
+			perr(ps, line, "unterminated quoted value");
+			goto fail;
+		}
+		if (!rest_is_blank(p + 1, end)) {
+			perr(ps, line, "text after the closing quote");
+			goto fail;
+		}
+	} else {
+		/* A comment starts at '#' preceded by a blank. */
+		v = p;
+		vend = p;
+		while (vend < end && !(*vend == '#' && vend > v && is_ws(vend[-1])))
+			vend++;
+		while (vend > v && is_ws(vend[-1]))
+			vend--;
+		vlen = (size_t)(vend - v);
+		memcpy(value, v, vlen);
+	}
+	value[vlen] = '\0';
+	if (vlen == 0) {
+		perr(ps, line, "'%.*s' has an empty value", (int)klen, k);
+		goto fail;
+	}
+	if (memchr(value, '\0', vlen)) {
+		perr(ps, line, "NUL character in value");
+		goto fail;
+	}
+
+	s = &ps->secs[ps->n_secs - 1];
+	for (size_t i = 0; i < s->n; i++) {
+		if (strlen(s->e[i].key) == klen && memcmp(s->e[i].key, k, klen) == 0) {
+			perr(ps, line, "'%.*s' given twice in this section (first at line %u)",
+			     (int)klen, k, s->e[i].line);
+			goto fail;
+		}
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		struct entry *n = realloc(s->e, cap * sizeof(*n));
+
+		if (!n) {
+			perr(ps, line, "out of memory");
+			goto fail;
+		}
+		s->e = n;
+		s->cap = cap;
+	}
+	e = &s->e[s->n];
+	e->key = strndup(k, klen);
+	if (!e->key) {
+		perr(ps, line, "out of memory");
+		goto fail;
+	}
+	e->value = value;
+	e->quoted = quoted;
+	e->line = line;
+	s->n++;
+	if (strcmp(e->key, "psk") == 0)
+		ps->has_psk = true;
+	return 0;
+fail:
+	crypto_wipe(value, value_size);
+	free(value);
+	return -1;
+}
+
+static int lex(struct parse *ps, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+	unsigned line = 0;
+
+	if (memchr(text, '\0', len)) {
+		perr(ps, 0, "contains a NUL character");
+		return -1;
+	}
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *le = eol ? eol : end;
+
+		line++;
+		if (le > p && le[-1] == '\r')
+			le--;
+		while (p < le && is_ws(*p))
+			p++;
+		if (p < le && *p != '#' && *p != ';') {
+			int r = *p == '[' ? lex_header(ps, line, p, le) : lex_entry(ps, line, p, le);
+
+			if (r < 0)
+				return -1;
+		}
+		p = eol ? eol + 1 : end;
+	}
+	return 0;
+}
+
+/* ---- value parsers: fill a message in msg and return -1 on error ---- */
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *endp;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &endp, 10);
+	if (errno || *endp || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* An IPv4 or IPv6 literal into ss (port 0). */
+static int parse_addr(const char *s, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+/* Splits a comma-separated list in place: calls fn on each trimmed item. */
+static int split_list(char *s, int (*fn)(void *ctx, const char *item, char *msg, size_t msglen),
+		      void *ctx, char *msg, size_t msglen)
+{
+	char *p = s;
+
+	for (;;) {
+		char *comma = strchr(p, ',');
+		char *a = p, *b = comma ? comma : p + strlen(p);
+		char save = *b;
+		int r;
+
+		while (a < b && is_ws(*a))
+			a++;
+		while (b > a && is_ws(b[-1]))
+			b--;
+		if (a == b) {
+			snprintf(msg, msglen, "empty item in list");
+			return -1;
+		}
+		save = *b;
+		*b = '\0';
+		r = fn(ctx, a, msg, msglen);
+		*b = save;
+		if (r < 0)
+			return -1;
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Hex digits (even count, optional ':' between octets) into out; length or -1. */
+static int parse_hex(const char *s, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+
+	while (*s) {
+		int hi, lo;
+
+		if (*s == ':') {
+			s++;
+			continue;
+		}
+		hi = hexval(s[0]);
+		lo = hi < 0 ? -1 : hexval(s[1]);
+		if (hi < 0 || lo < 0 || n == max)
+			return -1;
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		s += 2;
+	}
+	return (int)n;
+}
+
+/*
+ * Identities, strongSwan's conventions (identification_create_from_string):
+ * an IP literal is an address ID; "@#hex" or "keyid:hex" a KEY_ID; a
+ * leading '@' forces FQDN ("@@" RFC822); otherwise an '@' after a local
+ * part makes an RFC822 address and everything else is an FQDN. Explicit
+ * "fqdn:", "email:"/"rfc822:"/"userfqdn:", "ipv4:", "ipv6:" prefixes too.
+ */
+static int parse_id(const char *s, bool allow_any, struct config_id *id, char *msg, size_t msglen)
+{
+	struct sockaddr_storage ss;
+	const char *text = NULL;
+	uint8_t type = 0;
+
+	memset(id, 0, sizeof(*id));
+	if (strcmp(s, "%any") == 0) {
+		if (!allow_any) {
+			snprintf(msg, msglen, "%%any is only valid for remote_id");
+			return -1;
+		}
+		id->any = true;
+		return 0;
+	}
+	if (strncasecmp(s, "keyid:", 6) == 0 || strncmp(s, "@#", 2) == 0) {
+		const char *hex = s[0] == '@' ? s + 2 : s + 6;
+		int n = parse_hex(hex, id->data, sizeof(id->data));
+
+		if (n <= 0) {
+			snprintf(msg, msglen, "bad key ID '%s' (hex octets expected)", s);
+			return -1;
+		}
+		id->type = ID_KEY_ID;
+		id->len = (uint16_t)n;
+		return 0;
+	}
+	if (strncasecmp(s, "ipv4:", 5) == 0 || strncasecmp(s, "ipv6:", 5) == 0) {
+		int want = s[3] == '4' ? AF_INET : AF_INET6;
+
+		if (parse_addr(s + 5, &ss) < 0 || ss.ss_family != want) {
+			snprintf(msg, msglen, "bad address in ID '%s'", s);
+			return -1;
+		}
+	} else if (parse_addr(s, &ss) < 0) {
+		ss.ss_family = AF_UNSPEC;
+		if (strncasecmp(s, "fqdn:", 5) == 0) {
+			type = ID_FQDN;
+			text = s + 5;
+		} else if (strncasecmp(s, "email:", 6) == 0 || strncasecmp(s, "rfc822:", 7) == 0 ||
+			   strncasecmp(s, "userfqdn:", 9) == 0) {
+			type = ID_RFC822_ADDR;
+			text = strchr(s, ':') + 1;
+		} else if (strncmp(s, "@@", 2) == 0) {
+			type = ID_RFC822_ADDR;
+			text = s + 2;
+		} else if (s[0] == '@') {
+			type = ID_FQDN;
+			text = s + 1;
+		} else if (strchr(s, '=')) {
+			snprintf(msg, msglen, "'%s': distinguished-name IDs are not supported", s);
+			return -1;
+		} else {
+			type = strchr(s, '@') ? ID_RFC822_ADDR : ID_FQDN;
+			text = s;
+		}
+	}
+	if (ss.ss_family == AF_INET) {
+		id->type = ID_IPV4_ADDR;
+		id->len = 4;
+		memcpy(id->data, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		return 0;
+	}
+	if (ss.ss_family == AF_INET6) {
+		id->type = ID_IPV6_ADDR;
+		id->len = 16;
+		memcpy(id->data, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		return 0;
+	}
+	size_t n = strlen(text);
+
+	if (n == 0) {
+		snprintf(msg, msglen, "empty identity in '%s'", s);
+		return -1;
+	}
+	if (n > CONFIG_ID_MAX) {
+		snprintf(msg, msglen, "identity longer than %d octets", CONFIG_ID_MAX);
+		return -1;
+	}
+	id->type = type;
+	id->len = (uint16_t)n;
+	memcpy(id->data, text, n);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	uint8_t proto;
+} ip_protos[] = {
+	{ "icmp", 1 }, { "tcp", 6 }, { "udp", 17 }, { "gre", 47 }, { "esp", 50 },
+	{ "ah", 51 }, { "icmpv6", 58 }, { "ipv6-icmp", 58 }, { "sctp", 132 },
+};
+
+static const char *ip_proto_name(uint8_t proto)
+{
+	for (size_t i = 0; i < sizeof(ip_protos) / sizeof(ip_protos[0]); i++) {
+		if (ip_protos[i].proto == proto)
+			return ip_protos[i].name;
+	}
+	return NULL;
+}
+
+/* "[proto]" / "[proto/port]" / "[proto/lo-hi]", text between the brackets. */
+static int parse_ts_proto(const char *s, struct ts_cfg *ts, char *msg, size_t msglen)
+{
+	char proto[32];
+	const char *slash = strchr(s, '/');
+	size_t plen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long v, hi;
+
+	ts->ip_proto = 0;
+	ts->start_port = 0;
+	ts->end_port = 65535;
+	if (plen >= sizeof(proto)) {
+		snprintf(msg, msglen, "unknown protocol '%.*s'", (int)plen, s);
+		return -1;
+	}
+	memcpy(proto, s, plen);
+	proto[plen] = '\0';
+	if (plen && strcmp(proto, "%any") != 0) {
+		bool found = false;
+
+		for (size_t i = 0; i < sizeof(ip_protos) / sizeof(ip_protos[0]); i++) {
+			if (strcasecmp(proto, ip_protos[i].name) == 0) {
+				ts->ip_proto = ip_protos[i].proto;
+				found = true;
+			}
+		}
+		if (!found) {
+			if (parse_uint(proto, 255, &v) < 0) {
+				snprintf(msg, msglen, "unknown protocol '%s'", proto);
+				return -1;
+			}
+			ts->ip_proto = (uint8_t)v;
+		}
+	}
+	if (!slash || strcmp(slash + 1, "%any") == 0)
+		return 0;
+
+	char port[32];
+	const char *dash;
+
+	if (strlen(slash + 1) >= sizeof(port)) {
+		snprintf(msg, msglen, "bad port '%s'", slash + 1);
+		return -1;
+	}
+	strcpy(port, slash + 1);
+	dash = strchr(port, '-');
+	if (dash) {
+		port[dash - port] = '\0';
+		if (parse_uint(port, 65535, &v) < 0 || parse_uint(dash + 1, 65535, &hi) < 0 ||
+		    v > hi) {
+			snprintf(msg, msglen, "bad port range '%s'", slash + 1);
+			return -1;
+		}
+	} else {
+		if (parse_uint(port, 65535, &v) < 0) {
+			snprintf(msg, msglen, "bad port '%s'", slash + 1);
+			return -1;
+		}
+		hi = v;
+	}
+	/* RFC 7296 3.13.1: ports are only defined together with a protocol. */
+	if (ts->ip_proto == 0 && !(v == 0 && hi == 65535)) {
+		snprintf(msg, msglen, "a port needs a protocol ('[tcp/%s]')", slash + 1);
+		return -1;
+	}
+	ts->start_port = (uint16_t)v;
+	ts->end_port = (uint16_t)hi;
+	return 0;
+}
+
+static void ss_addr_bytes(const struct sockaddr_storage *ss, uint8_t *out)
+{
+	if (ss->ss_family == AF_INET)
+		memcpy(out, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	else
+		memcpy(out, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+}
+
+/* One traffic selector: CIDR, address, range a-b or %dynamic, then [proto/port]. */
+static int parse_ts(const char *s, struct ts_cfg *ts, char *msg, size_t msglen)
+{
+	char addr[128];
+	const char *br = strchr(s, '[');
+	size_t alen = br ? (size_t)(br - s) : strlen(s);
+	struct sockaddr_storage a, b;
+	char *sep;
+
+	memset(ts, 0, sizeof(*ts));
+	ts->end_port = 65535;
+	while (alen && is_ws(s[alen - 1]))
+		alen--;
+	if (alen == 0 || alen >= sizeof(addr)) {
+		snprintf(msg, msglen, "bad traffic selector '%s'", s);
+		return -1;
+	}
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	if (br) {
+		char inner[64];
+		size_t ilen = strlen(br + 1);
+
+		if (ilen == 0 || br[ilen] != ']' || ilen - 1 >= sizeof(inner)) {
+			snprintf(msg, msglen, "bad protocol/port suffix in '%s'", s);
+			return -1;
+		}
+		memcpy(inner, br + 1, ilen - 1);
+		inner[ilen - 1] = '\0';
+		if (parse_ts_proto(inner, ts, msg, msglen) < 0)
+			return -1;
+	}
+
+	if (strcmp(addr, "%dynamic") == 0) {
+		ts->dynamic = true;
+		return 0;
+	}
+	if ((sep = strchr(addr, '/'))) {
+		unsigned long prefix;
+		size_t alen_bytes;
+
+		*sep = '\0';
+		if (parse_addr(addr, &a) < 0) {
+			snprintf(msg, msglen, "bad address '%s' in traffic selector", addr);
+			return -1;
+		}
+		alen_bytes = a.ss_family == AF_INET ? 4 : 16;
+		if (parse_uint(sep + 1, alen_bytes * 8, &prefix) < 0) {
+			snprintf(msg, msglen, "bad prefix length '/%s' in traffic selector", sep + 1);
+			return -1;
+		}
+		ss_addr_bytes(&a, ts->start);
+		memcpy(ts->end, ts->start, alen_bytes);
+		/* Host bits cleared in the start, set in the end. */
+		for (size_t i = 0; i < alen_bytes; i++) {
+			size_t bits = prefix > i * 8 ? prefix - i * 8 : 0;
+			uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+
+			ts->start[i] &= mask;
+			ts->end[i] |= (uint8_t)~mask;
+		}
+	} else if ((sep = strchr(addr, '-'))) {
+		*sep = '\0';
+		if (parse_addr(addr, &a) < 0 || parse_addr(sep + 1, &b) < 0 ||
+		    a.ss_family != b.ss_family) {
+			snprintf(msg, msglen, "bad address range '%s-%s'", addr, sep + 1);
+			return -1;
+		}
+		ss_addr_bytes(&a, ts->start);
+		ss_addr_bytes(&b, ts->end);
+		if (memcmp(ts->start, ts->end, a.ss_family == AF_INET ? 4 : 16) > 0) {
+			snprintf(msg, msglen, "address range '%s-%s' ends before it starts", addr,
+				 sep + 1);
+			return -1;
+		}
+	} else {
+		if (parse_addr(addr, &a) < 0) {
+			snprintf(msg, msglen, "bad traffic selector '%s' (address, CIDR, range or %%dynamic)",
+				 addr);
+			return -1;
+		}
+		ss_addr_bytes(&a, ts->start);
+		ss_addr_bytes(&a, ts->end);
+	}
+	ts->type = a.ss_family == AF_INET ? TS_IPV4_ADDR_RANGE : TS_IPV6_ADDR_RANGE;
+	return 0;
+}
+
+static int ts_list_add(void *ctx, const char *item, char *msg, size_t msglen)
+{
+	struct ts_cfg_list *l = ctx;
+	struct ts_cfg ts;
+	struct ts_cfg *n;
+
+	if (parse_ts(item, &ts, msg, msglen) < 0)
+		return -1;
+	if (l->n == IKE_TS_MAX) {
+		snprintf(msg, msglen, "more than %d traffic selectors", IKE_TS_MAX);
+		return -1;
+	}
+	n = realloc(l->ts, (l->n + 1) * sizeof(*n));
+	if (!n) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	l->ts = n;
+	l->ts[l->n++] = ts;
+	return 0;
+}
+
+static int parse_ts_list(char *s, struct ts_cfg_list *l, char *msg, size_t msglen)
+{
+	memset(l, 0, sizeof(*l));
+	if (split_list(s, ts_list_add, l, msg, msglen) < 0) {
+		free(l->ts);
+		memset(l, 0, sizeof(*l));
+		return -1;
+	}
+	return 0;
+}
+
+static int ts_list_dynamic(struct ts_cfg_list *l)
+{
+	l->ts = calloc(1, sizeof(*l->ts));
+	if (!l->ts)
+		return -1;
+	l->ts[0].dynamic = true;
+	l->ts[0].end_port = 65535;
+	l->n = 1;
+	return 0;
+}
+
+struct listen_ctx {
+	struct daemon_cfg *d;
+	bool any;
+};
+
+static int listen_add(void *ctx, const char *item, char *msg, size_t msglen)
+{
+	struct listen_ctx *lc = ctx;
+
+	if (strcmp(item, "%any") == 0) {
+		lc->any = true;
+		return 0;
+	}
+	if (lc->d->n_listen == CONFIG_LISTEN_MAX) {
+		snprintf(msg, msglen, "more than %d listen addresses", CONFIG_LISTEN_MAX);
+		return -1;
+	}
+	if (parse_addr(item, &lc->d->listen[lc->d->n_listen]) < 0) {
+		snprintf(msg, msglen, "bad listen address '%s'", item);
+		return -1;
+	}
+	lc->d->n_listen++;
+	return 0;
+}
+
+/* ---- sections ---- */
+
+static int interpret_daemon(struct parse *ps, const struct section *s, struct daemon_cfg *d)
+{
+	char msg[256];
+	unsigned long v;
+	unsigned port_line = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct entry *e = &s->e[i];
+
+		if (strcmp(e->key, "listen") == 0) {
+			struct listen_ctx lc = { .d = d };
+			char *copy = strdup(e->value);
+			int r;
+
+			if (!copy) {
+				perr(ps, e->line, "out of memory");
+				return -1;
+			}
+			d->n_listen = 0;
+			r = split_list(copy, listen_add, &lc, msg, sizeof(msg));
+			free(copy);
+			if (r < 0) {
+				perr(ps, e->line, "listen: %s", msg);
+				return -1;
+			}
+			if (lc.any && d->n_listen) {
+				perr(ps, e->line, "listen: %%any together with addresses");
+				return -1;
+			}
+		} else if (strcmp(e->key, "control") == 0) {
+			if (e->value[0] != '/') {
+				perr(ps, e->line, "control: '%s' is not an absolute path", e->value);
+				return -1;
+			}
+			if (strlen(e->value) >= sizeof(d->control)) {
+				perr(ps, e->line, "control: path longer than %zu characters",
+				     sizeof(d->control) - 1);
+				return -1;
+			}
+			strcpy(d->control, e->value);
+		} else if (strcmp(e->key, "log") == 0) {
+			if (log_level_parse(e->value, &d->log_level) < 0) {
+				perr(ps, e->line, "log: '%s' is not one of error, warn, info, debug",
+				     e->value);
+				return -1;
+			}
+		} else if (strcmp(e->key, "port") == 0 || strcmp(e->key, "natt_port") == 0) {
+			if (parse_uint(e->value, 65535, &v) < 0) {
+				perr(ps, e->line, "%s: '%s' is not a port number (0-65535)", e->key,
+				     e->value);
+				return -1;
+			}
+			if (e->key[0] == 'p')
+				d->port = (uint16_t)v;
+			else
+				d->natt_port = (uint16_t)v;
+			port_line = e->line;
+		} else {
+			perr(ps, e->line, "unknown key '%s' in [daemon]", e->key);
+			return -1;
+		}
+	}
+	if (d->port != 0 && d->port == d->natt_port) {
+		perr(ps, port_line, "port and natt_port must differ (both %u)", d->port);
+		return -1;
+	}
+	return 0;
+}
+
+/* Settings a [conn] may give to its children: [child] values override them. */
+struct child_defaults {
+	char *local_ts, *remote_ts, *esp, *mode; /* borrowed entry values or NULL */
+	unsigned local_ts_line, remote_ts_line, esp_line, mode_line;
+};
+
+static void child_cfg_clear(struct child_cfg *c)
+{
+	free(c->local_ts.ts);
+	free(c->remote_ts.ts);
+	proposal_cfg_list_free(&c->esp);
+	memset(c, 0, sizeof(*c));
+}
+
+static void conn_cfg_clear(struct conn_cfg *c)
+{
+	for (size_t i = 0; i < c->n_children; i++)
+		child_cfg_clear(&c->children[i]);
+	free(c->children);
+	secret_free(c->psk);
+	proposal_cfg_list_free(&c->ike);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Builds a child from its own section (may be NULL: the implicit child of a
+ * conn without [child] sections) on top of the conn's defaults.
+ */
+static int build_child(struct parse *ps, const struct section *s, const char *name, unsigned line,
+		       const struct child_defaults *def, struct child_cfg *c)
+{
+	char *lts = def->local_ts, *rts = def->remote_ts, *esp = def->esp, *mode = def->mode;
+	unsigned lts_l = def->local_ts_line, rts_l = def->remote_ts_line, esp_l = def->esp_line,
+		 mode_l = def->mode_line;
+	char msg[256];
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->line = line;
+	for (size_t i = 0; s && i < s->n; i++) {
+		const struct entry *e = &s->e[i];
+
+		if (strcmp(e->key, "local_ts") == 0) {
+			lts = e->value;
+			lts_l = e->line;
+		} else if (strcmp(e->key, "remote_ts") == 0) {
+			rts = e->value;
+			rts_l = e->line;
+		} else if (strcmp(e->key, "esp") == 0) {
+			esp = e->value;
+			esp_l = e->line;
+		} else if (strcmp(e->key, "mode") == 0) {
+			mode = e->value;
+			mode_l = e->line;
+		} else {
+			perr(ps, e->line, "unknown key '%s' in [child %s.%s]", e->key, s->conn,
+			     s->name);
+			return -1;
+		}
+	}
+
+	if (lts ? parse_ts_list(lts, &c->local_ts, msg, sizeof(msg)) < 0 :
+		  ts_list_dynamic(&c->local_ts) < 0) {
+		perr(ps, lts_l, "local_ts: %s", lts ? msg : "out of memory");
+		goto fail;
+	}
+	if (rts ? parse_ts_list(rts, &c->remote_ts, msg, sizeof(msg)) < 0 :
+		  ts_list_dynamic(&c->remote_ts) < 0) {
+		perr(ps, rts_l, "remote_ts: %s", rts ? msg : "out of memory");
+		goto fail;
+	}
+	if (proposal_cfg_parse(esp ? esp : PROPOSAL_CFG_ESP_DEFAULT, PROTO_ESP, &c->esp, msg,
+			       sizeof(msg)) < 0) {
+		perr(ps, esp_l, "esp: %s", msg);
+		goto fail;
+	}
+	c->mode = CONFIG_MODE_TUNNEL;
+	if (mode) {
+		if (strcmp(mode, "tunnel") == 0) {
+			c->mode = CONFIG_MODE_TUNNEL;
+		} else if (strcmp(mode, "transport") == 0) {
+			c->mode = CONFIG_MODE_TRANSPORT;
+		} else {
+			perr(ps, mode_l, "mode: '%s' is not tunnel or transport", mode);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	child_cfg_clear(c);
+	return -1;
+}
+
+static int read_psk_file(struct parse *ps, const struct entry *e, struct secret **out)
+{
+	char path[PATH_MAX];
+	uint8_t buf[CONFIG_PSK_FILE_MAX + 1];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd, rc = -1;
+
+	if (e->value[0] == '/' || !strchr(ps->name, '/')) {
+		snprintf(path, sizeof(path), "%s", e->value);
+	} else {
+		const char *slash = strrchr(ps->name, '/');
+
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - ps->name), ps->name,
+			 e->value);
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		perr(ps, e->line, "psk_file: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && (st.st_mode & S_IROTH))
+		log_msg(LOG_CFG, LOG_LVL_WARN,
+			"%s: holds a pre-shared key but is readable by everyone (chmod 600)", path);
+	while ((n = read(fd, buf + len, sizeof(buf) - len)) > 0) {
+		len += (size_t)n;
+		if (len == sizeof(buf))
+			break;
+	}
+	if (n < 0) {
+		perr(ps, e->line, "psk_file: %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (len > CONFIG_PSK_FILE_MAX) {
+		perr(ps, e->line, "psk_file: %s: larger than %d octets", path, CONFIG_PSK_FILE_MAX);
+		goto out;
+	}
+	/* One trailing newline is how editors end files, not part of the key. */
+	if (len && buf[len - 1] == '\n')
+		len--;
+	if (len && buf[len - 1] == '\r')
+		len--;
+	if (len == 0) {
+		perr(ps, e->line, "psk_file: %s: empty", path);
+		goto out;
+	}
+	*out = secret_dup(buf, len);
+	if (!*out) {
+		perr(ps, e->line, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	crypto_wipe(buf, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+/* psk = "text" | 0xHEX */
+static int parse_psk(struct parse *ps, const struct entry *e, struct secret **out)
+{
+	uint8_t buf[CONFIG_PSK_FILE_MAX];
+	int n;
+
+	if (e->quoted) {
+		*out = secret_dup(e->value, strlen(e->value));
+	} else if (strncasecmp(e->value, "0x", 2) == 0) {
+		n = parse_hex(e->value + 2, buf, sizeof(buf));
+		if (n <= 0) {
+			crypto_wipe(buf, sizeof(buf));
+			perr(ps, e->line, "psk: bad hex after 0x (an even number of hex digits)");
+			return -1;
+		}
+		*out = secret_dup(buf, (size_t)n);
+		crypto_wipe(buf, sizeof(buf));
+	} else {
+		perr(ps, e->line, "psk: a quoted string or 0x<hex> expected");
+		return -1;
+	}
+	if (!*out) {
+		perr(ps, e->line, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct entry *find_entry(const struct section *s, const char *key)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->e[i].key, key) == 0)
+			return &s->e[i];
+	}
+	return NULL;
+}
+
+static const char *const conn_keys[] = {
+	"local_addr", "remote_addr", "local_id", "remote_id", "auth", "psk", "psk_file",
+	"ike", "esp", "local_ts", "remote_ts", "mode", "start",
+};
+
+/*
+ * Interprets a [conn] section; children (sections whose indexes are in
+ * kids[0..n_kids)) are built on top of its child defaults.
+ */
+static int interpret_conn(struct parse *ps, const struct section *s, const size_t *kids,
+			  size_t n_kids, struct conn_cfg *c)
+{
+	struct child_defaults def = { 0 };
+	const struct entry *e;
+	char msg[256];
+
+	memset(c, 0, sizeof(*c));
+	memcpy(c->name, s->name, sizeof(c->name));
+	c->line = s->line;
+
+	for (size_t i = 0; i < s->n; i++) {
+		bool known = false;
+
+		for (size_t k = 0; k < sizeof(conn_keys) / sizeof(conn_keys[0]); k++)
+			known |= strcmp(s->e[i].key, conn_keys[k]) == 0;
+		if (!known) {
+			perr(ps, s->e[i].line, "unknown key '%s' in [conn %s]", s->e[i].key, s->name);
+			goto fail;
+		}
+	}
+
+	if ((e = find_entry(s, "local_addr")) && strcmp(e->value, "%any") != 0 &&
+	    parse_addr(e->value, &c->local_addr) < 0) {
+		perr(ps, e->line, "local_addr: '%s' is not an IP address", e->value);
+		goto fail;
+	}
+	if ((e = find_entry(s, "remote_addr")) && strcmp(e->value, "%any") != 0 &&
+	    parse_addr(e->value, &c->remote_addr) < 0) {
+		perr(ps, e->line, "remote_addr: '%s' is not an IP address (host names are not supported)",
+		     e->value);
+		goto fail;
+	}
+	if (c->local_addr.ss_family != AF_UNSPEC && c->remote_addr.ss_family != AF_UNSPEC &&
+	    c->local_addr.ss_family != c->remote_addr.ss_family) {
+		perr(ps, find_entry(s, "remote_addr")->line,
+		     "local_addr and remote_addr are of different address families");
+		goto fail;
+	}
+	if ((e = find_entry(s, "local_id")) && parse_id(e->value, false, &c->local_id, msg,
+							 sizeof(msg)) < 0) {
+		perr(ps, e->line, "local_id: %s", msg);
+		goto fail;
+	}
+	if ((e = find_entry(s, "remote_id")) && parse_id(e->value, true, &c->remote_id, msg,
+							  sizeof(msg)) < 0) {
+		perr(ps, e->line, "remote_id: %s", msg);
+		goto fail;
+	}
+
+	e = find_entry(s, "auth");
+	if (!e) {
+		perr(ps, s->line, "[conn %s]: auth missing (auth = psk)", s->name);
+		goto fail;
+	}
+	if (strcmp(e->value, "psk") != 0) {
+		perr(ps, e->line, "auth: '%s' is not supported (psk)", e->value);
+		goto fail;
+	}
+	c->local_auth = c->remote_auth = CONFIG_AUTH_PSK;
+	{
+		const struct entry *psk = find_entry(s, "psk"), *pf = find_entry(s, "psk_file");
+
+		if (psk && pf) {
+			perr(ps, pf->line, "psk and psk_file both given");
+			goto fail;
+		}
+		if (!psk && !pf) {
+			perr(ps, e->line, "auth = psk needs psk = or psk_file =");
+			goto fail;
+		}
+		if (psk ? parse_psk(ps, psk, &c->psk) < 0 : read_psk_file(ps, pf, &c->psk) < 0)
+			goto fail;
+	}
+
+	e = find_entry(s, "ike");
+	if (proposal_cfg_parse(e ? e->value : PROPOSAL_CFG_IKE_DEFAULT, PROTO_IKE, &c->ike, msg,
+			       sizeof(msg)) < 0) {
+		perr(ps, e ? e->line : s->line, "ike: %s", msg);
+		goto fail;
+	}
+
+	c->start = CONFIG_START_NONE;
+	if ((e = find_entry(s, "start"))) {
+		if (strcmp(e->value, "none") == 0) {
+			c->start = CONFIG_START_NONE;
+		} else if (strcmp(e->value, "initiate") == 0) {
+			c->start = CONFIG_START_INITIATE;
+		} else if (strcmp(e->value, "trap") == 0) {
+			c->start = CONFIG_START_TRAP;
+		} else {
+			perr(ps, e->line, "start: '%s' is not initiate, none or trap", e->value);
+			goto fail;
+		}
+		if (c->start != CONFIG_START_NONE && c->remote_addr.ss_family == AF_UNSPEC) {
+			perr(ps, e->line, "start = %s needs a remote_addr", e->value);
+			goto fail;
+		}
+	}
+
+#define DEFAULT_FROM(field, key)                        \
+	if ((e = find_entry(s, key))) {                 \
+		def.field = e->value;                   \
+		def.field##_line = e->line;             \
+	}
+	DEFAULT_FROM(local_ts, "local_ts")
+	DEFAULT_FROM(remote_ts, "remote_ts")
+	DEFAULT_FROM(esp, "esp")
+	DEFAULT_FROM(mode, "mode")
+#undef DEFAULT_FROM
+	/* Messages about the built-in defaults point at the conn header. */
+	if (!def.local_ts_line)
+		def.local_ts_line = s->line;
+	if (!def.remote_ts_line)
+		def.remote_ts_line = s->line;
+	if (!def.esp_line)
+		def.esp_line = s->line;
+	if (!def.mode_line)
+		def.mode_line = s->line;
+
+	c->children = calloc(n_kids ? n_kids : 1, sizeof(*c->children));
+	if (!c->children) {
+		perr(ps, s->line, "out of memory");
+		goto fail;
+	}
+	if (n_kids == 0) {
+		if (build_child(ps, NULL, c->name, s->line, &def, &c->children[0]) < 0)
+			goto fail;
+		c->n_children = 1;
+	}
+	for (size_t i = 0; i < n_kids; i++) {
+		const struct section *k = &ps->secs[kids[i]];
+
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(ps->secs[kids[j]].name, k->name) == 0) {
+				perr(ps, k->line, "[child %s.%s] already defined at line %u",
+				     k->conn, k->name, ps->secs[kids[j]].line);
+				goto fail;
+			}
+		}
+		if (build_child(ps, k, k->name, k->line, &def, &c->children[i]) < 0)
+			goto fail;
+		c->n_children++;
+	}
+	return 0;
+fail:
+	conn_cfg_clear(c);
+	return -1;
+}
+
+/* ---- the whole file ---- */
+
+static const struct section *sort_secs; /* qsort has no context argument */
+
+static int cmp_sec_idx(const void *a, const void *b)
+{
+	const struct section *x = &sort_secs[*(const size_t *)a];
+	const struct section *y = &sort_secs[*(const size_t *)b];
+	int r = strcmp(x->kind == SEC_CHILD ? x->conn : x->name,
+		       y->kind == SEC_CHILD ? y->conn : y->name);
+
+	if (r)
+		return r;
+	/* Within one name: the conn first, then its children in file order. */
+	if (x->kind != y->kind)
+		return x->kind == SEC_CONN ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static const struct conn_cfg *sort_conns;
+
+static int cmp_conn_idx(const void *a, const void *b)
+{
+	return strcmp(sort_conns[*(const size_t *)a].name, sort_conns[*(const size_t *)b].name);
+}
+
+static int build(struct parse *ps, struct xiked_config *cfg)
+{
+	size_t *order = NULL, n_order = 0, n_conns = 0;
+	const struct section *daemon_sec = NULL;
+	int rc = -1;
+
+	cfg->d.log_level = LOG_LVL_INFO;
+	cfg->d.port = IKE_PORT;
+	cfg->d.natt_port = IKE_NATT_PORT;
+	strcpy(cfg->d.control, CONFIG_CONTROL_DEFAULT);
+
+	for (size_t i = 0; i < ps->n_secs; i++) {
+		if (ps->secs[i].kind != SEC_DAEMON)
+			continue;
+		if (daemon_sec) {
+			perr(ps, ps->secs[i].line, "[daemon] already defined at line %u",
+			     daemon_sec->line);
+			return -1;
+		}
+		daemon_sec = &ps->secs[i];
+	}
+	if (daemon_sec && interpret_daemon(ps, daemon_sec, &cfg->d) < 0)
+		return -1;
+
+	/*
+	 * Group conns with their children by sorting section indexes by
+	 * connection name: duplicates become neighbours and each conn's
+	 * children follow it, in O(n log n) for large files.
+	 */
+	order = malloc((ps->n_secs ? ps->n_secs : 1) * sizeof(*order));
+	if (!order) {
+		perr(ps, 0, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < ps->n_secs; i++) {
+		if (ps->secs[i].kind != SEC_DAEMON)
+			order[n_order++] = i;
+		n_conns += ps->secs[i].kind == SEC_CONN;
+	}
+	sort_secs = ps->secs;
+	qsort(order, n_order, sizeof(*order), cmp_sec_idx);
+	sort_secs = NULL;
+
+	/* Errors first about structure, reported at the later line. */
+	for (size_t i = 0; i < n_order; i++) {
+		const struct section *s = &ps->secs[order[i]];
+
+		if (s->kind == SEC_CONN && i + 1 < n_order) {
+			const struct section *nx = &ps->secs[order[i + 1]];
+
+			if (nx->kind == SEC_CONN && strcmp(nx->name, s->name) == 0) {
+				perr(ps, nx->line, "[conn %s] already defined at line %u", s->name,
+				     s->line);
+				goto out;
+			}
+		}
+		if (s->kind == SEC_CHILD) {
+			size_t j = i;
+
+			while (j > 0 && ps->secs[order[j - 1]].kind == SEC_CHILD)
+				j--;
+			const struct section *head = j > 0 ? &ps->secs[order[j - 1]] : NULL;
+
+			if (!head || strcmp(head->name, s->conn) != 0) {
+				perr(ps, s->line, "[child %s.%s]: no [conn %s] in this file", s->conn,
+				     s->name, s->conn);
+				goto out;
+			}
+		}
+	}
+
+	cfg->conns = calloc(n_conns ? n_conns : 1, sizeof(*cfg->conns));
+	cfg->by_name = calloc(n_conns ? n_conns : 1, sizeof(*cfg->by_name));
+	if (!cfg->conns || !cfg->by_name) {
+		perr(ps, 0, "out of memory");
+		goto out;
+	}
+	/* Interpret conns in file order, so the first error in the file is reported. */
+	{
+		size_t *kid_start = calloc(ps->n_secs ? ps->n_secs : 1, sizeof(*kid_start));
+		size_t *kid_count = calloc(ps->n_secs ? ps->n_secs : 1, sizeof(*kid_count));
+
+		if (!kid_start || !kid_count) {
+			free(kid_start);
+			free(kid_count);
+			perr(ps, 0, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < n_order;) {
+			size_t conn = order[i], j = i + 1;
+
+			while (j < n_order && ps->secs[order[j]].kind == SEC_CHILD)
+				j++;
+			kid_start[conn] = i + 1;
+			kid_count[conn] = j - i - 1;
+			i = j;
+		}
+		for (size_t i = 0; i < ps->n_secs; i++) {
+			if (ps->secs[i].kind != SEC_CONN)
+				continue;
+			if (interpret_conn(ps, &ps->secs[i], order + kid_start[i], kid_count[i],
+					   &cfg->conns[cfg->n_conns]) < 0) {
+				free(kid_start);
+				free(kid_count);
+				goto out;
+			}
+			cfg->n_conns++;
+		}
+		free(kid_start);
+		free(kid_count);
+	}
+	for (size_t i = 0; i < cfg->n_conns; i++)
+		cfg->by_name[i] = i;
+	sort_conns = cfg->conns;
+	qsort(cfg->by_name, cfg->n_conns, sizeof(*cfg->by_name), cmp_conn_idx);
+	sort_conns = NULL;
+	rc = 0;
+out:
+	free(order);
+	return rc;
+}
+
+/* config_parse(), also telling whether the text itself holds a psk = line. */
+static int parse_text(const char *text, size_t len, const char *name, struct xiked_config **out,
+		      char *err, size_t errlen, bool *inline_psk)
+{
+	struct parse ps = { .name = name, .err = err, .errlen = errlen };
+	struct xiked_config *cfg;
+	int rc = -1;
+
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg) {
+		perr(&ps, 0, "out of memory");
+		return -1;
+	}
+	if (lex(&ps, text, len) < 0 || build(&ps, cfg) < 0) {
+		config_free(cfg);
+		goto out;
+	}
+	*inline_psk = ps.has_psk;
+	*out = cfg;
+	rc = 0;
+out:
+	free_sections(&ps);
+	return rc;
+}
+
+int config_parse(const char *text, size_t len, const char *name, struct xiked_config **out,
+		 char *err, size_t errlen)
+{
+	bool inline_psk;
+
+	return parse_text(text, len, name, out, err, errlen, &inline_psk);
+}
+
+int config_load(const char *path, struct xiked_config **out, char *err, size_t errlen)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	int fd, rc = -1;
+	bool inline_psk = false;
+	ssize_t n;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > CONFIG_FILE_MAX) {
+		snprintf(err, errlen, "%s: larger than %u octets", path, CONFIG_FILE_MAX);
+		goto out;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (!text) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	while (len < (size_t)st.st_size &&
+	       (n = read(fd, text + len, (size_t)st.st_size - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	rc = parse_text(text, len, path, out, err, errlen, &inline_psk);
+	/* psk_file keys are checked where they are read; this is about psk = lines. */
+	if (rc == 0 && inline_psk && (st.st_mode & S_IROTH))
+		log_msg(LOG_CFG, LOG_LVL_WARN,
+			"%s: holds pre-shared keys but is readable by everyone (chmod 600)", path);
+out:
+	if (text) {
+		crypto_wipe(text, len);
+		free(text);
+	}
+	close(fd);
+	return rc;
+}
+
+void config_free(struct xiked_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_conns; i++)
+		conn_cfg_clear(&cfg->conns[i]);
+	free(cfg->conns);
+	free(cfg->by_name);
+	free(cfg);
+}
+
+const struct conn_cfg *config_find_conn(const struct xiked_config *cfg, const char *name)
+{
+	size_t lo = 0, hi = cfg->n_conns;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct conn_cfg *c = &cfg->conns[cfg->by_name[mid]];
+		int r = strcmp(name, c->name);
+
+		if (r == 0)
+			return c;
+		if (r < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+const struct child_cfg *config_find_child(const struct conn_cfg *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_children; i++) {
+		if (strcmp(c->children[i].name, name) == 0)
+			return &c->children[i];
+	}
+	return NULL;
+}
+
+int config_id_format(const struct config_id *id, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (id->any)
+		return snprintf(buf, len, "%%any");
+	switch (id->type) {
+	case 0:
+		return snprintf(buf, len, "%s", "");
+	case ID_IPV4_ADDR:
+	case ID_IPV6_ADDR:
+		if (!inet_ntop(id->type == ID_IPV4_ADDR ? AF_INET : AF_INET6, id->data, a, sizeof(a)))
+			return snprintf(buf, len, "?");
+		return snprintf(buf, len, "%s", a);
+	case ID_FQDN:
+	case ID_RFC822_ADDR:
+		return snprintf(buf, len, "%.*s", (int)id->len, (const char *)id->data);
+	default: {
+		int total = snprintf(buf, len, "%s", id->type == ID_KEY_ID ? "keyid:" : "?:");
+
+		for (size_t i = 0; i < id->len && total >= 0; i++) {
+			size_t off = (size_t)total;
+
+			total += snprintf(off < len ? buf + off : NULL, off < len ? len - off : 0,
+					  "%02x", id->data[i]);
+		}
+		return total;
+	}
+	}
+}
+
+/* Prefix length if start..end is a CIDR block, else -1. */
+static int ts_prefix(const uint8_t *s, const uint8_t *e, size_t n)
+{
+	int prefix = 0;
+	size_t i = 0;
+
+	while (i < n && s[i] == e[i]) {
+		prefix += 8;
+		i++;
+	}
+	if (i == n)
+		return prefix;
+	uint8_t diff = s[i] ^ e[i];
+	int bits = 0;
+
+	/* The differing bits must be a run of host bits: s has 0s, e has 1s. */
+	while (bits < 8 && !(diff & (0x80 >> bits)))
+		bits++;
+	uint8_t host = (uint8_t)(0xff >> bits);
+
+	if ((s[i] & host) != 0 || (e[i] & host) != host)
+		return -1;
+	for (size_t j = i + 1; j < n; j++) {
+		if (s[j] != 0 || e[j] != 0xff)
+			return -1;
+	}
+	return prefix + bits;
+}
+
+int config_ts_format(const struct ts_cfg *ts, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], addr[2 * INET6_ADDRSTRLEN + 8];
+	char suffix[48] = "";
+
+	if (ts->ip_proto || ts->start_port != 0 || ts->end_port != 65535) {
+		const char *pn = ip_proto_name(ts->ip_proto);
+		char proto[8];
+
+		if (ts->ip_proto == 0)
+			pn = "%any";
+		else if (!pn) {
+			snprintf(proto, sizeof(proto), "%u", ts->ip_proto);
+			pn = proto;
+		}
+		if (ts->start_port == 0 && ts->end_port == 65535)
+			snprintf(suffix, sizeof(suffix), "[%s]", pn);
+		else if (ts->start_port == ts->end_port)
+			snprintf(suffix, sizeof(suffix), "[%s/%u]", pn, ts->start_port);
+		else
+			snprintf(suffix, sizeof(suffix), "[%s/%u-%u]", pn, ts->start_port,
+				 ts->end_port);
+	}
+	if (ts->dynamic)
+		return snprintf(buf, len, "%%dynamic%s", suffix);
+
+	int af = ts->type == TS_IPV4_ADDR_RANGE ? AF_INET : AF_INET6;
+	size_t n = af == AF_INET ? 4 : 16;
+	int prefix = ts_prefix(ts->start, ts->end, n);
+
+	inet_ntop(af, ts->start, a, sizeof(a));
+	inet_ntop(af, ts->end, b, sizeof(b));
+	if (prefix == (int)n * 8)
+		snprintf(addr, sizeof(addr), "%s", a);
+	else if (prefix >= 0)
+		snprintf(addr, sizeof(addr), "%s/%d", a, prefix);
+	else
+		snprintf(addr, sizeof(addr), "%s-%s", a, b);
+	return snprintf(buf, len, "%s%s", addr, suffix);
+}

@@ -1,0 +1,154 @@
+/*
+ * The configuration file (doc/xiked.conf.5 is the full contract): an INI
+ * file with a [daemon] section, [conn NAME] sections and [child CONN.NAME]
+ * sections, parsed into the structs below. Loading is all or nothing: any
+ * error gives "file:line: what is wrong" and no configuration, so the
+ * daemon refuses to start, or keeps the running configuration on reload.
+ */
+#ifndef XIKED_CONFIG_H
+#define XIKED_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "daemon/ikev2.h"
+#include "daemon/log.h"
+#include "daemon/proposal_config.h"
+
+struct secret;
+
+/* Longest connection or child name, characters ([A-Za-z0-9_-]). */
+#define CONFIG_NAME_MAX 64
+/* Longest identity, octets (keeps the ID payload small; FQDNs are <= 255). */
+#define CONFIG_ID_MAX 255
+/* listen = addresses at most. */
+#define CONFIG_LISTEN_MAX 16
+/* Longest control socket path: sizeof(sun_path) with its NUL. */
+#define CONFIG_PATH_MAX 108
+/* Largest configuration or psk_file we read, octets. */
+#define CONFIG_FILE_MAX (16u << 20)
+#define CONFIG_PSK_FILE_MAX 4096
+
+#define CONFIG_CONTROL_DEFAULT "/run/xiked/xiked.sock"
+
+enum config_auth {
+	CONFIG_AUTH_NONE,
+	CONFIG_AUTH_PSK, /* RFC 7296 2.15 shared key MIC */
+};
+
+enum config_mode {
+	CONFIG_MODE_TUNNEL,
+	CONFIG_MODE_TRANSPORT,
+};
+
+enum config_start {
+	CONFIG_START_NONE, /* wait for the peer */
+	CONFIG_START_INITIATE, /* bring the connection up at start-up */
+	CONFIG_START_TRAP, /* install trap policies, negotiate on ACQUIRE (not yet used) */
+};
+
+/*
+ * An identity as it goes into an IDi/IDr payload (RFC 7296 3.5): ID type
+ * and Identification Data (IPv4/IPv6: 4/16 address octets; FQDN, RFC822:
+ * the text without NUL; KEY_ID: the octets).
+ * type 0 means none was configured: for local_id the IKE SA's local
+ * address is used, for remote_id the peer's address if remote_addr is an
+ * address, else any identity. any: remote_id = %any, any identity accepted.
+ */
+struct config_id {
+	uint8_t type; /* enum ike_id_type, or 0 */
+	bool any;
+	uint16_t len;
+	uint8_t data[CONFIG_ID_MAX];
+};
+
+/*
+ * One traffic selector (RFC 7296 3.13.1): an address range, IP protocol
+ * (0: any) and port range. dynamic: "%dynamic", the IKE SA's own address
+ * (local_ts) or the peer's (remote_ts), substituted when the SA is set up;
+ * type and addresses are then unset.
+ */
+struct ts_cfg {
+	uint8_t type; /* TS_IPV4_ADDR_RANGE or TS_IPV6_ADDR_RANGE, 0 when dynamic */
+	bool dynamic;
+	uint8_t ip_proto;
+	uint16_t start_port, end_port;
+	uint8_t start[16], end[16]; /* first 4 octets used for IPv4 */
+};
+
+struct ts_cfg_list {
+	struct ts_cfg *ts; /* owned */
+	size_t n; /* >= 1 */
+};
+
+struct child_cfg {
+	char name[CONFIG_NAME_MAX + 1];
+	unsigned line; /* where it was defined, for messages */
+	struct ts_cfg_list local_ts, remote_ts;
+	struct proposal_cfg_list esp;
+	enum config_mode mode;
+};
+
+struct conn_cfg {
+	char name[CONFIG_NAME_MAX + 1];
+	unsigned line;
+	/* Ports are unset (0). AF_UNSPEC: local: left to the routing table;
+	 * remote: %any, responder only. */
+	struct sockaddr_storage local_addr, remote_addr;
+	struct config_id local_id, remote_id;
+	/* How we prove our identity and how the peer proves its; both come
+	 * from auth = for now, and room is kept for different ones later. */
+	enum config_auth local_auth, remote_auth;
+	struct secret *psk; /* owned; set when either auth is CONFIG_AUTH_PSK */
+	struct proposal_cfg_list ike;
+	enum config_start start;
+	struct child_cfg *children; /* owned, >= 1, in file order */
+	size_t n_children;
+};
+
+struct daemon_cfg {
+	struct sockaddr_storage listen[CONFIG_LISTEN_MAX]; /* none: all addresses */
+	size_t n_listen;
+	char control[CONFIG_PATH_MAX];
+	enum log_level log_level;
+	uint16_t port; /* IKE_PORT unless configured */
+	uint16_t natt_port; /* IKE_NATT_PORT unless configured */
+};
+
+struct xiked_config {
+	struct daemon_cfg d;
+	struct conn_cfg *conns; /* owned, in file order */
+	size_t n_conns;
+	size_t *by_name; /* private: conns indexes sorted by name */
+};
+
+/*
+ * Loads path (borrowed). 0 and *out (free with config_free), or -1 with
+ * "path:line: message" in err and *out NULL. Warns (LOG_CFG) when a file
+ * holding a pre-shared key is readable by everyone.
+ */
+int config_load(const char *path, struct xiked_config **out, char *err, size_t errlen);
+/*
+ * Parses text[0..len) (borrowed), naming it `name` in messages; relative
+ * psk_file paths are taken from name's directory. Same results as
+ * config_load().
+ */
+int config_parse(const char *text, size_t len, const char *name, struct xiked_config **out,
+		 char *err, size_t errlen);
+/* Frees cfg and wipes its secrets. NULL-safe. */
+void config_free(struct xiked_config *cfg);
+
+/* Connection by name (O(log n)), borrowed from cfg; NULL if none. */
+const struct conn_cfg *config_find_conn(const struct xiked_config *cfg, const char *name);
+/* Child of c by name, borrowed; NULL if none. */
+const struct child_cfg *config_find_child(const struct conn_cfg *c, const char *name);
+
+/* Writes id as text ("a.example", "192.0.2.1", "keyid:0a0b", "%any",
+ * "" when unset). Returns what snprintf returns. */
+int config_id_format(const struct config_id *id, char *buf, size_t len);
+/* Writes ts as text ("10.1.0.0/24", "10.1.0.1-10.1.0.9[tcp/443]", "%dynamic"). */
+int config_ts_format(const struct ts_cfg *ts, char *buf, size_t len);
+
+#endif

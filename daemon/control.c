@@ -1,0 +1,439 @@
+/* Control socket server; see control.h. */
+#include "daemon/control.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/json.h"
+#include "daemon/log.h"
+#include "daemon/loop.h"
+
+/* Error text the handlers may return, octets. */
+#define CONTROL_ERR_MAX 256
+
+struct client {
+	int fd;
+	struct control *ctl;
+	struct client *prev, *next;
+	char *in; /* request bytes not yet handled */
+	size_t in_len, in_cap;
+	char *out; /* response bytes not yet written */
+	size_t out_len, out_off;
+	bool eof; /* the client closed its side */
+	bool overflow; /* line too long: close after the error is written */
+};
+
+struct control {
+	struct loop *loop;
+	struct control_handlers h;
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct client *clients;
+	size_t n_clients;
+};
+
+static void client_free(struct client *cl)
+{
+	struct control *c = cl->ctl;
+
+	loop_del_fd(c->loop, cl->fd);
+	close(cl->fd);
+	if (cl->prev)
+		cl->prev->next = cl->next;
+	else
+		c->clients = cl->next;
+	if (cl->next)
+		cl->next->prev = cl->prev;
+	c->n_clients--;
+	free(cl->in);
+	free(cl->out);
+	free(cl);
+}
+
+/* Queues one response line (takes the writer's text). */
+static int queue_out(struct client *cl, const char *s, size_t len)
+{
+	size_t pending = cl->out_len - cl->out_off;
+	char *p = malloc(pending + len + 1);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, cl->out + cl->out_off, pending);
+	memcpy(p + pending, s, len);
+	p[pending + len] = '\n';
+	free(cl->out);
+	cl->out = p;
+	cl->out_len = pending + len + 1;
+	cl->out_off = 0;
+	return 0;
+}
+
+static void error_response(struct json_writer *w, const char *msg)
+{
+	json_writer_reset(w);
+	json_obj_begin(w);
+	json_kv_bool(w, "ok", false);
+	json_kv_str(w, "error", msg);
+	json_obj_end(w);
+}
+
+static void ok_response(struct json_writer *w)
+{
+	json_writer_reset(w);
+	json_obj_begin(w);
+	json_kv_bool(w, "ok", true);
+	json_obj_end(w);
+}
+
+/* Handles one request line into w. */
+static void handle_request(struct control *c, const char *line, size_t len, struct json_writer *w)
+{
+	struct json_value *req = NULL;
+	char err[CONTROL_ERR_MAX] = "";
+	const char *cmd, *conn;
+	int rc;
+
+	if (json_parse(line, len, JSON_FLAT, &req, err, sizeof(err)) < 0) {
+		char msg[CONTROL_ERR_MAX + 32];
+
+		snprintf(msg, sizeof(msg), "bad request: %s", err);
+		error_response(w, msg);
+		return;
+	}
+	cmd = json_get_str(req, "cmd");
+	conn = json_get_str(req, "conn");
+	if (!cmd) {
+		error_response(w, "bad request: \"cmd\" (a string) missing");
+		goto out;
+	}
+	if (strcmp(cmd, "status") == 0) {
+		if (!c->h.status) {
+			error_response(w, "status: not supported");
+			goto out;
+		}
+		json_writer_reset(w);
+		json_obj_begin(w);
+		json_kv_bool(w, "ok", true);
+		rc = c->h.status(c->h.ctx, w);
+		json_obj_end(w);
+		if (rc < 0 || !json_writer_ok(w))
+			error_response(w, rc < 0 ? "status failed" : "status: out of memory");
+	} else if (strcmp(cmd, "up") == 0 || strcmp(cmd, "down") == 0) {
+		bool up = cmd[0] == 'u';
+		int (*fn)(void *, const char *, char *, size_t) = up ? c->h.up : c->h.down;
+
+		if (!conn) {
+			error_response(w, up ? "up: \"conn\" missing" : "down: \"conn\" missing");
+			goto out;
+		}
+		if (!fn) {
+			error_response(w, up ? "up: not supported" : "down: not supported");
+			goto out;
+		}
+		log_msg(LOG_CTL, LOG_LVL_INFO, "%s %s", cmd, conn);
+		rc = fn(c->h.ctx, conn, err, sizeof(err));
+		if (rc < 0)
+			error_response(w, err[0] ? err : "failed");
+		else
+			ok_response(w);
+	} else if (strcmp(cmd, "reload") == 0) {
+		if (!c->h.reload) {
+			error_response(w, "reload: not supported");
+			goto out;
+		}
+		log_msg(LOG_CTL, LOG_LVL_INFO, "reload");
+		rc = c->h.reload(c->h.ctx, err, sizeof(err));
+		if (rc < 0)
+			error_response(w, err[0] ? err : "reload failed");
+		else
+			ok_response(w);
+	} else {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "unknown command '%.40s'", cmd);
+		error_response(w, msg);
+	}
+out:
+	json_value_free(req);
+}
+
+static void client_update_events(struct client *cl)
+{
+	uint32_t ev = cl->out_len > cl->out_off ? EPOLLOUT : EPOLLIN;
+
+	loop_mod_fd(cl->ctl->loop, cl->fd, ev);
+}
+
+/*
+ * Answers the complete lines in the input buffer, one at a time, while
+ * nothing is waiting to be written (the client reads its responses before
+ * we look at its next request).
+ */
+static int process_lines(struct client *cl)
+{
+	struct json_writer w;
+	int rc = 0;
+
+	json_writer_init(&w);
+	while (cl->out_len == cl->out_off) {
+		char *nl = memchr(cl->in, '\n', cl->in_len);
+		size_t len;
+
+		if (!nl) {
+			if (cl->in_len >= CONTROL_LINE_MAX) {
+				char msg[64];
+
+				snprintf(msg, sizeof(msg), "request longer than %d octets",
+					 CONTROL_LINE_MAX);
+				error_response(&w, msg);
+				cl->overflow = true;
+				cl->in_len = 0;
+				rc = queue_out(cl, json_writer_str(&w), json_writer_len(&w));
+			}
+			break;
+		}
+		len = (size_t)(nl - cl->in);
+		if (len && cl->in[len - 1] == '\r')
+			len--;
+		if (len == 0) {
+			/* Blank lines are harmless (interactive use): skip. */
+		} else {
+			handle_request(cl->ctl, cl->in, len, &w);
+			rc = queue_out(cl, json_writer_str(&w), json_writer_len(&w));
+		}
+		cl->in_len -= (size_t)(nl - cl->in) + 1;
+		memmove(cl->in, nl + 1, cl->in_len);
+		if (rc < 0)
+			break;
+	}
+	json_writer_free(&w);
+	return rc;
+}
+
+/* Writes what is pending; 0 when done or blocked, -errno on error. */
+static int flush_out(struct client *cl)
+{
+	while (cl->out_off < cl->out_len) {
+		ssize_t n = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		cl->out_off += (size_t)n;
+	}
+	free(cl->out);
+	cl->out = NULL;
+	cl->out_len = cl->out_off = 0;
+	return 0;
+}
+
+static void client_cb(struct loop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct client *cl = ctx;
+
+	(void)loop;
+	if (events & EPOLLIN) {
+		if (cl->in_cap < CONTROL_LINE_MAX) {
+			char *p = realloc(cl->in, CONTROL_LINE_MAX);
+
+			if (!p)
+				goto close;
+			cl->in = p;
+			cl->in_cap = CONTROL_LINE_MAX;
+		}
+		ssize_t n = recv(fd, cl->in + cl->in_len, cl->in_cap - cl->in_len, MSG_DONTWAIT);
+
+		if (n == 0)
+			cl->eof = true;
+		else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			goto close;
+		else if (n > 0)
+			cl->in_len += (size_t)n;
+	} else if (events & (EPOLLERR | EPOLLHUP)) {
+		goto close;
+	}
+	for (;;) {
+		if (process_lines(cl) < 0 || flush_out(cl) < 0)
+			goto close;
+		if (cl->out_len > cl->out_off)
+			break; /* blocked: wait for EPOLLOUT */
+		if (cl->overflow)
+			goto close;
+		if (!memchr(cl->in, '\n', cl->in_len) && cl->in_len < CONTROL_LINE_MAX)
+			break; /* need more input */
+	}
+	if (cl->eof && cl->out_len == cl->out_off)
+		goto close;
+	client_update_events(cl);
+	return;
+close:
+	client_free(cl);
+}
+
+static void accept_cb(struct loop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct control *c = ctx;
+
+	(void)events;
+	for (;;) {
+		struct client *cl;
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_msg(LOG_CTL, LOG_LVL_WARN, "accept: %s", strerror(errno));
+			return;
+		}
+		if (c->n_clients >= CONTROL_CLIENTS_MAX) {
+			log_msg(LOG_CTL, LOG_LVL_WARN, "refusing client: %d already connected",
+				CONTROL_CLIENTS_MAX);
+			close(cfd);
+			continue;
+		}
+		cl = calloc(1, sizeof(*cl));
+		if (!cl || loop_add_fd(loop, cfd, EPOLLIN, client_cb, cl) < 0) {
+			free(cl);
+			close(cfd);
+			continue;
+		}
+		cl->fd = cfd;
+		cl->ctl = c;
+		cl->next = c->clients;
+		if (c->clients)
+			c->clients->prev = cl;
+		c->clients = cl;
+		c->n_clients++;
+	}
+}
+
+/* mkdir -p of path's parent directory. */
+static int make_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (strlen(path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* A socket file at the path: live daemon (-EADDRINUSE) or stale (removed). */
+static int clear_stale(const struct sockaddr_un *sun)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(sun->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	if (rc == 0)
+		return -EADDRINUSE;
+	if (unlink(sun->sun_path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int control_new(struct loop *loop, const char *path, const struct control_handlers *h,
+		struct control **out)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct control *c;
+	mode_t old_umask;
+	int err;
+
+	*out = NULL;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun.sun_path, path);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->loop = loop;
+	c->h = *h;
+	c->fd = -1;
+
+	err = make_parent(path);
+	if (err)
+		goto fail;
+	err = clear_stale(&sun);
+	if (err)
+		goto fail;
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	/* The socket is created with mode 0600 from the start: no window. */
+	old_umask = umask(0177);
+	err = bind(c->fd, (const struct sockaddr *)&sun, sizeof(sun)) < 0 ? -errno : 0;
+	umask(old_umask);
+	if (err)
+		goto fail;
+	strcpy(c->path, path);
+	if (chmod(path, 0600) < 0 || listen(c->fd, 16) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	err = loop_add_fd(loop, c->fd, EPOLLIN, accept_cb, c);
+	if (err)
+		goto fail;
+	log_msg(LOG_CTL, LOG_LVL_INFO, "control socket %s", path);
+	*out = c;
+	return 0;
+fail:
+	log_msg(LOG_CTL, LOG_LVL_ERROR, "control socket %s: %s", path,
+		err == -EADDRINUSE ? "another daemon is listening there" : strerror(-err));
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->path[0])
+		unlink(c->path);
+	free(c);
+	return err;
+}
+
+void control_free(struct control *c)
+{
+	if (!c)
+		return;
+	while (c->clients)
+		client_free(c->clients);
+	loop_del_fd(c->loop, c->fd);
+	close(c->fd);
+	unlink(c->path);
+	free(c);
+}

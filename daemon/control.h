@@ -1,0 +1,57 @@
+/*
+ * The control socket, server side: a SOCK_STREAM unix socket (mode 0600)
+ * speaking one JSON object per line each way (doc/xiked.conf.5, CONTROL
+ * PROTOCOL). Requests:
+ *   {"cmd":"status"}  {"cmd":"up","conn":"NAME"}  {"cmd":"down","conn":"NAME"}
+ *   {"cmd":"reload"}
+ * Responses: {"ok":true,...} or {"ok":false,"error":"message"}. A client
+ * may send any number of requests on one connection; each is answered in
+ * order, and the connection stays open until the client closes it.
+ *
+ * Clients are served from the loop without blocking; a request line is at
+ * most CONTROL_LINE_MAX octets, and a client's next request is not read
+ * until its previous response has been written, so memory per client
+ * stays bounded.
+ */
+#ifndef XIKED_CONTROL_H
+#define XIKED_CONTROL_H
+
+#include <stddef.h>
+
+struct json_writer;
+struct loop;
+struct control;
+
+/* Longest request line, octets, newline included. */
+#define CONTROL_LINE_MAX 65536
+/* Clients served at once; more are refused. */
+#define CONTROL_CLIENTS_MAX 64
+
+/*
+ * Provided by the engine. Each returns 0 on success or a negative value on
+ * failure. status writes its members into the response object (already
+ * open, "ok":true written), e.g. json_key(out, "ike_sas") and an array; on
+ * failure whatever it wrote is discarded. The others fill err (a message
+ * for the user) on failure. A NULL handler answers "not supported".
+ * Handlers must not free the struct control.
+ */
+struct control_handlers {
+	int (*status)(void *ctx, struct json_writer *out);
+	int (*up)(void *ctx, const char *conn, char *err, size_t errlen);
+	int (*down)(void *ctx, const char *conn, char *err, size_t errlen);
+	int (*reload)(void *ctx, char *err, size_t errlen);
+	void *ctx;
+};
+
+/*
+ * Creates the socket at path (borrowed; parent directories are created;
+ * a stale socket left by a dead daemon is replaced, a live one is an
+ * error, -EADDRINUSE) and serves it in loop (borrowed, must outlive the
+ * control). h is copied. 0 and *out, or -errno.
+ */
+int control_new(struct loop *loop, const char *path, const struct control_handlers *h,
+		struct control **out);
+/* Closes every client and the socket and removes the socket file. NULL-safe. */
+void control_free(struct control *c);
+
+#endif
