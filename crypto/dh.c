@@ -266,7 +266,12 @@ static gcry_mpi_t mpi_from_secret(const uint8_t *p, size_t len)
 
 	if (gcry_mpi_scan(&a, GCRYMPI_FMT_USG, p, len, NULL))
 		return NULL;
-	gcry_mpi_set_flag(a, GCRYMPI_FLAG_SECURE);
+	/*
+	 * libgcrypt asserts when converting a zero MPI (no limbs) to secure
+	 * memory; zero is an invalid private value that every caller refuses.
+	 */
+	if (gcry_mpi_cmp_ui(a, 0) != 0)
+		gcry_mpi_set_flag(a, GCRYMPI_FLAG_SECURE);
 	return a;
 }
 

@@ -74,6 +74,8 @@ int sk_seal(struct sk_cipher *c, uint8_t *buf, size_t body_off,
  * Verifies the ICV (constant time) before releasing any plaintext, then
  * checks and strips the padding. out (capacity >= body_len, not
  * overlapping buf) receives the inner payload chain; *out_len its length.
+ * On success out[*out_len .. body_len - IV - ICV) still holds the padding
+ * and the pad length octet (the whole decrypted text); on failure out is wiped.
  * Returns 0, -EBADMSG (ICV mismatch; out holds nothing useful), -EINVAL
  * (body too short, ciphertext not a block multiple, pad length too long).
  */
