@@ -325,6 +325,7 @@ static int dh_make_public(struct dh *dh)
 		gcry_mpi_release(x);
 		gcry_mpi_release(y);
 		gcry_mpi_point_release(Q);
+		gcry_mpi_point_release(G); /* libgcrypt always returns a copy */
 		break;
 	}
 	case DH_KIND_X25519:
