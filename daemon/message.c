@@ -71,11 +71,12 @@ static enum payload_status parse_chain(struct ike_msg *m, uint8_t type, struct r
 
 		if (err)
 			err->offset = off;
+		size_t avail = rd_left(&r);
 		if (!rd_u8(&r, &next) || !rd_u8(&r, &flags) || !rd_u16(&r, &plen))
 			return payload_fail(err, PAYLOAD_TRUNCATED, type,
 					    "%s at offset %u: generic header truncated "
 					    "(%zu octets left, needs 4)",
-					    names_payload(type, &nb), off, rd_left(&r));
+					    names_payload(type, &nb), off, avail);
 		if (plen < IKE_GENERIC_HDR_LEN)
 			return payload_fail(err, PAYLOAD_BAD_LENGTH, type,
 					    "%s at offset %u: Payload Length %u, needs >= 4",
@@ -142,10 +143,10 @@ static enum payload_status parse_chain(struct ike_msg *m, uint8_t type, struct r
 	return PAYLOAD_OK;
 }
 
-enum payload_status message_parse(struct ike_msg *m, const uint8_t *buf, size_t len,
-				  struct payload_err *err)
+void message_reset(struct ike_msg *m)
 {
-	/* Reset only the bookkeeping: payload slots are written before use. */
+	/* Only the bookkeeping: payload slots are written before use. */
+	memset(&m->hdr, 0, sizeof(m->hdr));
 	m->raw = NULL;
 	m->plain = NULL;
 	m->plain_len = 0;
@@ -155,7 +156,12 @@ enum payload_status message_parse(struct ike_msg *m, const uint8_t *buf, size_t 
 	m->unknown_critical = PL_NONE;
 	m->n_unknown = 0;
 	m->pool.n_proposals = m->pool.n_transforms = m->pool.n_ts = m->pool.n_cp_attrs = 0;
+}
 
+enum payload_status message_parse(struct ike_msg *m, const uint8_t *buf, size_t len,
+				  struct payload_err *err)
+{
+	message_reset(m);
 	enum payload_status st = message_parse_header(buf, len, &m->hdr, err);
 	if (st != PAYLOAD_OK)
 		return st;
@@ -259,7 +265,7 @@ void message_build_inner_init(struct ike_builder *b, void *buf, size_t cap)
 
 static void patch_total(struct ike_builder *b)
 {
-	if (!b->has_hdr || b->w.err)
+	if (!b->has_hdr || b->w.err || b->err)
 		return;
 	if (wr_mark(&b->w) > IKE_MSG_MAX) {
 		b->err = true;
@@ -309,10 +315,10 @@ uint8_t *message_build_skf(struct ike_builder *b, uint8_t first_inner, uint16_t 
 int message_build_finish(struct ike_builder *b, size_t *len)
 {
 	patch_total(b);
-	if (b->w.err)
-		return -ENOSPC;
 	if (b->err)
 		return -EINVAL;
+	if (b->w.err)
+		return -ENOSPC;
 	if (len)
 		*len = wr_mark(&b->w);
 	return 0;

@@ -104,6 +104,14 @@ struct ike_msg {
 };
 
 /*
+ * Reset the bookkeeping of *m (no payloads, no SK, pool empty) without
+ * clearing the payload slots. message_parse does this itself; call it
+ * before message_parse_inner on a struct that has not been through
+ * message_parse (e.g. a reassembled RFC 7383 message).
+ */
+void message_reset(struct ike_msg *m);
+
+/*
  * Parse a whole message: header, then the payload chain from the header's
  * Next Payload. Every known payload body is parsed (payload.h); unknown
  * types are recorded with known = false (and unknown_critical when C is

@@ -15,8 +15,12 @@
 size_t payload_begin(struct ike_builder *b, uint8_t type, bool critical)
 {
 	if (b->closed) {
-		/* RFC 7296 3.14: SK must be the last payload. */
+		/*
+		 * RFC 7296 3.14: SK must be the last payload. Freeze the writer so
+		 * the refused payload's body cannot land after the SK body.
+		 */
 		b->err = true;
+		b->w.cap = b->w.len;
 		return SIZE_MAX;
 	}
 	size_t off = wr_mark(&b->w);

@@ -72,11 +72,12 @@ static enum payload_status parse_attrs(struct rd a, unsigned pnum, unsigned tnum
 {
 	while (rd_left(&a) > 0) {
 		uint16_t af_type, lv;
+		size_t avail = rd_left(&a);
 		if (!rd_u16(&a, &af_type) || !rd_u16(&a, &lv))
 			return payload_fail(err, PAYLOAD_TRUNCATED, PL_SA,
 					    "SA: proposal %u transform %u: attribute header truncated "
 					    "(%zu octets left, needs 4)",
-					    pnum, tnum, rd_left(&a));
+					    pnum, tnum, avail);
 		uint16_t atype = af_type & (uint16_t)~TRANS_ATTR_TV;
 		if (af_type & TRANS_ATTR_TV) {
 			if (atype == TRANS_ATTR_KEY_LENGTH && t->key_len == 0 && lv != 0)
@@ -138,11 +139,12 @@ static enum payload_status parse_proposal(struct rd pr, unsigned idx, struct pay
 					    "SA: proposal %u: %zu octets after the transform "
 					    "marked last (%u)",
 					    p->num, rd_left(&pr), count);
+		size_t avail = rd_left(&pr);
 		if (!rd_u8(&pr, &last) || !rd_u8(&pr, &res) || !rd_u16(&pr, &tlen))
 			return payload_fail(err, PAYLOAD_TRUNCATED, PL_SA,
 					    "SA: proposal %u transform %u: header truncated "
 					    "(%zu octets left, needs 8)",
-					    p->num, count + 1, rd_left(&pr));
+					    p->num, count + 1, avail);
 		if (tlen < 8)
 			return payload_fail(err, PAYLOAD_BAD_LENGTH, PL_SA,
 					    "SA: proposal %u transform %u: length %u, needs >= 8",
@@ -211,11 +213,12 @@ enum payload_status payload_parse_sa(struct rd body, struct payload_pool *pool, 
 			return payload_fail(err, PAYLOAD_BAD_LENGTH, PL_SA,
 					    "SA: %zu octets after proposal %u marked last",
 					    rd_left(&body), count);
+		size_t avail = rd_left(&body);
 		if (!rd_u8(&body, &last) || !rd_u8(&body, &res) || !rd_u16(&body, &plen))
 			return payload_fail(err, PAYLOAD_TRUNCATED, PL_SA,
 					    "SA: proposal %u header truncated (%zu octets left, "
 					    "needs 8)",
-					    count + 1, rd_left(&body));
+					    count + 1, avail);
 		if (plen < 8)
 			return payload_fail(err, PAYLOAD_BAD_LENGTH, PL_SA,
 					    "SA: proposal %u length %u, needs >= 8", count + 1, plen);
@@ -243,6 +246,10 @@ enum payload_status payload_parse_sa(struct rd body, struct payload_pool *pool, 
 		pool->n_proposals++;
 		count++;
 	}
+	if (last != IKE_LAST_SUBSTRUC_LAST)
+		return payload_fail(err, PAYLOAD_BAD_VALUE, PL_SA,
+				    "SA: last proposal (%u) has Last Substruc %u, needs 0", count,
+				    last);
 	out->n_proposals = (uint16_t)count;
 	out->proposals = first;
 	return PAYLOAD_OK;
@@ -253,9 +260,10 @@ enum payload_status payload_parse_sa(struct rd body, struct payload_pool *pool, 
 enum payload_status payload_parse_ke(struct rd body, struct ike_ke *out, struct payload_err *err)
 {
 	uint16_t res;
+	size_t got = rd_left(&body);
 	if (!rd_u16(&body, &out->group) || !rd_u16(&body, &res))
 		return payload_fail(err, PAYLOAD_TRUNCATED, PL_KE,
-				    "KE: body %zu octets, needs >= 4", rd_left(&body));
+				    "KE: body %zu octets, needs >= 4", got);
 	out->data.len = rd_left(&body);
 	rd_bytes(&body, out->data.len, &out->data.ptr);
 	return PAYLOAD_OK;
@@ -403,11 +411,13 @@ enum payload_status payload_parse_ts(struct rd body, struct payload_pool *pool,
 		struct ike_ts *t = &first[i];
 		uint16_t slen;
 		struct rd s;
+		size_t avail = rd_left(&body);
 		memset(t, 0, sizeof(*t));
 		if (!rd_u8(&body, &t->type) || !rd_u8(&body, &t->ip_proto) || !rd_u16(&body, &slen))
 			return payload_fail(err, PAYLOAD_TRUNCATED, PL_TSI,
-					    "TS: selector %u of %u truncated (%zu octets left)",
-					    i + 1, n, rd_left(&body));
+					    "TS: selector %u of %u truncated (%zu octets left, "
+					    "needs >= 4)",
+					    i + 1, n, avail);
 		if (slen < 4 || !rd_sub(&body, slen - 4u, &s))
 			return payload_fail(err, PAYLOAD_BAD_LENGTH, PL_TSI,
 					    "TS: selector %u length %u, needs 4..%zu", i + 1, slen,
@@ -478,18 +488,21 @@ static bool cp_len_ok(uint16_t type, uint16_t len, const char **need)
 enum payload_status payload_parse_cp(struct rd body, struct payload_pool *pool, struct ike_cp *out,
 				     struct payload_err *err)
 {
+	size_t got = rd_left(&body);
 	if (!rd_u8(&body, &out->type) || !rd_skip(&body, 3))
-		return payload_fail(err, PAYLOAD_TRUNCATED, PL_CP, "CP: body too short, needs >= 4");
+		return payload_fail(err, PAYLOAD_TRUNCATED, PL_CP, "CP: body %zu octets, needs >= 4",
+				    got);
 	struct ike_cp_attr *first = &pool->cp_attrs[pool->n_cp_attrs];
 	unsigned count = 0;
 	while (rd_left(&body) > 0) {
 		uint16_t type, len;
 		const char *need = "";
+		size_t avail = rd_left(&body);
 		if (!rd_u16(&body, &type) || !rd_u16(&body, &len))
 			return payload_fail(err, PAYLOAD_TRUNCATED, PL_CP,
 					    "CP: attribute %u header truncated (%zu octets left, "
 					    "needs 4)",
-					    count + 1, rd_left(&body));
+					    count + 1, avail);
 		type &= CFG_ATTR_TYPE_MASK;
 		if (count >= IKE_CP_ATTRS_MAX)
 			return payload_fail(err, PAYLOAD_TOO_MANY, PL_CP, "CP: more than %d attributes",
