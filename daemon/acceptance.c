@@ -214,6 +214,8 @@ static bool waived(const struct ike_msg *m)
 		return false;
 	if (message_find_error_notify(m))
 		return true;
+	if (m->hdr.exchange == IKE_SESSION_RESUME)
+		return message_find_notify(m, N_TICKET_NACK) != NULL;
 	return m->hdr.exchange == IKE_SA_INIT &&
 	       (message_find_notify(m, N_COOKIE) || message_find_notify(m, N_REDIRECT));
 }
@@ -280,13 +282,20 @@ static enum acceptance_status check_counts(const struct ike_msg *m, struct accep
 				       u->min, u->max, "%s: missing %s (got %u, needs %u)", r->name,
 				       names_payload(u->type, &nb), count[u->type - 32], u->min);
 	if (r->together && (seen & r->together) && (seen & r->together) != r->together) {
-		uint32_t lack = r->together & ~seen;
-		uint8_t t = 33;
-		while (!(lack & BIT(t)))
-			t++;
-		return verdict(res, ACCEPT_INCOMPLETE_GROUP, r->name, t, 0, 1, 1,
-			       "%s: %s missing (SA, TSi and TSr come together)", r->name,
-			       names_payload(t, &nb));
+		char group[64] = "";
+		uint8_t missing = PL_NONE;
+		for (uint8_t t = PL_SA; t <= PL_PS; t++) {
+			if (!(r->together & BIT(t)))
+				continue;
+			if (missing == PL_NONE && !(seen & BIT(t)))
+				missing = t;
+			size_t used = strlen(group);
+			snprintf(group + used, sizeof(group) - used, "%s%s", used ? "/" : "",
+				 names_payload(t, &nb));
+		}
+		return verdict(res, ACCEPT_INCOMPLETE_GROUP, r->name, missing, 0, 1, 1,
+			       "%s: %s missing (%s come all or none)", r->name,
+			       names_payload(missing, &nb), group);
 	}
 	if (res) {
 		memset(res, 0, sizeof(*res));

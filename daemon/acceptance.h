@@ -15,7 +15,8 @@
  * Error responses waive the required payloads (maximums still hold): a
  * response carrying an error Notify (type < 16384), and an IKE_SA_INIT
  * response carrying COOKIE (RFC 7296 2.6), INVALID_KE_PAYLOAD (1.2) or
- * REDIRECT (RFC 5685).
+ * REDIRECT (RFC 5685), and an IKE_SESSION_RESUME response carrying
+ * TICKET_NACK (RFC 5723 4.3.2).
  *
  * Unrecognised payloads are ignored unless critical: the first critical one
  * yields ACCEPT_UNSUPPORTED_CRITICAL with its type, for the
