@@ -255,10 +255,10 @@ static int lex_entry(struct parse *ps, unsigned line, const char *p, const char 
 			goto fail;
 		}
 	} else {
-		/* A comment starts at '#' preceded by a blank. */
+		/* A comment starts at a '#' that begins the value or follows a blank. */
 		v = p;
 		vend = p;
-		while (vend < end && !(*vend == '#' && vend > v && is_ws(vend[-1])))
+		while (vend < end && !(*vend == '#' && (vend == v || is_ws(vend[-1]))))
 			vend++;
 		while (vend > v && is_ws(vend[-1]))
 			vend--;

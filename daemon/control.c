@@ -19,6 +19,8 @@
 
 /* Error text the handlers may return, octets. */
 #define CONTROL_ERR_MAX 256
+/* Client-supplied names in log lines, octets. */
+#define CONTROL_SHOWN_MAX 80
 
 struct client {
 	int fd;
@@ -67,7 +69,8 @@ static int queue_out(struct client *cl, const char *s, size_t len)
 
 	if (!p)
 		return -ENOMEM;
-	memcpy(p, cl->out + cl->out_off, pending);
+	if (pending)
+		memcpy(p, cl->out + cl->out_off, pending);
 	memcpy(p + pending, s, len);
 	p[pending + len] = '\n';
 	free(cl->out);
@@ -94,12 +97,24 @@ static void ok_response(struct json_writer *w)
 	json_obj_end(w);
 }
 
+/* s for a log line: truncated, anything but printable ASCII as '?' (no log injection). */
+static const char *printable(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < len; i++)
+		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
 /* Handles one request line into w. */
 static void handle_request(struct control *c, const char *line, size_t len, struct json_writer *w)
 {
 	struct json_value *req = NULL;
 	char err[CONTROL_ERR_MAX] = "";
 	const char *cmd, *conn;
+	char shown[CONTROL_SHOWN_MAX];
 	int rc;
 
 	if (json_parse(line, len, JSON_FLAT, &req, err, sizeof(err)) < 0) {
@@ -139,7 +154,7 @@ static void handle_request(struct control *c, const char *line, size_t len, stru
 			error_response(w, up ? "up: not supported" : "down: not supported");
 			goto out;
 		}
-		log_msg(LOG_CTL, LOG_LVL_INFO, "%s %s", cmd, conn);
+		log_msg(LOG_CTL, LOG_LVL_INFO, "%s %s", cmd, printable(conn, shown, sizeof(shown)));
 		rc = fn(c->h.ctx, conn, err, sizeof(err));
 		if (rc < 0)
 			error_response(w, err[0] ? err : "failed");

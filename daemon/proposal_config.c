@@ -377,30 +377,38 @@ int proposal_cfg_list_copy(struct proposal_cfg_list *dst, const struct proposal_
 
 int proposal_cfg_format(const struct proposal_cfg *p, char *buf, size_t len)
 {
+	/* Canonical order, whatever order the keywords were given in. */
+	static const uint8_t type_order[] = { TRANS_ENCR, TRANS_INTEG, TRANS_PRF, TRANS_DH,
+					      TRANS_ESN };
 	size_t total = 0;
 
 	if (len)
 		buf[0] = '\0';
-	for (size_t i = 0; i < p->n; i++) {
-		const struct keyword *k = keyword_of(&p->t[i]);
-		char unknown[32];
-		const char *name;
-		int n;
+	for (size_t o = 0; o < sizeof(type_order); o++) {
+		for (size_t i = 0; i < p->n; i++) {
+			const struct keyword *k;
+			char unknown[32];
+			const char *name;
+			int n;
 
-		/* noesn alone is the default: parsing the text back gives it again. */
-		if (p->t[i].type == TRANS_ESN && p->t[i].id == ESN_NO &&
-		    proposal_cfg_count(p, TRANS_ESN) == 1)
-			continue;
-		if (k) {
-			name = k->name;
-		} else {
-			snprintf(unknown, sizeof(unknown), "%u:%u", p->t[i].type, p->t[i].id);
-			name = unknown;
+			if (p->t[i].type != type_order[o])
+				continue;
+			/* noesn alone is the default: parsing the text back gives it again. */
+			if (p->t[i].type == TRANS_ESN && p->t[i].id == ESN_NO &&
+			    proposal_cfg_count(p, TRANS_ESN) == 1)
+				continue;
+			k = keyword_of(&p->t[i]);
+			if (k) {
+				name = k->name;
+			} else {
+				snprintf(unknown, sizeof(unknown), "%u:%u", p->t[i].type, p->t[i].id);
+				name = unknown;
+			}
+			n = snprintf(total < len ? buf + total : NULL, total < len ? len - total : 0,
+				     "%s%s", total ? "-" : "", name);
+			if (n > 0)
+				total += (size_t)n;
 		}
-		n = snprintf(total < len ? buf + total : NULL, total < len ? len - total : 0,
-			     "%s%s", total ? "-" : "", name);
-		if (n > 0)
-			total += (size_t)n;
 	}
 	return (int)total;
 }

@@ -67,8 +67,10 @@ bool proposal_cfg_is_aead(const struct proposal_cfg *p);
 
 /*
  * Writes p back in keyword form ("aes256gcm16-prfsha256-x25519"), for logs
- * and status output. Returns the length snprintf would have written.
- * Derived PRFs are written too, so the text lists exactly what is offered.
+ * and status output: ciphers, integrity, PRFs, DH groups, ESN, in that
+ * order. Derived PRFs are written too, so the text lists exactly what is
+ * offered; a lone noesn is left out (it is the default), so parsing the
+ * text gives the same proposal back. Returns what snprintf would.
  */
 int proposal_cfg_format(const struct proposal_cfg *p, char *buf, size_t len);
 

@@ -1,0 +1,493 @@
+/*
+ * Control socket server (daemon/control.c) against raw clients and the real
+ * xikectl (path in $XIKECTL), served by the real loop. Clients run in a
+ * child process; the parent serves until SIGCHLD.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/control.h"
+#include "daemon/json.h"
+#include "daemon/loop.h"
+
+static char tmpdir[64];
+static char sock_path[128];
+
+struct fake {
+	int status_calls;
+	char last_up[64], last_down[64];
+	int reloads;
+	int status_fail;
+};
+
+static int fake_status(void *ctx, struct json_writer *w)
+{
+	struct fake *f = ctx;
+
+	f->status_calls++;
+	if (f->status_fail)
+		return -1;
+	json_key(w, "ike_sas");
+	json_arr_begin(w);
+	json_obj_begin(w);
+	json_kv_str(w, "name", "site-b");
+	json_kv_str(w, "state", "ESTABLISHED");
+	json_key(w, "local");
+	json_obj_begin(w);
+	json_kv_str(w, "addr", "192.0.2.1");
+	json_kv_uint(w, "port", 500);
+	json_kv_str(w, "id", "a.example");
+	json_obj_end(w);
+	json_key(w, "remote");
+	json_obj_begin(w);
+	json_kv_str(w, "addr", "192.0.2.2");
+	json_kv_uint(w, "port", 4500);
+	json_kv_str(w, "id", "b.example");
+	json_obj_end(w);
+	json_kv_str(w, "spi_i", "0123456789abcdef");
+	json_kv_str(w, "spi_r", "fedcba9876543210");
+	json_kv_str(w, "ike_proposal", "aes256gcm16-prfsha256-x25519");
+	json_kv_uint(w, "established_s", 42);
+	json_key(w, "child_sas");
+	json_arr_begin(w);
+	json_obj_begin(w);
+	json_kv_str(w, "name", "site-b");
+	json_kv_str(w, "state", "INSTALLED");
+	json_kv_str(w, "mode", "TUNNEL");
+	json_kv_str(w, "spi_in", "c1234567");
+	json_kv_str(w, "spi_out", "c7654321");
+	json_kv_str(w, "esp_proposal", "aes256gcm16");
+	json_key(w, "local_ts");
+	json_arr_begin(w);
+	json_str(w, "10.1.0.0/24");
+	json_arr_end(w);
+	json_key(w, "remote_ts");
+	json_arr_begin(w);
+	json_str(w, "10.2.0.0/24");
+	json_str(w, "10.3.0.0/24[tcp/443]");
+	json_arr_end(w);
+	json_kv_uint(w, "bytes_in", 1234);
+	json_kv_uint(w, "bytes_out", 5678);
+	json_kv_uint(w, "packets_in", 12);
+	json_kv_uint(w, "packets_out", 34);
+	json_obj_end(w);
+	json_arr_end(w);
+	json_obj_end(w);
+	json_arr_end(w);
+	return 0;
+}
+
+static int fake_up(void *ctx, const char *conn, char *err, size_t errlen)
+{
+	struct fake *f = ctx;
+
+	snprintf(f->last_up, sizeof(f->last_up), "%s", conn);
+	if (strcmp(conn, "site-b") != 0) {
+		snprintf(err, errlen, "no connection named '%s'", conn);
+		return -1;
+	}
+	return 0;
+}
+
+static int fake_down(void *ctx, const char *conn, char *err, size_t errlen)
+{
+	struct fake *f = ctx;
+
+	(void)err;
+	(void)errlen;
+	snprintf(f->last_down, sizeof(f->last_down), "%s", conn);
+	return 0;
+}
+
+static int fake_reload(void *ctx, char *err, size_t errlen)
+{
+	struct fake *f = ctx;
+
+	f->reloads++;
+	snprintf(err, errlen, "xiked.conf:3: log: 'loud' is not one of error, warn, info, debug");
+	return -1;
+}
+
+static const char status_line[] =
+	"{\"ok\":true,\"ike_sas\":[{\"name\":\"site-b\",\"state\":\"ESTABLISHED\","
+	"\"local\":{\"addr\":\"192.0.2.1\",\"port\":500,\"id\":\"a.example\"},"
+	"\"remote\":{\"addr\":\"192.0.2.2\",\"port\":4500,\"id\":\"b.example\"},"
+	"\"spi_i\":\"0123456789abcdef\",\"spi_r\":\"fedcba9876543210\","
+	"\"ike_proposal\":\"aes256gcm16-prfsha256-x25519\",\"established_s\":42,"
+	"\"child_sas\":[{\"name\":\"site-b\",\"state\":\"INSTALLED\",\"mode\":\"TUNNEL\","
+	"\"spi_in\":\"c1234567\",\"spi_out\":\"c7654321\",\"esp_proposal\":\"aes256gcm16\","
+	"\"local_ts\":[\"10.1.0.0/24\"],\"remote_ts\":[\"10.2.0.0/24\",\"10.3.0.0/24[tcp/443]\"],"
+	"\"bytes_in\":1234,\"bytes_out\":5678,\"packets_in\":12,\"packets_out\":34}]}]}";
+
+/* ---- serving until a child exits ---- */
+
+struct run {
+	pid_t pid;
+	int status;
+};
+
+static void on_sigchld(struct loop *loop, int signo, void *ctx)
+{
+	struct run *r = ctx;
+
+	(void)signo;
+	if (waitpid(r->pid, &r->status, WNOHANG) == r->pid)
+		loop_stop(loop);
+}
+
+/* Forks; the child runs fn and exits with its result; the parent serves c. */
+static int serve_while(struct loop *loop, int (*fn)(void *), void *arg)
+{
+	struct run r = { 0 };
+
+	assert_int_equal(loop_on_signal(loop, SIGCHLD, on_sigchld, &r), 0);
+	r.pid = fork();
+	assert_true(r.pid >= 0);
+	if (r.pid == 0)
+		_exit(fn(arg));
+	assert_int_equal(loop_run(loop), 0);
+	assert_true(WIFEXITED(r.status));
+	return WEXITSTATUS(r.status);
+}
+
+/* ---- raw clients ---- */
+
+static int client_connect(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	strcpy(sun.sun_path, sock_path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		return -1;
+	return fd;
+}
+
+/* Reads one line into buf (no newline); -1 on EOF/error. */
+static int read_line(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	while (n + 1 < len) {
+		char c;
+		ssize_t r = read(fd, &c, 1);
+
+		if (r <= 0)
+			return -1;
+		if (c == '\n') {
+			buf[n] = '\0';
+			return 0;
+		}
+		buf[n++] = c;
+	}
+	return -1;
+}
+
+static int expect_line(int fd, const char *want)
+{
+	static char buf[1 << 16];
+
+	if (read_line(fd, buf, sizeof(buf)) < 0) {
+		fprintf(stderr, "no line, wanted %s\n", want);
+		return -1;
+	}
+	if (strcmp(buf, want) != 0) {
+		fprintf(stderr, "got  %s\nwant %s\n", buf, want);
+		return -1;
+	}
+	return 0;
+}
+
+static int raw_client(void *arg)
+{
+	const char *reqs =
+		"{\"cmd\":\"status\"}\n"
+		"\n"
+		"{\"cmd\":\"up\",\"conn\":\"site-b\"}\r\n"
+		"{\"cmd\":\"up\",\"conn\":\"nope\\\"x\"}\n"
+		"{\"cmd\":\"down\",\"conn\":\"site-b\",\"extra\":1}\n"
+		"{\"cmd\":\"down\"}\n"
+		"{\"cmd\":\"reload\"}\n"
+		"{\"cmd\":\"fly\"}\n"
+		"{\"conn\":\"x\"}\n"
+		"[\"cmd\",\"status\"]\n"
+		"{\"cmd\":{\"a\":1}}\n"
+		"not json\n";
+	int fd = client_connect();
+
+	(void)arg;
+	if (fd < 0)
+		return 10;
+	/* Everything at once: requests are answered one by one, in order. */
+	if (write(fd, reqs, strlen(reqs)) != (ssize_t)strlen(reqs))
+		return 11;
+	if (expect_line(fd, status_line) ||
+	    expect_line(fd, "{\"ok\":true}") ||
+	    expect_line(fd, "{\"ok\":false,\"error\":\"no connection named 'nope\\\"x'\"}") ||
+	    expect_line(fd, "{\"ok\":true}") ||
+	    expect_line(fd, "{\"ok\":false,\"error\":\"down: \\\"conn\\\" missing\"}") ||
+	    expect_line(fd, "{\"ok\":false,\"error\":\"xiked.conf:3: log: 'loud' is not one of "
+			    "error, warn, info, debug\"}") ||
+	    expect_line(fd, "{\"ok\":false,\"error\":\"unknown command 'fly'\"}") ||
+	    expect_line(fd, "{\"ok\":false,\"error\":\"bad request: \\\"cmd\\\" (a string) missing\"}") ||
+	    expect_line(fd, "{\"ok\":false,\"error\":\"bad request: offset 0: an object expected\"}") ||
+	    expect_line(fd, "{\"ok\":false,\"error\":\"bad request: offset 7: nested value not accepted here\"}") ||
+	    expect_line(fd, "{\"ok\":false,\"error\":\"bad request: offset 0: an object expected\"}"))
+		return 12;
+	/* The connection stays open for more. */
+	if (write(fd, "{\"cmd\":\"status\"}\n", 17) != 17 || expect_line(fd, status_line))
+		return 13;
+	close(fd);
+
+	/* A second client at the same time as a third. */
+	int a = client_connect(), b = client_connect();
+
+	if (a < 0 || b < 0)
+		return 14;
+	if (write(b, "{\"cmd\":\"up\",\"conn\":\"site-b\"}\n", 29) != 29 ||
+	    write(a, "{\"cmd\":\"status\"}\n", 17) != 17)
+		return 15;
+	if (expect_line(b, "{\"ok\":true}") || expect_line(a, status_line))
+		return 16;
+	close(a);
+	close(b);
+
+	/* An over-long line: an error, then the server hangs up. */
+	static char big[CONTROL_LINE_MAX + 100];
+	char buf[256];
+
+	memset(big, 'x', sizeof(big));
+	fd = client_connect();
+	if (fd < 0)
+		return 17;
+	if (write(fd, big, sizeof(big)) < 0)
+		return 18;
+	if (expect_line(fd, "{\"ok\":false,\"error\":\"request longer than 65536 octets\"}"))
+		return 19;
+	if (read_line(fd, buf, sizeof(buf)) != -1)
+		return 20;
+	close(fd);
+	return 0;
+}
+
+static int setup_dir(void **state)
+{
+	(void)state;
+	strcpy(tmpdir, "/tmp/xiked-test-control-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	/* A parent directory that does not exist yet: control_new creates it. */
+	snprintf(sock_path, sizeof(sock_path), "%s/run/xiked/x.sock", tmpdir);
+	return 0;
+}
+
+static int teardown_dir(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_requests(void **state)
+{
+	struct fake f = { 0 };
+	struct control_handlers h = { fake_status, fake_up, fake_down, fake_reload, &f };
+	struct loop *loop = loop_new(NULL);
+	struct control *c;
+	struct stat st;
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(control_new(loop, sock_path, &h, &c), 0);
+	assert_int_equal(stat(sock_path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	assert_int_equal(serve_while(loop, (int (*)(void *))raw_client, NULL), 0);
+	assert_int_equal(f.status_calls, 3);
+	assert_string_equal(f.last_up, "site-b");
+	assert_string_equal(f.last_down, "site-b");
+	assert_int_equal(f.reloads, 1);
+
+	control_free(c);
+	assert_int_equal(stat(sock_path, &st), -1); /* removed */
+	loop_free(loop);
+}
+
+static void test_socket_file(void **state)
+{
+	struct control_handlers h = { 0 };
+	struct loop *loop = loop_new(NULL);
+	struct control *c, *c2;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	(void)state;
+	/* A stale socket (daemon died) is replaced. */
+	strcpy(sun.sun_path, sock_path);
+	assert_int_equal(system("true"), 0);
+	{
+		char dir[128];
+
+		snprintf(dir, sizeof(dir), "mkdir -p '%s/run/xiked'", tmpdir);
+		assert_int_equal(system(dir), 0);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(fd);
+	assert_int_equal(control_new(loop, sock_path, &h, &c), 0);
+	/* A live one is not. */
+	assert_int_equal(control_new(loop, sock_path, &h, &c2), -EADDRINUSE);
+	assert_null(c2);
+	control_free(c);
+	/* A regular file is left alone. */
+	fd = open(sock_path, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	assert_int_equal(control_new(loop, sock_path, &h, &c), -EEXIST);
+	unlink(sock_path);
+	control_free(NULL);
+	loop_free(loop);
+}
+
+/* ---- xikectl ---- */
+
+struct ctl_run {
+	const char *const *argv;
+	char out[256], err[256]; /* file paths */
+};
+
+static int exec_xikectl(void *arg)
+{
+	struct ctl_run *r = arg;
+	int o = open(r->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int e = open(r->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+		return 100;
+	execv(r->argv[0], (char *const *)r->argv);
+	return 101;
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[8192];
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* Runs xikectl with args (NULL-terminated after the socket) and checks output and exit. */
+static void xikectl(struct loop *loop, int want_rc, const char *want_out, const char *want_err,
+		    const char *sock, ...)
+{
+	const char *argv[8] = { getenv("XIKECTL"), "-s", sock };
+	struct ctl_run r = { .argv = argv };
+	va_list ap;
+	int n = 3, rc;
+
+	va_start(ap, sock);
+	while (n < 7 && (argv[n] = va_arg(ap, const char *)))
+		n++;
+	va_end(ap);
+	snprintf(r.out, sizeof(r.out), "%s/out", tmpdir);
+	snprintf(r.err, sizeof(r.err), "%s/err", tmpdir);
+	rc = serve_while(loop, exec_xikectl, &r);
+	if (strcmp(slurp(r.out), want_out) != 0)
+		fail_msg("xikectl %s: stdout\n%s\nwanted\n%s", argv[3], slurp(r.out), want_out);
+	if (strcmp(slurp(r.err), want_err) != 0)
+		fail_msg("xikectl %s: stderr\n%s\nwanted\n%s", argv[3], slurp(r.err), want_err);
+	assert_int_equal(rc, want_rc);
+}
+
+static void test_xikectl(void **state)
+{
+	struct fake f = { 0 };
+	struct control_handlers h = { fake_status, fake_up, fake_down, fake_reload, &f };
+	struct loop *loop;
+	struct control *c;
+	char missing[160], msg[300];
+
+	(void)state;
+	if (!getenv("XIKECTL")) {
+		print_message("XIKECTL not set: skipped\n");
+		skip();
+	}
+	loop = loop_new(NULL);
+	assert_int_equal(control_new(loop, sock_path, &h, &c), 0);
+
+	xikectl(loop, 0, "site-b: ESTABLISHED, 0123456789abcdef_i fedcba9876543210_r\n"
+			 "  local  'a.example' @ 192.0.2.1[500]\n"
+			 "  remote 'b.example' @ 192.0.2.2[4500]\n"
+			 "  aes256gcm16-prfsha256-x25519\n"
+			 "  established 42s ago\n"
+			 "  site-b: INSTALLED, TUNNEL, ESP:aes256gcm16\n"
+			 "    in  c1234567, 1234 bytes, 12 packets\n"
+			 "    out c7654321, 5678 bytes, 34 packets\n"
+			 "    local  10.1.0.0/24\n"
+			 "    remote 10.2.0.0/24 10.3.0.0/24[tcp/443]\n",
+		"", sock_path, "status", NULL);
+	{
+		char want[sizeof(status_line) + 1];
+
+		snprintf(want, sizeof(want), "%s\n", status_line);
+		xikectl(loop, 0, want, "", sock_path, "status", "--json", NULL);
+	}
+	xikectl(loop, 0, "", "", sock_path, "up", "site-b", NULL);
+	xikectl(loop, 1, "", "xikectl: no connection named 'other'\n", sock_path, "up", "other",
+		NULL);
+	xikectl(loop, 0, "", "", sock_path, "down", "site-b", NULL);
+	xikectl(loop, 1, "",
+		"xikectl: xiked.conf:3: log: 'loud' is not one of error, warn, info, debug\n",
+		sock_path, "reload", NULL);
+	f.status_fail = 1;
+	xikectl(loop, 1, "", "xikectl: status failed\n", sock_path, "status", NULL);
+	assert_string_equal(f.last_down, "site-b");
+
+	/* usage errors: exit 2 before any connection */
+	xikectl(loop, 2, "", "usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | reload\n"
+			     "  -s SOCKET   control socket (default /run/xiked/xiked.sock)\n",
+		sock_path, "up", NULL);
+
+	/* no daemon there */
+	snprintf(missing, sizeof(missing), "%s/none.sock", tmpdir);
+	snprintf(msg, sizeof(msg),
+		 "xikectl: cannot connect to xiked at %s: No such file or directory (is xiked running?)\n",
+		 missing);
+	xikectl(loop, 1, "", msg, missing, "status", NULL);
+
+	control_free(c);
+	loop_free(loop);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_requests, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_socket_file, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_xikectl, setup_dir, teardown_dir),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
