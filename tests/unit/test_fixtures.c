@@ -105,8 +105,8 @@ static void pcap_load(const char *name, struct capture *c)
 	while (off < flen) {
 		struct rd r, ip;
 		uint32_t incl;
-		uint16_t ethertype, sport, dport, ulen;
-		uint8_t proto;
+		uint16_t ethertype = 0, sport = 0, dport = 0, ulen = 0;
+		uint8_t proto = 0;
 
 		assert_true(flen - off >= 16);
 		incl = le32(f + off + 8);
@@ -118,8 +118,8 @@ static void pcap_load(const char *name, struct capture *c)
 		assert_true(rd_skip(&r, 12));
 		assert_true(rd_u16(&r, &ethertype));
 		if (ethertype == 0x0800) {
-			uint8_t vihl, b;
-			uint16_t tot, frag;
+			uint8_t vihl = 0, b = 0;
+			uint16_t tot = 0, frag = 0;
 
 			assert_true(rd_u8(&r, &vihl));
 			assert_int_equal(vihl >> 4, 4);
@@ -135,7 +135,7 @@ static void pcap_load(const char *name, struct capture *c)
 			assert_true(rd_u8(&ip, &proto));
 			assert_true(rd_skip(&ip, (vihl & 15) * 4 - 10));
 		} else {
-			uint16_t plen;
+			uint16_t plen = 0;
 
 			assert_int_equal(ethertype, 0x86dd);
 			assert_true(rd_skip(&r, 4));
@@ -154,7 +154,7 @@ static void pcap_load(const char *name, struct capture *c)
 		assert_true(ulen >= 8 && ulen - 8u <= rd_left(&ip));
 		ip.left = ulen - 8u;
 		if (sport == IKE_NATT_PORT || dport == IKE_NATT_PORT) {
-			uint32_t marker;
+			uint32_t marker = 0;
 
 			if (ip.left == 1) {
 				c->keepalive++;
