@@ -1206,12 +1206,11 @@ fail:
 
 /* ---- the whole file ---- */
 
-static const struct section *sort_secs; /* qsort has no context argument */
-
-static int cmp_sec_idx(const void *a, const void *b)
+static int cmp_sec_idx(const void *a, const void *b, void *ctx)
 {
-	const struct section *x = &sort_secs[*(const size_t *)a];
-	const struct section *y = &sort_secs[*(const size_t *)b];
+	const struct section *secs = ctx;
+	const struct section *x = &secs[*(const size_t *)a];
+	const struct section *y = &secs[*(const size_t *)b];
 	int r = strcmp(x->kind == SEC_CHILD ? x->conn : x->name,
 		       y->kind == SEC_CHILD ? y->conn : y->name);
 
@@ -1223,11 +1222,11 @@ static int cmp_sec_idx(const void *a, const void *b)
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
-static const struct conn_cfg *sort_conns;
-
-static int cmp_conn_idx(const void *a, const void *b)
+static int cmp_conn_idx(const void *a, const void *b, void *ctx)
 {
-	return strcmp(sort_conns[*(const size_t *)a].name, sort_conns[*(const size_t *)b].name);
+	const struct conn_cfg *conns = ctx;
+
+	return strcmp(conns[*(const size_t *)a].name, conns[*(const size_t *)b].name);
 }
 
 static int build(struct parse *ps, struct xiked_config *cfg)
@@ -1269,9 +1268,7 @@ static int build(struct parse *ps, struct xiked_config *cfg)
 			order[n_order++] = i;
 		n_conns += ps->secs[i].kind == SEC_CONN;
 	}
-	sort_secs = ps->secs;
-	qsort(order, n_order, sizeof(*order), cmp_sec_idx);
-	sort_secs = NULL;
+	qsort_r(order, n_order, sizeof(*order), cmp_sec_idx, ps->secs);
 
 	/* Errors first about structure, reported at the later line. */
 	for (size_t i = 0; i < n_order; i++) {
@@ -1343,9 +1340,7 @@ static int build(struct parse *ps, struct xiked_config *cfg)
 	}
 	for (size_t i = 0; i < cfg->n_conns; i++)
 		cfg->by_name[i] = i;
-	sort_conns = cfg->conns;
-	qsort(cfg->by_name, cfg->n_conns, sizeof(*cfg->by_name), cmp_conn_idx);
-	sort_conns = NULL;
+	qsort_r(cfg->by_name, cfg->n_conns, sizeof(*cfg->by_name), cmp_conn_idx, cfg->conns);
 	rc = 0;
 out:
 	free(order);

@@ -405,7 +405,8 @@ int loop_on_signal(struct loop *loop, int signo, loop_signal_fn fn, void *ctx)
 	sigaddset(&one, signo);
 	if (sigprocmask(SIG_BLOCK, &one, &old) < 0)
 		return -errno;
-	if (sigismember(&old, signo))
+	/* Remember it was blocked before us, unless we are the ones who blocked it. */
+	if (sigismember(&old, signo) && !sigismember(&loop->sigmask, signo))
 		sigaddset(&loop->oldmask, signo);
 	sigaddset(&loop->sigmask, signo);
 

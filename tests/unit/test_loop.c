@@ -400,6 +400,8 @@ static void test_signals(void **state)
 	(void)state;
 	assert_int_equal(loop_on_signal(loop, SIGHUP, sig_cb, &got), 0);
 	assert_int_equal(loop_on_signal(loop, SIGTERM, sig_cb, &got), 0);
+	/* Replacing a handler: still unblocked by loop_free below. */
+	assert_int_equal(loop_on_signal(loop, SIGTERM, sig_cb, &got), 0);
 	assert_int_equal(loop_on_signal(loop, 0, sig_cb, &got), -EINVAL);
 	assert_int_equal(kill(getpid(), SIGTERM), 0);
 	assert_int_equal(loop_run(loop), 0);
