@@ -1,0 +1,31 @@
+/*
+ * A Child SA in the kernel: SPI allocation, the two XFRM states and the
+ * policies (out, in, fwd per selector pair), and their removal. Order is
+ * make-before-break (DESIGN.md): inbound state, outbound state, then
+ * policies; removal in reverse.
+ */
+#ifndef XIKED_CHILD_KERNEL_H
+#define XIKED_CHILD_KERNEL_H
+
+#include <stddef.h>
+
+#include "crypto/secret.h"
+#include "daemon/esp_alg.h"
+
+struct ikesa;
+struct child_sa;
+
+/* KEYMAT octets a suite needs: both directions' encryption + integrity keys (RFC 7296 2.17). */
+size_t child_keymat_len(const struct esp_suite *s);
+/* Reserve our inbound SPI (XFRM_MSG_ALLOCSPI). 0 or -errno (logged). */
+int child_kernel_alloc_spi(struct ikesa *sa, struct child_sa *c);
+/*
+ * Install c with keys from keymat (borrowed; child_keymat_len octets, the
+ * initiator-to-responder keys first). On failure everything installed so
+ * far is removed, one clear error is logged, and -errno returned.
+ */
+int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secret *keymat);
+/* Remove whatever of c is in the kernel (states, policies, larval SPI). */
+void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c);
+
+#endif

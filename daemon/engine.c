@@ -1,0 +1,697 @@
+/* The IKEv2 engine: dispatch, SA tables, connections, status (see engine.h). */
+#include "daemon/engine.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/ikesa.h"
+#include "daemon/log.h"
+#include "daemon/message.h"
+#include "daemon/names.h"
+#include "daemon/spi_table.h"
+#include "daemon/task.h"
+#include "daemon/task_manager.h"
+#include "daemon/ts.h"
+
+/* ---- configuration references ---- */
+
+struct cfg_ref *cfg_ref_get(struct cfg_ref *r)
+{
+	if (r)
+		r->refs++;
+	return r;
+}
+
+void cfg_ref_put(struct cfg_ref *r)
+{
+	if (r && --r->refs == 0) {
+		config_free(r->cfg);
+		free(r);
+	}
+}
+
+static struct cfg_ref *cfg_ref_new(struct xiked_config *cfg)
+{
+	struct cfg_ref *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->cfg = cfg;
+	r->refs = 1;
+	return r;
+}
+
+/* ---- helpers ---- */
+
+uint64_t engine_now(const struct engine *e)
+{
+	return loop_now(e->env.loop);
+}
+
+uint64_t engine_random_spi(struct engine *e)
+{
+	uint64_t v = 0;
+	while (v == 0)
+		rng_fill(e->env.rng, &v, sizeof(v));
+	return v;
+}
+
+uint32_t engine_alloc_reqid(struct engine *e)
+{
+	uint32_t r = e->next_reqid++;
+	if (e->next_reqid > XIKED_REQID_MAX)
+		e->next_reqid = XIKED_REQID_BASE + 1;
+	return r;
+}
+
+static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
+		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, a, sizeof(a));
+		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	}
+	snprintf(buf, len, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	return buf;
+}
+
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+static bool addr_eq(const struct sockaddr_storage *cfg, const struct sockaddr_storage *a)
+{
+	if (cfg->ss_family != a->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)cfg)->sin_addr,
+			      &((const struct sockaddr_in *)a)->sin_addr, 4) == 0;
+	if (a->ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)cfg)->sin6_addr,
+			      &((const struct sockaddr_in6 *)a)->sin6_addr, 16) == 0;
+	return false;
+}
+
+/* Key of the half-open table: the peer's SPIi and its address (RFC 7296 2.1 retransmits). */
+static uint64_t half_open_key(uint64_t spi_i, const struct sockaddr_storage *remote)
+{
+	uint64_t h = spi_i ^ 0x9e3779b97f4a7c15ULL;
+	const uint8_t *p = (const uint8_t *)remote;
+	size_t n = remote->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						 : sizeof(struct sockaddr_in);
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* ---- tables ---- */
+
+struct ikesa *engine_find(struct engine *e, uint64_t local_spi)
+{
+	return spi_table_get(e->by_spi, local_spi);
+}
+
+int engine_index(struct engine *e, struct ikesa *sa)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		uint64_t spi = engine_random_spi(e);
+		if (sa->initiator)
+			sa->spi_i = spi;
+		else
+			sa->spi_r = spi;
+		if (spi_table_add(e->by_spi, spi, sa) == 0) {
+			sa->local_spi_key = spi;
+			sa->in_table = true;
+			return 0;
+		}
+	}
+	return -EEXIST;
+}
+
+void engine_destroy_sa(struct engine *e, struct ikesa *sa)
+{
+	if (sa->in_table)
+		spi_table_del(e->by_spi, sa->local_spi_key);
+	if (sa->in_half_open)
+		spi_table_del(e->half_open, sa->half_open_key);
+	sa->in_table = sa->in_half_open = false;
+	if (sa->state != IKESA_ESTABLISHED && sa->state != IKESA_DELETING &&
+	    sa->state != IKESA_DESTROYING)
+		log_msg(LOG_IKE, LOG_LVL_DEBUG, "%s: IKE SA removed before it was established",
+			ikesa_tag(sa));
+	ikesa_set_state(sa, IKESA_DESTROYING);
+	ikesa_free(sa);
+}
+
+int engine_send(struct engine *e, const struct ikesa *sa, const uint8_t *buf, size_t len)
+{
+	e->stats.tx++;
+	return e->env.send(e->env.send_ctx, &sa->local, &sa->remote, buf, len);
+}
+
+/* ---- life cycle ---- */
+
+struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->env = *env;
+	e->timing = (struct engine_timing){
+		.retransmit_timeout_ms = 4000,
+		.retransmit_base = 1.8,
+		.retransmit_tries = 5,
+		.half_open_timeout_ms = 60000,
+	};
+	e->cfg = cfg_ref_new(cfg);
+	e->by_spi = spi_table_new();
+	e->half_open = spi_table_new();
+	e->child_by_spi = spi_table_new();
+	e->rxbuf = malloc(2 * IKE_MSG_MAX);
+	e->txbuf = malloc(IKE_MSG_MAX);
+	e->next_reqid = XIKED_REQID_BASE + 1;
+	if (!e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->rxbuf || !e->txbuf) {
+		if (!e->cfg)
+			config_free(cfg);
+		engine_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+struct sa_list {
+	struct ikesa **v;
+	size_t n, cap;
+};
+
+static void collect(uint64_t key, void *val, void *ctx)
+{
+	(void)key;
+	struct sa_list *l = ctx;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 16;
+		struct ikesa **nv = realloc(l->v, nc * sizeof(*nv));
+		if (!nv)
+			return;
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n++] = val;
+}
+
+/* A snapshot of all SAs (control operations only, never per packet). */
+static struct sa_list all_sas(struct engine *e)
+{
+	struct sa_list l = {0};
+	spi_table_each(e->by_spi, collect, &l);
+	return l;
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	if (e->by_spi) {
+		struct sa_list l = all_sas(e);
+		for (size_t i = 0; i < l.n; i++)
+			engine_destroy_sa(e, l.v[i]);
+		free(l.v);
+	}
+	spi_table_free(e->by_spi);
+	spi_table_free(e->half_open);
+	spi_table_free(e->child_by_spi);
+	free(e->rxbuf);
+	free(e->txbuf);
+	cfg_ref_put(e->cfg);
+	free(e);
+}
+
+size_t engine_ike_sa_count(const struct engine *e)
+{
+	return spi_table_count(e->by_spi);
+}
+
+/* ---- receiving ---- */
+
+static void on_half_open_expiry(struct loop *loop, struct timer *t, void *ctx)
+{
+	(void)loop;
+	(void)t;
+	struct ikesa *sa = ctx;
+	if (sa->state == IKESA_ESTABLISHED)
+		return;
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: half-open IKE SA expired", ikesa_tag(sa));
+	engine_destroy_sa(sa->e, sa);
+}
+
+/* A responder conn for a new IKE_SA_INIT: addresses only, identities come in IKE_AUTH. */
+static const struct conn_cfg *responder_conn(struct engine *e, const struct sockaddr_storage *local,
+					     const struct sockaddr_storage *remote)
+{
+	const struct xiked_config *cfg = e->cfg->cfg;
+	const struct conn_cfg *any = NULL;
+	for (size_t i = 0; i < cfg->n_conns; i++) {
+		const struct conn_cfg *c = &cfg->conns[i];
+		if (c->local_addr.ss_family && !addr_eq(&c->local_addr, local))
+			continue;
+		if (c->remote_addr.ss_family == AF_UNSPEC) {
+			if (!any)
+				any = c;
+			continue;
+		}
+		if (addr_eq(&c->remote_addr, remote))
+			return c;
+	}
+	return any;
+}
+
+static void new_responder(struct engine *e, const struct ike_hdr *h, const uint8_t *buf,
+			  size_t len, const struct sockaddr_storage *local,
+			  const struct sockaddr_storage *remote)
+{
+	char ra[64];
+	const struct conn_cfg *conn = responder_conn(e, local, remote);
+	if (!conn) {
+		log_msg(LOG_IKE, LOG_LVL_WARN, "IKE_SA_INIT from %s: no connection configured for "
+			"this peer: NO_PROPOSAL_CHOSEN", addr_str(remote, ra, sizeof(ra)));
+		tm_send_stateless_notify(e, h, IKE_SA_INIT, N_NO_PROPOSAL_CHOSEN, NULL, 0, local,
+					 remote);
+		return;
+	}
+	struct ikesa *sa = ikesa_new(e, e->cfg, conn, false);
+	if (!sa)
+		return;
+	sa->spi_i = h->spi_i;
+	sa->local = *local;
+	sa->remote = *remote;
+	if (engine_index(e, sa) != 0) {
+		ikesa_free(sa);
+		return;
+	}
+	sa->half_open_key = half_open_key(h->spi_i, remote);
+	sa->in_half_open = spi_table_add(e->half_open, sa->half_open_key, sa) == 0;
+	timer_init(&sa->life_timer, on_half_open_expiry, sa);
+	timer_arm_in(e->env.loop, &sa->life_timer, e->timing.half_open_timeout_ms);
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: IKE_SA_INIT from %s", ikesa_tag(sa),
+		addr_str(remote, ra, sizeof(ra)));
+	tm_receive(sa, h, buf, len, local, remote);
+}
+
+void engine_receive(struct engine *e, const struct sockaddr_storage *local,
+		    const struct sockaddr_storage *remote, const uint8_t *buf, size_t len)
+{
+	struct ike_hdr h;
+	struct payload_err err;
+	char ra[64];
+	e->stats.rx++;
+	enum payload_status st = message_parse_header(buf, len, &h, &err);
+	if (st == PAYLOAD_BAD_MAJOR) {
+		/* RFC 7296 2.5; RFC 9395 deprecates IKEv1, which we never speak. */
+		log_msg(LOG_NET, LOG_LVL_WARN, "%s message (version %u.%u) from %s: xiked speaks "
+			"only IKEv2%s; answering INVALID_MAJOR_VERSION",
+			h.major == 1 ? "IKEv1" : "unknown IKE", h.major, h.minor,
+			addr_str(remote, ra, sizeof(ra)),
+			h.major == 1 ? " (IKEv1 is deprecated, RFC 9395)" : "");
+		if (!ike_hdr_is_response(&h) || h.major == 1)
+			tm_send_stateless_notify(e, &h, INFORMATIONAL, N_INVALID_MAJOR_VERSION, NULL, 0,
+						 local, remote);
+		return;
+	}
+	if (st != PAYLOAD_OK) {
+		e->stats.rx_malformed++;
+		log_msg(LOG_NET, LOG_LVL_DEBUG, "malformed datagram from %s dropped: %s",
+			addr_str(remote, ra, sizeof(ra)), err.why);
+		return;
+	}
+	if (h.exchange == IKE_SA_INIT && !ike_hdr_is_response(&h) && h.spi_r == 0 &&
+	    ike_hdr_is_initiator(&h)) {
+		if (h.msg_id != 0)
+			return;
+		struct ikesa *sa = spi_table_get(e->half_open, half_open_key(h.spi_i, remote));
+		if (sa && sa->spi_i == h.spi_i) {
+			tm_receive(sa, &h, buf, len, local, remote);
+			return;
+		}
+		if (e->shutting_down)
+			return;
+		new_responder(e, &h, buf, len, local, remote);
+		return;
+	}
+	/* Our SPI is the responder's when the sender is the original initiator. */
+	uint64_t ours = ike_hdr_is_initiator(&h) ? h.spi_r : h.spi_i;
+	struct ikesa *sa = engine_find(e, ours);
+	if (!sa || (sa->spi_i != h.spi_i && !(h.exchange == IKE_SA_INIT && sa->initiator)) ||
+	    (sa->spi_r && sa->spi_r != h.spi_r) || sa->initiator == ike_hdr_is_initiator(&h)) {
+		e->stats.rx_dropped++;
+		log_msg(LOG_NET, LOG_LVL_DEBUG, "%s %s %u from %s for unknown IKE SA "
+			"%016" PRIx64 "_i %016" PRIx64 "_r: dropped",
+			names_exchange(h.exchange, &(struct names_buf){0}),
+			ike_hdr_is_response(&h) ? "response" : "request", h.msg_id,
+			addr_str(remote, ra, sizeof(ra)), h.spi_i, h.spi_r);
+		return;
+	}
+	tm_receive(sa, &h, buf, len, local, remote);
+	sa = engine_find(e, ours);
+	if (sa && sa->state == IKESA_ESTABLISHED && sa->in_half_open) {
+		spi_table_del(e->half_open, sa->half_open_key);
+		sa->in_half_open = false;
+		timer_cancel(e->env.loop, &sa->life_timer);
+	}
+}
+
+/* ---- connections ---- */
+
+/* The source address the routing table picks for dst (a UDP connect, no packet sent). */
+static int route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src)
+{
+	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	socklen_t sl = dst->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						 : sizeof(struct sockaddr_in6);
+	struct sockaddr_storage d = *dst;
+	set_port(&d, IKE_PORT);
+	int rc = 0;
+	if (connect(fd, (const struct sockaddr *)&d, sl) != 0 ||
+	    getsockname(fd, (struct sockaddr *)src, &sl) != 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static bool conn_active(struct engine *e, const struct conn_cfg *conn)
+{
+	struct sa_list l = all_sas(e);
+	bool active = false;
+	for (size_t i = 0; i < l.n && !active; i++)
+		active = strcmp(l.v[i]->conn->name, conn->name) == 0 && l.v[i]->initiator &&
+			 l.v[i]->state <= IKESA_ESTABLISHED;
+	free(l.v);
+	return active;
+}
+
+int engine_up(struct engine *e, const char *name, char *err, size_t errlen)
+{
+	const struct conn_cfg *conn = config_find_conn(e->cfg->cfg, name);
+	if (!conn) {
+		snprintf(err, errlen, "no connection named '%s'", name);
+		return -ENOENT;
+	}
+	if (conn->remote_addr.ss_family == AF_UNSPEC) {
+		snprintf(err, errlen, "connection '%s' has remote_addr = %%any: responder only", name);
+		return -EINVAL;
+	}
+	if (conn_active(e, conn)) {
+		snprintf(err, errlen, "connection '%s' is already up or connecting", name);
+		return -EALREADY;
+	}
+	struct ikesa *sa = ikesa_new(e, e->cfg, conn, true);
+	if (!sa) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	sa->remote = conn->remote_addr;
+	set_port(&sa->remote, e->env.port);
+	if (conn->local_addr.ss_family) {
+		sa->local = conn->local_addr;
+	} else {
+		int rc = route_source(&sa->remote, &sa->local);
+		if (rc != 0) {
+			char ra[64];
+			snprintf(err, errlen, "no route to %s", addr_str(&sa->remote, ra, sizeof(ra)));
+			ikesa_free(sa);
+			return rc;
+		}
+	}
+	set_port(&sa->local, e->env.port);
+	if (engine_index(e, sa) != 0) {
+		ikesa_free(sa);
+		snprintf(err, errlen, "no free SPI");
+		return -EEXIST;
+	}
+	char ra[64];
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: initiating to %s", ikesa_tag(sa),
+		addr_str(&sa->remote, ra, sizeof(ra)));
+	uint64_t key = sa->local_spi_key;
+	tm_queue(sa, task_ike_init_new());
+	if (!engine_find(e, key))
+		return 0; /* failed at once; logged */
+	tm_queue(sa, task_ike_auth_new());
+	for (size_t i = 0; i < conn->n_children; i++)
+		tm_queue(sa, i == 0 ? task_child_create_new(&conn->children[i])
+				    : task_child_create_ccsa_new(&conn->children[i]));
+	return 0;
+}
+
+int engine_down(struct engine *e, const char *name, char *err, size_t errlen)
+{
+	struct sa_list l = all_sas(e);
+	size_t n = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		struct ikesa *sa = l.v[i];
+		if (strcmp(sa->conn->name, name) != 0)
+			continue;
+		n++;
+		if (sa->state == IKESA_ESTABLISHED) {
+			tm_clear(sa);
+			tm_queue(sa, task_delete_new(0));
+		} else {
+			engine_destroy_sa(e, sa);
+		}
+	}
+	free(l.v);
+	if (n == 0 && !config_find_conn(e->cfg->cfg, name)) {
+		snprintf(err, errlen, "no connection named '%s'", name);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void engine_start(struct engine *e)
+{
+	const struct xiked_config *cfg = e->cfg->cfg;
+	for (size_t i = 0; i < cfg->n_conns; i++) {
+		if (cfg->conns[i].start != CONFIG_START_INITIATE)
+			continue;
+		char err[160];
+		if (engine_up(e, cfg->conns[i].name, err, sizeof(err)) != 0)
+			log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: cannot initiate: %s", cfg->conns[i].name,
+				err);
+	}
+}
+
+void engine_reload(struct engine *e, struct xiked_config *cfg)
+{
+	struct cfg_ref *r = cfg_ref_new(cfg);
+	if (!r) {
+		config_free(cfg);
+		return;
+	}
+	cfg_ref_put(e->cfg);
+	e->cfg = r;
+}
+
+void engine_shutdown(struct engine *e)
+{
+	e->shutting_down = true;
+	struct sa_list l = all_sas(e);
+	for (size_t i = 0; i < l.n; i++) {
+		struct ikesa *sa = l.v[i];
+		if (sa->state == IKESA_ESTABLISHED) {
+			/* One Delete, no wait (RFC 7296 1.4.1 lets us go without the answer). */
+			tm_clear(sa);
+			tm_queue(sa, task_delete_new(0));
+		}
+	}
+	free(l.v);
+	l = all_sas(e);
+	for (size_t i = 0; i < l.n; i++)
+		engine_destroy_sa(e, l.v[i]);
+	free(l.v);
+}
+
+/* ---- kernel events ---- */
+
+void engine_on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr *dst, bool hard)
+{
+	(void)dst;
+	struct engine *e = ctx;
+	if (proto != IPPROTO_ESP)
+		return;
+	struct ikesa *sa = spi_table_get(e->child_by_spi, spi);
+	if (!sa)
+		return;
+	struct child_sa *c = ikesa_find_child(sa, spi, true);
+	if (!c)
+		return;
+	if (!hard) {
+		log_msg(LOG_CHD, LOG_LVL_WARN, "%s: Child SA %s reached its soft lifetime; rekeying "
+			"is not implemented yet", ikesa_tag(sa), c->cfg->name);
+		return;
+	}
+	log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s expired (hard lifetime): deleting",
+		ikesa_tag(sa), c->cfg->name);
+	c->installed_in = false; /* the kernel removed it already */
+	uint32_t spi_in = c->spi_in;
+	ikesa_remove_child(sa, c);
+	if (sa->state == IKESA_ESTABLISHED)
+		tm_queue(sa, task_delete_new(spi_in));
+}
+
+/* ---- status ---- */
+
+static void json_addr(struct json_writer *w, const char *key, const struct sockaddr_storage *ss,
+		      const char *id)
+{
+	char a[INET6_ADDRSTRLEN] = "";
+	unsigned port = 0;
+	if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
+		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, a, sizeof(a));
+		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	}
+	json_key(w, key);
+	json_obj_begin(w);
+	json_kv_str(w, "addr", a);
+	json_kv_uint(w, "port", port);
+	json_kv_str(w, "id", id);
+	json_obj_end(w);
+}
+
+static void peer_id_text(const struct ikesa *sa, char *buf, size_t len)
+{
+	struct config_id id = {.type = sa->peer_id_type, .len = sa->peer_id_len};
+	memcpy(id.data, sa->peer_id, sa->peer_id_len);
+	if (!id.type)
+		buf[0] = 0;
+	else
+		config_id_format(&id, buf, len);
+}
+
+static void json_ts(struct json_writer *w, const char *key, const struct ike_ts *ts, size_t n)
+{
+	json_key(w, key);
+	json_arr_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		char b[TS_STRLEN];
+		json_str(w, ts_to_string(&ts[i], b, sizeof(b)));
+	}
+	json_arr_end(w);
+}
+
+static void json_child(struct engine *e, struct ikesa *sa, struct child_sa *c,
+		       struct json_writer *w)
+{
+	char spi[16];
+	struct kernel_sa_stats in = {0}, out = {0};
+	struct kaddr dst;
+	struct kernel *k = &e->env.kernel;
+	memset(&dst, 0, sizeof(dst));
+	if (c->state == CHILD_INSTALLED) {
+		const struct sockaddr_storage *l = &sa->local, *r = &sa->remote;
+		dst.family = (uint8_t)l->ss_family;
+		memcpy(dst.a, l->ss_family == AF_INET ? (const void *)&((const struct sockaddr_in *)l)->sin_addr
+						      : (const void *)&((const struct sockaddr_in6 *)l)->sin6_addr,
+		       l->ss_family == AF_INET ? 4 : 16);
+		k->ops->query_sa(k->k, &dst, c->spi_in, IPPROTO_ESP, 0, 0, &in);
+		memset(&dst, 0, sizeof(dst));
+		dst.family = (uint8_t)r->ss_family;
+		memcpy(dst.a, r->ss_family == AF_INET ? (const void *)&((const struct sockaddr_in *)r)->sin_addr
+						      : (const void *)&((const struct sockaddr_in6 *)r)->sin6_addr,
+		       r->ss_family == AF_INET ? 4 : 16);
+		k->ops->query_sa(k->k, &dst, c->spi_out, IPPROTO_ESP, 0, 0, &out);
+	}
+	json_obj_begin(w);
+	json_kv_str(w, "name", c->cfg->name);
+	json_kv_str(w, "state", child_state_name(c->state));
+	json_kv_str(w, "mode", c->mode == CONFIG_MODE_TUNNEL ? "tunnel" : "transport");
+	snprintf(spi, sizeof(spi), "%08x", ntohl(c->spi_in));
+	json_kv_str(w, "spi_in", spi);
+	snprintf(spi, sizeof(spi), "%08x", ntohl(c->spi_out));
+	json_kv_str(w, "spi_out", spi);
+	struct proposal_sel_text {
+		char s[96];
+	} pt;
+	struct names_buf nb;
+	if (c->suite.integ)
+		snprintf(pt.s, sizeof(pt.s), "%s_%u/%s", names_encr(c->suite.encr, &nb),
+			 c->suite.encr_keylen, names_integ(c->suite.integ, &(struct names_buf){0}));
+	else if (c->suite.encr_keylen)
+		snprintf(pt.s, sizeof(pt.s), "%s_%u", names_encr(c->suite.encr, &nb),
+			 c->suite.encr_keylen);
+	else
+		snprintf(pt.s, sizeof(pt.s), "%s", names_encr(c->suite.encr, &nb));
+	json_kv_str(w, "esp_proposal", pt.s);
+	json_kv_uint(w, "reqid", c->reqid);
+	json_ts(w, "local_ts", c->local_ts, c->n_local_ts);
+	json_ts(w, "remote_ts", c->remote_ts, c->n_remote_ts);
+	json_kv_uint(w, "bytes_in", in.bytes);
+	json_kv_uint(w, "bytes_out", out.bytes);
+	json_kv_uint(w, "packets_in", in.packets);
+	json_kv_uint(w, "packets_out", out.packets);
+	json_obj_end(w);
+}
+
+void engine_status(struct engine *e, struct json_writer *w)
+{
+	struct sa_list l = all_sas(e);
+	uint64_t now = engine_now(e);
+	json_key(w, "ike_sas");
+	json_arr_begin(w);
+	for (size_t i = 0; i < l.n; i++) {
+		struct ikesa *sa = l.v[i];
+		char spi[24], lid[CONFIG_ID_MAX + 8], rid[CONFIG_ID_MAX + 8];
+		json_obj_begin(w);
+		json_kv_str(w, "name", sa->conn->name);
+		json_kv_str(w, "state", ikesa_state_name(sa->state));
+		json_kv_str(w, "role", sa->initiator ? "initiator" : "responder");
+		config_id_format(&sa->conn->local_id, lid, sizeof(lid));
+		peer_id_text(sa, rid, sizeof(rid));
+		json_addr(w, "local", &sa->local, lid);
+		json_addr(w, "remote", &sa->remote, rid);
+		snprintf(spi, sizeof(spi), "%016" PRIx64, sa->spi_i);
+		json_kv_str(w, "spi_i", spi);
+		snprintf(spi, sizeof(spi), "%016" PRIx64, sa->spi_r);
+		json_kv_str(w, "spi_r", spi);
+		json_kv_str(w, "ike_proposal", sa->proposal_text);
+		json_kv_uint(w, "established_s",
+			     sa->established_ms ? (now - sa->established_ms) / 1000 : 0);
+		json_kv_bool(w, "nat_local", (sa->ext & EXT_NAT_LOCAL) != 0);
+		json_kv_bool(w, "nat_remote", (sa->ext & EXT_NAT_REMOTE) != 0);
+		json_key(w, "child_sas");
+		json_arr_begin(w);
+		for (struct child_sa *c = sa->children; c; c = c->next)
+			json_child(e, sa, c, w);
+		json_arr_end(w);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_key(w, "stats");
+	json_obj_begin(w);
+	json_kv_uint(w, "rx", e->stats.rx);
+	json_kv_uint(w, "tx", e->stats.tx);
+	json_kv_uint(w, "rx_dropped", e->stats.rx_dropped);
+	json_kv_uint(w, "rx_malformed", e->stats.rx_malformed);
+	json_kv_uint(w, "retransmits", e->stats.retransmits);
+	json_kv_uint(w, "ike_established", e->stats.ike_established);
+	json_kv_uint(w, "ike_failed", e->stats.ike_failed);
+	json_kv_uint(w, "child_installed", e->stats.child_installed);
+	json_kv_uint(w, "child_failed", e->stats.child_failed);
+	json_obj_end(w);
+	free(l.v);
+}

@@ -1,0 +1,121 @@
+/*
+ * The IKEv2 engine: owns the IKE SAs, dispatches received messages to
+ * them, starts and stops connections. Everything outside (sockets, the
+ * kernel, the clock, randomness, timers) comes in through struct
+ * engine_env, so two engines can run in one process against a fake kernel
+ * and a fake clock (tests/unit/test_engine.c).
+ */
+#ifndef XIKED_ENGINE_H
+#define XIKED_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "crypto/rng.h"
+#include "daemon/config.h"
+#include "daemon/json.h"
+#include "daemon/loop.h"
+#include "netlink/kernel_ops.h"
+
+struct ikesa;
+struct spi_table;
+
+/* Sends one IKE message; from may carry a wildcard address. 0 or -errno. */
+typedef int (*engine_send_fn)(void *ctx, const struct sockaddr_storage *from,
+			      const struct sockaddr_storage *to, const uint8_t *buf, size_t len);
+
+struct engine_env {
+	struct loop *loop;        /* timers and the clock (borrowed) */
+	const struct rng *rng;    /* borrowed */
+	struct kernel kernel;     /* borrowed ops/handle */
+	engine_send_fn send;
+	void *send_ctx;
+	uint16_t port, natt_port; /* our IKE ports, for NAT detection and floating */
+};
+
+/* Retransmission (RFC 7296 2.1, 2.4): timeout * base^n, tries then give up. */
+struct engine_timing {
+	uint32_t retransmit_timeout_ms; /* first timeout (default 4000, as strongSwan) */
+	double retransmit_base;         /* 1.8 */
+	unsigned retransmit_tries;      /* 5: about 165 s until the peer is declared dead */
+	uint32_t half_open_timeout_ms;  /* 60000 */
+};
+
+/* A reference-counted configuration: SAs keep the one they were made with. */
+struct cfg_ref {
+	struct xiked_config *cfg; /* owned */
+	unsigned refs;
+};
+struct cfg_ref *cfg_ref_get(struct cfg_ref *r);
+void cfg_ref_put(struct cfg_ref *r);
+
+struct engine_stats {
+	uint64_t rx, tx, rx_dropped, rx_malformed, retransmits;
+	uint64_t ike_established, ike_failed, child_installed, child_failed;
+	uint64_t ikesa_state_changes, child_state_changes;
+};
+
+struct engine {
+	struct engine_env env;
+	struct engine_timing timing;
+	struct cfg_ref *cfg;            /* current configuration */
+	struct spi_table *by_spi;       /* our IKE SPI -> struct ikesa */
+	struct spi_table *half_open;    /* hash(peer SPIi, peer address) -> struct ikesa */
+	struct spi_table *child_by_spi; /* our inbound ESP SPI -> struct ikesa (kernel events) */
+	uint32_t next_reqid;
+	struct engine_stats stats;
+	uint8_t *rxbuf, *txbuf;         /* scratch: decrypted payloads, messages being built */
+	bool shutting_down;
+};
+
+/*
+ * A new engine on cfg (ownership taken; freed with the engine once no SA
+ * uses it). env is copied. NULL on allocation failure.
+ */
+struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg);
+/* Deletes every SA from the kernel (no messages) and frees. NULL-safe. */
+void engine_free(struct engine *e);
+
+/* A datagram for us (all borrowed for the call). */
+void engine_receive(struct engine *e, const struct sockaddr_storage *local,
+		    const struct sockaddr_storage *remote, const uint8_t *buf, size_t len);
+
+/* Start conns with start = initiate. */
+void engine_start(struct engine *e);
+/* Initiate conn by name; 0, or -ENOENT (no such conn) / -EALREADY / -errno with err text. */
+int engine_up(struct engine *e, const char *conn, char *err, size_t errlen);
+/* Delete every IKE SA of conn (sending Delete); 0 or -ENOENT. */
+int engine_down(struct engine *e, const char *conn, char *err, size_t errlen);
+/* Replace the configuration (ownership taken); running SAs keep theirs. */
+void engine_reload(struct engine *e, struct xiked_config *cfg);
+/* Send Delete for every IKE SA (SIGTERM); true when none is left to wait for. */
+void engine_shutdown(struct engine *e);
+/* How many IKE SAs exist. */
+size_t engine_ike_sa_count(const struct engine *e);
+
+/*
+ * The members of xikectl status --json ("ike_sas", "stats"; README has the
+ * schema), written into an object the caller has opened.
+ */
+void engine_status(struct engine *e, struct json_writer *w);
+
+/* Kernel event callbacks (struct kernel_events.ctx = the engine). */
+void engine_on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr *dst, bool hard);
+
+/* --- for the engine's own modules --- */
+uint64_t engine_now(const struct engine *e);
+/* Find an IKE SA by our SPI. */
+struct ikesa *engine_find(struct engine *e, uint64_t local_spi);
+/* Insert sa under its local SPI (assigning spi fields as needed); 0 or -errno. */
+int engine_index(struct engine *e, struct ikesa *sa);
+/* Removes sa from the tables and frees it. */
+void engine_destroy_sa(struct engine *e, struct ikesa *sa);
+/* Sends buf from sa's local to remote address. */
+int engine_send(struct engine *e, const struct ikesa *sa, const uint8_t *buf, size_t len);
+uint32_t engine_alloc_reqid(struct engine *e);
+/* A random non-zero 64-bit SPI. */
+uint64_t engine_random_spi(struct engine *e);
+
+#endif

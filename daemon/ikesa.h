@@ -1,0 +1,157 @@
+/*
+ * IKE SAs and their Child SAs: state, keys, addresses, and the one function
+ * through which every state change goes (DESIGN.md style rule 7).
+ *
+ * Named ikesa/child_sa (not ike_sa) because struct ike_sa is the SA
+ * payload of the codec (daemon/payload.h).
+ */
+#ifndef XIKED_IKESA_H
+#define XIKED_IKESA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "crypto/dh.h"
+#include "crypto/keymat.h"
+#include "crypto/sk.h"
+#include "daemon/config.h"
+#include "daemon/esp_alg.h"
+#include "daemon/loop.h"
+#include "daemon/payload.h"
+
+struct engine;
+struct task;
+struct cfg_ref;
+
+/* RFC 7296 has no state names; these are strongSwan's few. */
+enum ikesa_state {
+	IKESA_CREATED,     /* nothing sent or received yet */
+	IKESA_CONNECTING,  /* IKE_SA_INIT / IKE_AUTH under way */
+	IKESA_ESTABLISHED, /* authenticated */
+	IKESA_DELETING,    /* Delete sent or being processed */
+	IKESA_DESTROYING,  /* gone at the end of the current event */
+	IKESA_STATE_COUNT,
+};
+
+enum child_state {
+	CHILD_CREATED,
+	CHILD_INSTALLED,
+	CHILD_DELETING,
+	CHILD_FAILED,
+	CHILD_STATE_COUNT,
+};
+
+/* Negotiated extensions (bit set). */
+enum ikesa_ext {
+	EXT_NATT = 1u << 0,            /* NAT_DETECTION_* exchanged */
+	EXT_SIG_HASH = 1u << 1,        /* RFC 7427 SIGNATURE_HASH_ALGORITHMS exchanged */
+	EXT_FRAGMENTATION = 1u << 2,   /* RFC 7383 */
+	EXT_MOBIKE = 1u << 3,          /* RFC 4555 */
+	EXT_NAT_LOCAL = 1u << 4,       /* we are behind a NAT */
+	EXT_NAT_REMOTE = 1u << 5,      /* the peer is behind a NAT */
+};
+
+#define CHILD_TS_MAX 8
+
+struct child_sa {
+	struct child_sa *next;
+	const struct child_cfg *cfg; /* borrowed from the IKE SA's config */
+	enum child_state state;
+	uint32_t reqid;
+	uint32_t spi_in, spi_out; /* network order */
+	bool spi_in_allocated;    /* a larval inbound state exists in the kernel */
+	bool indexed;             /* in the engine's child_by_spi table */
+	bool installed_in, installed_out;
+	size_t n_policies_installed;
+	enum config_mode mode;
+	struct esp_suite suite;
+	struct ike_ts local_ts[CHILD_TS_MAX], remote_ts[CHILD_TS_MAX];
+	size_t n_local_ts, n_remote_ts;
+	uint64_t installed_ms;
+};
+
+/* Message state of the task manager (RFC 7296 2.1-2.3; window size 1). */
+struct tm_state {
+	uint32_t next_out_id;  /* message ID of our next request */
+	uint32_t next_in_id;   /* message ID the peer's next request must carry */
+	struct task *queue;    /* tasks waiting to be initiated, in order */
+	struct task *active_i; /* tasks of our request in flight */
+	uint8_t *req;          /* our request in flight, as sent (for retransmits) */
+	size_t req_len;
+	uint32_t req_id;
+	bool req_pending;
+	unsigned retransmits;
+	struct timer retransmit_timer;
+	uint8_t *resp;         /* our last response (RFC 7296 2.1 response cache) */
+	size_t resp_len;
+	uint32_t resp_id;
+	bool resp_valid;
+};
+
+struct ikesa {
+	struct engine *e;
+	struct cfg_ref *cfgref;      /* reference that keeps conn alive */
+	const struct conn_cfg *conn; /* borrowed from cfgref */
+	enum ikesa_state state;
+	bool initiator;              /* we were the original initiator */
+	uint64_t spi_i, spi_r;       /* wire order, as in struct ike_hdr */
+	uint64_t local_spi_key;      /* our SPI: the key in the engine's table */
+	bool in_table;
+	bool in_half_open;
+	uint64_t half_open_key;
+	struct sockaddr_storage local, remote; /* with ports */
+	uint32_t ext;                /* enum ikesa_ext */
+	struct ike_suite suite;
+	struct dh *dh;               /* until the keys are derived */
+	uint8_t *ni, *nr;
+	size_t ni_len, nr_len;
+	uint8_t *init_req, *init_resp; /* IKE_SA_INIT messages, until IKE_AUTH is done (2.15) */
+	size_t init_req_len, init_resp_len;
+	uint8_t *cookie;             /* RFC 7296 2.6 cookie to echo */
+	size_t cookie_len;
+	struct ike_keys keys;
+	struct sk_cipher *c_in, *c_out;
+	uint8_t peer_id_type;        /* authenticated peer identity, for status */
+	uint8_t peer_id[CONFIG_ID_MAX];
+	uint16_t peer_id_len;
+	struct child_sa *children;
+	struct tm_state tm;
+	struct timer life_timer;     /* half-open expiry; later DPD/rekey */
+	uint64_t created_ms, established_ms;
+	char proposal_text[96];
+};
+
+/* A new IKE SA on conn (borrowed through ref, which it retains). Caller adds it to the engine. */
+struct ikesa *ikesa_new(struct engine *e, struct cfg_ref *ref, const struct conn_cfg *conn,
+			bool initiator);
+/* Frees the SA, its children (uninstalling them from the kernel), keys and tasks. NULL-safe. */
+void ikesa_free(struct ikesa *sa);
+
+/* Every IKE SA state change: logs "old -> new", counts. */
+void ikesa_set_state(struct ikesa *sa, enum ikesa_state st);
+const char *ikesa_state_name(enum ikesa_state st);
+void child_set_state(struct ikesa *sa, struct child_sa *c, enum child_state st);
+const char *child_state_name(enum child_state st);
+
+/* "conn[#spi]" prefix for logs, into a static buffer. */
+const char *ikesa_tag(const struct ikesa *sa);
+
+/* Our SPI (the table key) and the peer's. */
+static inline uint64_t ikesa_local_spi(const struct ikesa *sa)
+{
+	return sa->initiator ? sa->spi_i : sa->spi_r;
+}
+
+/* Derive SK_* from the DH result and set up c_in/c_out. 0 or -errno. */
+int ikesa_derive_keys(struct ikesa *sa, const struct secret *shared);
+
+/* The child whose inbound or outbound SPI is spi (network order), or NULL. */
+struct child_sa *ikesa_find_child(struct ikesa *sa, uint32_t spi, bool inbound);
+/* Links c into sa (and the engine's SPI index once spi_in is known: call again after). */
+void ikesa_link_child(struct ikesa *sa, struct child_sa *c);
+/* Unlinks and frees c, removing it from the kernel first. */
+void ikesa_remove_child(struct ikesa *sa, struct child_sa *c);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * xiked: the IKEv2 daemon. One thread, one epoll loop (daemon/loop.h) over
+ * the UDP sockets, the XFRM event socket, the control socket, a timerfd and
+ * a signalfd; the engine does the protocol work.
+ *
+ *   xiked [-c FILE] [-f] [-d]
+ *     -c FILE  configuration (default /etc/xiked/xiked.conf)
+ *     -f       stay in the foreground, log to stderr (default: daemonize, syslog)
+ *     -d       debug logging (overrides log =)
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "crypto/rng.h"
+#include "daemon/clock.h"
+#include "daemon/config.h"
+#include "daemon/control.h"
+#include "daemon/engine.h"
+#include "daemon/log.h"
+#include "daemon/loop.h"
+#include "daemon/udp.h"
+#include "netlink/kernel_ops.h"
+
+#define DEFAULT_CONFIG "/etc/xiked/xiked.conf"
+
+struct daemon {
+	const char *config_path;
+	bool debug;
+	struct loop *loop;
+	struct udp *udp;
+	struct kernel kernel;
+	struct engine *engine;
+	struct control *control;
+};
+
+static int send_cb(void *ctx, const struct sockaddr_storage *from, const struct sockaddr_storage *to,
+		   const uint8_t *buf, size_t len)
+{
+	struct daemon *d = ctx;
+	return udp_send(d->udp, from && from->ss_family ? from : NULL, to, buf, len);
+}
+
+static void recv_cb(void *ctx, const struct sockaddr_storage *local,
+		    const struct sockaddr_storage *remote, const uint8_t *buf, size_t len)
+{
+	struct daemon *d = ctx;
+	engine_receive(d->engine, local, remote, buf, len);
+}
+
+static void on_kernel_event(struct loop *loop, int fd, uint32_t events, void *ctx)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	struct daemon *d = ctx;
+	d->kernel.ops->event_dispatch(d->kernel.k);
+}
+
+/* The kernel is opened before the engine exists: events reach it through the daemon. */
+static void on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr *dst, bool hard)
+{
+	struct daemon *d = ctx;
+	if (d->engine)
+		engine_on_expire(d->engine, spi, proto, dst, hard);
+}
+
+static int ctl_status(void *ctx, struct json_writer *out)
+{
+	struct daemon *d = ctx;
+	engine_status(d->engine, out);
+	return 0;
+}
+
+static int ctl_up(void *ctx, const char *conn, char *err, size_t errlen)
+{
+	struct daemon *d = ctx;
+	return engine_up(d->engine, conn, err, errlen);
+}
+
+static int ctl_down(void *ctx, const char *conn, char *err, size_t errlen)
+{
+	struct daemon *d = ctx;
+	return engine_down(d->engine, conn, err, errlen);
+}
+
+static int reload(struct daemon *d, char *err, size_t errlen)
+{
+	struct xiked_config *cfg = NULL;
+	if (config_load(d->config_path, &cfg, err, errlen) != 0) {
+		log_msg(LOG_CFG, LOG_LVL_ERROR, "reload failed, keeping the running configuration: %s",
+			err);
+		return -1;
+	}
+	if (!d->debug)
+		log_set_level(cfg->d.log_level);
+	engine_reload(d->engine, cfg);
+	log_msg(LOG_CFG, LOG_LVL_INFO, "configuration reloaded from %s", d->config_path);
+	return 0;
+}
+
+static int ctl_reload(void *ctx, char *err, size_t errlen)
+{
+	return reload(ctx, err, errlen);
+}
+
+static void on_signal(struct loop *loop, int signo, void *ctx)
+{
+	struct daemon *d = ctx;
+	if (signo == SIGHUP) {
+		char err[512];
+		reload(d, err, sizeof(err));
+		return;
+	}
+	log_msg(LOG_DMN, LOG_LVL_INFO, "signal %d: deleting all SAs and exiting", signo);
+	engine_shutdown(d->engine);
+	loop_stop(loop);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: xiked [-c FILE] [-f] [-d]\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = {.config_path = DEFAULT_CONFIG};
+	bool foreground = false;
+	int opt, rc = 1;
+	while ((opt = getopt(argc, argv, "c:fdh")) != -1) {
+		switch (opt) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'd':
+			d.debug = true;
+			break;
+		default:
+			usage();
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (crypto_init() != 0) {
+		fprintf(stderr, "xiked: crypto libraries failed to initialise\n");
+		return 1;
+	}
+	struct xiked_config *cfg = NULL;
+	char err[512];
+	if (config_load(d.config_path, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "xiked: %s\n", err);
+		return 1;
+	}
+	log_set_level(d.debug ? LOG_LVL_DEBUG : cfg->d.log_level);
+	if (!foreground) {
+		if (daemon(0, 0) != 0) {
+			fprintf(stderr, "xiked: daemon: %s\n", strerror(errno));
+			config_free(cfg);
+			return 1;
+		}
+		log_use_syslog("xiked");
+	}
+	struct clock clk = clock_boottime();
+	d.loop = loop_new(&clk);
+	struct kernel_events ev = {.expire = on_expire, .ctx = &d};
+	int krc = kernel_netlink_new(&ev, &d.kernel);
+	if (!d.loop || krc != 0) {
+		log_msg(LOG_DMN, LOG_LVL_ERROR, "cannot open the XFRM netlink socket: %s",
+			strerror(-krc));
+		config_free(cfg);
+		goto out;
+	}
+	/* Entries a crashed xiked left behind (our reqid range only). */
+	krc = d.kernel.ops->flush_stale(d.kernel.k);
+	if (krc != 0)
+		log_msg(LOG_KNL, LOG_LVL_WARN, "removing stale XFRM entries failed: %s", strerror(-krc));
+	struct udp_config ucfg = {.listen = cfg->d.listen, .n_listen = cfg->d.n_listen,
+				  .port = cfg->d.port, .natt_port = cfg->d.natt_port};
+	char control_path[CONFIG_PATH_MAX];
+	snprintf(control_path, sizeof(control_path), "%s", cfg->d.control);
+	int urc = udp_new(d.loop, &ucfg, recv_cb, &d, &d.udp);
+	if (urc != 0) {
+		log_msg(LOG_NET, LOG_LVL_ERROR, "cannot open the IKE sockets (ports %u/%u): %s",
+			cfg->d.port, cfg->d.natt_port, strerror(-urc));
+		config_free(cfg);
+		goto out;
+	}
+	struct engine_env env = {
+		.loop = d.loop,
+		.rng = rng_system(),
+		.kernel = d.kernel,
+		.send = send_cb,
+		.send_ctx = &d,
+		.port = udp_port(d.udp, false),
+		.natt_port = udp_port(d.udp, true),
+	};
+	d.engine = engine_new(&env, cfg);
+	if (!d.engine)
+		goto out;
+	loop_add_fd(d.loop, d.kernel.ops->event_fd(d.kernel.k), EPOLLIN, on_kernel_event, &d);
+	struct control_handlers h = {.status = ctl_status, .up = ctl_up, .down = ctl_down,
+				     .reload = ctl_reload, .ctx = &d};
+	int crc = control_new(d.loop, control_path, &h, &d.control);
+	if (crc != 0) {
+		log_msg(LOG_CTL, LOG_LVL_ERROR, "cannot create the control socket %s: %s", control_path,
+			strerror(-crc));
+		goto out;
+	}
+	loop_on_signal(d.loop, SIGTERM, on_signal, &d);
+	loop_on_signal(d.loop, SIGINT, on_signal, &d);
+	loop_on_signal(d.loop, SIGHUP, on_signal, &d);
+	log_msg(LOG_DMN, LOG_LVL_INFO, "xiked started (IKE ports %u/%u, control %s)",
+		udp_port(d.udp, false), udp_port(d.udp, true), control_path);
+	engine_start(d.engine);
+	rc = loop_run(d.loop) == 0 ? 0 : 1;
+out:
+	control_free(d.control);
+	engine_free(d.engine);
+	udp_free(d.udp);
+	kernel_free(&d.kernel);
+	loop_free(d.loop);
+	log_msg(LOG_DMN, LOG_LVL_INFO, "xiked stopped");
+	return rc;
+}

@@ -1,0 +1,57 @@
+/*
+ * Tasks, as in strongSwan's libcharon: each protocol feature is one file
+ * with build_i/process_i (we initiate the exchange) and process_r/build_r
+ * (we respond). An exchange carries one or more tasks (IKE_AUTH: ike_auth
+ * and child_create); the task manager (task_manager.h) owns message IDs,
+ * retransmission and the response cache, and runs the tasks of an
+ * exchange in order.
+ *
+ * build_* add payloads through the builder: for IKE_SA_INIT the outer
+ * chain, for every other exchange the plaintext chain inside SK.
+ */
+#ifndef XIKED_TASK_H
+#define XIKED_TASK_H
+
+#include <stdint.h>
+
+#include "daemon/message.h"
+
+struct ikesa;
+
+enum task_status {
+	TASK_DONE,      /* finished; the manager frees it */
+	TASK_NEED_MORE, /* initiator: send this exchange again (INVALID_KE, COOKIE) */
+	TASK_FAILED,    /* failed; the IKE SA survives (e.g. a Child SA not created) */
+	TASK_DESTROY,   /* the IKE SA must go (authentication failed, deleted...) */
+};
+
+struct task;
+
+struct task_ops {
+	const char *name;
+	uint8_t exchange; /* the exchange this task initiates */
+	enum task_status (*build_i)(struct task *t, struct ikesa *sa, struct ike_builder *b);
+	enum task_status (*process_i)(struct task *t, struct ikesa *sa, const struct ike_msg *m);
+	enum task_status (*process_r)(struct task *t, struct ikesa *sa, const struct ike_msg *m);
+	enum task_status (*build_r)(struct task *t, struct ikesa *sa, struct ike_builder *b);
+	void (*free)(struct task *t); /* frees t and what it owns */
+};
+
+struct task {
+	const struct task_ops *ops;
+	struct task *next;
+};
+
+/* Constructors (each in its own file). A child_cfg is borrowed from the SA's config. */
+struct child_cfg;
+struct task *task_ike_init_new(void);
+struct task *task_ike_auth_new(void);
+struct task *task_child_create_new(const struct child_cfg *cfg);
+/* An additional Child SA in its own CREATE_CHILD_SA exchange. */
+struct task *task_child_create_ccsa_new(const struct child_cfg *cfg);
+/* Delete a Child SA (by its inbound SPI, network order) or, with spi 0, the IKE SA. */
+struct task *task_delete_new(uint32_t child_spi_in);
+/* Responder side of INFORMATIONAL (Delete, liveness, error notifies). */
+struct task *task_informational_r_new(void);
+
+#endif
