@@ -33,7 +33,9 @@ R0=0x78690000 # XIKED_REQID_BASE
 r() { printf '%d' $((R0 + $1)); } # reqid as ip prints it (decimal)
 key() { hexkey "$1"; }             # 0x5a5a...: fixed test keys
 
-check "host probe with ESP present" "$probe" --expect-esp
+probe_out=/tmp/xiked-probe.out
+if "$probe" --expect-esp > "$probe_out" 2>&1; then ok "host probe with ESP present: $(tail -n 1 "$probe_out")"
+else fail "host probe with ESP present" "$(tail -n 1 "$probe_out")"; grep -v '^ok' "$probe_out" | sed 's/^/       | /'; fi
 
 # ------------------------------------------------------------ states, one by one
 ns_new feat
@@ -53,7 +55,7 @@ check "add GCM-128 tunnel, encap, mark, if_id" \
       aead='rfc4106(gcm(aes))' key="$(key 20)" icv=128 encap=4500:4501 mark=0x10/0xff if_id=5 replay=64
 check "  ip shows it" state_has 0xc0000001 "proto esp spi 0xc0000001 reqid $(r 0) mode tunnel" \
   "aead rfc4106\(gcm\(aes\)\) $(key 20) 128" "encap type espinudp sport 4500 dport 4501" \
-  "mark 0x10/0xff" "if_id 0x5" "af-unspec" "replay-window 64"
+  "mark 0x10/0xff" "if_id 0x5" "af-unspec" "replay_window 64" "bitmap-length 2"
 check "  query_sa" cli query-sa dst=192.0.2.2 spi=0xc0000001 mark=0x10/0xff
 check "  query_sa with another mark fails" bash -c "! '$cli' query-sa dst=192.0.2.2 spi=0xc0000001 mark=0x20/0xff"
 check "  add again is refused (EEXIST)" bash -c "ip netns exec feat '$cli' add-sa src=192.0.2.1 dst=192.0.2.2 \
@@ -200,6 +202,21 @@ check "CBC+HMAC tunnel in UDP/4500 installed in b" tunnel_side b 192.0.2.2 192.0
 sleep 1 # the holders bind
 check "ping 10.1.0.2 -> 10.2.0.2 through ESP-in-UDP" ns_ping a -c 3 -W 5 -I 10.1.0.2 10.2.0.2
 check "  b decrypted them" at_least "$(packets b 192.0.2.2 0xc3000001)" 3
+
+# XFRM_MSG_MAPPING: b's inbound SA now expects a's packets from port 4501; they still come
+# from 4500, so the kernel reports the NAT mapping change (RFC 3948 NAT-T keepalive path).
+ns b "$cli" del-sa dst=192.0.2.2 spi=0xc3000001
+check "b's inbound encap SA re-added expecting source port 4501" \
+  ns b "$cli" add-sa src=192.0.2.1 dst=192.0.2.2 spi=0xc3000001 reqid=$((R0 + 12)) in \
+  "${cbc[@]/encap=4500:4500/encap=4501:4500}"
+ns b "$cli" watch 30 1 > /tmp/xiked-mapping.out 2>&1 &
+watch_pid=$!
+wait_for 10 "the watcher" grep -q watching /tmp/xiked-mapping.out || true
+ns_ping a -c 2 -W 5 -I 10.1.0.2 10.2.0.2 > /dev/null 2>&1 || true
+check "MAPPING event: 192.0.2.1:4501 -> 192.0.2.1:4500" wait_for 20 "the mapping event" \
+  grep -q 'mapping spi=0xc3000001 192.0.2.1:4501 -> 192.0.2.1:4500' /tmp/xiked-mapping.out
+wait "$watch_pid" 2>/dev/null || true
+sed 's/^/  | /' /tmp/xiked-mapping.out
 kill "${holders[@]}" 2>/dev/null || true
 
 # ------------------------------------------------------------ expire events
