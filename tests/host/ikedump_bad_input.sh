@@ -23,8 +23,10 @@ if [ ! -x "$ikedump" ]; then
 	exit 2
 fi
 
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT INT TERM
 
 # Build the inputs from the fixture: pcap (libpcap's classic format,
 # little-endian, Ethernet) is a 24-octet file header, then per frame a
@@ -109,7 +111,35 @@ variant("ike-short", short_ike)
 f3 = frames(body)
 f3[0][2] = f3[0][2][:60]
 write("snaplen", f3)
+
+# Mutation soak: every frame of every fixture, many times, with 1-4 octets
+# changed (mostly inside the UDP payload, where the IKE codec works) or
+# cut short, in one well-formed capture each.  Any outcome but a crash or
+# sanitizer report is fine; the exit status must be 0 or 1.
+fixdir = os.path.dirname(fixture)
+allfr = []
+for n in sorted(os.listdir(fixdir)):
+    if n.endswith(".pcap"):
+        allfr += frames(open(os.path.join(fixdir, n), "rb").read()[24:])
+mut, cut = [], []
+for i in range(4000):
+    sec, usec, data, wire = rnd.choice(allfr)
+    d = bytearray(data)
+    for _ in range(rnd.randint(1, 4)):
+        lo = ike if rnd.random() < 0.8 and len(d) > ike else 0
+        pos = rnd.randrange(lo, len(d))
+        d[pos] = rnd.choice((0, 0xff, rnd.getrandbits(8), d[pos] ^ (1 << rnd.randrange(8))))
+    mut.append([sec, usec, d, len(d)])
+    c = bytearray(data[:rnd.randrange(0, len(data) + 1)])
+    cut.append([sec, usec, c, len(data)])
+write("mutated", mut)
+write("cut-frames", cut)
 PY
+if command -v editcap >/dev/null 2>&1; then
+	editcap -F pcapng "$fixture" "$tmp/ng.pcapng"
+	n=$(wc -c <"$tmp/ng.pcapng")
+	head -c $((n - 40)) "$tmp/ng.pcapng" >"$tmp/cut-pcapng"
+fi
 
 pass=0
 fail=0
@@ -167,6 +197,11 @@ check ip-ihl 1 'frame 1: malformed IPv4' 'IKE_AUTH'
 check udp-len 1 'frame 1: malformed UDP' 'IKE_AUTH'
 check udp-len-small 1 'frame 1: malformed UDP' 'IKE_AUTH'
 check snaplen 1 'frame 1: malformed' 'IKE_AUTH'
+if [ -f "$tmp/cut-pcapng" ]; then
+	check cut-pcapng 2 'capture unreadable after frame 5' 'INFORMATIONAL'
+fi
+check mutated 1 'malformed'
+check cut-frames 1 'malformed'
 
 # Usage errors.
 for args in "" "--no-such-option $fixture" "$tmp/does-not-exist"; do
