@@ -364,6 +364,13 @@ void text_undecoded(FILE *out, const struct cap_packet *pkt, const char *layer,
 		    const struct ike_hdr *hdr, bool unsupported, const char *why)
 {
 	text_frame_line(out, pkt);
+	if (hdr && unsupported) {
+		/* Another major version: IKEv2's exchange names would mislead. */
+		fprintf(out, "  UNSUPPORTED %s: %s; ispi %016" PRIx64 " rspi %016" PRIx64
+			" exchange %u flags 0x%02x msgid %" PRIu32 " length %" PRIu32 "\n", layer, why,
+			hdr->spi_i, hdr->spi_r, hdr->exchange, hdr->flags, hdr->msg_id, hdr->length);
+		return;
+	}
 	if (hdr)
 		text_hdr_line(out, hdr);
 	fprintf(out, "  %s %s: %s\n", unsupported ? "UNSUPPORTED" : "MALFORMED", layer, why);
