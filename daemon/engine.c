@@ -119,6 +119,15 @@ static uint64_t half_open_key(uint64_t spi_i, const struct sockaddr_storage *rem
 
 /* ---- tables ---- */
 
+/* FNV-1a of a conn name: the key of the by_conn table. */
+static uint64_t conn_key(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 0x100000001b3ULL;
+	return h;
+}
+
 struct ikesa *engine_find(struct engine *e, uint64_t local_spi)
 {
 	return spi_table_get(e->by_spi, local_spi);
@@ -147,6 +156,8 @@ void engine_destroy_sa(struct engine *e, struct ikesa *sa)
 		spi_table_del(e->by_spi, sa->local_spi_key);
 	if (sa->in_half_open)
 		spi_table_del(e->half_open, sa->half_open_key);
+	if (sa->initiator && spi_table_get(e->by_conn, conn_key(sa->conn->name)) == sa)
+		spi_table_del(e->by_conn, conn_key(sa->conn->name));
 	sa->in_table = sa->in_half_open = false;
 	if (sa->state != IKESA_ESTABLISHED && sa->state != IKESA_DELETING &&
 	    sa->state != IKESA_DESTROYING)
@@ -180,10 +191,12 @@ struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg
 	e->by_spi = spi_table_new();
 	e->half_open = spi_table_new();
 	e->child_by_spi = spi_table_new();
+	e->by_conn = spi_table_new();
 	e->rxbuf = malloc(2 * IKE_MSG_MAX);
 	e->txbuf = malloc(IKE_MSG_MAX);
 	e->next_reqid = XIKED_REQID_BASE + 1;
-	if (!e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->rxbuf || !e->txbuf) {
+	if (!e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->by_conn || !e->rxbuf ||
+	    !e->txbuf) {
 		if (!e->cfg)
 			config_free(cfg);
 		engine_free(e);
@@ -233,6 +246,7 @@ void engine_free(struct engine *e)
 	spi_table_free(e->by_spi);
 	spi_table_free(e->half_open);
 	spi_table_free(e->child_by_spi);
+	spi_table_free(e->by_conn);
 	free(e->rxbuf);
 	free(e->txbuf);
 	cfg_ref_put(e->cfg);
@@ -392,15 +406,13 @@ static int route_source(const struct sockaddr_storage *dst, struct sockaddr_stor
 	return rc;
 }
 
-static bool conn_active(struct engine *e, const struct conn_cfg *conn)
+/* The IKE SA we initiated for conn, if it is still up or connecting (O(1)). */
+static struct ikesa *conn_active(struct engine *e, const struct conn_cfg *conn)
 {
-	struct sa_list l = all_sas(e);
-	bool active = false;
-	for (size_t i = 0; i < l.n && !active; i++)
-		active = strcmp(l.v[i]->conn->name, conn->name) == 0 && l.v[i]->initiator &&
-			 l.v[i]->state <= IKESA_ESTABLISHED;
-	free(l.v);
-	return active;
+	struct ikesa *sa = spi_table_get(e->by_conn, conn_key(conn->name));
+	if (sa && strcmp(sa->conn->name, conn->name) == 0 && sa->state <= IKESA_ESTABLISHED)
+		return sa;
+	return NULL;
 }
 
 int engine_up(struct engine *e, const char *name, char *err, size_t errlen)
@@ -442,6 +454,8 @@ int engine_up(struct engine *e, const char *name, char *err, size_t errlen)
 		snprintf(err, errlen, "no free SPI");
 		return -EEXIST;
 	}
+	spi_table_del(e->by_conn, conn_key(conn->name));
+	spi_table_add(e->by_conn, conn_key(conn->name), sa);
 	char ra[64];
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: initiating to %s", ikesa_tag(sa),
 		addr_str(&sa->remote, ra, sizeof(ra)));
@@ -553,7 +567,7 @@ void engine_on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr
 
 /* ---- status ---- */
 
-static void json_addr(struct json_writer *w, const char *key, const struct sockaddr_storage *ss,
+static void status_addr(struct json_writer *w, const char *key, const struct sockaddr_storage *ss,
 		      const char *id)
 {
 	char a[INET6_ADDRSTRLEN] = "";
@@ -583,7 +597,7 @@ static void peer_id_text(const struct ikesa *sa, char *buf, size_t len)
 		config_id_format(&id, buf, len);
 }
 
-static void json_ts(struct json_writer *w, const char *key, const struct ike_ts *ts, size_t n)
+static void status_ts(struct json_writer *w, const char *key, const struct ike_ts *ts, size_t n)
 {
 	json_key(w, key);
 	json_arr_begin(w);
@@ -594,7 +608,7 @@ static void json_ts(struct json_writer *w, const char *key, const struct ike_ts 
 	json_arr_end(w);
 }
 
-static void json_child(struct engine *e, struct ikesa *sa, struct child_sa *c,
+static void status_child(struct engine *e, struct ikesa *sa, struct child_sa *c,
 		       struct json_writer *w)
 {
 	char spi[16];
@@ -638,8 +652,8 @@ static void json_child(struct engine *e, struct ikesa *sa, struct child_sa *c,
 		snprintf(pt.s, sizeof(pt.s), "%s", names_encr(c->suite.encr, &nb));
 	json_kv_str(w, "esp_proposal", pt.s);
 	json_kv_uint(w, "reqid", c->reqid);
-	json_ts(w, "local_ts", c->local_ts, c->n_local_ts);
-	json_ts(w, "remote_ts", c->remote_ts, c->n_remote_ts);
+	status_ts(w, "local_ts", c->local_ts, c->n_local_ts);
+	status_ts(w, "remote_ts", c->remote_ts, c->n_remote_ts);
 	json_kv_uint(w, "bytes_in", in.bytes);
 	json_kv_uint(w, "bytes_out", out.bytes);
 	json_kv_uint(w, "packets_in", in.packets);
@@ -662,8 +676,8 @@ void engine_status(struct engine *e, struct json_writer *w)
 		json_kv_str(w, "role", sa->initiator ? "initiator" : "responder");
 		config_id_format(&sa->conn->local_id, lid, sizeof(lid));
 		peer_id_text(sa, rid, sizeof(rid));
-		json_addr(w, "local", &sa->local, lid);
-		json_addr(w, "remote", &sa->remote, rid);
+		status_addr(w, "local", &sa->local, lid);
+		status_addr(w, "remote", &sa->remote, rid);
 		snprintf(spi, sizeof(spi), "%016" PRIx64, sa->spi_i);
 		json_kv_str(w, "spi_i", spi);
 		snprintf(spi, sizeof(spi), "%016" PRIx64, sa->spi_r);
@@ -676,7 +690,7 @@ void engine_status(struct engine *e, struct json_writer *w)
 		json_key(w, "child_sas");
 		json_arr_begin(w);
 		for (struct child_sa *c = sa->children; c; c = c->next)
-			json_child(e, sa, c, w);
+			status_child(e, sa, c, w);
 		json_arr_end(w);
 		json_obj_end(w);
 	}

@@ -83,7 +83,7 @@ static void add_ts(struct ike_builder *b, uint8_t type, const struct ike_ts *ts,
 	payload_build_ts(b, type, &l);
 }
 
-static void log_ts(struct ikesa *sa, struct child_sa *c)
+static void log_installed(struct ikesa *sa, struct child_sa *c)
 {
 	char l[TS_STRLEN], r[TS_STRLEN];
 	log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s installed: SPIs %08x_i %08x_o, %s === %s%s, %s",
@@ -115,7 +115,7 @@ static int install(struct ikesa *sa, struct child_sa *c, const uint8_t *ni, size
 	c->installed_ms = engine_now(sa->e);
 	child_set_state(sa, c, CHILD_INSTALLED);
 	sa->e->stats.child_installed++;
-	log_ts(sa, c);
+	log_installed(sa, c);
 	return 0;
 }
 
