@@ -259,6 +259,12 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	const struct ike_payload *kep = message_find(m, PL_KE, NULL);
 	const struct ike_payload *np = message_find(m, PL_NONCE, NULL);
 	struct proposal_sel sel;
+	if (!sap || !kep || !np) {
+		/* The acceptance table waives SA/KE/Nr for REDIRECT (RFC 5685), which we do not follow. */
+		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: IKE_SA_INIT response without SA, KE and Nonce",
+			ikesa_tag(sa));
+		return TASK_DESTROY;
+	}
 	if (!proposal_check_answer(&sa->conn->ike, &sap->u.sa, PROTO_IKE, true, &sel)) {
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: the peer chose a proposal we did not offer",
 			ikesa_tag(sa));
@@ -304,6 +310,10 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	const struct ike_payload *np = message_find(m, PL_NONCE, NULL);
 	struct names_buf nb;
 	ikesa_set_state(sa, IKESA_CONNECTING);
+	if (!sap || !kep || !np) { /* the acceptance table requires them: defence in depth */
+		it->error = N_INVALID_SYNTAX;
+		return TASK_DESTROY;
+	}
 	if (!proposal_select(&sa->conn->ike, &sap->u.sa, PROTO_IKE, kep->u.ke.group, true,
 			     &it->sel) ||
 	    !dh_supported(it->sel.dh)) {

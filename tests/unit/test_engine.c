@@ -581,6 +581,29 @@ static void test_ikev1_and_garbage(void **st)
 	world_free();
 }
 
+static void test_redirect_response(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	char err[128];
+	assert_int_equal(engine_up(W->s[0].e, "b", err, sizeof(err)), 0);
+	struct ike_hdr req = qhdr(0);
+	pop(0, false);
+	/* <-- IKE_SA_INIT { HDR, N(REDIRECT) }: no SA, KE or Nonce (RFC 5685), not followed */
+	struct ike_hdr h = {.spi_i = req.spi_i, .spi_r = 0x1122334455667788ULL,
+			    .exchange = IKE_SA_INIT, .flags = IKE_FLAG_RESPONSE};
+	uint8_t buf[256], gw[6] = {1, 4, 192, 0, 2, 9};
+	struct ike_builder b;
+	size_t len;
+	message_build_init(&b, buf, sizeof(buf), &h);
+	payload_build_notify_simple(&b, PROTO_NONE, N_REDIRECT, NULL, 0, gw, sizeof(gw));
+	assert_int_equal(message_build_finish(&b, &len), 0);
+	engine_receive(W->s[0].e, &W->s[0].addr, &W->s[1].addr, buf, len);
+	assert_int_equal(engine_ike_sa_count(W->s[0].e), 0);
+	assert_nothing_left();
+	world_free();
+}
+
 int main(void)
 {
 	crypto_init();
@@ -603,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_delete),
 		cmocka_unit_test(test_transport),
 		cmocka_unit_test(test_ikev1_and_garbage),
+		cmocka_unit_test(test_redirect_response),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
