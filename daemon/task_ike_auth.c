@@ -248,6 +248,18 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	const struct ike_payload *idrp = message_find(m, PL_IDR, NULL);
 	const struct ike_payload *authp = message_find(m, PL_AUTH, NULL);
 	char idtxt[64] = "";
+	/*
+	 * The acceptance table lets through IKE_AUTH requests without AUTH
+	 * (asking for EAP, RFC 7296 2.16) and EAP rounds without IDi; xiked
+	 * authenticates with pre-shared keys only, so both fail here.
+	 */
+	if (!idp || !authp) {
+		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: IKE_AUTH request without %s (EAP is not "
+			"supported): AUTHENTICATION_FAILED", ikesa_tag(sa), idp ? "AUTH" : "IDi");
+		a->error = N_AUTHENTICATION_FAILED;
+		sa->e->stats.ike_failed++;
+		return TASK_DESTROY;
+	}
 	if (idp->u.id.type == ID_FQDN || idp->u.id.type == ID_RFC822_ADDR) {
 		size_t n = idp->u.id.data.len < sizeof(idtxt) - 1 ? idp->u.id.data.len
 								  : sizeof(idtxt) - 1;
