@@ -966,12 +966,19 @@ static int read_psk_file(struct parse *ps, const struct entry *e, struct secret 
 		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - ps->name), ps->name,
 			 e->value);
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking and regular files only: a FIFO or terminal named here
+	 * would otherwise block the single-threaded daemon on (re)load. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		perr(ps, e->line, "psk_file: %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == 0 && (st.st_mode & S_IROTH))
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		perr(ps, e->line, "psk_file: %s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_mode & S_IROTH)
 		log_msg(LOG_CFG, LOG_LVL_WARN,
 			"%s: holds a pre-shared key but is readable by everyone (chmod 600)", path);
 	while ((n = read(fd, buf + len, sizeof(buf) - len)) > 0) {
