@@ -388,6 +388,41 @@ static void deliver_b(const uint8_t *buf, size_t len, const struct sockaddr_stor
 	engine_receive(W.s[1].e, local, remote, buf, len);
 }
 
+/*
+ * An unauthenticated datagram (RAW, or a spliced message in the clear) must
+ * not move or remove an established IKE SA: addresses follow the peer only
+ * after an integrity check (RFC 7296 2.11, 2.23), and nothing the fuzzer
+ * can write without b's keys is authentic.
+ */
+static void deliver_b_unauthenticated(const uint8_t *buf, size_t len,
+				      const struct sockaddr_storage *local,
+				      const struct sockaddr_storage *remote)
+{
+	struct sa_list l = b_sas();
+	struct {
+		uint64_t spi;
+		struct sockaddr_storage local, remote;
+	} before[SAS_MAX];
+	size_t n = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		if (l.v[i]->state != IKESA_ESTABLISHED)
+			continue;
+		before[n].spi = l.v[i]->local_spi_key;
+		before[n].local = l.v[i]->local;
+		before[n].remote = l.v[i]->remote;
+		n++;
+	}
+	deliver_b(buf, len, local, remote);
+	for (size_t i = 0; i < n; i++) {
+		struct ikesa *sa = engine_find(W.s[1].e, before[i].spi);
+		if (!sa)
+			die("an unauthenticated datagram removed an established IKE SA");
+		if (memcmp(&sa->local, &before[i].local, sizeof(sa->local)) != 0 ||
+		    memcmp(&sa->remote, &before[i].remote, sizeof(sa->remote)) != 0)
+			die("an unauthenticated datagram moved an established IKE SA");
+	}
+}
+
 static void op_raw(struct in *in)
 {
 	static const char *const peers[4] = {"192.0.2.1", "192.0.2.254", "198.51.100.9",
@@ -402,7 +437,7 @@ static void op_raw(struct in *in)
 	struct sockaddr_storage local, remote;
 	mkaddr(&local, strchr(peer, ':') ? "2001:db8::2" : "192.0.2.2", port);
 	mkaddr(&remote, peer, port);
-	deliver_b(p, len, &local, &remote);
+	deliver_b_unauthenticated(p, len, &local, &remote);
 }
 
 static void op_sealed(struct in *in)
@@ -563,8 +598,10 @@ static void op_splice(struct in *in)
 		W.msg[27] = (uint8_t)n;
 	}
 	pop(qi, false);
-	if (n)
+	if (n && sa)
 		deliver_b(W.msg, n, &local, &remote);
+	else if (n)
+		deliver_b_unauthenticated(W.msg, n, &local, &remote);
 }
 
 static void op_expire(struct in *in)

@@ -285,7 +285,22 @@ def seeds_engine():
         + time(0x90) + pump(8))
     # an empty INFORMATIONAL (liveness check) and a retransmitted one
     put("corpus-engine", "tunnel-dpd", tunnel + sealed(INFORMATIONAL, 0, b"", msgid=1)
-        + sealed(INFORMATIONAL, 0, b"", msgid=1))
+        + sealed(INFORMATIONAL, 0, b"", msgid=0))
+    # one long program (a few KiB, so the fuzzer's length limit starts there):
+    # a tunnel, then every request chain of the fixtures, pumped, with time passing
+    # (requests that delete the IKE SA itself go last)
+    longer, last = tunnel, b""
+    for f in sorted(glob.glob(os.path.join(corpus, "*-plain.bin")), key=lambda f: f[-26:]):
+        msg = open(f, "rb").read()
+        ic = inner_chain(msg)
+        if ic and msg[18] != IKE_AUTH and not msg[19] & 0x20:
+            op = sealed(msg[18], ic[0], ic[1], msgid=1) + pump(8) + time(8)
+            d = chain_after(ic[0], ic[1], {42})  # Delete: protocol 1 is the IKE SA
+            if d and d[1][4] == 1:
+                last = op
+            else:
+                longer += op
+    put("corpus-engine", "tunnel-long", longer + last + bytes([OP_DOWN, 1]) + pump(8))
     # the fixtures' decrypted chains, sealed into b's IKE SA, or spliced into a's IKE_AUTH
     for f in sorted(glob.glob(os.path.join(corpus, "*-plain.bin"))):
         msg = open(f, "rb").read()
