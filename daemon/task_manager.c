@@ -468,6 +468,20 @@ void tm_receive(struct ikesa *sa, const struct ike_hdr *h, const uint8_t *raw, s
 		}
 	} else {
 		if (tm->resp_valid && h->msg_id == tm->resp_id) {
+			/*
+			 * Anyone can copy a header: a protected retransmission must pass
+			 * its integrity check before it is answered and may move the SA
+			 * to its address (RFC 7296 2.11, 2.23). -EPROTO is authentic
+			 * but malformed inside: answered as the original was.
+			 */
+			if (acceptance_exchange_encrypted(h->exchange)) {
+				struct ike_msg *m = malloc(sizeof(*m));
+				int rc = m ? parse_and_open(sa, m, raw, len) : -ENOMEM;
+				crypto_wipe(e->rxbuf, TM_BUF_MAX);
+				free(m);
+				if (rc != 0 && rc != -EPROTO)
+					return;
+			}
 			/* RFC 7296 2.1: a retransmitted request gets the same response, uncomputed. */
 			log_msg(LOG_ENC, LOG_LVL_INFO, "%s: retransmitted request %u: resending response",
 				ikesa_tag(sa), h->msg_id);
