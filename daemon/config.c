@@ -1055,7 +1055,121 @@ static const struct entry *find_entry(const struct section *s, const char *key)
 static const char *const conn_keys[] = {
 	"local_addr", "remote_addr", "local_id", "remote_id", "auth", "psk", "psk_file",
 	"ike", "esp", "local_ts", "remote_ts", "mode", "start",
+	"lifetime", "lifetime_bytes", "lifetime_packets", "rekey_margin", "rand_margin",
+	"ike_lifetime", "idle_timeout", "reauth",
 };
+
+/* "90", "90s", "15m", "4h", "1d" -> seconds (at most about 136 years). */
+static int parse_duration(const char *s, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno || s[0] == '-')
+		return -1;
+	unsigned long long mul = 1;
+	if (*end == 's')
+		end++;
+	else if (*end == 'm')
+		mul = 60, end++;
+	else if (*end == 'h')
+		mul = 3600, end++;
+	else if (*end == 'd')
+		mul = 86400, end++;
+	if (*end || v > UINT32_MAX / mul)
+		return -1;
+	*out = (uint32_t)(v * mul);
+	return 0;
+}
+
+/* "1000000", "500k", "100M", "2G" (powers of 1000, as strongSwan) -> count. */
+static int parse_count(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno || s[0] == '-')
+		return -1;
+	unsigned long long mul = 1;
+	if (*end == 'k' || *end == 'K')
+		mul = 1000ULL, end++;
+	else if (*end == 'M')
+		mul = 1000000ULL, end++;
+	else if (*end == 'G')
+		mul = 1000000000ULL, end++;
+	if (*end || v > UINT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+/* The lifetime keys of a [conn] (struct lifetime_cfg in config.h). */
+static int interpret_lifetimes(struct parse *ps, const struct section *s, struct lifetime_cfg *l)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} durations[] = {
+		{"lifetime", offsetof(struct lifetime_cfg, lifetime_s)},
+		{"rekey_margin", offsetof(struct lifetime_cfg, rekey_margin_s)},
+		{"rand_margin", offsetof(struct lifetime_cfg, rand_margin_s)},
+		{"ike_lifetime", offsetof(struct lifetime_cfg, ike_lifetime_s)},
+		{"idle_timeout", offsetof(struct lifetime_cfg, idle_timeout_s)},
+	};
+	const struct entry *e;
+	*l = (struct lifetime_cfg){
+		.lifetime_s = CONFIG_LIFETIME_DEFAULT,
+		.rekey_margin_s = CONFIG_REKEY_MARGIN_DEFAULT,
+		.ike_lifetime_s = CONFIG_IKE_LIFETIME_DEFAULT,
+	};
+	bool rand_given = false;
+	for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+		if (!(e = find_entry(s, durations[i].key)))
+			continue;
+		if (parse_duration(e->value, (uint32_t *)((char *)l + durations[i].off)) < 0) {
+			perr(ps, e->line, "%s: '%s' is not a duration (e.g. 3600, 60s, 15m, 4h, 1d)",
+			     e->key, e->value);
+			return -1;
+		}
+		rand_given |= strcmp(e->key, "rand_margin") == 0;
+	}
+	if (!rand_given)
+		l->rand_margin_s = l->rekey_margin_s;
+	if ((e = find_entry(s, "lifetime_bytes")) && parse_count(e->value, &l->lifetime_bytes) < 0) {
+		perr(ps, e->line, "lifetime_bytes: '%s' is not a count (e.g. 1000000, 500k, 2G)",
+		     e->value);
+		return -1;
+	}
+	if ((e = find_entry(s, "lifetime_packets")) &&
+	    parse_count(e->value, &l->lifetime_packets) < 0) {
+		perr(ps, e->line, "lifetime_packets: '%s' is not a count", e->value);
+		return -1;
+	}
+	if ((e = find_entry(s, "reauth"))) {
+		if (strcmp(e->value, "yes") == 0) {
+			l->reauth = true;
+		} else if (strcmp(e->value, "no") != 0) {
+			perr(ps, e->line, "reauth: '%s' is not yes or no", e->value);
+			return -1;
+		}
+	}
+	/* The soft limit must come before the hard one, with room for the random part. */
+	const struct entry *le = find_entry(s, "lifetime");
+	if (l->lifetime_s && (uint64_t)l->rekey_margin_s + l->rand_margin_s >= l->lifetime_s) {
+		perr(ps, le ? le->line : s->line,
+		     "lifetime %us must exceed rekey_margin + rand_margin (%us + %us)", l->lifetime_s,
+		     l->rekey_margin_s, l->rand_margin_s);
+		return -1;
+	}
+	if (l->ike_lifetime_s && (uint64_t)l->rekey_margin_s + l->rand_margin_s >= l->ike_lifetime_s) {
+		e = find_entry(s, "ike_lifetime");
+		perr(ps, e ? e->line : s->line,
+		     "ike_lifetime %us must exceed rekey_margin + rand_margin (%us + %us)",
+		     l->ike_lifetime_s, l->rekey_margin_s, l->rand_margin_s);
+		return -1;
+	}
+	return 0;
+}
 
 /*
  * Interprets a [conn] section; children (sections whose indexes are in
@@ -1160,6 +1274,9 @@ static int interpret_conn(struct parse *ps, const struct section *s, const size_
 			goto fail;
 		}
 	}
+
+	if (interpret_lifetimes(ps, s, &c->life) < 0)
+		goto fail;
 
 #define DEFAULT_FROM(field, key)                        \
 	if ((e = find_entry(s, key))) {                 \

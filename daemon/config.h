@@ -91,6 +91,28 @@ struct child_cfg {
 	enum config_mode mode;
 };
 
+/*
+ * Lifetimes and rekeying (RFC 7296 2.8). Child SAs: the kernel expires them
+ * at lifetime / lifetime_bytes / lifetime_packets (hard) and warns earlier
+ * (soft: the limit less rekey_margin and a random part of rand_margin, as
+ * strongSwan's margintime/rekeyfuzz), which starts the rekey. IKE SAs are
+ * rekeyed by xiked's own timer at ike_lifetime less the same margins (or
+ * reauthenticated with reauth). idle_timeout deletes a Child SA that
+ * carried no traffic for that long. 0 = no limit / off.
+ */
+struct lifetime_cfg {
+	uint32_t lifetime_s;       /* default 3600 */
+	uint32_t rekey_margin_s;   /* default 540 */
+	uint32_t rand_margin_s;    /* default = rekey_margin_s */
+	uint32_t ike_lifetime_s;   /* default 14400 */
+	uint32_t idle_timeout_s;   /* default 0 */
+	uint64_t lifetime_bytes, lifetime_packets; /* default 0 */
+	bool reauth;               /* default no: rekey the IKE SA in place */
+};
+#define CONFIG_LIFETIME_DEFAULT 3600u
+#define CONFIG_REKEY_MARGIN_DEFAULT 540u
+#define CONFIG_IKE_LIFETIME_DEFAULT 14400u
+
 struct conn_cfg {
 	char name[CONFIG_NAME_MAX + 1];
 	unsigned line;
@@ -104,6 +126,7 @@ struct conn_cfg {
 	struct secret *psk; /* owned; set when either auth is CONFIG_AUTH_PSK */
 	struct proposal_cfg_list ike;
 	enum config_start start;
+	struct lifetime_cfg life;
 	struct child_cfg *children; /* owned, >= 1, in file order */
 	size_t n_children;
 };

@@ -278,6 +278,41 @@ static void test_defaults(void **state)
 	config_free(cfg);
 }
 
+static void test_lifetimes(void **state)
+{
+	(void)state;
+	struct xiked_config *cfg = parse_ok("[conn x]\nauth = psk\npsk = \"k\"\n");
+	const struct lifetime_cfg *l = &cfg->conns[0].life;
+	assert_int_equal(l->lifetime_s, 3600);
+	assert_int_equal(l->rekey_margin_s, 540);
+	assert_int_equal(l->rand_margin_s, 540);
+	assert_int_equal(l->ike_lifetime_s, 14400);
+	assert_int_equal(l->idle_timeout_s, 0);
+	assert_false(l->reauth);
+	config_free(cfg);
+	cfg = parse_ok("[conn x]\nauth = psk\npsk = \"k\"\nlifetime = 10m\nrekey_margin = 2m\n"
+		       "rand_margin = 30s\nike_lifetime = 1h\nidle_timeout = 90\n"
+		       "lifetime_bytes = 500k\nlifetime_packets = 2M\nreauth = yes\n");
+	l = &cfg->conns[0].life;
+	assert_int_equal(l->lifetime_s, 600);
+	assert_int_equal(l->rekey_margin_s, 120);
+	assert_int_equal(l->rand_margin_s, 30);
+	assert_int_equal(l->ike_lifetime_s, 3600);
+	assert_int_equal(l->idle_timeout_s, 90);
+	assert_int_equal(l->lifetime_bytes, 500000);
+	assert_int_equal(l->lifetime_packets, 2000000);
+	assert_true(l->reauth);
+	config_free(cfg);
+	parse_err("[conn x]\nauth = psk\npsk = \"k\"\nlifetime = 5x\n",
+		  "test.conf:4: lifetime: '5x' is not a duration (e.g. 3600, 60s, 15m, 4h, 1d)");
+	parse_err("[conn x]\nauth = psk\npsk = \"k\"\nlifetime = 60\nrekey_margin = 30\n",
+		  "test.conf:4: lifetime 60s must exceed rekey_margin + rand_margin (30s + 30s)");
+	parse_err("[conn x]\nauth = psk\npsk = \"k\"\nreauth = maybe\n",
+		  "test.conf:4: reauth: 'maybe' is not yes or no");
+	parse_err("[conn x]\nauth = psk\npsk = \"k\"\nlifetime_bytes = -1\n",
+		  "test.conf:4: lifetime_bytes: '-1' is not a count (e.g. 1000000, 500k, 2G)");
+}
+
 /* ---- errors: every one with file:line ---- */
 
 #define CONN "[conn c]\nauth = psk\npsk = \"k\"\n" /* lines 1-3 */
@@ -810,6 +845,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_lifetimes),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_children_order_independent),
 		cmocka_unit_test(test_ids),
