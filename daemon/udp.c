@@ -12,6 +12,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <linux/xfrm.h>
+
 #include "daemon/ikev2.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
@@ -210,6 +212,39 @@ static int set_int(int fd, int level, int opt, int val)
 	return setsockopt(fd, level, opt, &val, sizeof(val)) < 0 ? -errno : 0;
 }
 
+/*
+ * Per-socket bypass policies, both directions (Linux IP_XFRM_POLICY /
+ * IPV6_XFRM_POLICY; RFC 4301 5.1 wants IKE exempt from the SPD). Without
+ * them a Child SA whose selectors cover the IKE endpoints (transport mode
+ * between the two hosts, or a tunnel to 0.0.0.0/0) captures IKE itself:
+ * our requests leave inside ESP and the peer's cleartext answers are
+ * dropped by the inbound policy check, so such an SA could never be
+ * deleted or rekeyed. A kernel without XFRM (ENOPROTOOPT) has no policies
+ * to bypass.
+ */
+static void set_bypass(int fd, int family, const struct sockaddr_storage *bound)
+{
+	static const uint8_t dirs[] = { XFRM_POLICY_IN, XFRM_POLICY_OUT };
+	int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+	int opt = family == AF_INET ? IP_XFRM_POLICY : IPV6_XFRM_POLICY;
+
+	for (size_t i = 0; i < sizeof(dirs); i++) {
+		struct xfrm_userpolicy_info p;
+		char b[INET6_ADDRSTRLEN + 8];
+
+		memset(&p, 0, sizeof(p));
+		p.sel.family = (uint16_t)family;
+		p.dir = dirs[i];
+		p.action = XFRM_POLICY_ALLOW;
+		p.lft.soft_byte_limit = p.lft.hard_byte_limit = XFRM_INF;
+		p.lft.soft_packet_limit = p.lft.hard_packet_limit = XFRM_INF;
+		if (setsockopt(fd, level, opt, &p, sizeof(p)) < 0 && errno != ENOPROTOOPT)
+			log_msg(LOG_NET, LOG_LVL_WARN, "IPsec bypass policy on %s: %s (IKE may be "
+				"caught by a Child SA covering this address)",
+				ss_str(bound, b, sizeof(b)), strerror(errno));
+	}
+}
+
 /* Opens one socket bound to addr:port. */
 static int open_sock(struct udp *u, const struct sockaddr_storage *addr, uint16_t port, bool natt,
 		     struct udp_sock *s)
@@ -257,6 +292,7 @@ static int open_sock(struct udp *u, const struct sockaddr_storage *addr, uint16_
 		err = -errno;
 		goto fail;
 	}
+	set_bypass(fd, addr->ss_family, &s->bound);
 	if (natt) {
 		/* RFC 3948: the kernel decapsulates ESP-in-UDP arriving here. */
 		int e = set_int(fd, IPPROTO_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP);

@@ -14,6 +14,10 @@
  * packets itself (and drops NAT keepalives); any that still reach us
  * (non-zero first octets) are dropped, as are 1-octet 0xFF keepalives
  * (RFC 3948 2.3).
+ *
+ * Every socket carries per-socket IPsec bypass policies (in and out), so
+ * IKE stays in the clear even where a Child SA's policies cover the IKE
+ * addresses themselves (transport mode between the peers).
  */
 #ifndef XIKED_UDP_H
 #define XIKED_UDP_H
