@@ -9,6 +9,7 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/spi_table.h"
 #include "daemon/ts.h"
 
 #define POLICY_SEL_MAX 64
@@ -125,16 +126,108 @@ static void del_policies(struct ikesa *sa, struct child_sa *c)
 {
 	struct ksel sels[POLICY_SEL_MAX];
 	int n = child_selectors(c, sels, POLICY_SEL_MAX);
-	size_t left = c->n_policies_installed;
-	for (int i = 0; i < n && left; i++)
-		for (int d = 0; d < dirs(c) && left; d++, left--) {
+	for (int i = 0; i < n; i++)
+		for (int d = 0; d < dirs(c); d++) {
 			struct kernel_policy p;
 			make_policy(sa, c, &sels[i], d, &p);
 			int rc = kern(sa)->ops->del_policy(kern(sa)->k, &p.sel, p.dir, 0, 0, 0);
 			if (rc != 0 && rc != -ENOENT)
 				log_kernel_error(sa, c, "deleting a policy", rc);
 		}
-	c->n_policies_installed = 0;
+}
+
+/*
+ * Policies belong to a reqid, not to one Child SA: a rekeyed SA and its
+ * successor share them (DESIGN.md: keep policies stable across rekeys). The
+ * engine counts the Child SAs holding each reqid's policies; the first
+ * installs them, the last removes them.
+ */
+static uintptr_t policy_refs(struct ikesa *sa, uint32_t reqid)
+{
+	return (uintptr_t)spi_table_get(sa->e->policy_refs, reqid);
+}
+
+static void set_policy_refs(struct ikesa *sa, uint32_t reqid, uintptr_t n)
+{
+	spi_table_del(sa->e->policy_refs, reqid);
+	if (n)
+		spi_table_add(sa->e->policy_refs, reqid, (void *)n);
+}
+
+static int hold_policies(struct ikesa *sa, struct child_sa *c)
+{
+	uintptr_t refs = policy_refs(sa, c->reqid);
+	if (refs == 0) {
+		struct ksel sels[POLICY_SEL_MAX];
+		int n = child_selectors(c, sels, POLICY_SEL_MAX);
+		if (n <= 0) {
+			log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: Child SA %s: traffic selectors need more "
+				"than %d kernel policies", ikesa_tag(sa), c->cfg->name, POLICY_SEL_MAX);
+			return n < 0 ? n : -EINVAL;
+		}
+		for (int i = 0; i < n; i++)
+			for (int d = 0; d < dirs(c); d++) {
+				struct kernel_policy p;
+				make_policy(sa, c, &sels[i], d, &p);
+				int rc = kern(sa)->ops->add_policy(kern(sa)->k, &p);
+				if (rc != 0) {
+					log_kernel_error(sa, c, "installing a policy", rc);
+					del_policies(sa, c);
+					return rc;
+				}
+			}
+	}
+	set_policy_refs(sa, c->reqid, refs + 1);
+	c->holds_policies = true;
+	return 0;
+}
+
+static void release_policies(struct ikesa *sa, struct child_sa *c)
+{
+	if (!c->holds_policies)
+		return;
+	c->holds_policies = false;
+	uintptr_t refs = policy_refs(sa, c->reqid);
+	if (refs <= 1)
+		del_policies(sa, c);
+	set_policy_refs(sa, c->reqid, refs ? refs - 1 : 0);
+}
+
+/*
+ * Kernel lifetimes (RFC 7296 2.8): hard at the configured limits, soft
+ * earlier by rekey_margin plus a random part of rand_margin so that the
+ * peers rarely rekey at once (2.8.1). Byte and packet soft limits move by
+ * the same fraction. The jitter is drawn once per Child SA.
+ */
+static void set_lifetimes(struct ikesa *sa, struct child_sa *c, struct kernel_sa *k)
+{
+	const struct lifetime_cfg *l = &sa->conn->life;
+	if (!c->jitter_drawn) {
+		uint32_t r = 0;
+		if (l->rand_margin_s) {
+			rng_fill(sa->e->env.rng, &r, sizeof(r));
+			r %= l->rand_margin_s + 1;
+		}
+		c->jitter_s = l->rekey_margin_s + r;
+		c->jitter_drawn = true;
+	}
+	uint64_t life = l->lifetime_s;
+	if (life) {
+		k->hard_add_s = life;
+		k->soft_add_s = life > c->jitter_s ? life - c->jitter_s : 1;
+	}
+	/* Volume limits: soft = hard * (1 - margin/lifetime), or 90% without a time limit. */
+	uint64_t num = life ? life - (life > c->jitter_s ? c->jitter_s : life - 1) : 9;
+	uint64_t den = life ? life : 10;
+	if (l->lifetime_bytes) {
+		k->hard_bytes = l->lifetime_bytes;
+		k->soft_bytes = l->lifetime_bytes / den * num + l->lifetime_bytes % den * num / den;
+	}
+	if (l->lifetime_packets) {
+		k->hard_packets = l->lifetime_packets;
+		k->soft_packets =
+			l->lifetime_packets / den * num + l->lifetime_packets % den * num / den;
+	}
 }
 
 static void fill_sa(struct ikesa *sa, struct child_sa *c, bool inbound, const struct esp_xfrm *x,
@@ -164,9 +257,26 @@ static void fill_sa(struct ikesa *sa, struct child_sa *c, bool inbound, const st
 	k->integ_trunc_bits = x->integ_trunc_bits;
 	k->esn = c->suite.esn;
 	k->inbound = inbound;
+	set_lifetimes(sa, c, k);
 }
 
-int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secret *keymat)
+static int install_out(struct ikesa *sa, struct child_sa *c, const struct esp_xfrm *x,
+		       const uint8_t *enc, const uint8_t *integ)
+{
+	struct kernel_sa k;
+	fill_sa(sa, c, false, x, enc, x->integ_name ? integ : NULL, &k);
+	int rc = kern(sa)->ops->add_sa(kern(sa)->k, &k);
+	crypto_wipe(&k, sizeof(k));
+	if (rc != 0) {
+		log_kernel_error(sa, c, "installing the outbound SA", rc);
+		return rc;
+	}
+	c->installed_out = true;
+	return 0;
+}
+
+int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secret *keymat,
+			 bool defer_out)
 {
 	struct esp_xfrm x;
 	if (!esp_alg_xfrm(&c->suite, &x) || keymat->len != child_keymat_len(&c->suite))
@@ -181,53 +291,56 @@ int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secr
 	struct kernel_sa k;
 	int rc;
 
+	uint64_t now = engine_now(sa->e);
 	fill_sa(sa, c, true, &x, in_enc, x.integ_name ? in_int : NULL, &k);
+	c->soft_ms = k.soft_add_s ? now + k.soft_add_s * 1000 : 0;
+	c->hard_ms = k.hard_add_s ? now + k.hard_add_s * 1000 : 0;
 	rc = c->spi_in_allocated ? kern(sa)->ops->update_sa(kern(sa)->k, &k)
 				 : kern(sa)->ops->add_sa(kern(sa)->k, &k);
+	crypto_wipe(&k, sizeof(k));
 	if (rc != 0) {
 		log_kernel_error(sa, c, "installing the inbound SA", rc);
 		goto fail;
 	}
 	c->installed_in = true;
-	fill_sa(sa, c, false, &x, out_enc, x.integ_name ? out_int : NULL, &k);
-	rc = kern(sa)->ops->add_sa(kern(sa)->k, &k);
-	if (rc != 0) {
-		log_kernel_error(sa, c, "installing the outbound SA", rc);
-		goto fail;
-	}
-	c->installed_out = true;
-
-	struct ksel sels[POLICY_SEL_MAX];
-	int n = child_selectors(c, sels, POLICY_SEL_MAX);
-	if (n <= 0) {
-		rc = n < 0 ? n : -EINVAL;
-		log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: Child SA %s: traffic selectors need more than %d "
-			"kernel policies", ikesa_tag(sa), c->cfg->name, POLICY_SEL_MAX);
-		goto fail;
-	}
-	for (int i = 0; i < n; i++)
-		for (int d = 0; d < dirs(c); d++) {
-			struct kernel_policy p;
-			make_policy(sa, c, &sels[i], d, &p);
-			rc = kern(sa)->ops->add_policy(kern(sa)->k, &p);
-			if (rc != 0) {
-				log_kernel_error(sa, c, "installing a policy", rc);
-				goto fail;
-			}
-			c->n_policies_installed++;
+	if (defer_out) {
+		/* Kept (wiping type) until child_kernel_install_out(). */
+		secret_free(c->pending_out);
+		c->pending_out = secret_new(x.enc_key_len + x.integ_key_len);
+		if (!c->pending_out) {
+			rc = -ENOMEM;
+			goto fail;
 		}
-	crypto_wipe(&k, sizeof(k));
+		memcpy(c->pending_out->data, out_enc, x.enc_key_len);
+		memcpy(c->pending_out->data + x.enc_key_len, out_int, x.integ_key_len);
+	} else if ((rc = install_out(sa, c, &x, out_enc, out_int)) != 0) {
+		goto fail;
+	}
+	if ((rc = hold_policies(sa, c)) != 0)
+		goto fail;
 	return 0;
 fail:
-	crypto_wipe(&k, sizeof(k));
 	child_kernel_uninstall(sa, c);
+	return rc;
+}
+
+int child_kernel_install_out(struct ikesa *sa, struct child_sa *c)
+{
+	struct esp_xfrm x;
+	if (!c->pending_out || !esp_alg_xfrm(&c->suite, &x))
+		return 0;
+	int rc = install_out(sa, c, &x, c->pending_out->data, c->pending_out->data + x.enc_key_len);
+	secret_free(c->pending_out);
+	c->pending_out = NULL;
 	return rc;
 }
 
 void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c)
 {
 	struct kaddr dst;
-	del_policies(sa, c);
+	release_policies(sa, c);
+	secret_free(c->pending_out);
+	c->pending_out = NULL;
 	if (c->installed_out) {
 		to_kaddr(&sa->remote, &dst);
 		kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, 0, 0);
@@ -236,7 +349,7 @@ void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c)
 	if (c->installed_in || c->spi_in_allocated) {
 		to_kaddr(&sa->local, &dst);
 		int rc = kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_in, IPPROTO_ESP, 0, 0);
-		if (rc != 0 && rc != -ENOENT && c->installed_in)
+		if (rc != 0 && rc != -ENOENT && rc != -ESRCH && c->installed_in)
 			log_kernel_error(sa, c, "deleting the inbound SA", rc);
 		c->installed_in = c->spi_in_allocated = false;
 	}

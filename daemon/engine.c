@@ -192,10 +192,12 @@ struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg
 	e->half_open = spi_table_new();
 	e->child_by_spi = spi_table_new();
 	e->by_conn = spi_table_new();
+	e->policy_refs = spi_table_new();
 	e->rxbuf = malloc(2 * IKE_MSG_MAX);
 	e->txbuf = malloc(IKE_MSG_MAX);
 	e->next_reqid = XIKED_REQID_BASE + 1;
-	if (!e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->by_conn || !e->rxbuf ||
+	if (!e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->by_conn || !e->policy_refs ||
+	    !e->rxbuf ||
 	    !e->txbuf) {
 		if (!e->cfg)
 			config_free(cfg);
@@ -247,6 +249,7 @@ void engine_free(struct engine *e)
 	spi_table_free(e->half_open);
 	spi_table_free(e->child_by_spi);
 	spi_table_free(e->by_conn);
+	spi_table_free(e->policy_refs);
 	free(e->rxbuf);
 	free(e->txbuf);
 	cfg_ref_put(e->cfg);

@@ -65,6 +65,7 @@ struct engine {
 	struct spi_table *half_open;    /* hash(peer SPIi, peer address) -> struct ikesa */
 	struct spi_table *child_by_spi; /* our inbound ESP SPI -> struct ikesa (kernel events) */
 	struct spi_table *by_conn;      /* hash(conn name) -> the IKE SA we initiated for it */
+	struct spi_table *policy_refs;  /* reqid -> Child SAs holding its policies (a count) */
 	uint32_t next_reqid;
 	struct engine_stats stats;
 	uint8_t *rxbuf, *txbuf;         /* scratch: decrypted payloads, messages being built */

@@ -64,12 +64,32 @@ struct child_sa {
 	bool spi_in_allocated;    /* a larval inbound state exists in the kernel */
 	bool indexed;             /* in the engine's child_by_spi table */
 	bool installed_in, installed_out;
-	size_t n_policies_installed;
+	bool holds_policies;      /* counted in the engine's per-reqid policy references */
 	enum config_mode mode;
 	struct esp_suite suite;
 	struct ike_ts local_ts[CHILD_TS_MAX], remote_ts[CHILD_TS_MAX];
 	size_t n_local_ts, n_remote_ts;
 	uint64_t installed_ms;
+	/* Lifetimes as installed (absolute clock ms; 0 = none), for status. */
+	uint64_t soft_ms, hard_ms;
+	uint32_t jitter_s;        /* rekey_margin + random part, drawn once */
+	bool jitter_drawn;
+	/*
+	 * Rekeying (RFC 7296 1.3.3, 2.8). A rekey creates a successor with the
+	 * same reqid (so the policies stay). The responder of a rekey installs
+	 * the successor's outbound state only when the old SA goes (the
+	 * initiator deletes it), so it never sends on an SA the initiator has
+	 * not installed yet: pending_out holds those keys until then.
+	 */
+	bool rekeying;            /* our CREATE_CHILD_SA rekeying this SA is in flight */
+	bool rekeyed;             /* replaced: no more rekeys, deleted soon */
+	bool redundant;           /* lost a rekey collision (2.8.1): never sends */
+	uint32_t replaces;        /* spi_in of the SA this one replaces, 0 = none */
+	struct secret *pending_out; /* responder: outbound keys not yet installed */
+	/* Collision bookkeeping: the lowest nonce of the exchange that made this SA. */
+	uint8_t min_nonce[IKE_NONCE_MAX];
+	size_t min_nonce_len;
+	bool peer_created;        /* made by an exchange the peer initiated */
 };
 
 /* Message state of the task manager (RFC 7296 2.1-2.3; window size 1). */

@@ -105,7 +105,7 @@ static int install(struct ikesa *sa, struct child_sa *c, const uint8_t *ni, size
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA key derivation failed", ikesa_tag(sa));
 		return -1;
 	}
-	int rc = child_kernel_install(sa, c, km);
+	int rc = child_kernel_install(sa, c, km, false);
 	secret_free(km);
 	if (rc != 0) {
 		sa->e->stats.child_failed++;
