@@ -7,22 +7,25 @@
  * A second, honest engine ("a", 192.0.2.1, the initiator) can bring up a
  * real IKE SA with b, so the fuzzer reaches what sits behind
  * authentication (IKE_AUTH payload processing, Child SAs, CREATE_CHILD_SA,
- * INFORMATIONAL, Delete) and not only IKE_SA_INIT: the harness knows b's
+ * INFORMATIONAL, Delete) and not only IKE_SA_INIT: the harness knows the
  * keys and can seal any inner payload chain the input supplies, or splice
- * one into a's real messages (keeping a's IDi and AUTH, so authentication
- * still succeeds).
+ * one into the real messages (keeping a's IDi and AUTH, so authentication
+ * still succeeds). The same operations can aim at a, so the initiator's
+ * handling of responses is fuzzed too.
  *
  * Input: a sequence of operations, each an opcode octet (taken modulo
  * OP_COUNT) and its operands; a truncated operation ends the input.
- *   RAW     f, len16, bytes     datagram to b: f bit 0 port 4500, bits 1-2
- *                               sender 192.0.2.1 / .254 / 198.51.100.9 /
- *                               2001:db8::1 (and b's IPv6 address)
+ *   RAW     f, len16, bytes     datagram to b (f bit 3: to a): f bit 0
+ *                               port 4500, bits 1-2 sender: the other
+ *                               engine's address / 192.0.2.254 /
+ *                               198.51.100.9 / its IPv6 address
  *   SEALED  sa, exch, fl, id, first, len16, bytes
  *                               inner chain bytes (first = type of the
- *                               first payload) sealed with the keys of b's
- *                               IKE SA number sa; fl bit 0 flips the I flag,
- *                               bit 1 sets R; message ID = b's expected one
- *                               (request) or its request's (response),
+ *                               first payload) sealed with the inbound keys
+ *                               of b's (fl bit 2: a's) IKE SA number sa;
+ *                               fl bit 0 flips the I flag, bit 1 sets R;
+ *                               message ID = the expected request's, or
+ *                               that of the request in flight (response),
  *                               plus (id & 3) - 1; id >= 0xf0: id itself
  *   PUMP    n                   deliver the next (n & 7) + 1 queued
  *                               messages between a and b
@@ -31,18 +34,22 @@
  *                               (t & 0x7f) * 8 s) and run due timers
  *   DOWN    w                   w even: a takes conn "b" down; odd: b "a"
  *   SPLICE  k, next, len16, bytes
- *                               the first queued message to b: keep its
- *                               first k payloads (after decrypting it with
- *                               b's keys if it is protected), make `next`
- *                               the type of the payload that follows, add
- *                               bytes, re-seal, deliver (k >= 0xf0: bytes
- *                               replace the chain, next its first type)
+ *                               the first queued message to b (k bit 7:
+ *                               to a): keep its first k & 0x7f payloads
+ *                               (after decrypting it if it is protected),
+ *                               make `next` the type of the payload that
+ *                               follows, add bytes, re-seal, deliver
+ *                               ((k & 0x7f) >= 0x70: bytes replace the
+ *                               chain, next its first type)
  *   EXPIRE  c, hard             kernel expire event for b's Child SA c
  *   CONTROL w                   w & 3: 0 reload b's configuration,
- *                               1 shutdown b, 2 status of a and b,
+ *                               1 shutdown b, 2 status of a and b (read
+ *                               back as JSON),
  *                               3 drop the first queued message
- * At the end b's status is written (and checked to be valid JSON), both
- * engines are freed, and everything must be gone from the fake kernels.
+ * At the end b's status is written, both engines are freed, and everything
+ * must be gone from the fake kernels. Datagrams the fuzzer writes without
+ * the keys (RAW, spliced clear messages) must leave established IKE SAs
+ * where they are (see deliver_unauthenticated).
  *
  * Every input starts from the same state (new engines, RNG seed, clock),
  * so a crash reproduces from its input alone; XIKED_FUZZ_LOG=1 prints
@@ -341,7 +348,7 @@ static const uint8_t *bytes(struct in *in, size_t *len)
 	return p;
 }
 
-/* ---- b's IKE SAs ---- */
+/* ---- the engines' IKE SAs ---- */
 
 struct sa_list {
 	struct ikesa *v[SAS_MAX];
@@ -356,14 +363,15 @@ static void grab(uint64_t k, void *v, void *ctx)
 		l->v[l->n++] = v;
 }
 
-static struct sa_list b_sas(void)
+/* IKE SAs of side (0 = a, 1 = b). */
+static struct sa_list sas_of(int side)
 {
 	struct sa_list l = {.n = 0};
-	spi_table_each(W.s[1].e->by_spi, grab, &l);
+	spi_table_each(W.s[side].e->by_spi, grab, &l);
 	return l;
 }
 
-/* Seal inner[0..len) (first payload `first`) with b's inbound keys under h
+/* Seal inner[0..len) (first payload `first`) with sa's inbound keys under h
  * into W.msg; 0 on failure. */
 static size_t seal(struct ikesa *sa, const struct ike_hdr *h, uint8_t first, const uint8_t *inner,
 		   size_t len)
@@ -376,29 +384,29 @@ static size_t seal(struct ikesa *sa, const struct ike_hdr *h, uint8_t first, con
 	uint8_t *body = message_build_sk(&b, first, sk_sealed_len(sa->c_in, len));
 	if (!body || message_build_finish(&b, &total) != 0)
 		return 0;
-	/* b's inbound keys are the peer's outbound ones: what a would seal with. */
+	/* Our inbound keys are the peer's outbound ones: what it would seal with. */
 	if (sk_seal(sa->c_in, W.msg, (size_t)(body - W.msg), inner, len, W.rng) != 0)
 		return 0;
 	return total;
 }
 
-static void deliver_b(const uint8_t *buf, size_t len, const struct sockaddr_storage *local,
-		      const struct sockaddr_storage *remote)
+static void deliver(int side, const uint8_t *buf, size_t len, const struct sockaddr_storage *local,
+		    const struct sockaddr_storage *remote)
 {
-	engine_receive(W.s[1].e, local, remote, buf, len);
+	engine_receive(W.s[side].e, local, remote, buf, len);
 }
 
 /*
  * An unauthenticated datagram (RAW, or a spliced message in the clear) must
  * not move or remove an established IKE SA: addresses follow the peer only
  * after an integrity check (RFC 7296 2.11, 2.23), and nothing the fuzzer
- * can write without b's keys is authentic.
+ * can write without the keys is authentic.
  */
-static void deliver_b_unauthenticated(const uint8_t *buf, size_t len,
-				      const struct sockaddr_storage *local,
-				      const struct sockaddr_storage *remote)
+static void deliver_unauthenticated(int side, const uint8_t *buf, size_t len,
+				    const struct sockaddr_storage *local,
+				    const struct sockaddr_storage *remote)
 {
-	struct sa_list l = b_sas();
+	struct sa_list l = sas_of(side);
 	struct {
 		uint64_t spi;
 		struct sockaddr_storage local, remote;
@@ -412,9 +420,9 @@ static void deliver_b_unauthenticated(const uint8_t *buf, size_t len,
 		before[n].remote = l.v[i]->remote;
 		n++;
 	}
-	deliver_b(buf, len, local, remote);
+	deliver(side, buf, len, local, remote);
 	for (size_t i = 0; i < n; i++) {
-		struct ikesa *sa = engine_find(W.s[1].e, before[i].spi);
+		struct ikesa *sa = engine_find(W.s[side].e, before[i].spi);
 		if (!sa)
 			die("an unauthenticated datagram removed an established IKE SA");
 		if (memcmp(&sa->local, &before[i].local, sizeof(sa->local)) != 0 ||
@@ -425,19 +433,25 @@ static void deliver_b_unauthenticated(const uint8_t *buf, size_t len,
 
 static void op_raw(struct in *in)
 {
-	static const char *const peers[4] = {"192.0.2.1", "192.0.2.254", "198.51.100.9",
-					     "2001:db8::1"};
+	/* senders: [side][choice]; side 1 (b) hears from a's address first */
+	static const char *const peers[2][4] = {
+		{"192.0.2.2", "192.0.2.254", "198.51.100.9", "2001:db8::2"},
+		{"192.0.2.1", "192.0.2.254", "198.51.100.9", "2001:db8::1"},
+	};
+	static const char *const self[2][2] = {{"192.0.2.1", "2001:db8::1"},
+					       {"192.0.2.2", "2001:db8::2"}};
 	uint8_t f = u8(in);
 	size_t len;
 	const uint8_t *p = bytes(in, &len);
 	if (!p)
 		return;
+	int side = (f & 8) ? 0 : 1;
 	uint16_t port = (f & 1) ? 4500 : 500;
-	const char *peer = peers[(f >> 1) & 3];
+	const char *peer = peers[side][(f >> 1) & 3];
 	struct sockaddr_storage local, remote;
-	mkaddr(&local, strchr(peer, ':') ? "2001:db8::2" : "192.0.2.2", port);
+	mkaddr(&local, self[side][strchr(peer, ':') != NULL], port);
 	mkaddr(&remote, peer, port);
-	deliver_b_unauthenticated(p, len, &local, &remote);
+	deliver_unauthenticated(side, p, len, &local, &remote);
 }
 
 static void op_sealed(struct in *in)
@@ -447,7 +461,8 @@ static void op_sealed(struct in *in)
 	const uint8_t *p = bytes(in, &len);
 	if (!p)
 		return;
-	struct sa_list l = b_sas();
+	int side = (fl & 4) ? 0 : 1;
+	struct sa_list l = sas_of(side);
 	if (l.n == 0)
 		return;
 	struct ikesa *sa = l.v[idx % l.n];
@@ -456,6 +471,7 @@ static void op_sealed(struct in *in)
 		.spi_i = sa->spi_i,
 		.spi_r = sa->spi_r,
 		.exchange = exch,
+		/* the peer's view: the I flag is set when we are the responder */
 		.flags = (uint8_t)(((sa->initiator ? 0 : IKE_FLAG_INITIATOR) ^
 				    ((fl & 1) ? IKE_FLAG_INITIATOR : 0)) |
 				   (resp ? IKE_FLAG_RESPONSE : 0)),
@@ -464,7 +480,7 @@ static void op_sealed(struct in *in)
 	h.msg_id = id >= 0xf0 ? id : base + (id & 3) - 1;
 	size_t n = seal(sa, &h, first, p, len);
 	if (n)
-		deliver_b(W.msg, n, &sa->local, &sa->remote);
+		deliver(side, W.msg, n, &sa->local, &sa->remote);
 }
 
 static void op_pump(struct in *in)
@@ -528,8 +544,10 @@ static void op_splice(struct in *in)
 	const uint8_t *p = bytes(in, &len);
 	if (!p)
 		return;
+	int side = (k & 0x80) ? 0 : 1;
+	k &= 0x7f;
 	size_t qi = 0;
-	while (qi < W.nq && W.q[qi].to != 1)
+	while (qi < W.nq && W.q[qi].to != side)
 		qi++;
 	if (qi == W.nq)
 		return;
@@ -548,7 +566,8 @@ static void op_splice(struct in *in)
 	size_t chain_len;
 	uint8_t first;
 	if (sk && sk->type == PL_SK) {
-		sa = engine_find(W.s[1].e, ike_hdr_is_initiator(&h) ? h.spi_r : h.spi_i);
+		/* the receiver's SA: our SPI is the responder's when the sender is the initiator */
+		sa = engine_find(W.s[side].e, ike_hdr_is_initiator(&h) ? h.spi_r : h.spi_i);
 		if (!sa || !sa->c_in ||
 		    sk_open(sa->c_in, pk->buf, sk->u.sk.body_off, sk->u.sk.body_len, W.plain,
 			    &chain_len) != 0) {
@@ -566,9 +585,8 @@ static void op_splice(struct in *in)
 		return;
 	}
 	size_t end = 0, np;
-	if (k >= 0xf0) {
+	if (k >= 0x70) {
 		np = SIZE_MAX;
-		first = next;
 	} else if (!chain_prefix(chain, chain_len, k, &end, &np)) {
 		pop(qi, true);
 		return;
@@ -599,9 +617,9 @@ static void op_splice(struct in *in)
 	}
 	pop(qi, false);
 	if (n && sa)
-		deliver_b(W.msg, n, &local, &remote);
+		deliver(side, W.msg, n, &local, &remote);
 	else if (n)
-		deliver_b_unauthenticated(W.msg, n, &local, &remote);
+		deliver_unauthenticated(side, W.msg, n, &local, &remote);
 }
 
 static void op_expire(struct in *in)
@@ -609,7 +627,7 @@ static void op_expire(struct in *in)
 	uint8_t c = u8(in), hard = u8(in);
 	if (in->short_)
 		return;
-	struct sa_list l = b_sas();
+	struct sa_list l = sas_of(1);
 	unsigned i = 0;
 	for (size_t s = 0; s < l.n; s++) {
 		for (struct child_sa *ch = l.v[s]->children; ch; ch = ch->next, i++) {
@@ -631,7 +649,8 @@ static void op_expire(struct in *in)
 	}
 }
 
-static void status(struct engine *e)
+/* Writes e's status; read back as JSON when check (costly: CONTROL only). */
+static void status(struct engine *e, bool check)
 {
 	struct json_writer w;
 	struct json_value *v = NULL;
@@ -642,7 +661,8 @@ static void status(struct engine *e)
 	json_obj_end(&w);
 	if (!json_writer_ok(&w))
 		die("status writer error");
-	if (json_parse(json_writer_str(&w), json_writer_len(&w), 0, &v, err, sizeof(err)) != 0) {
+	if (check &&
+	    json_parse(json_writer_str(&w), json_writer_len(&w), 0, &v, err, sizeof(err)) != 0) {
 		fprintf(stderr, "fuzz_engine: %s\n%s\n", err, json_writer_str(&w));
 		die("status is not valid JSON");
 	}
@@ -663,8 +683,8 @@ static void op_control(struct in *in)
 		engine_shutdown(W.s[1].e);
 		break;
 	case 2:
-		status(W.s[0].e);
-		status(W.s[1].e);
+		status(W.s[0].e, true);
+		status(W.s[1].e, true);
 		break;
 	case 3:
 		if (W.nq)
@@ -711,7 +731,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 	}
-	status(W.s[1].e);
+	status(W.s[1].e, false);
 	world_free();
 	return 0;
 }

@@ -265,6 +265,11 @@ def chain_after(first, chain, types):
 
 def seeds_engine():
     corpus = os.path.join(HERE, "corpus")
+    # strongSwan's IKE_SA_INIT responses in place of b's, as a receives them
+    for f in sorted(glob.glob(os.path.join(corpus, "*-IKE_SA_INIT-rresp.bin"))):
+        data = open(f, "rb").read()
+        put("corpus-engine", os.path.basename(f)[:-4] + ".to-a",
+            up() + pump(1) + splice(0x80 | 0x70, data[16], data[28:]) + pump(8))
     # strongSwan's IKE_SA_INIT requests as b receives them
     for f in sorted(glob.glob(os.path.join(corpus, "*-IKE_SA_INIT-ireq.bin"))):
         data = open(f, "rb").read()
@@ -322,6 +327,13 @@ def seeds_engine():
                 for k in (2, 3):
                     put("corpus-engine", "%s.splice%d" % (base, k),
                         up() + pump(1) + pump(1) + splice(k, rest[0], rest[1]) + pump(8))
+        elif exch == IKE_AUTH:
+            # IKE_AUTH response: its SA, TS and notifies after b's IDr/AUTH, to a
+            rest = chain_after(first, chain, {47, 33})
+            if rest:
+                put("corpus-engine", base + ".splice-to-a",
+                    up() + pump(1) + pump(1) + pump(1) + splice(0x80 | 2, rest[0], rest[1])
+                    + pump(8))
         elif not resp:
             put("corpus-engine", base + ".sealed",
                 tunnel + sealed(exch, first, chain, msgid=1) + pump(8))
