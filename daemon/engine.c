@@ -546,26 +546,34 @@ void engine_on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr
 {
 	(void)dst;
 	struct engine *e = ctx;
+	struct ikesa *sa;
 	if (proto != IPPROTO_ESP)
 		return;
-	struct ikesa *sa = spi_table_get(e->child_by_spi, spi);
-	if (!sa)
-		return;
-	struct child_sa *c = ikesa_find_child(sa, spi, true);
+	struct child_sa *c = ikesa_find_child_any(e, spi, &sa);
 	if (!c)
 		return;
 	if (!hard) {
-		log_msg(LOG_CHD, LOG_LVL_WARN, "%s: Child SA %s reached its soft lifetime; rekeying "
-			"is not implemented yet", ikesa_tag(sa), c->cfg->name);
+		/* RFC 7296 2.8: the soft limit (lifetime less the jittered margin) starts a rekey. */
+		if (c->rekeying || c->rekeyed || c->redundant || c->state != CHILD_INSTALLED ||
+		    sa->state != IKESA_ESTABLISHED)
+			return;
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s (%08x) reached its soft lifetime: "
+			"rekeying", ikesa_tag(sa), c->cfg->name, ntohl(c->spi_in));
+		struct task *t = task_child_rekey_new(c->spi_in);
+		if (t)
+			tm_queue(sa, t);
 		return;
 	}
-	log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s expired (hard lifetime): deleting",
-		ikesa_tag(sa), c->cfg->name);
-	c->installed_in = false; /* the kernel removed it already */
+	log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s (%08x) reached its hard lifetime: deleting",
+		ikesa_tag(sa), c->cfg->name, ntohl(c->spi_in));
 	uint32_t spi_in = c->spi_in;
+	bool tell = sa->state == IKESA_ESTABLISHED && !c->rekeyed;
 	ikesa_remove_child(sa, c);
-	if (sa->state == IKESA_ESTABLISHED)
-		tm_queue(sa, task_delete_new(spi_in));
+	if (tell) {
+		struct task *t = task_delete_new(spi_in);
+		if (t)
+			tm_queue(sa, t);
+	}
 }
 
 /* ---- status ---- */

@@ -1,6 +1,7 @@
 /* IKE SA and Child SA life cycle (see ikesa.h). */
 #include "daemon/ikesa.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -82,8 +83,12 @@ struct ikesa *ikesa_new(struct engine *e, struct cfg_ref *ref, const struct conn
 	sa->created_ms = engine_now(e);
 	timer_init(&sa->tm.retransmit_timer, NULL, sa);
 	timer_init(&sa->life_timer, NULL, sa);
+	timer_init(&sa->rekey_timer, NULL, sa);
 	return sa;
 }
+
+/* child_by_spi keys: our inbound SPIs as they are, outbound ones with bit 32 set. */
+#define OUT_KEY(spi) ((uint64_t)(spi) | (1ULL << 32))
 
 void ikesa_link_child(struct ikesa *sa, struct child_sa *c)
 {
@@ -94,20 +99,50 @@ void ikesa_link_child(struct ikesa *sa, struct child_sa *c)
 		c->next = sa->children;
 		sa->children = c;
 	}
+	c->ike = sa;
 	if (c->spi_in && !c->indexed && spi_table_add(sa->e->child_by_spi, c->spi_in, sa) == 0)
 		c->indexed = true;
+	if (c->spi_out && !c->indexed_out &&
+	    spi_table_add(sa->e->child_by_spi, OUT_KEY(c->spi_out), sa) == 0)
+		c->indexed_out = true;
+}
+
+struct child_sa *ikesa_find_child_any(struct engine *e, uint32_t spi, struct ikesa **sa_out)
+{
+	struct ikesa *sa = spi_table_get(e->child_by_spi, spi);
+	struct child_sa *c = sa ? ikesa_find_child(sa, spi, true) : NULL;
+	if (!c) {
+		sa = spi_table_get(e->child_by_spi, OUT_KEY(spi));
+		c = sa ? ikesa_find_child(sa, spi, false) : NULL;
+	}
+	*sa_out = c ? sa : NULL;
+	return c;
 }
 
 void ikesa_remove_child(struct ikesa *sa, struct child_sa *c)
 {
 	if (c->indexed)
 		spi_table_del(sa->e->child_by_spi, c->spi_in);
+	if (c->indexed_out)
+		spi_table_del(sa->e->child_by_spi, OUT_KEY(c->spi_out));
+	c->indexed = c->indexed_out = false;
+	timer_cancel(sa->e->env.loop, &c->retry_timer);
 	struct child_sa **pp = &sa->children;
 	while (*pp && *pp != c)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = c->next;
 	child_kernel_uninstall(sa, c);
+	/*
+	 * A rekey's responder installs the successor's outbound state when the
+	 * old SA goes (make-before-break, see child_kernel.h).
+	 */
+	if (sa->state != IKESA_DESTROYING && c->spi_in)
+		for (struct child_sa *s = sa->children; s; s = s->next)
+			if (s->replaces == c->spi_in && s->pending_out && !s->redundant &&
+			    child_kernel_install_out(sa, s) == 0)
+				log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: sending on %08x now",
+					ikesa_tag(sa), s->cfg->name, ntohl(s->spi_out));
 	free(c);
 }
 
@@ -117,6 +152,7 @@ void ikesa_free(struct ikesa *sa)
 		return;
 	tm_clear(sa);
 	timer_cancel(sa->e->env.loop, &sa->life_timer);
+	timer_cancel(sa->e->env.loop, &sa->rekey_timer);
 	while (sa->children)
 		ikesa_remove_child(sa, sa->children);
 	dh_free(sa->dh);

@@ -57,6 +57,7 @@ enum ikesa_ext {
 
 struct child_sa {
 	struct child_sa *next;
+	struct ikesa *ike;           /* the IKE SA it belongs to (changes on IKE rekey) */
 	const struct child_cfg *cfg; /* borrowed from the IKE SA's config */
 	enum child_state state;
 	uint32_t reqid;
@@ -90,6 +91,8 @@ struct child_sa {
 	uint8_t min_nonce[IKE_NONCE_MAX];
 	size_t min_nonce_len;
 	bool peer_created;        /* made by an exchange the peer initiated */
+	bool indexed_out;         /* its outbound SPI is in child_by_spi too */
+	struct timer retry_timer; /* rekey again after TEMPORARY_FAILURE (2.25) */
 };
 
 /* Message state of the task manager (RFC 7296 2.1-2.3; window size 1). */
@@ -138,7 +141,10 @@ struct ikesa {
 	uint16_t peer_id_len;
 	struct child_sa *children;
 	struct tm_state tm;
-	struct timer life_timer;     /* half-open expiry; later DPD/rekey */
+	struct timer life_timer;     /* half-open expiry */
+	struct timer rekey_timer;    /* IKE SA rekey (ike_lifetime less the margins) */
+	bool ike_rekeying;           /* our IKE SA rekey is in flight (2.25.2) */
+	uint64_t rekey_ms;           /* when rekey_timer fires, 0 = not armed */
 	uint64_t created_ms, established_ms;
 	char proposal_text[96];
 };
@@ -169,9 +175,17 @@ int ikesa_derive_keys(struct ikesa *sa, const struct secret *shared);
 
 /* The child whose inbound or outbound SPI is spi (network order), or NULL. */
 struct child_sa *ikesa_find_child(struct ikesa *sa, uint32_t spi, bool inbound);
-/* Links c into sa (and the engine's SPI index once spi_in is known: call again after). */
+/*
+ * Links c into sa and indexes its SPIs for kernel events (inbound once
+ * known, outbound once installed): call again after each.
+ */
 void ikesa_link_child(struct ikesa *sa, struct child_sa *c);
-/* Unlinks and frees c, removing it from the kernel first. */
+/* The Child SA with inbound or outbound SPI spi (network order) in any IKE SA, and its SA. */
+struct child_sa *ikesa_find_child_any(struct engine *e, uint32_t spi, struct ikesa **sa_out);
+/*
+ * Unlinks and frees c, removing it from the kernel first; a successor
+ * waiting for c to go gets its outbound state now.
+ */
 void ikesa_remove_child(struct ikesa *sa, struct child_sa *c);
 
 #endif

@@ -49,6 +49,8 @@ struct task *task_ike_auth_new(void);
 struct task *task_child_create_new(const struct child_cfg *cfg);
 /* An additional Child SA in its own CREATE_CHILD_SA exchange. */
 struct task *task_child_create_ccsa_new(const struct child_cfg *cfg);
+/* Rekey the Child SA with inbound SPI spi_in (network order; RFC 7296 1.3.3). */
+struct task *task_child_rekey_new(uint32_t spi_in);
 /* Delete a Child SA (by its inbound SPI, network order) or, with spi 0, the IKE SA. */
 struct task *task_delete_new(uint32_t child_spi_in);
 /* Responder side of INFORMATIONAL (Delete, liveness, error notifies). */

@@ -1,19 +1,36 @@
 /*
- * Child SA creation (RFC 7296 1.2 inside IKE_AUTH, 1.3.1 CREATE_CHILD_SA):
+ * Child SA creation and rekeying (RFC 7296 1.2 inside IKE_AUTH, 1.3.1
+ * CREATE_CHILD_SA, 1.3.3 rekeying):
  *
- *   SAi2, TSi, TSr [, N(USE_TRANSPORT_MODE)]  -->
- *                          <--  SAr2, TSi, TSr [, N(USE_TRANSPORT_MODE)]
+ *   IKE_AUTH:         SAi2, TSi, TSr [, N(USE_TRANSPORT_MODE)]  -->
+ *   CREATE_CHILD_SA:  [N(REKEY_SA),] SA, Ni, [KEi,] TSi, TSr   -->
+ *                          <--  SA, [Nr, KEr,] TSi, TSr
  *
  * Traffic selectors are narrowed by the responder (2.9); the KEYMAT comes
- * from SK_d and the nonces (2.17). The responder installs before it
- * answers, so its inbound SA is ready when the initiator starts sending.
- * Rekeying (REKEY_SA) and PFS come with the rekey work.
+ * from SK_d, the optional PFS secret and the nonces (2.17). The responder
+ * installs before it answers, so its inbound SA is ready when the
+ * initiator starts sending.
+ *
+ * Rekeying is make-before-break (DESIGN.md): the successor keeps the
+ * reqid, so the policies never change. The initiator installs both new
+ * states and then deletes the old SA; the responder installs the new
+ * inbound state at once and the new outbound state when the old SA goes
+ * (child_kernel.h), so neither side ever sends on an SA the other lacks.
+ *
+ * Collisions (2.8.1, 2.25.1): a rekey request for an SA we are closing
+ * gets TEMPORARY_FAILURE, for an unknown SA CHILD_SA_NOT_FOUND. When both
+ * sides rekey the same SA at once, both answer normally; when our exchange
+ * completes, the successor made by the exchange with the lowest of the
+ * four nonces is redundant and is deleted by the side that created it
+ * (octet-wise comparison, a shorter prefix being lower), and the creator
+ * of the surviving successor deletes the old SA.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/dh.h"
 #include "crypto/keymat.h"
 #include "daemon/child_kernel.h"
 #include "daemon/engine.h"
@@ -26,12 +43,23 @@
 #include "daemon/ts.h"
 
 #define CHILD_NONCE_LEN 32
+/* INVALID_KE_PAYLOAD retries per exchange (RFC 7296 1.3). */
+#define CHILD_KE_RETRIES_MAX 2
+/* TEMPORARY_FAILURE: wait this long (plus up to as much again at random) before retrying (2.25). */
+#define CHILD_RETRY_MS 5000
 
 struct child_create {
 	struct task t;
 	const struct child_cfg *cfg;
+	uint32_t rekey_spi;      /* initiator: spi_in of the SA we rekey, 0 = a new Child SA */
 	struct child_sa *child;  /* being negotiated; linked into the SA once created */
 	uint16_t error;          /* responder: notify instead of SA/TS */
+	uint32_t error_spi;      /* responder: SPI for CHILD_SA_NOT_FOUND (network order) */
+	uint16_t invalid_ke;     /* responder: group for INVALID_KE_PAYLOAD */
+	uint16_t dh_group;       /* our KE group (PFS), 0 = none */
+	unsigned ke_retries;
+	struct dh *dh;
+	struct secret *shared;   /* PFS result */
 	struct ike_ts sent_tsi[CHILD_TS_MAX], sent_tsr[CHILD_TS_MAX];
 	size_t n_sent_tsi, n_sent_tsr;
 	uint8_t nonce[CHILD_NONCE_LEN]; /* CREATE_CHILD_SA: our nonce */
@@ -65,15 +93,16 @@ static size_t cfg_ts(const struct ts_cfg_list *l, const struct sockaddr_storage 
 	return n;
 }
 
-static struct child_sa *child_new(struct ikesa *sa, const struct child_cfg *cfg)
+static struct child_sa *child_new(struct ikesa *sa, const struct child_cfg *cfg, uint32_t reqid)
 {
 	struct child_sa *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->cfg = cfg;
 	c->mode = cfg->mode;
-	c->reqid = engine_alloc_reqid(sa->e);
+	c->reqid = reqid ? reqid : engine_alloc_reqid(sa->e);
 	c->state = CHILD_CREATED;
+	timer_init(&c->retry_timer, NULL, c); /* a zeroed timer would look armed */
 	return c;
 }
 
@@ -83,29 +112,53 @@ static void add_ts(struct ike_builder *b, uint8_t type, const struct ike_ts *ts,
 	payload_build_ts(b, type, &l);
 }
 
-static void log_installed(struct ikesa *sa, struct child_sa *c)
+static void log_installed(struct ikesa *sa, struct child_sa *c, const char *what)
 {
 	char l[TS_STRLEN], r[TS_STRLEN];
-	log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s installed: SPIs %08x_i %08x_o, %s === %s%s, %s",
-		ikesa_tag(sa), c->cfg->name, ntohl(c->spi_in), ntohl(c->spi_out),
+	log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s %s: SPIs %08x_i %08x_o, %s === %s%s, %s%s",
+		ikesa_tag(sa), c->cfg->name, what, ntohl(c->spi_in), ntohl(c->spi_out),
 		ts_to_string(&c->local_ts[0], l, sizeof(l)),
 		ts_to_string(&c->remote_ts[0], r, sizeof(r)),
 		c->n_local_ts > 1 || c->n_remote_ts > 1 ? " (and more)" : "",
-		c->mode == CONFIG_MODE_TUNNEL ? "tunnel" : "transport");
+		c->mode == CONFIG_MODE_TUNNEL ? "tunnel" : "transport",
+		c->suite.dh ? ", PFS" : "");
+}
+
+/* The lower of two nonces, octet by octet, a prefix being lower (RFC 7296 2.8.1). */
+static int nonce_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = memcmp(a, b, n);
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+static void set_min_nonce(struct child_sa *c, const uint8_t *ni, size_t ni_len, const uint8_t *nr,
+			  size_t nr_len)
+{
+	bool i_low = nonce_cmp(ni, ni_len, nr, nr_len) <= 0;
+	const uint8_t *m = i_low ? ni : nr;
+	size_t len = i_low ? ni_len : nr_len;
+	if (len > sizeof(c->min_nonce))
+		len = sizeof(c->min_nonce);
+	memcpy(c->min_nonce, m, len);
+	c->min_nonce_len = len;
 }
 
 /* Derive KEYMAT and install; the exchange's nonces are ni/nr. */
-static int install(struct ikesa *sa, struct child_sa *c, const uint8_t *ni, size_t ni_len,
-		   const uint8_t *nr, size_t nr_len)
+static int install(struct ikesa *sa, struct child_sa *c, const struct secret *shared,
+		   const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
+		   bool defer_out)
 {
 	size_t len = child_keymat_len(&c->suite);
 	struct secret *km = NULL;
-	if (len == 0 || keymat_derive_child(sa->suite.prf, sa->keys.sk_d, NULL, ni, ni_len, nr,
+	if (len == 0 || keymat_derive_child(sa->suite.prf, sa->keys.sk_d, shared, ni, ni_len, nr,
 					    nr_len, len, &km) != 0) {
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA key derivation failed", ikesa_tag(sa));
 		return -1;
 	}
-	int rc = child_kernel_install(sa, c, km, false);
+	int rc = child_kernel_install(sa, c, km, defer_out);
 	secret_free(km);
 	if (rc != 0) {
 		sa->e->stats.child_failed++;
@@ -113,9 +166,10 @@ static int install(struct ikesa *sa, struct child_sa *c, const uint8_t *ni, size
 		return rc;
 	}
 	c->installed_ms = engine_now(sa->e);
+	set_min_nonce(c, ni, ni_len, nr, nr_len);
 	child_set_state(sa, c, CHILD_INSTALLED);
 	sa->e->stats.child_installed++;
-	log_installed(sa, c);
+	log_installed(sa, c, c->replaces ? "rekeyed" : "installed");
 	return 0;
 }
 
@@ -125,13 +179,13 @@ static void set_suite(struct child_sa *c, const struct proposal_sel *s)
 				      .dh = s->dh, .esn = s->has_esn && s->esn == ESN_YES};
 }
 
-static bool exchange_nonces(struct child_create *cc, struct ikesa *sa, bool initiator,
+static void exchange_nonces(struct child_create *cc, struct ikesa *sa, bool initiator,
 			    const uint8_t **ni, size_t *ni_len, const uint8_t **nr, size_t *nr_len)
 {
 	if (!cc->peer_nonce) {
 		/* IKE_AUTH: the IKE SA's nonces (RFC 7296 2.17). */
 		*ni = sa->ni, *ni_len = sa->ni_len, *nr = sa->nr, *nr_len = sa->nr_len;
-		return true;
+		return;
 	}
 	if (initiator) {
 		*ni = cc->nonce, *ni_len = CHILD_NONCE_LEN;
@@ -140,15 +194,55 @@ static bool exchange_nonces(struct child_create *cc, struct ikesa *sa, bool init
 		*ni = cc->peer_nonce, *ni_len = cc->peer_nonce_len;
 		*nr = cc->nonce, *nr_len = CHILD_NONCE_LEN;
 	}
-	return true;
+}
+
+/* The first DH group of the ESP proposals (PFS), 0 = none configured. */
+static uint16_t pfs_group(const struct proposal_cfg_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		for (size_t j = 0; j < l->p[i].n; j++)
+			if (l->p[i].t[j].type == TRANS_DH && dh_supported(l->p[i].t[j].id))
+				return l->p[i].t[j].id;
+	return 0;
+}
+
+static bool offers_group(const struct proposal_cfg_list *l, uint16_t g)
+{
+	for (size_t i = 0; i < l->n; i++)
+		for (size_t j = 0; j < l->p[i].n; j++)
+			if (l->p[i].t[j].type == TRANS_DH && l->p[i].t[j].id == g)
+				return true;
+	return false;
+}
+
+static void add_ke(struct ike_builder *b, struct dh *dh)
+{
+	uint8_t pub[DH_PUBLIC_MAX];
+	size_t len = dh_public_len(dh_group(dh));
+	dh_public(dh, pub, len);
+	struct ike_ke ke = {.group = dh_group(dh), .data = {pub, len}};
+	payload_build_ke(b, &ke);
 }
 
 /* ---- initiator ---- */
 
+static void child_retry_rekey(struct loop *loop, struct timer *t, void *ctx);
+
 static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_builder *b)
 {
 	struct child_create *cc = (struct child_create *)t;
-	struct child_sa *c = child_new(sa, cc->cfg);
+	struct child_sa *old = NULL;
+	bool ccsa = t->ops->exchange == CREATE_CHILD_SA;
+	if (cc->rekey_spi) {
+		old = ikesa_find_child(sa, cc->rekey_spi, true);
+		if (!old || old->rekeyed || old->state != CHILD_INSTALLED) {
+			log_msg(LOG_CHD, LOG_LVL_DEBUG, "%s: rekey of %08x no longer needed",
+				ikesa_tag(sa), ntohl(cc->rekey_spi));
+			return TASK_FAILED;
+		}
+		cc->cfg = old->cfg;
+	}
+	struct child_sa *c = child_new(sa, cc->cfg, old ? old->reqid : 0);
 	if (!c)
 		return TASK_FAILED;
 	/* Linked at once so that the IKE SA's end also releases the SPI. */
@@ -160,16 +254,40 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 	}
 	ikesa_link_child(sa, c);
 	cc->child = c;
+	if (old) {
+		/* RFC 7296 1.3.3: the new SA keeps the mode and selectors of the old one. */
+		c->mode = old->mode;
+		c->replaces = old->spi_in;
+		old->rekeying = true;
+		payload_build_notify_simple(b, PROTO_ESP, N_REKEY_SA, &old->spi_in, 4, NULL, 0);
+	}
 	uint32_t spi = c->spi_in;
-	if (t->ops->exchange == CREATE_CHILD_SA) {
+	if (c->mode == CONFIG_MODE_TRANSPORT)
+		payload_build_notify_simple(b, PROTO_NONE, N_USE_TRANSPORT_MODE, NULL, 0, NULL, 0);
+	if (ccsa && !cc->dh_group)
+		cc->dh_group = pfs_group(&cc->cfg->esp);
+	proposal_build_offer(b, &cc->cfg->esp, PROTO_ESP, (const uint8_t *)&spi, 4, ccsa,
+			     cc->dh_group);
+	if (ccsa) {
 		rng_fill(sa->e->env.rng, cc->nonce, sizeof(cc->nonce));
 		payload_build_nonce(b, &(struct ike_nonce){{cc->nonce, sizeof(cc->nonce)}});
+		if (cc->dh_group) {
+			dh_free(cc->dh);
+			cc->dh = dh_new(cc->dh_group, sa->e->env.rng);
+			if (!cc->dh)
+				return TASK_FAILED;
+			add_ke(b, cc->dh);
+		}
 	}
-	if (cc->cfg->mode == CONFIG_MODE_TRANSPORT)
-		payload_build_notify_simple(b, PROTO_NONE, N_USE_TRANSPORT_MODE, NULL, 0, NULL, 0);
-	proposal_build_offer(b, &cc->cfg->esp, PROTO_ESP, (const uint8_t *)&spi, 4, false, 0);
-	cc->n_sent_tsi = cfg_ts(&cc->cfg->local_ts, &sa->local, cc->sent_tsi);
-	cc->n_sent_tsr = cfg_ts(&cc->cfg->remote_ts, &sa->remote, cc->sent_tsr);
+	if (old) {
+		cc->n_sent_tsi = old->n_local_ts;
+		cc->n_sent_tsr = old->n_remote_ts;
+		memcpy(cc->sent_tsi, old->local_ts, old->n_local_ts * sizeof(struct ike_ts));
+		memcpy(cc->sent_tsr, old->remote_ts, old->n_remote_ts * sizeof(struct ike_ts));
+	} else {
+		cc->n_sent_tsi = cfg_ts(&cc->cfg->local_ts, &sa->local, cc->sent_tsi);
+		cc->n_sent_tsr = cfg_ts(&cc->cfg->remote_ts, &sa->remote, cc->sent_tsr);
+	}
 	add_ts(b, PL_TSI, cc->sent_tsi, cc->n_sent_tsi);
 	add_ts(b, PL_TSR, cc->sent_tsr, cc->n_sent_tsr);
 	return TASK_DONE;
@@ -183,6 +301,69 @@ static void drop_child(struct ikesa *sa, struct child_create *cc)
 	cc->child = NULL;
 }
 
+/* Our rekey did not happen: let the old SA be rekeyed again later. */
+static void rekey_abandoned(struct ikesa *sa, struct child_create *cc, bool retry)
+{
+	struct child_sa *old = cc->rekey_spi ? ikesa_find_child(sa, cc->rekey_spi, true) : NULL;
+	if (!old)
+		return;
+	old->rekeying = false;
+	if (retry) {
+		/* RFC 7296 2.25: not at once; wait for the peer's own operation to finish. */
+		uint32_t r = 0;
+		rng_fill(sa->e->env.rng, &r, sizeof(r));
+		timer_init(&old->retry_timer, child_retry_rekey, old);
+		timer_arm_in(sa->e->env.loop, &old->retry_timer, CHILD_RETRY_MS + r % CHILD_RETRY_MS);
+	}
+}
+
+static void child_retry_rekey(struct loop *loop, struct timer *t, void *ctx)
+{
+	(void)loop;
+	(void)t;
+	struct child_sa *c = ctx;
+	struct ikesa *sa = c->ike;
+	if (sa && sa->state == IKESA_ESTABLISHED && !c->rekeying && !c->rekeyed) {
+		struct task *r = task_child_rekey_new(c->spi_in);
+		if (r)
+			tm_queue(sa, r);
+	}
+}
+
+/*
+ * Our rekey completed with successor `ours`. If the peer rekeyed the same
+ * SA meanwhile (its successor is here too), the nonces decide (2.8.1).
+ */
+static void finish_rekey(struct ikesa *sa, struct child_sa *old, struct child_sa *ours)
+{
+	struct child_sa *theirs = NULL;
+	for (struct child_sa *c = sa->children; c; c = c->next)
+		if (c != ours && c->replaces == old->spi_in && c->peer_created && !c->redundant)
+			theirs = c;
+	old->rekeying = false;
+	old->rekeyed = true;
+	struct task *d;
+	if (theirs && nonce_cmp(ours->min_nonce, ours->min_nonce_len, theirs->min_nonce,
+				theirs->min_nonce_len) < 0) {
+		/* Ours has the lowest nonce: we close it; the peer closes the old SA. */
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: rekey collision on %08x: ours (%08x) has the "
+			"lowest nonce and is deleted, the peer's (%08x) stays", ikesa_tag(sa),
+			ntohl(old->spi_in), ntohl(ours->spi_in), ntohl(theirs->spi_in));
+		ours->redundant = true;
+		d = task_delete_new(ours->spi_in);
+	} else {
+		if (theirs) {
+			log_msg(LOG_CHD, LOG_LVL_INFO, "%s: rekey collision on %08x: the peer's (%08x) "
+				"has the lowest nonce, ours (%08x) stays", ikesa_tag(sa),
+				ntohl(old->spi_in), ntohl(theirs->spi_in), ntohl(ours->spi_in));
+			theirs->redundant = true; /* the peer deletes it; never send on it */
+		}
+		d = task_delete_new(old->spi_in);
+	}
+	if (d)
+		tm_queue(sa, d);
+}
+
 static enum task_status process_i(struct task *t, struct ikesa *sa, const struct ike_msg *m)
 {
 	struct child_create *cc = (struct child_create *)t;
@@ -193,22 +374,64 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		drop_child(sa, cc);
 		return TASK_FAILED;
 	}
+	const struct ike_notify *n;
+	if ((n = message_find_notify(m, N_INVALID_KE_PAYLOAD))) {
+		uint16_t g = n->data.len == 2 ? (uint16_t)(n->data.ptr[0] << 8 | n->data.ptr[1]) : 0;
+		drop_child(sa, cc);
+		if (++cc->ke_retries > CHILD_KE_RETRIES_MAX || g == cc->dh_group ||
+		    !offers_group(&cc->cfg->esp, g) || !dh_supported(g)) {
+			log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: peer wants PFS group %s, "
+				"which we did not offer", ikesa_tag(sa), cc->cfg->name,
+				names_dh(g, &nb));
+			rekey_abandoned(sa, cc, false);
+			return TASK_FAILED;
+		}
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: peer prefers PFS group %s: retrying",
+			ikesa_tag(sa), cc->cfg->name, names_dh(g, &nb));
+		cc->dh_group = g;
+		return TASK_NEED_MORE;
+	}
+	if ((n = message_find_notify(m, N_TEMPORARY_FAILURE))) {
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: peer answered TEMPORARY_FAILURE, "
+			"retrying later", ikesa_tag(sa), cc->cfg->name);
+		drop_child(sa, cc);
+		rekey_abandoned(sa, cc, true);
+		return TASK_FAILED;
+	}
+	if ((n = message_find_notify(m, N_CHILD_SA_NOT_FOUND)) && cc->rekey_spi) {
+		/* RFC 7296 2.25: delete ours silently and create a new one from scratch. */
+		struct child_sa *old = ikesa_find_child(sa, cc->rekey_spi, true);
+		const struct child_cfg *cfg = cc->cfg;
+		log_msg(LOG_CHD, LOG_LVL_WARN, "%s: Child SA %s unknown to the peer "
+			"(CHILD_SA_NOT_FOUND): creating it again", ikesa_tag(sa), cfg->name);
+		drop_child(sa, cc);
+		if (old)
+			ikesa_remove_child(sa, old);
+		struct task *c = task_child_create_ccsa_new(cfg);
+		if (c)
+			tm_queue(sa, c);
+		return TASK_FAILED;
+	}
 	const struct ike_payload *sap = message_find(m, PL_SA, NULL);
 	const struct ike_payload *tsi = message_find(m, PL_TSI, NULL);
 	const struct ike_payload *tsr = message_find(m, PL_TSR, NULL);
 	if (!sap || !tsi || !tsr) {
-		const struct ike_notify *n = message_find_error_notify(m);
-		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s not created: peer answered %s",
-			ikesa_tag(sa), cc->cfg->name, n ? names_notify(n->type, &nb) : "no SA");
+		n = message_find_error_notify(m);
+		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s not %s: peer answered %s",
+			ikesa_tag(sa), cc->cfg->name, cc->rekey_spi ? "rekeyed" : "created",
+			n ? names_notify(n->type, &nb) : "no SA");
 		drop_child(sa, cc);
+		rekey_abandoned(sa, cc, false);
 		return TASK_FAILED;
 	}
 	struct child_sa *c = cc->child;
-	if (!proposal_check_answer(&cc->cfg->esp, &sap->u.sa, PROTO_ESP, false, &cc->sel) ||
-	    cc->sel.spi_len != 4) {
+	bool ccsa = t->ops->exchange == CREATE_CHILD_SA;
+	if (!proposal_check_answer(&cc->cfg->esp, &sap->u.sa, PROTO_ESP, ccsa, &cc->sel) ||
+	    cc->sel.spi_len != 4 || (ccsa && cc->sel.dh != cc->dh_group)) {
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: the peer chose an ESP proposal we "
 			"did not offer", ikesa_tag(sa), cc->cfg->name);
 		drop_child(sa, cc);
+		rekey_abandoned(sa, cc, false);
 		return TASK_FAILED;
 	}
 	if (!ts_all_within(tsi->u.ts.ts, tsi->u.ts.n, cc->sent_tsi, cc->n_sent_tsi) ||
@@ -217,14 +440,37 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: the peer's traffic selectors are "
 			"not within ours", ikesa_tag(sa), cc->cfg->name);
 		drop_child(sa, cc);
+		rekey_abandoned(sa, cc, false);
 		return TASK_FAILED;
 	}
 	bool transport = message_find_notify(m, N_USE_TRANSPORT_MODE) != NULL;
-	if (transport != (cc->cfg->mode == CONFIG_MODE_TRANSPORT)) {
+	if (transport != (c->mode == CONFIG_MODE_TRANSPORT)) {
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: the peer did not accept %s mode",
 			ikesa_tag(sa), cc->cfg->name, transport ? "tunnel" : "transport");
 		drop_child(sa, cc);
+		rekey_abandoned(sa, cc, false);
 		return TASK_FAILED;
+	}
+	if (ccsa) {
+		const struct ike_payload *np = message_find(m, PL_NONCE, NULL);
+		const struct ike_payload *kep = message_find(m, PL_KE, NULL);
+		if (!np || (cc->dh_group && (!kep || kep->u.ke.group != cc->dh_group))) {
+			log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: answer without %s",
+				ikesa_tag(sa), cc->cfg->name, np ? "the KE we asked for" : "Nonce");
+			drop_child(sa, cc);
+			rekey_abandoned(sa, cc, false);
+			return TASK_FAILED;
+		}
+		cc->peer_nonce = np->u.nonce.data.ptr;
+		cc->peer_nonce_len = np->u.nonce.data.len;
+		if (cc->dh_group &&
+		    dh_shared(cc->dh, kep->u.ke.data.ptr, kep->u.ke.data.len, &cc->shared) != 0) {
+			log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: invalid KE from the peer",
+				ikesa_tag(sa), cc->cfg->name);
+			drop_child(sa, cc);
+			rekey_abandoned(sa, cc, false);
+			return TASK_FAILED;
+		}
 	}
 	memcpy(&c->spi_out, cc->sel.spi, 4);
 	set_suite(c, &cc->sel);
@@ -232,28 +478,59 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	memcpy(c->remote_ts, tsr->u.ts.ts, tsr->u.ts.n * sizeof(struct ike_ts));
 	c->n_local_ts = tsi->u.ts.n;
 	c->n_remote_ts = tsr->u.ts.n;
-	const struct ike_payload *np = message_find(m, PL_NONCE, NULL);
-	if (np) {
-		cc->peer_nonce = np->u.nonce.data.ptr;
-		cc->peer_nonce_len = np->u.nonce.data.len;
-	}
 	const uint8_t *ni, *nr;
 	size_t ni_len, nr_len;
 	exchange_nonces(cc, sa, true, &ni, &ni_len, &nr, &nr_len);
 	cc->child = NULL;
-	if (install(sa, c, ni, ni_len, nr, nr_len) != 0) {
+	if (install(sa, c, cc->shared, ni, ni_len, nr, nr_len, false) != 0) {
 		/* The peer installed its side: tell it to delete it (RFC 7296 1.4.1). */
 		uint32_t spi_in = c->spi_in;
 		ikesa_remove_child(sa, c);
 		struct task *d = task_delete_new(spi_in);
 		if (d)
 			tm_queue(sa, d);
+		rekey_abandoned(sa, cc, false);
 		return TASK_FAILED;
 	}
+	ikesa_link_child(sa, c); /* index the outbound SPI too */
+	struct child_sa *old = cc->rekey_spi ? ikesa_find_child(sa, cc->rekey_spi, true) : NULL;
+	if (old)
+		finish_rekey(sa, old, c);
 	return TASK_DONE;
 }
 
 /* ---- responder ---- */
+
+/* Checks of a rekey request (RFC 7296 2.25.1); the old SA or NULL with cc->error set. */
+static struct child_sa *rekey_target(struct child_create *cc, struct ikesa *sa,
+				     const struct ike_notify *rk)
+{
+	uint32_t spi;
+	if (rk->protocol != PROTO_ESP || rk->spi.len != 4) {
+		cc->error = N_INVALID_SYNTAX;
+		return NULL;
+	}
+	memcpy(&spi, rk->spi.ptr, 4);
+	/* The SPI the initiator receives on: our outbound one. */
+	struct child_sa *old = ikesa_find_child(sa, spi, false);
+	if (!old || old->state == CHILD_FAILED) {
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: rekey of unknown Child SA %08x: "
+			"CHILD_SA_NOT_FOUND", ikesa_tag(sa), ntohl(spi));
+		cc->error = N_CHILD_SA_NOT_FOUND;
+		cc->error_spi = spi;
+		return NULL;
+	}
+	if (old->state == CHILD_DELETING || old->rekeyed) {
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: rekey of Child SA %08x, which we are closing: "
+			"TEMPORARY_FAILURE", ikesa_tag(sa), ntohl(old->spi_in));
+		cc->error = N_TEMPORARY_FAILURE;
+		return NULL;
+	}
+	if (old->rekeying)
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: the peer rekeys Child SA %08x as we do: the "
+			"nonces will decide (RFC 7296 2.8.1)", ikesa_tag(sa), ntohl(old->spi_in));
+	return old;
+}
 
 static enum task_status process_r(struct task *t, struct ikesa *sa, const struct ike_msg *m)
 {
@@ -262,33 +539,42 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	const struct ike_payload *sap = message_find(m, PL_SA, NULL);
 	const struct ike_payload *tsi = message_find(m, PL_TSI, NULL);
 	const struct ike_payload *tsr = message_find(m, PL_TSR, NULL);
-	if (m->hdr.exchange == CREATE_CHILD_SA) {
+	const struct ike_payload *kep = NULL;
+	struct child_sa *old = NULL;
+	bool ccsa = m->hdr.exchange == CREATE_CHILD_SA;
+	if (ccsa) {
 		const struct ike_payload *np = message_find(m, PL_NONCE, NULL);
-		if (sa->state != IKESA_ESTABLISHED || message_find_notify(m, N_REKEY_SA) ||
-		    message_find(m, PL_KE, NULL) || !np ||
-		    (sap && sap->u.sa.n_proposals && sap->u.sa.proposals[0].protocol == PROTO_IKE)) {
-			/* Rekeying and PFS are not implemented yet: refuse cleanly. */
-			log_msg(LOG_CHD, LOG_LVL_WARN, "%s: CREATE_CHILD_SA (rekey/PFS) not supported "
-				"yet: NO_ADDITIONAL_SAS", ikesa_tag(sa));
-			cc->error = N_NO_ADDITIONAL_SAS;
+		const struct ike_notify *rk = message_find_notify(m, N_REKEY_SA);
+		if (sa->state != IKESA_ESTABLISHED || sa->ike_rekeying) {
+			/* RFC 7296 2.25.2: not while we rekey (or close) the IKE SA. */
+			cc->error = N_TEMPORARY_FAILURE;
 			return TASK_FAILED;
 		}
+		if (!np) {
+			cc->error = N_INVALID_SYNTAX;
+			return TASK_FAILED;
+		}
+		if (rk && !(old = rekey_target(cc, sa, rk)))
+			return TASK_FAILED;
 		cc->peer_nonce = np->u.nonce.data.ptr;
 		cc->peer_nonce_len = np->u.nonce.data.len;
 		rng_fill(sa->e->env.rng, cc->nonce, sizeof(cc->nonce));
+		kep = message_find(m, PL_KE, NULL);
 	}
 	if (!sap || !tsi || !tsr) {
 		cc->error = N_INVALID_SYNTAX;
 		return TASK_FAILED;
 	}
 	bool transport = message_find_notify(m, N_USE_TRANSPORT_MODE) != NULL;
-	/* The first child config whose selectors and proposals fit. */
+	/* The first child config whose selectors and proposals fit (a rekey: the old one's). */
 	struct ike_ts n_tsi[CHILD_TS_MAX], n_tsr[CHILD_TS_MAX];
 	size_t nn_tsi = 0, nn_tsr = 0;
 	const struct child_cfg *cfg = NULL;
 	bool ts_ok = false;
 	for (size_t i = 0; i < sa->conn->n_children && !cfg; i++) {
 		const struct child_cfg *cand = &sa->conn->children[i];
+		if (old && cand != old->cfg)
+			continue;
 		struct ike_ts my_local[CHILD_TS_MAX], my_remote[CHILD_TS_MAX];
 		size_t nl = cfg_ts(&cand->local_ts, &sa->local, my_local);
 		size_t nr = cfg_ts(&cand->remote_ts, &sa->remote, my_remote);
@@ -298,7 +584,8 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		if (!nn_tsi || !nn_tsr)
 			continue;
 		ts_ok = true;
-		if (!proposal_select(&cand->esp, &sap->u.sa, PROTO_ESP, 0, false, &cc->sel) ||
+		if (!proposal_select(&cand->esp, &sap->u.sa, PROTO_ESP, kep ? kep->u.ke.group : 0,
+				     ccsa, &cc->sel) ||
 		    cc->sel.spi_len != 4)
 			continue;
 		cfg = cand;
@@ -307,6 +594,15 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		cc->error = ts_ok ? N_NO_PROPOSAL_CHOSEN : N_TS_UNACCEPTABLE;
 		log_msg(LOG_CHD, LOG_LVL_WARN, "%s: no child config matches: %s", ikesa_tag(sa),
 			names_notify(cc->error, &nb));
+		return TASK_FAILED;
+	}
+	if (cc->sel.dh && (!kep || kep->u.ke.group != cc->sel.dh)) {
+		/* RFC 7296 1.3: the PFS group we chose is not the one of the KE. */
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: KE for %s, we chose %s: "
+			"INVALID_KE_PAYLOAD", ikesa_tag(sa), cfg->name,
+			kep ? names_dh(kep->u.ke.group, &nb) : "none",
+			names_dh(cc->sel.dh, &(struct names_buf){0}));
+		cc->invalid_ke = cc->sel.dh;
 		return TASK_FAILED;
 	}
 	if (transport != (cfg->mode == CONFIG_MODE_TRANSPORT)) {
@@ -319,13 +615,25 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		}
 		transport = false; /* we answer without the notify: tunnel mode */
 	}
+	if (cc->sel.dh) {
+		cc->dh = dh_new(cc->sel.dh, sa->e->env.rng);
+		if (!cc->dh || dh_shared(cc->dh, kep->u.ke.data.ptr, kep->u.ke.data.len,
+					 &cc->shared) != 0) {
+			log_msg(LOG_CHD, LOG_LVL_WARN, "%s: Child SA %s: invalid KE from the peer",
+				ikesa_tag(sa), cfg->name);
+			cc->error = N_INVALID_SYNTAX;
+			return TASK_FAILED;
+		}
+	}
 	cc->cfg = cfg;
-	struct child_sa *c = child_new(sa, cfg);
+	struct child_sa *c = child_new(sa, cfg, old ? old->reqid : 0);
 	if (!c) {
 		cc->error = N_NO_PROPOSAL_CHOSEN;
 		return TASK_FAILED;
 	}
 	c->mode = transport ? CONFIG_MODE_TRANSPORT : CONFIG_MODE_TUNNEL;
+	c->peer_created = true;
+	c->replaces = old ? old->spi_in : 0;
 	memcpy(&c->spi_out, cc->sel.spi, 4);
 	set_suite(c, &cc->sel);
 	memcpy(c->local_ts, n_tsr, nn_tsr * sizeof(struct ike_ts));
@@ -341,12 +649,14 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	const uint8_t *ni, *nr;
 	size_t ni_len, nr_len;
 	exchange_nonces(cc, sa, false, &ni, &ni_len, &nr, &nr_len);
-	if (install(sa, c, ni, ni_len, nr, nr_len) != 0) {
+	/* A rekey's responder sends on the new SA only once the old one is gone. */
+	if (install(sa, c, cc->shared, ni, ni_len, nr, nr_len, old != NULL) != 0) {
 		/* As strongSwan: an SA we cannot install is answered NO_PROPOSAL_CHOSEN. */
 		ikesa_remove_child(sa, c);
 		cc->error = N_NO_PROPOSAL_CHOSEN;
 		return TASK_FAILED;
 	}
+	ikesa_link_child(sa, c); /* index the outbound SPI too */
 	cc->child = c; /* borrowed: it is linked into the SA */
 	cc->sel.spi_len = 4;
 	memcpy(cc->sel.spi, &c->spi_in, 4);
@@ -357,16 +667,27 @@ static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_bui
 {
 	(void)sa;
 	struct child_create *cc = (struct child_create *)t;
+	if (cc->invalid_ke) {
+		uint8_t g[2] = {(uint8_t)(cc->invalid_ke >> 8), (uint8_t)cc->invalid_ke};
+		payload_build_notify_simple(b, PROTO_NONE, N_INVALID_KE_PAYLOAD, NULL, 0, g, 2);
+		return TASK_FAILED;
+	}
 	if (cc->error) {
-		payload_build_notify_simple(b, PROTO_NONE, cc->error, NULL, 0, NULL, 0);
+		/* CHILD_SA_NOT_FOUND carries the SPI of the REKEY_SA (RFC 7296 2.25). */
+		if (cc->error == N_CHILD_SA_NOT_FOUND)
+			payload_build_notify_simple(b, PROTO_ESP, cc->error, &cc->error_spi, 4, NULL, 0);
+		else
+			payload_build_notify_simple(b, PROTO_NONE, cc->error, NULL, 0, NULL, 0);
 		return TASK_FAILED;
 	}
 	struct child_sa *c = cc->child;
-	if (cc->peer_nonce)
-		payload_build_nonce(b, &(struct ike_nonce){{cc->nonce, sizeof(cc->nonce)}});
 	if (c->mode == CONFIG_MODE_TRANSPORT)
 		payload_build_notify_simple(b, PROTO_NONE, N_USE_TRANSPORT_MODE, NULL, 0, NULL, 0);
 	proposal_build_answer(b, &cc->sel);
+	if (cc->peer_nonce)
+		payload_build_nonce(b, &(struct ike_nonce){{cc->nonce, sizeof(cc->nonce)}});
+	if (cc->dh)
+		add_ke(b, cc->dh);
 	add_ts(b, PL_TSI, c->remote_ts, c->n_remote_ts);
 	add_ts(b, PL_TSR, c->local_ts, c->n_local_ts);
 	return TASK_DONE;
@@ -376,6 +697,8 @@ static void child_create_free(struct task *t)
 {
 	struct child_create *cc = (struct child_create *)t;
 	/* cc->child, if any, is linked into its IKE SA, which frees it. */
+	dh_free(cc->dh);
+	secret_free(cc->shared);
 	crypto_wipe(cc->nonce, sizeof(cc->nonce));
 	free(cc);
 }
@@ -390,7 +713,7 @@ static const struct task_ops child_create_ops = {
 	.free = child_create_free,
 };
 
-/* The same task for an additional Child SA in its own exchange (RFC 7296 1.3.1). */
+/* The same task for an additional or rekeyed Child SA in its own exchange (RFC 7296 1.3). */
 static const struct task_ops child_create_ccsa_ops = {
 	.name = "CHILD_CREATE",
 	.exchange = CREATE_CHILD_SA,
@@ -417,4 +740,14 @@ struct task *task_child_create_ccsa_new(const struct child_cfg *cfg)
 	if (t)
 		t->ops = &child_create_ccsa_ops;
 	return t;
+}
+
+struct task *task_child_rekey_new(uint32_t spi_in)
+{
+	struct child_create *cc = calloc(1, sizeof(*cc));
+	if (!cc)
+		return NULL;
+	cc->t.ops = &child_create_ccsa_ops;
+	cc->rekey_spi = spi_in;
+	return &cc->t;
 }

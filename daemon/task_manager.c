@@ -52,7 +52,7 @@ typedef enum task_status (*build_fn)(struct task *t, struct ikesa *sa, struct ik
 
 static size_t build_message(struct ikesa *sa, uint8_t exchange, bool response, uint32_t msg_id,
 			    struct task *tasks, size_t n_tasks_max, bool use_build_r,
-			    enum task_status *worst)
+			    enum task_status *worst, enum task_status *best)
 {
 	struct engine *e = sa->e;
 	struct ike_hdr h = {
@@ -67,6 +67,7 @@ static size_t build_message(struct ikesa *sa, uint8_t exchange, bool response, u
 	bool clear = exchange == IKE_SA_INIT;
 	uint8_t *plain = e->rxbuf + TM_BUF_MAX; /* second half of the scratch */
 	*worst = TASK_DONE;
+	*best = TASK_DESTROY;
 	if (clear)
 		message_build_init(&b, e->txbuf, TM_BUF_MAX, &h);
 	else
@@ -79,6 +80,8 @@ static size_t build_message(struct ikesa *sa, uint8_t exchange, bool response, u
 		enum task_status st = fn(t, sa, &b);
 		if (st > *worst)
 			*worst = st;
+		if (st < *best)
+			*best = st;
 	}
 	size_t len = 0;
 	if (message_build_finish(&b, &len) != 0) {
@@ -148,10 +151,17 @@ void tm_initiate(struct ikesa *sa)
 			break; /* one Delete per exchange keeps the bookkeeping simple */
 	}
 	tm->req_id = exchange == IKE_SA_INIT ? 0 : tm->next_out_id;
-	enum task_status worst;
+	enum task_status worst, best;
 	size_t len = build_message(sa, exchange, false, tm->req_id, tm->active_i, SIZE_MAX, false,
-				   &worst);
-	if (len == 0 || worst == TASK_DESTROY || worst == TASK_FAILED) {
+				   &worst, &best);
+	if (worst != TASK_DESTROY && best == TASK_FAILED) {
+		/* Nothing left to ask (e.g. the Child SA to rekey is gone): next exchange. */
+		free_tasks(tm->active_i);
+		tm->active_i = NULL;
+		tm_initiate(sa);
+		return;
+	}
+	if (len == 0 || worst == TASK_DESTROY) {
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: cannot initiate %s", ikesa_tag(sa),
 			names_exchange(exchange, &(struct names_buf){0}));
 		free_tasks(tm->active_i);
@@ -400,9 +410,9 @@ static void process_request(struct ikesa *sa, struct ike_msg *m)
 		if (st == TASK_DESTROY)
 			break;
 	}
-	enum task_status bworst;
+	enum task_status bworst, bbest;
 	size_t len = build_message(sa, m->hdr.exchange, true, m->hdr.msg_id, tasks, ran, true,
-				   &bworst);
+				   &bworst, &bbest);
 	free_tasks(tasks);
 	if (bworst > worst)
 		worst = bworst;
@@ -446,8 +456,9 @@ static void respond_error(struct ikesa *sa, const struct ike_msg *m, uint16_t no
 {
 	struct error_task et = {.t = {.ops = &error_ops}, .notify = notify, .data = data,
 				.len = data_len};
-	enum task_status w;
-	size_t len = build_message(sa, m->hdr.exchange, true, m->hdr.msg_id, &et.t, 1, true, &w);
+	enum task_status w, wb;
+	size_t len = build_message(sa, m->hdr.exchange, true, m->hdr.msg_id, &et.t, 1, true, &w,
+				   &wb);
 	if (len == 0)
 		return;
 	cache_and_send(sa, m->hdr.msg_id, len);

@@ -1,0 +1,299 @@
+/*
+ * Child SA rekeying (RFC 7296 1.3.3, 2.8) and its collisions (2.8.1, 2.25)
+ * between two engines, message by message. After every case each side
+ * holds exactly one pair of states (one in, one out) per child config,
+ * the policies of one reqid, and keys that match crosswise.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/task.h"
+#include "daemon/task_manager.h"
+#include "tests/unit/engine_world.h"
+
+static struct kaddr kaddr4(const char *ip)
+{
+	struct kaddr k = {.family = AF_INET};
+	inet_pton(AF_INET, ip, k.a);
+	return k;
+}
+
+static const char *ADDR[2] = {"192.0.2.1", "192.0.2.2"};
+
+/* The kernel tells side `side` that its Child SA's inbound state hit a limit. */
+static void expire(int side, bool hard)
+{
+	struct child_sa *c = sa_of(side)->children;
+	struct kaddr dst = kaddr4(ADDR[side]);
+	assert_int_equal(kernel_fake_inject_expire(W->s[side].fake, c->spi_in, IPPROTO_ESP, &dst,
+						   hard), 0);
+	kernel_events();
+}
+
+static size_t n_children(int side)
+{
+	size_t n = 0;
+	for (struct child_sa *c = sa_of(side)->children; c; c = c->next)
+		n++;
+	return n;
+}
+
+/* Deliver everything in order until both sides are quiet (bounded). */
+static void settle(void)
+{
+	for (int i = 0; i < 40 && W->nq; i++)
+		pop(0, true);
+	assert_int_equal(W->nq, 0);
+}
+
+/* A rekey initiated by a (soft expire), every message in order. */
+static void test_rekey_simple(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	establish();
+	uint32_t old_in = sa_of(0)->children->spi_in, old_out = sa_of(0)->children->spi_out;
+	uint32_t reqid = sa_of(0)->children->reqid;
+	expire(0, false);
+	/* CREATE_CHILD_SA { HDR, SK { N(REKEY_SA), SA, Ni, TSi, TSr } } --> */
+	step(1, CREATE_CHILD_SA, false);
+	/* b installed the new inbound state only: old pair + new inbound */
+	assert_int_equal(kernel_fake_sa_count(W->s[1].fake), 3);
+	assert_int_equal(kernel_fake_policy_count(W->s[1].fake), 3);
+	/* <-- { HDR, SK { SA, Nr, TSi, TSr } } */
+	step(0, CREATE_CHILD_SA, true);
+	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 4);
+	/* INFORMATIONAL { HDR, SK { D(ESP, old) } } --> */
+	step(1, INFORMATIONAL, false);
+	/* b removed the old pair and now sends on the new SA */
+	assert_int_equal(kernel_fake_sa_count(W->s[1].fake), 2);
+	/* <-- { HDR, SK { D(ESP, old) } } */
+	step(0, INFORMATIONAL, true);
+	assert_int_equal(W->nq, 0);
+	assert_tunnel();
+	struct child_sa *c = sa_of(0)->children;
+	assert_int_not_equal(c->spi_in, old_in);
+	assert_int_not_equal(c->spi_out, old_out);
+	assert_int_equal(c->reqid, reqid);
+	/* The policies were never touched: 3 added once, none deleted. */
+	assert_int_equal(kernel_fake_calls(W->s[0].fake, KFAKE_ADD_POLICY), 3);
+	assert_int_equal(kernel_fake_calls(W->s[0].fake, KFAKE_DEL_POLICY), 0);
+	world_free();
+}
+
+/* Five rekeys from alternating sides, with PFS. */
+static void test_rekey_pfs_repeated(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.esp_a = p.esp_b = "aes256gcm16-x25519";
+	world_new(&p);
+	establish();
+	for (int i = 0; i < 5; i++) {
+		uint32_t before = sa_of(0)->children->spi_in;
+		expire(i % 2, false);
+		settle();
+		assert_tunnel();
+		assert_int_not_equal(sa_of(0)->children->spi_in, before);
+		assert_int_equal(sa_of(0)->children->suite.dh, 31);
+	}
+	world_free();
+}
+
+/* PFS group mismatch: INVALID_KE_PAYLOAD, then the retry with the group b wants. */
+static void test_rekey_invalid_ke(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.esp_a = "aes256gcm16-ecp256-x25519";
+	p.esp_b = "aes256gcm16-x25519";
+	world_new(&p);
+	establish();
+	expire(0, false);
+	/* CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, KEi(ECP_256), TSi, TSr } --> */
+	step(1, CREATE_CHILD_SA, false);
+	/* <-- { N(INVALID_KE_PAYLOAD, Curve25519) } */
+	assert_int_equal(kernel_fake_sa_count(W->s[1].fake), 2);
+	step(0, CREATE_CHILD_SA, true);
+	/* CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, KEi(Curve25519), TSi, TSr } --> ... */
+	step(1, CREATE_CHILD_SA, false);
+	settle();
+	assert_tunnel();
+	assert_int_equal(sa_of(1)->children->suite.dh, 31);
+	world_free();
+}
+
+/*
+ * Both rekey at once (2.8.1): each answers the other's request, then the
+ * lowest of the four nonces decides which new SA goes. Several seeds cover
+ * both outcomes; every ordering ends with one pair.
+ */
+static void run_collision(uint64_t seed, int order, int *a_won)
+{
+	char a[2048], b[2048];
+	snprintf(a, sizeof(a),
+		 "[conn b]\nlocal_addr = 192.0.2.1\nremote_addr = 192.0.2.2\nlocal_id = a.example\n"
+		 "remote_id = b.example\nauth = psk\npsk = \"k\"\nlocal_ts = 10.1.0.0/24\n"
+		 "remote_ts = 10.2.0.0/24\n");
+	snprintf(b, sizeof(b),
+		 "[conn a]\nlocal_addr = 192.0.2.2\nremote_addr = %%any\nlocal_id = b.example\n"
+		 "remote_id = a.example\nauth = psk\npsk = \"k\"\nlocal_ts = 10.2.0.0/24\n"
+		 "remote_ts = 10.1.0.0/24\n");
+	world_new_text(a, b, seed);
+	establish();
+	uint32_t old_a = sa_of(0)->children->spi_in;
+	expire(0, false);
+	expire(1, false);
+	assert_int_equal(W->nq, 2);
+	if (order == 0) {
+		/* req_a --> b, req_b --> a, then both responses */
+		step(1, CREATE_CHILD_SA, false);
+		step_at(0, 0, CREATE_CHILD_SA, false);
+		step(0, CREATE_CHILD_SA, true);
+		step(1, CREATE_CHILD_SA, true);
+	} else {
+		/* req_b --> a first, a's response overtakes req_a's processing at b */
+		step_at(1, 0, CREATE_CHILD_SA, false);
+		step(1, CREATE_CHILD_SA, false);
+		step(1, CREATE_CHILD_SA, true);
+		step(0, CREATE_CHILD_SA, true);
+	}
+	/* Both have the old SA and two successors until the Deletes run. */
+	settle();
+	assert_tunnel();
+	assert_int_equal(n_children(0), 1);
+	assert_int_equal(n_children(1), 1);
+	assert_int_not_equal(sa_of(0)->children->spi_in, old_a);
+	*a_won += !sa_of(0)->children->peer_created;
+	world_free();
+}
+
+static void test_rekey_collision(void **st)
+{
+	(void)st;
+	int a_won = 0, runs = 0;
+	for (uint64_t seed = 1; seed <= 8; seed++)
+		for (int order = 0; order < 2; order++, runs++)
+			run_collision(seed, order, &a_won);
+	/* Both outcomes of the nonce comparison were exercised. */
+	assert_true(a_won > 0);
+	assert_true(a_won < runs);
+}
+
+/* a rekeys while b deletes the same Child SA (2.25.1): TEMPORARY_FAILURE, SA gone. */
+static void test_rekey_crossing_delete(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	establish();
+	expire(0, false);
+	tm_queue(sa_of(1), task_delete_new(sa_of(1)->children->spi_in));
+	/* req_a (rekey) and req_b (delete) cross */
+	step_at(1, 0, INFORMATIONAL, false); /* a: deletes, answers with its D */
+	step(1, CREATE_CHILD_SA, false);     /* b: closing it: TEMPORARY_FAILURE */
+	settle();
+	assert_non_null(sa_of(0));
+	assert_int_equal(sa_of(0)->state, IKESA_ESTABLISHED);
+	assert_int_equal(n_children(0), 0);
+	assert_int_equal(n_children(1), 0);
+	assert_nothing_left();
+	/* The retry timer finds nothing to rekey. */
+	advance(20000);
+	assert_int_equal(W->nq, 0);
+	world_free();
+}
+
+/* b lost the Child SA: CHILD_SA_NOT_FOUND, a deletes its copy and creates a new one. */
+static void test_rekey_not_found(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	establish();
+	ikesa_remove_child(sa_of(1), sa_of(1)->children);
+	expire(0, false);
+	step(1, CREATE_CHILD_SA, false);
+	/* <-- { N(CHILD_SA_NOT_FOUND) }; then CREATE_CHILD_SA { SA, Ni, TSi, TSr } --> */
+	step(0, CREATE_CHILD_SA, true);
+	settle();
+	assert_tunnel();
+	world_free();
+}
+
+/* The rekey response is lost: the retransmission gets the cached answer. */
+static void test_rekey_lost_response(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	establish();
+	expire(0, false);
+	step(1, CREATE_CHILD_SA, false);
+	drop(CREATE_CHILD_SA, true);
+	unsigned spis = kernel_fake_calls(W->s[1].fake, KFAKE_GET_SPI);
+	advance(4000);
+	step(1, CREATE_CHILD_SA, false);
+	assert_int_equal(kernel_fake_calls(W->s[1].fake, KFAKE_GET_SPI), spis);
+	settle();
+	assert_tunnel();
+	world_free();
+}
+
+/* A hard expire deletes the Child SA on both sides and keeps the IKE SA. */
+static void test_hard_expire(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	establish();
+	expire(1, true);
+	settle();
+	assert_int_equal(n_children(0), 0);
+	assert_int_equal(n_children(1), 0);
+	assert_int_equal(sa_of(0)->state, IKESA_ESTABLISHED);
+	assert_nothing_left();
+	world_free();
+}
+
+/* The lifetimes reach the kernel: hard as configured, soft earlier by margin + jitter. */
+static void test_lifetimes_installed(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.extra_a = "lifetime = 100\nrekey_margin = 20\nrand_margin = 10\nlifetime_bytes = 1M\n";
+	world_new(&p);
+	establish();
+	struct child_sa *c = sa_of(0)->children;
+	struct kaddr me = kaddr4("192.0.2.1");
+	const struct kernel_fake_sa *k = kernel_fake_find_sa(W->s[0].fake, &me, c->spi_in,
+							     IPPROTO_ESP);
+	assert_non_null(k);
+	assert_int_equal(k->sa.hard_add_s, 100);
+	assert_true(k->sa.soft_add_s >= 70 && k->sa.soft_add_s <= 80);
+	assert_int_equal(k->sa.hard_bytes, 1000000);
+	assert_true(k->sa.soft_bytes >= 700000 && k->sa.soft_bytes <= 800000);
+	world_free();
+}
+
+int main(void)
+{
+	crypto_init();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rekey_simple),
+		cmocka_unit_test(test_rekey_pfs_repeated),
+		cmocka_unit_test(test_rekey_invalid_ke),
+		cmocka_unit_test(test_rekey_collision),
+		cmocka_unit_test(test_rekey_crossing_delete),
+		cmocka_unit_test(test_rekey_not_found),
+		cmocka_unit_test(test_rekey_lost_response),
+		cmocka_unit_test(test_hard_expire),
+		cmocka_unit_test(test_lifetimes_installed),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
