@@ -41,13 +41,15 @@
  *                               follows, add bytes, re-seal, deliver
  *                               ((k & 0x7f) >= 0x70: bytes replace the
  *                               chain, next its first type)
- *   EXPIRE  c, hard             kernel expire event for b's Child SA c
+ *   EXPIRE  c, f                kernel expire event for b's (f bit 2: a's)
+ *                               Child SA number c; f bit 0 hard, bit 1 AH
  *   CONTROL w                   w & 3: 0 reload b's configuration,
  *                               1 shutdown b, 2 status of a and b (read
  *                               back as JSON),
  *                               3 drop the first queued message
- * At the end b's status is written, both engines are freed, and everything
- * must be gone from the fake kernels. Datagrams the fuzzer writes without
+ * At the end b's status is written, every state and policy in the fake
+ * kernels must belong to a Child SA the engines know, both engines are
+ * freed, and everything must be gone from the fake kernels. Datagrams the fuzzer writes without
  * the keys (RAW, spliced clear messages) must leave established IKE SAs
  * where they are (see deliver_unauthenticated).
  *
@@ -622,31 +624,90 @@ static void op_splice(struct in *in)
 		deliver_unauthenticated(side, W.msg, n, &local, &remote);
 }
 
+static void to_kaddr(const struct sockaddr_storage *ss, struct kaddr *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (ss->ss_family == AF_INET) {
+		k->family = AF_INET;
+		memcpy(k->a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		k->family = AF_INET6;
+		memcpy(k->a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	}
+}
+
 static void op_expire(struct in *in)
 {
-	uint8_t c = u8(in), hard = u8(in);
+	uint8_t c = u8(in), f = u8(in);
 	if (in->short_)
 		return;
-	struct sa_list l = sas_of(1);
+	int side = (f & 4) ? 0 : 1;
+	bool hard = f & 1;
+	uint8_t proto = (f & 2) ? IPPROTO_AH : IPPROTO_ESP;
+	struct sa_list l = sas_of(side);
 	unsigned i = 0;
 	for (size_t s = 0; s < l.n; s++) {
 		for (struct child_sa *ch = l.v[s]->children; ch; ch = ch->next, i++) {
 			if (i != c % 16)
 				continue;
-			struct kaddr dst = {0};
-			const struct sockaddr_storage *la = &l.v[s]->local;
-			if (la->ss_family == AF_INET) {
-				dst.family = AF_INET;
-				memcpy(dst.a, &((const struct sockaddr_in *)la)->sin_addr, 4);
-			} else {
-				dst.family = AF_INET6;
-				memcpy(dst.a, &((const struct sockaddr_in6 *)la)->sin6_addr, 16);
-			}
-			engine_on_expire(W.s[1].e, ch->spi_in, (hard & 2) ? IPPROTO_AH : IPPROTO_ESP,
-					 &dst, hard & 1);
+			struct kaddr dst;
+			to_kaddr(&l.v[s]->local, &dst);
+			/* A hard expire: the kernel has removed the state before it tells us. */
+			if (hard)
+				(void)kernel_fake_inject_expire(W.s[side].fake, ch->spi_in, proto, &dst,
+								true);
+			engine_on_expire(W.s[side].e, ch->spi_in, proto, &dst, hard);
 			return;
 		}
 	}
+}
+
+/*
+ * Every state and policy in side's fake kernel belongs to a Child SA the
+ * engine still knows (inbound SPI, outbound SPI, or reqid for policies):
+ * anything else is kernel state leaked until the daemon stops.
+ */
+struct orphan_ctx {
+	struct sa_list l;
+	const char *what;
+};
+
+static bool child_has(const struct sa_list *l, const struct kernel_sa *k, const struct kernel_policy *p)
+{
+	for (size_t s = 0; s < l->n; s++)
+		for (const struct child_sa *ch = l->v[s]->children; ch; ch = ch->next) {
+			if (k && (k->inbound ? ch->spi_in == k->spi : ch->spi_out == k->spi))
+				return true;
+			if (p && (!p->has_tmpl || ch->reqid == p->reqid))
+				return true;
+		}
+	return false;
+}
+
+static void orphan_sa(void *arg, const struct kernel_fake_sa *s)
+{
+	struct orphan_ctx *o = arg;
+	if (!child_has(&o->l, &s->sa, NULL))
+		o->what = s->larval ? "a larval kernel state (SPI) outlives its Child SA"
+				    : "a kernel state outlives its Child SA";
+}
+
+static void orphan_policy(void *arg, const struct kernel_policy *p)
+{
+	struct orphan_ctx *o = arg;
+	if (!child_has(&o->l, NULL, p))
+		o->what = "a kernel policy outlives its Child SAs";
+}
+
+static void check_kernel(int side)
+{
+	struct orphan_ctx o = {.l = sas_of(side)};
+	if (o.l.n == SAS_MAX)
+		return; /* the list may be incomplete */
+	kernel_fake_foreach_sa(W.s[side].fake, orphan_sa, &o);
+	kernel_fake_foreach_policy(W.s[side].fake, orphan_policy, &o);
+	if (o.what)
+		die(o.what);
 }
 
 /* Writes e's status; read back as JSON when check (costly: CONTROL only). */
@@ -732,6 +793,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	status(W.s[1].e, false);
+	check_kernel(0);
+	check_kernel(1);
 	world_free();
 	return 0;
 }
