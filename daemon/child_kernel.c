@@ -276,18 +276,22 @@ static int install_out(struct ikesa *sa, struct child_sa *c, const struct esp_xf
 }
 
 int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secret *keymat,
-			 bool defer_out)
+			 bool we_initiated, bool defer_out)
 {
 	struct esp_xfrm x;
 	if (!esp_alg_xfrm(&c->suite, &x) || keymat->len != child_keymat_len(&c->suite))
 		return -EINVAL;
-	/* RFC 7296 2.17: initiator-to-responder keys first, encryption before integrity. */
+	/*
+	 * RFC 7296 2.17: initiator-to-responder keys first, encryption before
+	 * integrity; the initiator is the one of the exchange that made the
+	 * Child SA (IKE_AUTH or CREATE_CHILD_SA), not of the IKE SA.
+	 */
 	const uint8_t *ir_enc = keymat->data, *ir_int = ir_enc + x.enc_key_len;
 	const uint8_t *ri_enc = ir_int + x.integ_key_len, *ri_int = ri_enc + x.enc_key_len;
-	const uint8_t *in_enc = sa->initiator ? ri_enc : ir_enc;
-	const uint8_t *in_int = sa->initiator ? ri_int : ir_int;
-	const uint8_t *out_enc = sa->initiator ? ir_enc : ri_enc;
-	const uint8_t *out_int = sa->initiator ? ir_int : ri_int;
+	const uint8_t *in_enc = we_initiated ? ri_enc : ir_enc;
+	const uint8_t *in_int = we_initiated ? ri_int : ir_int;
+	const uint8_t *out_enc = we_initiated ? ir_enc : ri_enc;
+	const uint8_t *out_int = we_initiated ? ir_int : ri_int;
 	struct kernel_sa k;
 	int rc;
 

@@ -21,14 +21,15 @@ size_t child_keymat_len(const struct esp_suite *s);
 int child_kernel_alloc_spi(struct ikesa *sa, struct child_sa *c);
 /*
  * Install c with keys from keymat (borrowed; child_keymat_len octets, the
- * initiator-to-responder keys first): inbound state, outbound state (or,
+ * initiator-to-responder keys first; we_initiated: we sent the request of
+ * the exchange that made c): inbound state, outbound state (or,
  * with defer_out, keep its keys for child_kernel_install_out: the
  * responder of a rekey), then the reqid's policies if no other Child SA
  * holds them. On failure everything installed so far is removed, one clear
  * error is logged, and -errno returned.
  */
 int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secret *keymat,
-			 bool defer_out);
+			 bool we_initiated, bool defer_out);
 /* Install a deferred outbound state (no-op without one). 0 or -errno (logged). */
 int child_kernel_install_out(struct ikesa *sa, struct child_sa *c);
 /* Remove whatever of c is in the kernel (states, policies, larval SPI). */

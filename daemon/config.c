@@ -1147,7 +1147,9 @@ static int interpret_lifetimes(struct parse *ps, const struct section *s, struct
 	}
 	if ((e = find_entry(s, "reauth"))) {
 		if (strcmp(e->value, "yes") == 0) {
-			l->reauth = true;
+			/* Make-before-break reauthentication is not built yet: say so, never pretend. */
+			perr(ps, e->line, "reauth = yes is not supported yet (IKE SAs are rekeyed)");
+			return -1;
 		} else if (strcmp(e->value, "no") != 0) {
 			perr(ps, e->line, "reauth: '%s' is not yes or no", e->value);
 			return -1;

@@ -156,7 +156,7 @@ void engine_destroy_sa(struct engine *e, struct ikesa *sa)
 		spi_table_del(e->by_spi, sa->local_spi_key);
 	if (sa->in_half_open)
 		spi_table_del(e->half_open, sa->half_open_key);
-	if (sa->initiator && spi_table_get(e->by_conn, conn_key(sa->conn->name)) == sa)
+	if (spi_table_get(e->by_conn, conn_key(sa->conn->name)) == sa)
 		spi_table_del(e->by_conn, conn_key(sa->conn->name));
 	sa->in_table = sa->in_half_open = false;
 	if (sa->state != IKESA_ESTABLISHED && sa->state != IKESA_DELETING &&
@@ -407,6 +407,15 @@ static int route_source(const struct sockaddr_storage *dst, struct sockaddr_stor
 		rc = -errno;
 	close(fd);
 	return rc;
+}
+
+void engine_take_conn_role(struct engine *e, struct ikesa *old, struct ikesa *n)
+{
+	uint64_t k = conn_key(old->conn->name);
+	if (spi_table_get(e->by_conn, k) == old) {
+		spi_table_del(e->by_conn, k);
+		spi_table_add(e->by_conn, k, n);
+	}
 }
 
 /* The IKE SA we initiated for conn, if it is still up or connecting (O(1)). */

@@ -117,6 +117,8 @@ void engine_destroy_sa(struct engine *e, struct ikesa *sa);
 /* Sends buf from sa's local to remote address. */
 int engine_send(struct engine *e, const struct ikesa *sa, const uint8_t *buf, size_t len);
 uint32_t engine_alloc_reqid(struct engine *e);
+/* If old is the IKE SA we initiated for its conn, n takes that role (IKE rekey). */
+void engine_take_conn_role(struct engine *e, struct ikesa *old, struct ikesa *n);
 /* A random non-zero 64-bit SPI. */
 uint64_t engine_random_spi(struct engine *e);
 

@@ -107,6 +107,22 @@ void ikesa_link_child(struct ikesa *sa, struct child_sa *c)
 		c->indexed_out = true;
 }
 
+void ikesa_move_child(struct ikesa *sa, struct ikesa *n, struct child_sa *c)
+{
+	struct child_sa **pp = &sa->children;
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = c->next;
+	c->next = NULL;
+	if (c->indexed)
+		spi_table_del(sa->e->child_by_spi, c->spi_in);
+	if (c->indexed_out)
+		spi_table_del(sa->e->child_by_spi, OUT_KEY(c->spi_out));
+	c->indexed = c->indexed_out = false;
+	ikesa_link_child(n, c);
+}
+
 struct child_sa *ikesa_find_child_any(struct engine *e, uint32_t spi, struct ikesa **sa_out)
 {
 	struct ikesa *sa = spi_table_get(e->child_by_spi, spi);
@@ -169,7 +185,8 @@ void ikesa_free(struct ikesa *sa)
 	free(sa);
 }
 
-int ikesa_derive_keys(struct ikesa *sa, const struct secret *shared)
+int ikesa_derive_keys(struct ikesa *sa, const struct secret *shared, const struct secret *old_sk_d,
+		      uint16_t old_prf)
 {
 	uint8_t spi_i[8], spi_r[8];
 	for (int i = 0; i < 8; i++) {
@@ -178,7 +195,7 @@ int ikesa_derive_keys(struct ikesa *sa, const struct secret *shared)
 	}
 	ike_keys_free(&sa->keys);
 	int rc = keymat_derive_ike(&sa->suite, shared, sa->ni, sa->ni_len, sa->nr, sa->nr_len, spi_i,
-				   spi_r, NULL, 0, &sa->keys, NULL);
+				   spi_r, old_sk_d, old_prf, &sa->keys, NULL);
 	if (rc != 0)
 		return rc;
 	sk_cipher_free(sa->c_in);

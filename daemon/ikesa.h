@@ -144,7 +144,13 @@ struct ikesa {
 	struct timer life_timer;     /* half-open expiry */
 	struct timer rekey_timer;    /* IKE SA rekey (ike_lifetime less the margins) */
 	bool ike_rekeying;           /* our IKE SA rekey is in flight (2.25.2) */
+	bool ike_rekeyed;            /* replaced by a successor: only its Delete is left */
+	bool is_successor;           /* made by an IKE rekey */
+	bool redundant_successor;    /* lost a rekey collision (2.8.2): its creator deletes it */
 	uint64_t rekey_ms;           /* when rekey_timer fires, 0 = not armed */
+	uint64_t rekey_deferred_since; /* first TEMPORARY_FAILURE to our IKE rekey, 0 = none */
+	/* An IKE rekey the peer made while ours was in flight (2.8.2), by its local SPI. */
+	uint64_t peer_successor;
 	uint64_t created_ms, established_ms;
 	char proposal_text[96];
 };
@@ -170,8 +176,12 @@ static inline uint64_t ikesa_local_spi(const struct ikesa *sa)
 	return sa->initiator ? sa->spi_i : sa->spi_r;
 }
 
-/* Derive SK_* from the DH result and set up c_in/c_out. 0 or -errno. */
-int ikesa_derive_keys(struct ikesa *sa, const struct secret *shared);
+/*
+ * Derive SK_* from the DH result (RFC 7296 2.14; with old_sk_d, the
+ * rekey derivation of 2.18) and set up c_in/c_out. 0 or -errno.
+ */
+int ikesa_derive_keys(struct ikesa *sa, const struct secret *shared, const struct secret *old_sk_d,
+		      uint16_t old_prf);
 
 /* The child whose inbound or outbound SPI is spi (network order), or NULL. */
 struct child_sa *ikesa_find_child(struct ikesa *sa, uint32_t spi, bool inbound);
@@ -180,6 +190,8 @@ struct child_sa *ikesa_find_child(struct ikesa *sa, uint32_t spi, bool inbound);
  * known, outbound once installed): call again after each.
  */
 void ikesa_link_child(struct ikesa *sa, struct child_sa *c);
+/* Move c from sa to its successor n (RFC 7296 1.3.2), keeping it installed. */
+void ikesa_move_child(struct ikesa *sa, struct ikesa *n, struct child_sa *c);
 /* The Child SA with inbound or outbound SPI spi (network order) in any IKE SA, and its SA. */
 struct child_sa *ikesa_find_child_any(struct engine *e, uint32_t spi, struct ikesa **sa_out);
 /*

@@ -51,6 +51,8 @@ struct task *task_child_create_new(const struct child_cfg *cfg);
 struct task *task_child_create_ccsa_new(const struct child_cfg *cfg);
 /* Rekey the Child SA with inbound SPI spi_in (network order; RFC 7296 1.3.3). */
 struct task *task_child_rekey_new(uint32_t spi_in);
+/* Rekey the IKE SA (RFC 7296 1.3.2, 2.18): children move to the new one. */
+struct task *task_ike_rekey_new(void);
 /* Delete a Child SA (by its inbound SPI, network order) or, with spi 0, the IKE SA. */
 struct task *task_delete_new(uint32_t child_spi_in);
 /* Responder side of INFORMATIONAL (Delete, liveness, error notifies). */

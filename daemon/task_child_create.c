@@ -149,7 +149,7 @@ static void set_min_nonce(struct child_sa *c, const uint8_t *ni, size_t ni_len, 
 /* Derive KEYMAT and install; the exchange's nonces are ni/nr. */
 static int install(struct ikesa *sa, struct child_sa *c, const struct secret *shared,
 		   const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
-		   bool defer_out)
+		   bool we_initiated, bool defer_out)
 {
 	size_t len = child_keymat_len(&c->suite);
 	struct secret *km = NULL;
@@ -158,7 +158,7 @@ static int install(struct ikesa *sa, struct child_sa *c, const struct secret *sh
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA key derivation failed", ikesa_tag(sa));
 		return -1;
 	}
-	int rc = child_kernel_install(sa, c, km, defer_out);
+	int rc = child_kernel_install(sa, c, km, we_initiated, defer_out);
 	secret_free(km);
 	if (rc != 0) {
 		sa->e->stats.child_failed++;
@@ -293,20 +293,26 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 	return TASK_DONE;
 }
 
+/* The child lives in c->ike, which an IKE rekey may have changed since the request left. */
 static void drop_child(struct ikesa *sa, struct child_create *cc)
 {
+	(void)sa;
 	if (!cc->child)
 		return;
-	ikesa_remove_child(sa, cc->child);
+	ikesa_remove_child(cc->child->ike, cc->child);
 	cc->child = NULL;
 }
 
 /* Our rekey did not happen: let the old SA be rekeyed again later. */
 static void rekey_abandoned(struct ikesa *sa, struct child_create *cc, bool retry)
 {
-	struct child_sa *old = cc->rekey_spi ? ikesa_find_child(sa, cc->rekey_spi, true) : NULL;
+	/* Looked up engine-wide: an IKE rekey may have moved it meanwhile. */
+	struct ikesa *owner;
+	struct child_sa *old = cc->rekey_spi ? ikesa_find_child_any(sa->e, cc->rekey_spi, &owner)
+					     : NULL;
 	if (!old)
 		return;
+	sa = owner;
 	old->rekeying = false;
 	if (retry) {
 		/* RFC 7296 2.25: not at once; wait for the peer's own operation to finish. */
@@ -482,20 +488,28 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	size_t ni_len, nr_len;
 	exchange_nonces(cc, sa, true, &ni, &ni_len, &nr, &nr_len);
 	cc->child = NULL;
-	if (install(sa, c, cc->shared, ni, ni_len, nr, nr_len, false) != 0) {
+	/*
+	 * Keys come from the IKE SA the exchange ran on (sa); the Child SA lives
+	 * in its owner, which differs when the peer rekeyed the IKE SA meanwhile
+	 * (RFC 7296 2.25.2: it answered that rekey as usual).
+	 */
+	struct ikesa *owner = c->ike;
+	if (install(sa, c, cc->shared, ni, ni_len, nr, nr_len, true, false) != 0) {
 		/* The peer installed its side: tell it to delete it (RFC 7296 1.4.1). */
 		uint32_t spi_in = c->spi_in;
-		ikesa_remove_child(sa, c);
+		ikesa_remove_child(owner, c);
 		struct task *d = task_delete_new(spi_in);
 		if (d)
-			tm_queue(sa, d);
+			tm_queue(owner, d);
 		rekey_abandoned(sa, cc, false);
 		return TASK_FAILED;
 	}
-	ikesa_link_child(sa, c); /* index the outbound SPI too */
-	struct child_sa *old = cc->rekey_spi ? ikesa_find_child(sa, cc->rekey_spi, true) : NULL;
+	ikesa_link_child(owner, c); /* index the outbound SPI too */
+	struct ikesa *old_owner;
+	struct child_sa *old = cc->rekey_spi ? ikesa_find_child_any(sa->e, cc->rekey_spi, &old_owner)
+					     : NULL;
 	if (old)
-		finish_rekey(sa, old, c);
+		finish_rekey(old_owner, old, c);
 	return TASK_DONE;
 }
 
@@ -511,8 +525,11 @@ static struct child_sa *rekey_target(struct child_create *cc, struct ikesa *sa,
 		return NULL;
 	}
 	memcpy(&spi, rk->spi.ptr, 4);
-	/* The SPI the initiator receives on: our outbound one. */
-	struct child_sa *old = ikesa_find_child(sa, spi, false);
+	/* The SPI the initiator receives on: our outbound one (in whichever IKE SA holds it now). */
+	struct ikesa *owner;
+	struct child_sa *old = ikesa_find_child_any(sa->e, spi, &owner);
+	if (old && old->spi_out != spi)
+		old = NULL; /* that was one of our inbound SPIs */
 	if (!old || old->state == CHILD_FAILED) {
 		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: rekey of unknown Child SA %08x: "
 			"CHILD_SA_NOT_FOUND", ikesa_tag(sa), ntohl(spi));
@@ -645,18 +662,20 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		cc->error = N_NO_PROPOSAL_CHOSEN;
 		return TASK_FAILED;
 	}
-	ikesa_link_child(sa, c);
+	/* A successor lives beside the SA it replaces (an IKE rekey may have moved that). */
+	struct ikesa *owner = old ? old->ike : sa;
+	ikesa_link_child(owner, c);
 	const uint8_t *ni, *nr;
 	size_t ni_len, nr_len;
 	exchange_nonces(cc, sa, false, &ni, &ni_len, &nr, &nr_len);
 	/* A rekey's responder sends on the new SA only once the old one is gone. */
-	if (install(sa, c, cc->shared, ni, ni_len, nr, nr_len, old != NULL) != 0) {
+	if (install(sa, c, cc->shared, ni, ni_len, nr, nr_len, false, old != NULL) != 0) {
 		/* As strongSwan: an SA we cannot install is answered NO_PROPOSAL_CHOSEN. */
-		ikesa_remove_child(sa, c);
+		ikesa_remove_child(owner, c);
 		cc->error = N_NO_PROPOSAL_CHOSEN;
 		return TASK_FAILED;
 	}
-	ikesa_link_child(sa, c); /* index the outbound SPI too */
+	ikesa_link_child(owner, c); /* index the outbound SPI too */
 	cc->child = c; /* borrowed: it is linked into the SA */
 	cc->sel.spi_len = 4;
 	memcpy(cc->sel.spi, &c->spi_in, 4);

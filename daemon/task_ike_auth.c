@@ -22,6 +22,7 @@
 #include "daemon/log.h"
 #include "daemon/names.h"
 #include "daemon/task.h"
+#include "daemon/timers.h"
 
 struct auth_task {
 	struct task t;
@@ -171,6 +172,7 @@ static void established(struct ikesa *sa)
 	sa->established_ms = engine_now(sa->e);
 	sa->e->stats.ike_established++;
 	ikesa_set_state(sa, IKESA_ESTABLISHED);
+	timers_on_ike_established(sa);
 }
 
 /* ---- initiator ---- */

@@ -181,7 +181,7 @@ static int derive(struct ikesa *sa, const struct ike_ke *ke)
 			ikesa_tag(sa), names_dh(ke->group, &(struct names_buf){0}), ke->data.len);
 		return rc;
 	}
-	rc = ikesa_derive_keys(sa, shared);
+	rc = ikesa_derive_keys(sa, shared, NULL, 0);
 	secret_free(shared);
 	if (rc != 0)
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: key derivation failed (%d)", ikesa_tag(sa), rc);

@@ -341,8 +341,13 @@ static struct task *responder_tasks(const struct ike_msg *m)
 			}
 		}
 		return t;
-	case CREATE_CHILD_SA:
+	case CREATE_CHILD_SA: {
+		/* An SA payload for protocol IKE: the IKE SA is being rekeyed (RFC 7296 1.3.2). */
+		const struct ike_payload *sap = message_find(m, PL_SA, NULL);
+		if (sap && sap->u.sa.n_proposals && sap->u.sa.proposals[0].protocol == PROTO_IKE)
+			return task_ike_rekey_new();
 		return task_child_create_new(NULL);
+	}
 	case INFORMATIONAL:
 		return task_informational_r_new();
 	default:

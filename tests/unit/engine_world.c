@@ -78,6 +78,15 @@ void step_at(size_t i, int to, uint8_t exchange, bool response)
 	pop(i, true);
 }
 
+size_t q_find(int to)
+{
+	for (size_t i = 0; i < W->nq; i++)
+		if (W->q[i].to == to)
+			return i;
+	fail_msg("no message queued for side %d", to);
+	return 0;
+}
+
 void step(int to, uint8_t exchange, bool response)
 {
 	step_at(0, to, exchange, response);

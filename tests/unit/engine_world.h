@@ -69,6 +69,8 @@ void pop(size_t i, bool deliver);
 void step(int to, uint8_t exchange, bool response);
 /* Deliver queued message i (not necessarily the first), with the same checks. */
 void step_at(size_t i, int to, uint8_t exchange, bool response);
+/* Index of the first queued message for side `to` (fails if none). */
+size_t q_find(int to);
 /* Drop the first queued message, with the same checks. */
 void drop(uint8_t exchange, bool response);
 /* Move the fake clock and run due timers. */

@@ -292,7 +292,7 @@ static void test_lifetimes(void **state)
 	config_free(cfg);
 	cfg = parse_ok("[conn x]\nauth = psk\npsk = \"k\"\nlifetime = 10m\nrekey_margin = 2m\n"
 		       "rand_margin = 30s\nike_lifetime = 1h\nidle_timeout = 90\n"
-		       "lifetime_bytes = 500k\nlifetime_packets = 2M\nreauth = yes\n");
+		       "lifetime_bytes = 500k\nlifetime_packets = 2M\nreauth = no\n");
 	l = &cfg->conns[0].life;
 	assert_int_equal(l->lifetime_s, 600);
 	assert_int_equal(l->rekey_margin_s, 120);
@@ -301,8 +301,10 @@ static void test_lifetimes(void **state)
 	assert_int_equal(l->idle_timeout_s, 90);
 	assert_int_equal(l->lifetime_bytes, 500000);
 	assert_int_equal(l->lifetime_packets, 2000000);
-	assert_true(l->reauth);
+	assert_false(l->reauth);
 	config_free(cfg);
+	parse_err("[conn x]\nauth = psk\npsk = \"k\"\nreauth = yes\n",
+		  "test.conf:4: reauth = yes is not supported yet (IKE SAs are rekeyed)");
 	parse_err("[conn x]\nauth = psk\npsk = \"k\"\nlifetime = 5x\n",
 		  "test.conf:4: lifetime: '5x' is not a duration (e.g. 3600, 60s, 15m, 4h, 1d)");
 	parse_err("[conn x]\nauth = psk\npsk = \"k\"\nlifetime = 60\nrekey_margin = 30\n",

@@ -18,6 +18,7 @@
 
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
+#include "daemon/timers.h"
 #include "tests/unit/engine_world.h"
 
 static struct kaddr kaddr4(const char *ip)
@@ -53,6 +54,15 @@ static void settle(void)
 	for (int i = 0; i < 40 && W->nq; i++)
 		pop(0, true);
 	assert_int_equal(W->nq, 0);
+}
+
+/* Let ms pass in 100 ms steps, delivering every message as it is sent. */
+static void run_for(uint64_t ms)
+{
+	for (uint64_t t = 0; t < ms; t += 100) {
+		advance(100);
+		settle();
+	}
 }
 
 /* A rekey initiated by a (soft expire), every message in order. */
@@ -281,6 +291,146 @@ static void test_lifetimes_installed(void **st)
 	world_free();
 }
 
+/* Configs for IKE rekey tests: both sides rekey the IKE SA after 90 s (no jitter). */
+static void ike_world(uint64_t seed, const char *life_a, const char *life_b)
+{
+	char a[2048], b[2048];
+	snprintf(a, sizeof(a),
+		 "[conn b]\nlocal_addr = 192.0.2.1\nremote_addr = 192.0.2.2\nlocal_id = a.example\n"
+		 "remote_id = b.example\nauth = psk\npsk = \"k\"\nlocal_ts = 10.1.0.0/24\n"
+		 "remote_ts = 10.2.0.0/24\n%s", life_a);
+	snprintf(b, sizeof(b),
+		 "[conn a]\nlocal_addr = 192.0.2.2\nremote_addr = %%any\nlocal_id = b.example\n"
+		 "remote_id = a.example\nauth = psk\npsk = \"k\"\nlocal_ts = 10.2.0.0/24\n"
+		 "remote_ts = 10.1.0.0/24\n%s", life_b);
+	world_new_text(a, b, seed);
+}
+
+#define IKE_LIFE "ike_lifetime = 100\nrekey_margin = 10\nrand_margin = 0\n"
+
+/* Each side: one IKE SA, established, not the old one, with the same Child SA. */
+static void assert_rekeyed(uint64_t old_a, uint64_t old_b, uint32_t child_in)
+{
+	assert_non_null(sa_of(0));
+	assert_non_null(sa_of(1));
+	assert_int_equal(sa_of(0)->state, IKESA_ESTABLISHED);
+	assert_int_equal(sa_of(1)->state, IKESA_ESTABLISHED);
+	assert_true(sa_of(0)->spi_i != old_a || sa_of(0)->spi_r != old_b);
+	assert_true(sa_of(0)->spi_i == sa_of(1)->spi_i && sa_of(0)->spi_r == sa_of(1)->spi_r);
+	assert_int_equal(sa_of(0)->children->spi_in, child_in);
+	assert_tunnel();
+}
+
+static void test_ike_rekey(void **st)
+{
+	(void)st;
+	ike_world(3, IKE_LIFE, "");
+	establish();
+	uint64_t si = sa_of(0)->spi_i, sr = sa_of(0)->spi_r;
+	uint32_t child = sa_of(0)->children->spi_in;
+	assert_int_equal(timers_ike_rekey_in_s(sa_of(0)), 90);
+	advance(90000);
+	/* CREATE_CHILD_SA { HDR, SK { SA(IKE, SPIi'), Ni, KEi } } --> */
+	step(1, CREATE_CHILD_SA, false);
+	/* b: old and new IKE SA; the Child SA is the new one's */
+	assert_int_equal(engine_ike_sa_count(W->s[1].e), 2);
+	/* <-- { HDR, SK { SA(IKE, SPIr'), Nr, KEr } } */
+	step(0, CREATE_CHILD_SA, true);
+	/* INFORMATIONAL (old IKE SA) { D(IKE) } -->, <-- { } */
+	step(1, INFORMATIONAL, false);
+	step(0, INFORMATIONAL, true);
+	assert_int_equal(W->nq, 0);
+	assert_rekeyed(si, sr, child);
+	/* The kernel never noticed. */
+	assert_int_equal(kernel_fake_calls(W->s[0].fake, KFAKE_DEL_SA), 0);
+	/* The new IKE SA works: message IDs from 0, keys from 2.18; a Child rekey on it. */
+	assert_int_equal(sa_of(0)->tm.next_out_id, 0);
+	expire(1, false);
+	settle();
+	assert_tunnel();
+	assert_int_equal(sa_of(1)->tm.next_out_id, 2); /* rekey + delete */
+	world_free();
+}
+
+static void test_ike_rekey_by_responder(void **st)
+{
+	(void)st;
+	ike_world(4, "", IKE_LIFE);
+	establish();
+	uint64_t si = sa_of(0)->spi_i, sr = sa_of(0)->spi_r;
+	uint32_t child = sa_of(0)->children->spi_in;
+	advance(90000);
+	settle();
+	assert_rekeyed(si, sr, child);
+	/* b initiated the rekey: it is the new IKE SA's initiator (RFC 7296 2.18). */
+	assert_true(sa_of(1)->initiator);
+	assert_false(sa_of(0)->initiator);
+	world_free();
+}
+
+/* Both rekey the IKE SA at once (2.8.2): one new IKE SA survives, with the children. */
+static void test_ike_rekey_collision(void **st)
+{
+	(void)st;
+	int a_won = 0, runs = 0;
+	for (uint64_t seed = 1; seed <= 6; seed++) {
+		for (int order = 0; order < 2; order++, runs++) {
+			ike_world(seed, IKE_LIFE, IKE_LIFE);
+			establish();
+			uint64_t si = sa_of(0)->spi_i, sr = sa_of(0)->spi_r;
+			uint32_t child = sa_of(0)->children->spi_in;
+			advance(90000);
+			assert_int_equal(W->nq, 2);
+			/* The crossing requests, one order or the other; then everything else. */
+			step_at(q_find(order), order, CREATE_CHILD_SA, false);
+			step_at(q_find(!order), !order, CREATE_CHILD_SA, false);
+			settle();
+			assert_rekeyed(si, sr, child);
+			a_won += sa_of(0)->initiator;
+			world_free();
+		}
+	}
+	assert_true(a_won > 0 && a_won < runs);
+}
+
+/* A Child SA rekey while the IKE SA is being rekeyed: TEMPORARY_FAILURE, then later fine. */
+/*
+ * A Child SA rekey and an IKE SA rekey cross (2.25.2): the Child rekey
+ * request meets an IKE rekey in flight and gets TEMPORARY_FAILURE; the IKE
+ * rekey request is answered as usual, the in-flight Child SA exchange
+ * moving its SAs to the new IKE SA. The Child rekey is retried 5-10 s
+ * later on the new IKE SA. Both orders of delivery.
+ */
+static void run_crossing(int ike_side, int deliver_first)
+{
+	ike_world(5 + (uint64_t)ike_side, ike_side == 0 ? IKE_LIFE : "",
+		  ike_side == 1 ? IKE_LIFE : "");
+	establish();
+	uint64_t si = sa_of(0)->spi_i;
+	uint32_t child = sa_of(0)->children->spi_in;
+	advance(90000);           /* IKE rekey request from ike_side */
+	expire(!ike_side, false); /* Child rekey request from the other */
+	assert_int_equal(W->nq, 2);
+	step_at(q_find(deliver_first), deliver_first, CREATE_CHILD_SA, false);
+	settle();
+	assert_tunnel();
+	assert_true(sa_of(0)->spi_i != si);
+	run_for(30000);
+	assert_tunnel();
+	assert_int_not_equal(sa_of(0)->children->spi_in, child);
+	assert_int_equal(engine_ike_sa_count(W->s[0].e), 1);
+	assert_int_equal(engine_ike_sa_count(W->s[1].e), 1);
+	world_free();
+}
+
+static void test_child_and_ike_rekey_cross(void **st)
+{
+	(void)st;
+	for (int ike_side = 0; ike_side < 2; ike_side++)
+		for (int first = 0; first < 2; first++)
+			run_crossing(ike_side, first);
+}
+
 int main(void)
 {
 	crypto_init();
@@ -294,6 +444,10 @@ int main(void)
 		cmocka_unit_test(test_rekey_lost_response),
 		cmocka_unit_test(test_hard_expire),
 		cmocka_unit_test(test_lifetimes_installed),
+		cmocka_unit_test(test_ike_rekey),
+		cmocka_unit_test(test_ike_rekey_by_responder),
+		cmocka_unit_test(test_ike_rekey_collision),
+		cmocka_unit_test(test_child_and_ike_rekey_cross),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,36 @@
+/*
+ * The timers of IKE and Child SAs, decided in one place (as WireGuard's
+ * timers.c). Every rule:
+ *
+ *  - Retransmission (RFC 7296 2.1, 2.4): armed by the task manager when a
+ *    request leaves, 4 s * 1.8^n, 5 retransmits, then the IKE SA is torn
+ *    down (task_manager.c).
+ *  - Half-open expiry: a responder SA not established within 60 s is
+ *    dropped (engine.c, armed at the first IKE_SA_INIT).
+ *  - IKE SA rekey (2.8): when an IKE SA is established (IKE_AUTH or a
+ *    rekey), at ike_lifetime less rekey_margin and a random part of
+ *    rand_margin; firing queues a rekey. After TEMPORARY_FAILURE (2.25) it
+ *    is tried again 5-10 s later, and the SA is deleted if the peer keeps
+ *    refusing for IKE_REKEY_GIVE_UP_MS.
+ *  - Child SA rekey: no timer of ours; the kernel's soft lifetime (set by
+ *    child_kernel.c with the same margins) raises XFRM_MSG_EXPIRE. After
+ *    TEMPORARY_FAILURE it is retried 5-10 s later (task_child_create.c).
+ */
+#ifndef XIKED_TIMERS_H
+#define XIKED_TIMERS_H
+
+#include <stdint.h>
+
+struct ikesa;
+
+/* Milliseconds a peer may keep answering TEMPORARY_FAILURE to our IKE rekey. */
+#define IKE_REKEY_GIVE_UP_MS (5 * 60 * 1000)
+
+/* sa became ESTABLISHED (IKE_AUTH or as a rekey's successor): arm its rekey. */
+void timers_on_ike_established(struct ikesa *sa);
+/* Our IKE rekey met TEMPORARY_FAILURE: try again soon. */
+void timers_on_ike_rekey_deferred(struct ikesa *sa);
+/* Seconds until sa's IKE rekey, or -1 when none is planned. */
+int64_t timers_ike_rekey_in_s(const struct ikesa *sa);
+
+#endif
