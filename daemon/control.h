@@ -3,7 +3,7 @@
  * speaking one JSON object per line each way (doc/xiked.conf.5, CONTROL
  * PROTOCOL). Requests:
  *   {"cmd":"status"}  {"cmd":"up","conn":"NAME"}  {"cmd":"down","conn":"NAME"}
- *   {"cmd":"reload"}
+ *   {"cmd":"reload"}  {"cmd":"rekey","conn":"NAME"[,"ike":true]}
  * Responses: {"ok":true,...} or {"ok":false,"error":"message"}. A client
  * may send any number of requests on one connection; each is answered in
  * order, and the connection stays open until the client closes it.
@@ -16,6 +16,7 @@
 #ifndef XIKED_CONTROL_H
 #define XIKED_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct json_writer;
@@ -40,6 +41,8 @@ struct control_handlers {
 	int (*up)(void *ctx, const char *conn, char *err, size_t errlen);
 	int (*down)(void *ctx, const char *conn, char *err, size_t errlen);
 	int (*reload)(void *ctx, char *err, size_t errlen);
+	/* {"cmd":"rekey","conn":"NAME","ike":BOOL}: rekey the conn's Child SAs, or its IKE SA. */
+	int (*rekey)(void *ctx, const char *conn, bool ike, char *err, size_t errlen);
 	void *ctx;
 };
 

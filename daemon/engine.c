@@ -17,6 +17,7 @@
 #include "daemon/spi_table.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
+#include "daemon/timers.h"
 #include "daemon/ts.h"
 
 /* ---- configuration references ---- */
@@ -506,6 +507,35 @@ int engine_down(struct engine *e, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
+int engine_rekey(struct engine *e, const char *name, bool ike, char *err, size_t errlen)
+{
+	struct sa_list l = all_sas(e);
+	size_t n = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		struct ikesa *sa = l.v[i];
+		if (strcmp(sa->conn->name, name) != 0 || sa->state != IKESA_ESTABLISHED ||
+		    sa->ike_rekeyed)
+			continue;
+		n++;
+		if (ike) {
+			if (!sa->ike_rekeying)
+				tm_queue(sa, task_ike_rekey_new());
+			continue;
+		}
+		for (struct child_sa *c = sa->children; c; c = c->next)
+			if (c->state == CHILD_INSTALLED && !c->rekeying && !c->rekeyed && !c->redundant)
+				tm_queue(sa, task_child_rekey_new(c->spi_in));
+	}
+	free(l.v);
+	if (n == 0) {
+		snprintf(err, errlen, "%s '%s'", config_find_conn(e->cfg->cfg, name)
+							 ? "no established IKE SA for"
+							 : "no connection named", name);
+		return -ENOENT;
+	}
+	return 0;
+}
+
 void engine_start(struct engine *e)
 {
 	const struct xiked_config *cfg = e->cfg->cfg;
@@ -672,6 +702,9 @@ static void status_child(struct engine *e, struct ikesa *sa, struct child_sa *c,
 		snprintf(pt.s, sizeof(pt.s), "%s", names_encr(c->suite.encr, &nb));
 	json_kv_str(w, "esp_proposal", pt.s);
 	json_kv_uint(w, "reqid", c->reqid);
+	uint64_t now = engine_now(e);
+	if (c->soft_ms && !c->rekeyed)
+		json_kv_uint(w, "rekey_in_s", c->soft_ms > now ? (c->soft_ms - now) / 1000 : 0);
 	status_ts(w, "local_ts", c->local_ts, c->n_local_ts);
 	status_ts(w, "remote_ts", c->remote_ts, c->n_remote_ts);
 	json_kv_uint(w, "bytes_in", in.bytes);
@@ -705,6 +738,9 @@ void engine_status(struct engine *e, struct json_writer *w)
 		json_kv_str(w, "ike_proposal", sa->proposal_text);
 		json_kv_uint(w, "established_s",
 			     sa->established_ms ? (now - sa->established_ms) / 1000 : 0);
+		int64_t rk = timers_ike_rekey_in_s(sa);
+		if (rk >= 0)
+			json_kv_uint(w, "rekey_in_s", (uint64_t)rk);
 		json_kv_bool(w, "nat_local", (sa->ext & EXT_NAT_LOCAL) != 0);
 		json_kv_bool(w, "nat_remote", (sa->ext & EXT_NAT_REMOTE) != 0);
 		json_key(w, "child_sas");

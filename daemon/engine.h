@@ -90,6 +90,11 @@ void engine_start(struct engine *e);
 int engine_up(struct engine *e, const char *conn, char *err, size_t errlen);
 /* Delete every IKE SA of conn (sending Delete); 0 or -ENOENT. */
 int engine_down(struct engine *e, const char *conn, char *err, size_t errlen);
+/*
+ * Rekey every installed Child SA of conn's IKE SAs, or (ike) the IKE SAs
+ * themselves; 0 or -ENOENT (no such conn / no established IKE SA).
+ */
+int engine_rekey(struct engine *e, const char *conn, bool ike, char *err, size_t errlen);
 /* Replace the configuration (ownership taken); running SAs keep theirs. */
 void engine_reload(struct engine *e, struct xiked_config *cfg);
 /* Send Delete for every IKE SA (SIGTERM); true when none is left to wait for. */

@@ -88,6 +88,12 @@ static int ctl_down(void *ctx, const char *conn, char *err, size_t errlen)
 	return engine_down(d->engine, conn, err, errlen);
 }
 
+static int ctl_rekey(void *ctx, const char *conn, bool ike, char *err, size_t errlen)
+{
+	struct daemon *d = ctx;
+	return engine_rekey(d->engine, conn, ike, err, errlen);
+}
+
 static int reload(struct daemon *d, char *err, size_t errlen)
 {
 	struct xiked_config *cfg = NULL;
@@ -205,7 +211,7 @@ int main(int argc, char **argv)
 		goto out;
 	loop_add_fd(d.loop, d.kernel.ops->event_fd(d.kernel.k), EPOLLIN, on_kernel_event, &d);
 	struct control_handlers h = {.status = ctl_status, .up = ctl_up, .down = ctl_down,
-				     .reload = ctl_reload, .ctx = &d};
+				     .reload = ctl_reload, .rekey = ctl_rekey, .ctx = &d};
 	int crc = control_new(d.loop, control_path, &h, &d.control);
 	if (crc != 0) {
 		log_msg(LOG_CTL, LOG_LVL_ERROR, "cannot create the control socket %s: %s", control_path,

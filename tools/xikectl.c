@@ -2,7 +2,7 @@
  * xikectl: talks to xiked over its control socket (one JSON object per
  * line each way; see xiked.conf(5), CONTROL PROTOCOL).
  *
- *   xikectl [-s SOCKET] status [--json] | up CONN | down CONN | reload
+ *   xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN [--ike] | reload
  *
  * Exit status: 0 on success, 1 when the daemon reports an error or cannot
  * be reached, 2 on a usage error.
@@ -24,7 +24,8 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | reload\n"
+	fprintf(f, "usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | "
+		   "rekey CONN [--ike] | reload\n"
 		   "  -s SOCKET   control socket (default " DEFAULT_SOCKET ")\n");
 }
 
@@ -183,6 +184,8 @@ static void print_child(const struct json_value *ch)
 		printf(", %s", FIELD(ch, "mode"));
 	if (FIELD(ch, "esp_proposal"))
 		printf(", ESP:%s", FIELD(ch, "esp_proposal"));
+	if (FIELD(ch, "rekey_in_s"))
+		printf(", rekeying in %ss", FIELD(ch, "rekey_in_s"));
 	printf("\n");
 	printf("    in  %s, %s bytes, %s packets\n", or(FIELD(ch, "spi_in"), "-"),
 	       or(FIELD(ch, "bytes_in"), "0"), or(FIELD(ch, "packets_in"), "0"));
@@ -221,7 +224,10 @@ static void print_status(const struct json_value *resp)
 		if ((v = FIELD(sa, "ike_proposal")))
 			printf("  %s\n", v);
 		if ((v = FIELD(sa, "established_s")))
-			printf("  established %ss ago\n", v);
+			printf("  established %ss ago", v);
+		if ((v = FIELD(sa, "rekey_in_s")))
+			printf(", rekeying in %ss", v);
+		printf("\n");
 		children = json_get(sa, "child_sas");
 		if (children && children->type == JSON_ARRAY) {
 			for (size_t j = 0; j < children->u.arr.n; j++) {
@@ -235,7 +241,7 @@ static void print_status(const struct json_value *resp)
 int main(int argc, char **argv)
 {
 	const char *sock = DEFAULT_SOCKET, *cmd, *conn = NULL, *err;
-	bool as_json = false, ok = false;
+	bool as_json = false, ok = false, rekey_ike = false;
 	struct json_writer w;
 	struct json_value *resp = NULL;
 	char perr[160], *line = NULL;
@@ -270,6 +276,16 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		conn = argv[i++];
+	} else if (strcmp(cmd, "rekey") == 0) {
+		if (i >= argc) {
+			usage(stderr);
+			return 2;
+		}
+		conn = argv[i++];
+		if (i < argc && strcmp(argv[i], "--ike") == 0) {
+			rekey_ike = true;
+			i++;
+		}
 	} else if (strcmp(cmd, "reload") != 0) {
 		fprintf(stderr, "xikectl: unknown command '%s'\n", cmd);
 		usage(stderr);
@@ -285,6 +301,8 @@ int main(int argc, char **argv)
 	json_kv_str(&w, "cmd", cmd);
 	if (conn)
 		json_kv_str(&w, "conn", conn);
+	if (rekey_ike)
+		json_kv_bool(&w, "ike", true);
 	json_obj_end(&w);
 	if (!json_writer_ok(&w)) {
 		fprintf(stderr, "xikectl: out of memory\n");

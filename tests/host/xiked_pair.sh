@@ -81,6 +81,27 @@ for n in "$A" "$B"; do
     || bad "kernel of $n holds $s state and $p policy lines"
 done
 
+# An IKE SA rekey on request (RFC 7296 1.3.2): new SPIs, still established on both sides.
+spis() { "$xikectl" -s "$tmp/$1.sock" status --json | grep -o '"spi_i":"[0-9a-f]*"' | head -n 1; }
+before=$(spis a)
+if "$xikectl" -s "$tmp/a.sock" rekey peer --ike; then
+  rekeyed=no
+  for _ in $(seq 50); do
+    now=$(spis a)
+    if [ -n "$now" ] && [ "$now" != "$before" ] && [ "$now" = "$(spis b)" ] &&
+       [ "$("$xikectl" -s "$tmp/a.sock" status --json | grep -o '"state":"ESTABLISHED"' | wc -l)" -eq 1 ]; then
+      rekeyed=yes; break
+    fi
+    sleep 0.1
+  done
+  [ $rekeyed = yes ] && ok "xikectl rekey --ike: new IKE SA on both sides ($before -> $now)" \
+    || bad "IKE rekey ($before -> $(spis a) / $(spis b))"
+else
+  bad "xikectl rekey --ike"
+fi
+"$xikectl" -s "$tmp/a.sock" rekey nosuch 2>/dev/null && bad "rekey of an unknown conn" \
+  || ok "xikectl rekey of an unknown conn fails"
+
 # IKEv1 gets INVALID_MAJOR_VERSION and one log line.
 if command -v python3 >/dev/null; then
   ip netns exec "$A" python3 - <<'PY' && ok "IKEv1 answered with INVALID_MAJOR_VERSION" || bad "IKEv1 answer"

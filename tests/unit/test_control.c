@@ -309,7 +309,8 @@ static int teardown_dir(void **state)
 static void test_requests(void **state)
 {
 	struct fake f = { 0 };
-	struct control_handlers h = { fake_status, fake_up, fake_down, fake_reload, &f };
+	struct control_handlers h = { .status = fake_status, .up = fake_up, .down = fake_down,
+				      .reload = fake_reload, .ctx = &f };
 	struct loop *loop = loop_new(NULL);
 	struct control *c;
 	struct stat st;
@@ -424,7 +425,8 @@ static void xikectl(struct loop *loop, int want_rc, const char *want_out, const 
 static void test_xikectl(void **state)
 {
 	struct fake f = { 0 };
-	struct control_handlers h = { fake_status, fake_up, fake_down, fake_reload, &f };
+	struct control_handlers h = { .status = fake_status, .up = fake_up, .down = fake_down,
+				      .reload = fake_reload, .ctx = &f };
 	struct loop *loop;
 	struct control *c;
 	char missing[160], msg[300];
@@ -466,7 +468,7 @@ static void test_xikectl(void **state)
 	assert_string_equal(f.last_down, "site-b");
 
 	/* usage errors: exit 2 before any connection */
-	xikectl(loop, 2, "", "usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | reload\n"
+	xikectl(loop, 2, "", "usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN [--ike] | reload\n"
 			     "  -s SOCKET   control socket (default /run/xiked/xiked.sock)\n",
 		sock_path, "up", NULL);
 
