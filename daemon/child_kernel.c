@@ -38,13 +38,31 @@ static struct kernel *kern(struct ikesa *sa)
 	return &sa->e->env.kernel;
 }
 
-static void log_kernel_error(struct ikesa *sa, struct child_sa *c, const char *what, int rc)
+/* What the policy code needs: policies also exist without an IKE SA (trap policies). */
+struct polctx {
+	struct engine *e;
+	const struct sockaddr_storage *local, *remote;
+	const char *tag; /* log prefix */
+};
+
+static struct polctx polctx_of(struct ikesa *sa)
 {
-	const char *extack = kern(sa)->ops->last_extack ? kern(sa)->ops->last_extack(kern(sa)->k)
-							: NULL;
-	log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: Child SA %s: %s failed: %s%s%s%s", ikesa_tag(sa),
+	return (struct polctx){sa->e, &sa->local, &sa->remote, ikesa_tag(sa)};
+}
+
+static void log_kernel_error_tag(struct engine *e, const char *tag, struct child_sa *c,
+				 const char *what, int rc)
+{
+	struct kernel *k = &e->env.kernel;
+	const char *extack = k->ops->last_extack ? k->ops->last_extack(k->k) : NULL;
+	log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: Child SA %s: %s failed: %s%s%s%s", tag,
 		c->cfg ? c->cfg->name : "?", what, kernel_strerror(rc, IPPROTO_ESP),
 		extack ? " (kernel: " : "", extack ? extack : "", extack ? ")" : "");
+}
+
+static void log_kernel_error(struct ikesa *sa, struct child_sa *c, const char *what, int rc)
+{
+	log_kernel_error_tag(sa->e, ikesa_tag(sa), c, what, rc);
 }
 
 int child_kernel_alloc_spi(struct ikesa *sa, struct child_sa *c)
@@ -91,12 +109,12 @@ static void reverse(const struct ksel *s, struct ksel *r)
 }
 
 /* The policy of direction dir (index 0 out, 1 in, 2 fwd) for outbound selector s. */
-static void make_policy(struct ikesa *sa, struct child_sa *c, const struct ksel *s, int dir,
-			struct kernel_policy *p)
+static void make_policy(const struct polctx *pc, struct child_sa *c, const struct ksel *s,
+			int dir, struct kernel_policy *p)
 {
 	struct kaddr l, r;
-	to_kaddr(&sa->local, &l);
-	to_kaddr(&sa->remote, &r);
+	to_kaddr(pc->local, &l);
+	to_kaddr(pc->remote, &r);
 	*p = (struct kernel_policy){0};
 	if (dir == 0) {
 		p->sel = *s;
@@ -122,75 +140,94 @@ static int dirs(const struct child_sa *c)
 	return c->mode == CONFIG_MODE_TUNNEL ? 3 : 2;
 }
 
-static void del_policies(struct ikesa *sa, struct child_sa *c)
+static void del_policies(const struct polctx *pc, struct child_sa *c)
 {
+	struct kernel *k = &pc->e->env.kernel;
 	struct ksel sels[POLICY_SEL_MAX];
 	int n = child_selectors(c, sels, POLICY_SEL_MAX);
 	for (int i = 0; i < n; i++)
 		for (int d = 0; d < dirs(c); d++) {
 			struct kernel_policy p;
-			make_policy(sa, c, &sels[i], d, &p);
-			int rc = kern(sa)->ops->del_policy(kern(sa)->k, &p.sel, p.dir, 0, 0, 0);
+			make_policy(pc, c, &sels[i], d, &p);
+			int rc = k->ops->del_policy(k->k, &p.sel, p.dir, 0, 0, 0);
 			if (rc != 0 && rc != -ENOENT)
-				log_kernel_error(sa, c, "deleting a policy", rc);
+				log_kernel_error_tag(pc->e, pc->tag, c, "deleting a policy", rc);
 		}
 }
 
 /*
  * Policies belong to a reqid, not to one Child SA: a rekeyed SA and its
- * successor share them (DESIGN.md: keep policies stable across rekeys). The
- * engine counts the Child SAs holding each reqid's policies; the first
- * installs them, the last removes them.
+ * successor share them (DESIGN.md: keep policies stable across rekeys), and
+ * so do a trap (start = trap) and the Child SA its ACQUIRE brought up. The
+ * engine counts the holders of each reqid's policies; the first installs
+ * them, the last removes them.
  */
-static uintptr_t policy_refs(struct ikesa *sa, uint32_t reqid)
+static uintptr_t policy_refs(struct engine *e, uint32_t reqid)
 {
-	return (uintptr_t)spi_table_get(sa->e->policy_refs, reqid);
+	return (uintptr_t)spi_table_get(e->policy_refs, reqid);
 }
 
-static void set_policy_refs(struct ikesa *sa, uint32_t reqid, uintptr_t n)
+static void set_policy_refs(struct engine *e, uint32_t reqid, uintptr_t n)
 {
-	spi_table_del(sa->e->policy_refs, reqid);
+	spi_table_del(e->policy_refs, reqid);
 	if (n)
-		spi_table_add(sa->e->policy_refs, reqid, (void *)n);
+		spi_table_add(e->policy_refs, reqid, (void *)n);
 }
 
-static int hold_policies(struct ikesa *sa, struct child_sa *c)
+static int hold_policies(const struct polctx *pc, struct child_sa *c)
 {
-	uintptr_t refs = policy_refs(sa, c->reqid);
+	struct kernel *k = &pc->e->env.kernel;
+	uintptr_t refs = policy_refs(pc->e, c->reqid);
 	if (refs == 0) {
 		struct ksel sels[POLICY_SEL_MAX];
 		int n = child_selectors(c, sels, POLICY_SEL_MAX);
 		if (n <= 0) {
 			log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: Child SA %s: traffic selectors need more "
-				"than %d kernel policies", ikesa_tag(sa), c->cfg->name, POLICY_SEL_MAX);
+				"than %d kernel policies", pc->tag, c->cfg->name, POLICY_SEL_MAX);
 			return n < 0 ? n : -EINVAL;
 		}
 		for (int i = 0; i < n; i++)
 			for (int d = 0; d < dirs(c); d++) {
 				struct kernel_policy p;
-				make_policy(sa, c, &sels[i], d, &p);
-				int rc = kern(sa)->ops->add_policy(kern(sa)->k, &p);
+				make_policy(pc, c, &sels[i], d, &p);
+				int rc = k->ops->add_policy(k->k, &p);
 				if (rc != 0) {
-					log_kernel_error(sa, c, "installing a policy", rc);
-					del_policies(sa, c);
+					log_kernel_error_tag(pc->e, pc->tag, c, "installing a policy", rc);
+					del_policies(pc, c);
 					return rc;
 				}
 			}
 	}
-	set_policy_refs(sa, c->reqid, refs + 1);
+	set_policy_refs(pc->e, c->reqid, refs + 1);
 	c->holds_policies = true;
 	return 0;
 }
 
-static void release_policies(struct ikesa *sa, struct child_sa *c)
+static void release_policies(const struct polctx *pc, struct child_sa *c)
 {
 	if (!c->holds_policies)
 		return;
 	c->holds_policies = false;
-	uintptr_t refs = policy_refs(sa, c->reqid);
+	uintptr_t refs = policy_refs(pc->e, c->reqid);
 	if (refs <= 1)
-		del_policies(sa, c);
-	set_policy_refs(sa, c->reqid, refs ? refs - 1 : 0);
+		del_policies(pc, c);
+	set_policy_refs(pc->e, c->reqid, refs ? refs - 1 : 0);
+}
+
+int child_kernel_hold_policies(struct engine *e, const struct sockaddr_storage *local,
+			       const struct sockaddr_storage *remote, const char *tag,
+			       struct child_sa *c)
+{
+	struct polctx pc = {e, local, remote, tag};
+	return hold_policies(&pc, c);
+}
+
+void child_kernel_release_policies(struct engine *e, const struct sockaddr_storage *local,
+				   const struct sockaddr_storage *remote, const char *tag,
+				   struct child_sa *c)
+{
+	struct polctx pc = {e, local, remote, tag};
+	release_policies(&pc, c);
 }
 
 /*
@@ -320,7 +357,8 @@ int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secr
 	} else if ((rc = install_out(sa, c, &x, out_enc, out_int)) != 0) {
 		goto fail;
 	}
-	if ((rc = hold_policies(sa, c)) != 0)
+	struct polctx pc = polctx_of(sa);
+	if ((rc = hold_policies(&pc, c)) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -339,10 +377,28 @@ int child_kernel_install_out(struct ikesa *sa, struct child_sa *c)
 	return rc;
 }
 
+void child_kernel_query(struct ikesa *sa, struct child_sa *c, struct kernel_sa_stats *in,
+			struct kernel_sa_stats *out)
+{
+	struct kaddr dst;
+	*in = *out = (struct kernel_sa_stats){0};
+	if (c->installed_in) {
+		to_kaddr(&sa->local, &dst);
+		if (kern(sa)->ops->query_sa(kern(sa)->k, &dst, c->spi_in, IPPROTO_ESP, 0, 0, in) != 0)
+			*in = (struct kernel_sa_stats){0};
+	}
+	if (c->installed_out) {
+		to_kaddr(&sa->remote, &dst);
+		if (kern(sa)->ops->query_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, 0, 0, out) != 0)
+			*out = (struct kernel_sa_stats){0};
+	}
+}
+
 void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c)
 {
 	struct kaddr dst;
-	release_policies(sa, c);
+	struct polctx pc = polctx_of(sa);
+	release_policies(&pc, c);
 	secret_free(c->pending_out);
 	c->pending_out = NULL;
 	if (c->installed_out) {

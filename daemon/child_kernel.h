@@ -11,9 +11,12 @@
 
 #include "crypto/secret.h"
 #include "daemon/esp_alg.h"
+#include "netlink/kernel_ops.h"
 
+struct engine;
 struct ikesa;
 struct child_sa;
+struct sockaddr_storage;
 
 /* KEYMAT octets a suite needs: both directions' encryption + integrity keys (RFC 7296 2.17). */
 size_t child_keymat_len(const struct esp_suite *s);
@@ -32,6 +35,21 @@ int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secr
 			 bool we_initiated, bool defer_out);
 /* Install a deferred outbound state (no-op without one). 0 or -errno (logged). */
 int child_kernel_install_out(struct ikesa *sa, struct child_sa *c);
+/*
+ * The policies of c's reqid without an IKE SA (trap policies, start =
+ * trap): hold installs them unless another holder has; release removes
+ * them with the last holder. local/remote are the tunnel endpoints for the
+ * templates; tag prefixes log lines. 0 or -errno (logged).
+ */
+int child_kernel_hold_policies(struct engine *e, const struct sockaddr_storage *local,
+			       const struct sockaddr_storage *remote, const char *tag,
+			       struct child_sa *c);
+void child_kernel_release_policies(struct engine *e, const struct sockaddr_storage *local,
+				   const struct sockaddr_storage *remote, const char *tag,
+				   struct child_sa *c);
+/* The kernel's counters of c's inbound and outbound states (zeros for what is missing). */
+void child_kernel_query(struct ikesa *sa, struct child_sa *c, struct kernel_sa_stats *in,
+			struct kernel_sa_stats *out);
 /* Remove whatever of c is in the kernel (states, policies, larval SPI). */
 void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c);
 

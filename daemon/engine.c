@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/child_kernel.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/message.h"
@@ -18,6 +19,7 @@
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
 #include "daemon/timers.h"
+#include "daemon/trap.h"
 #include "daemon/ts.h"
 
 /* ---- configuration references ---- */
@@ -194,12 +196,12 @@ struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg
 	e->child_by_spi = spi_table_new();
 	e->by_conn = spi_table_new();
 	e->policy_refs = spi_table_new();
+	e->traps = spi_table_new();
 	e->rxbuf = malloc(2 * IKE_MSG_MAX);
 	e->txbuf = malloc(IKE_MSG_MAX);
 	e->next_reqid = XIKED_REQID_BASE + 1;
-	if (!e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->by_conn || !e->policy_refs ||
-	    !e->rxbuf ||
-	    !e->txbuf) {
+	if (!e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->by_conn ||
+	    !e->policy_refs || !e->traps || !e->rxbuf || !e->txbuf) {
 		if (!e->cfg)
 			config_free(cfg);
 		engine_free(e);
@@ -246,11 +248,14 @@ void engine_free(struct engine *e)
 			engine_destroy_sa(e, l.v[i]);
 		free(l.v);
 	}
+	if (e->traps)
+		trap_remove_all(e);
 	spi_table_free(e->by_spi);
 	spi_table_free(e->half_open);
 	spi_table_free(e->child_by_spi);
 	spi_table_free(e->by_conn);
 	spi_table_free(e->policy_refs);
+	spi_table_free(e->traps);
 	free(e->rxbuf);
 	free(e->txbuf);
 	cfg_ref_put(e->cfg);
@@ -419,13 +424,18 @@ void engine_take_conn_role(struct engine *e, struct ikesa *old, struct ikesa *n)
 	}
 }
 
+struct ikesa *engine_conn_sa(struct engine *e, const char *conn)
+{
+	struct ikesa *sa = spi_table_get(e->by_conn, conn_key(conn));
+	if (sa && strcmp(sa->conn->name, conn) == 0 && sa->state <= IKESA_ESTABLISHED)
+		return sa;
+	return NULL;
+}
+
 /* The IKE SA we initiated for conn, if it is still up or connecting (O(1)). */
 static struct ikesa *conn_active(struct engine *e, const struct conn_cfg *conn)
 {
-	struct ikesa *sa = spi_table_get(e->by_conn, conn_key(conn->name));
-	if (sa && strcmp(sa->conn->name, conn->name) == 0 && sa->state <= IKESA_ESTABLISHED)
-		return sa;
-	return NULL;
+	return engine_conn_sa(e, conn->name);
 }
 
 int engine_up(struct engine *e, const char *name, char *err, size_t errlen)
@@ -539,6 +549,7 @@ int engine_rekey(struct engine *e, const char *name, bool ike, char *err, size_t
 void engine_start(struct engine *e)
 {
 	const struct xiked_config *cfg = e->cfg->cfg;
+	trap_install_all(e);
 	for (size_t i = 0; i < cfg->n_conns; i++) {
 		if (cfg->conns[i].start != CONFIG_START_INITIATE)
 			continue;
@@ -662,24 +673,9 @@ static void status_child(struct engine *e, struct ikesa *sa, struct child_sa *c,
 		       struct json_writer *w)
 {
 	char spi[16];
-	struct kernel_sa_stats in = {0}, out = {0};
-	struct kaddr dst;
-	struct kernel *k = &e->env.kernel;
-	memset(&dst, 0, sizeof(dst));
-	if (c->state == CHILD_INSTALLED) {
-		const struct sockaddr_storage *l = &sa->local, *r = &sa->remote;
-		dst.family = (uint8_t)l->ss_family;
-		memcpy(dst.a, l->ss_family == AF_INET ? (const void *)&((const struct sockaddr_in *)l)->sin_addr
-						      : (const void *)&((const struct sockaddr_in6 *)l)->sin6_addr,
-		       l->ss_family == AF_INET ? 4 : 16);
-		k->ops->query_sa(k->k, &dst, c->spi_in, IPPROTO_ESP, 0, 0, &in);
-		memset(&dst, 0, sizeof(dst));
-		dst.family = (uint8_t)r->ss_family;
-		memcpy(dst.a, r->ss_family == AF_INET ? (const void *)&((const struct sockaddr_in *)r)->sin_addr
-						      : (const void *)&((const struct sockaddr_in6 *)r)->sin6_addr,
-		       r->ss_family == AF_INET ? 4 : 16);
-		k->ops->query_sa(k->k, &dst, c->spi_out, IPPROTO_ESP, 0, 0, &out);
-	}
+	struct kernel_sa_stats in, out;
+	(void)e;
+	child_kernel_query(sa, c, &in, &out);
 	json_obj_begin(w);
 	json_kv_str(w, "name", c->cfg->name);
 	json_kv_str(w, "state", child_state_name(c->state));

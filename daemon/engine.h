@@ -21,6 +21,7 @@
 
 struct ikesa;
 struct spi_table;
+struct trap;
 
 /* Sends one IKE message; from may carry a wildcard address. 0 or -errno. */
 typedef int (*engine_send_fn)(void *ctx, const struct sockaddr_storage *from,
@@ -66,6 +67,8 @@ struct engine {
 	struct spi_table *child_by_spi; /* our inbound ESP SPI -> struct ikesa (kernel events) */
 	struct spi_table *by_conn;      /* hash(conn name) -> the IKE SA we initiated for it */
 	struct spi_table *policy_refs;  /* reqid -> Child SAs holding its policies (a count) */
+	struct spi_table *traps;        /* trap reqid -> struct trap (trap.h) */
+	struct trap *trap_list;
 	uint32_t next_reqid;
 	struct engine_stats stats;
 	uint8_t *rxbuf, *txbuf;         /* scratch: decrypted payloads, messages being built */
@@ -108,7 +111,7 @@ size_t engine_ike_sa_count(const struct engine *e);
  */
 void engine_status(struct engine *e, struct json_writer *w);
 
-/* Kernel event callbacks (struct kernel_events.ctx = the engine). */
+/* Kernel event callbacks (struct kernel_events.ctx = the engine; trap.h has the ACQUIRE one). */
 void engine_on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr *dst, bool hard);
 
 /* --- for the engine's own modules --- */
@@ -122,6 +125,8 @@ void engine_destroy_sa(struct engine *e, struct ikesa *sa);
 /* Sends buf from sa's local to remote address. */
 int engine_send(struct engine *e, const struct ikesa *sa, const uint8_t *buf, size_t len);
 uint32_t engine_alloc_reqid(struct engine *e);
+/* The IKE SA we initiated for conn (up or connecting), or NULL. */
+struct ikesa *engine_conn_sa(struct engine *e, const char *conn);
 /* If old is the IKE SA we initiated for its conn, n takes that role (IKE rekey). */
 void engine_take_conn_role(struct engine *e, struct ikesa *old, struct ikesa *n);
 /* A random non-zero 64-bit SPI. */

@@ -143,6 +143,7 @@ void ikesa_remove_child(struct ikesa *sa, struct child_sa *c)
 		spi_table_del(sa->e->child_by_spi, OUT_KEY(c->spi_out));
 	c->indexed = c->indexed_out = false;
 	timer_cancel(sa->e->env.loop, &c->retry_timer);
+	timer_cancel(sa->e->env.loop, &c->idle_timer);
 	struct child_sa **pp = &sa->children;
 	while (*pp && *pp != c)
 		pp = &(*pp)->next;

@@ -93,6 +93,8 @@ struct child_sa {
 	bool peer_created;        /* made by an exchange the peer initiated */
 	bool indexed_out;         /* its outbound SPI is in child_by_spi too */
 	struct timer retry_timer; /* rekey again after TEMPORARY_FAILURE (2.25) */
+	struct timer idle_timer;  /* idle_timeout checks of the kernel's counters */
+	uint64_t idle_bytes, idle_since; /* bytes in+out at the last change, and when */
 };
 
 /* Message state of the task manager (RFC 7296 2.1-2.3; window size 1). */

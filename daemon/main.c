@@ -23,6 +23,7 @@
 #include "daemon/engine.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
+#include "daemon/trap.h"
 #include "daemon/udp.h"
 #include "netlink/kernel_ops.h"
 
@@ -67,6 +68,13 @@ static void on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr
 	struct daemon *d = ctx;
 	if (d->engine)
 		engine_on_expire(d->engine, spi, proto, dst, hard);
+}
+
+static void on_acquire(void *ctx, const struct ksel *sel, uint32_t reqid)
+{
+	struct daemon *d = ctx;
+	if (d->engine)
+		trap_on_acquire(d->engine, sel, reqid);
 }
 
 static int ctl_status(void *ctx, struct json_writer *out)
@@ -174,7 +182,7 @@ int main(int argc, char **argv)
 	}
 	struct clock clk = clock_boottime();
 	d.loop = loop_new(&clk);
-	struct kernel_events ev = {.expire = on_expire, .ctx = &d};
+	struct kernel_events ev = {.expire = on_expire, .acquire = on_acquire, .ctx = &d};
 	int krc = kernel_netlink_new(&ev, &d.kernel);
 	if (!d.loop || krc != 0) {
 		log_msg(LOG_DMN, LOG_LVL_ERROR, "cannot open the XFRM netlink socket: %s",

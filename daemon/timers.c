@@ -1,6 +1,9 @@
 /* IKE SA rekey timers (the rules are in timers.h). */
 #include "daemon/timers.h"
 
+#include <arpa/inet.h>
+
+#include "daemon/child_kernel.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
@@ -65,6 +68,46 @@ void timers_on_ike_rekey_deferred(struct ikesa *sa)
 	uint32_t r = 0;
 	rng_fill(sa->e->env.rng, &r, sizeof(r));
 	arm(sa, REKEY_RETRY_MS + r % REKEY_RETRY_MS);
+}
+
+static uint64_t idle_interval_ms(const struct ikesa *sa)
+{
+	uint64_t ms = (uint64_t)sa->conn->life.idle_timeout_s * 1000 / 4;
+	return ms < 1000 ? 1000 : ms;
+}
+
+static void on_idle_check(struct loop *loop, struct timer *t, void *ctx)
+{
+	(void)t;
+	struct child_sa *c = ctx;
+	struct ikesa *sa = c->ike;
+	if (!sa || sa->state != IKESA_ESTABLISHED || c->state != CHILD_INSTALLED || c->rekeyed)
+		return;
+	struct kernel_sa_stats in, out;
+	child_kernel_query(sa, c, &in, &out);
+	uint64_t bytes = in.bytes + out.bytes, now = engine_now(sa->e);
+	if (bytes != c->idle_bytes) {
+		c->idle_bytes = bytes;
+		c->idle_since = now;
+	} else if (now - c->idle_since >= (uint64_t)sa->conn->life.idle_timeout_s * 1000) {
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s (%08x) idle for %u s: deleting",
+			ikesa_tag(sa), c->cfg->name, ntohl(c->spi_in), sa->conn->life.idle_timeout_s);
+		struct task *d = task_delete_new(c->spi_in);
+		if (d)
+			tm_queue(sa, d);
+		return;
+	}
+	timer_arm_in(loop, &c->idle_timer, idle_interval_ms(sa));
+}
+
+void timers_on_child_installed(struct ikesa *sa, struct child_sa *c)
+{
+	if (!sa->conn->life.idle_timeout_s)
+		return;
+	c->idle_bytes = 0;
+	c->idle_since = engine_now(sa->e);
+	timer_init(&c->idle_timer, on_idle_check, c);
+	timer_arm_in(sa->e->env.loop, &c->idle_timer, idle_interval_ms(sa));
 }
 
 int64_t timers_ike_rekey_in_s(const struct ikesa *sa)

@@ -12,6 +12,11 @@
  *    rand_margin; firing queues a rekey. After TEMPORARY_FAILURE (2.25) it
  *    is tried again 5-10 s later, and the SA is deleted if the peer keeps
  *    refusing for IKE_REKEY_GIVE_UP_MS.
+ *  - Child SA idle timeout (idle_timeout): from installation, the kernel's
+ *    byte counters of both states are read every quarter of idle_timeout
+ *    (at least 1 s); when they have not moved for idle_timeout, the Child
+ *    SA is deleted (the IKE SA stays; with start = trap, the next packet
+ *    brings it back).
  *  - Child SA rekey: no timer of ours; the kernel's soft lifetime (set by
  *    child_kernel.c with the same margins) raises XFRM_MSG_EXPIRE. After
  *    TEMPORARY_FAILURE it is retried 5-10 s later (task_child_create.c).
@@ -22,6 +27,7 @@
 #include <stdint.h>
 
 struct ikesa;
+struct child_sa;
 
 /* Milliseconds a peer may keep answering TEMPORARY_FAILURE to our IKE rekey. */
 #define IKE_REKEY_GIVE_UP_MS (5 * 60 * 1000)
@@ -30,6 +36,8 @@ struct ikesa;
 void timers_on_ike_established(struct ikesa *sa);
 /* Our IKE rekey met TEMPORARY_FAILURE: try again soon. */
 void timers_on_ike_rekey_deferred(struct ikesa *sa);
+/* Child SA c of sa was installed: start its idle checks if idle_timeout is set. */
+void timers_on_child_installed(struct ikesa *sa, struct child_sa *c);
 /* Seconds until sa's IKE rekey, or -1 when none is planned. */
 int64_t timers_ike_rekey_in_s(const struct ikesa *sa);
 

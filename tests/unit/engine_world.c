@@ -13,6 +13,7 @@
 
 #include "daemon/log.h"
 #include "daemon/spi_table.h"
+#include "daemon/trap.h"
 #include "tests/unit/engine_world.h"
 
 struct world *W;
@@ -47,6 +48,12 @@ static void on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr
 {
 	struct side *s = ctx;
 	engine_on_expire(s->e, spi, proto, dst, hard);
+}
+
+static void on_acquire(void *ctx, const struct ksel *sel, uint32_t reqid)
+{
+	struct side *s = ctx;
+	trap_on_acquire(s->e, sel, reqid);
 }
 
 struct ike_hdr qhdr(size_t i)
@@ -173,7 +180,7 @@ void world_new_text(const char *conf_a, const char *conf_b, uint64_t seed)
 	const char *texts[2] = {conf_a, conf_b};
 	for (int i = 0; i < 2; i++) {
 		struct side *s = &W->s[i];
-		struct kernel_events ev = {.expire = on_expire, .ctx = s};
+		struct kernel_events ev = {.expire = on_expire, .acquire = on_acquire, .ctx = s};
 		s->fake = kernel_fake_new(&ev, &s->kern);
 		mkaddr(&s->addr, ips[i], 500);
 		struct engine_env env = {.loop = W->loop, .rng = W->rng, .kernel = s->kern,

@@ -431,6 +431,76 @@ static void test_child_and_ike_rekey_cross(void **st)
 			run_crossing(ike_side, first);
 }
 
+/* start = trap: policies without SAs; the first packet's ACQUIRE brings the tunnel up once. */
+static void test_trap_acquire(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.extra_a = "start = trap\nidle_timeout = 10\n";
+	world_new(&p);
+	engine_start(W->s[0].e);
+	assert_int_equal(kernel_fake_policy_count(W->s[0].fake), 3);
+	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 0);
+	assert_int_equal(W->nq, 0);
+	/* The trap's out policy carries its reqid: the kernel's ACQUIRE names it. */
+	const struct kernel_fake_call *call = kernel_fake_log_at(W->s[0].fake, 0);
+	uint32_t reqid = call->reqid;
+	struct ksel sel = {.src = kaddr4("10.1.0.5"), .dst = kaddr4("10.2.0.7"), .src_plen = 32,
+			   .dst_plen = 32, .proto = 1};
+	kernel_fake_inject_acquire(W->s[0].fake, &sel, reqid);
+	kernel_fake_inject_acquire(W->s[0].fake, &sel, reqid); /* the same burst */
+	kernel_events();
+	assert_int_equal(W->nq, 1);
+	step(1, IKE_SA_INIT, false);
+	kernel_fake_inject_acquire(W->s[0].fake, &sel, reqid); /* while negotiating */
+	kernel_events();
+	step(0, IKE_SA_INIT, true);
+	step(1, IKE_AUTH, false);
+	step(0, IKE_AUTH, true);
+	assert_int_equal(W->nq, 0);
+	assert_tunnel(); /* 2 states, 3 policies: the trap's, shared */
+	assert_int_equal(sa_of(0)->children->reqid, reqid);
+	assert_int_equal(kernel_fake_calls(W->s[0].fake, KFAKE_ADD_POLICY), 3);
+
+	/* No traffic for idle_timeout: the Child SA goes, the IKE SA and the trap stay. */
+	run_for(16000);
+	assert_non_null(sa_of(0));
+	assert_int_equal(n_children(0), 0);
+	assert_int_equal(n_children(1), 0);
+	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 0);
+	assert_int_equal(kernel_fake_policy_count(W->s[0].fake), 3);
+	assert_int_equal(kernel_fake_policy_count(W->s[1].fake), 0);
+	/* The next packet brings it back on the same IKE SA. */
+	kernel_fake_inject_acquire(W->s[0].fake, &sel, reqid);
+	kernel_events();
+	step(1, CREATE_CHILD_SA, false);
+	step(0, CREATE_CHILD_SA, true);
+	assert_tunnel();
+	assert_int_equal(sa_of(0)->children->reqid, reqid);
+	world_free();
+}
+
+/* Traffic keeps a Child SA with idle_timeout alive. */
+static void test_idle_with_traffic(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.extra_a = "idle_timeout = 10\n";
+	world_new(&p);
+	establish();
+	struct child_sa *c = sa_of(0)->children;
+	struct kaddr me = kaddr4("192.0.2.1");
+	for (int i = 1; i <= 12; i++) {
+		struct kernel_sa_stats stats = {.bytes = 1000u * (unsigned)i, .packets = (unsigned)i};
+		kernel_fake_set_stats(W->s[0].fake, &me, c->spi_in, IPPROTO_ESP, &stats);
+		run_for(2500);
+	}
+	assert_int_equal(n_children(0), 1);
+	run_for(25000); /* then silence */
+	assert_int_equal(n_children(0), 0);
+	world_free();
+}
+
 int main(void)
 {
 	crypto_init();
@@ -448,6 +518,8 @@ int main(void)
 		cmocka_unit_test(test_ike_rekey_by_responder),
 		cmocka_unit_test(test_ike_rekey_collision),
 		cmocka_unit_test(test_child_and_ike_rekey_cross),
+		cmocka_unit_test(test_trap_acquire),
+		cmocka_unit_test(test_idle_with_traffic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

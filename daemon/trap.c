@@ -1,0 +1,191 @@
+/* Trap policies and ACQUIRE (see trap.h). */
+#include "daemon/trap.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/child_kernel.h"
+#include "daemon/engine.h"
+#include "daemon/ikesa.h"
+#include "daemon/log.h"
+#include "daemon/spi_table.h"
+#include "daemon/task.h"
+#include "daemon/task_manager.h"
+#include "daemon/ts.h"
+
+struct trap {
+	struct trap *next;
+	struct cfg_ref *ref;              /* keeps conn and cfg alive */
+	const struct conn_cfg *conn;
+	struct child_sa pol;              /* reqid, mode and selectors for the policy code */
+	struct sockaddr_storage local, remote;
+	uint64_t pending_until;           /* ignore ACQUIREs until then (clock ms) */
+	char tag[CONFIG_NAME_MAX + 16];
+};
+
+/* Trap table key: the reqid with bit 33 set (apart from the SPI keys of other tables). */
+#define TRAP_KEY(reqid) ((uint64_t)(reqid) | (1ULL << 33))
+
+static void ts_of(const struct ts_cfg_list *l, const struct sockaddr_storage *addr,
+		  struct ike_ts *out, size_t *n)
+{
+	*n = 0;
+	for (size_t i = 0; i < l->n && *n < CHILD_TS_MAX; i++) {
+		const struct ts_cfg *c = &l->ts[i];
+		struct ike_ts *t = &out[(*n)++];
+		if (c->dynamic) {
+			const uint8_t *a = addr->ss_family == AF_INET
+						   ? (const uint8_t *)&((const struct sockaddr_in *)addr)->sin_addr
+						   : (const uint8_t *)&((const struct sockaddr_in6 *)addr)->sin6_addr;
+			ts_from_prefix(t, addr->ss_family, a, addr->ss_family == AF_INET ? 32 : 128,
+				       c->ip_proto, c->start_port, c->end_port);
+		} else {
+			*t = (struct ike_ts){.type = c->type, .ip_proto = c->ip_proto,
+					     .start_port = c->start_port, .end_port = c->end_port};
+			memcpy(t->start, c->start, 16);
+			memcpy(t->end, c->end, 16);
+		}
+	}
+}
+
+/* The source address the routing table picks for dst (a UDP connect, nothing sent). */
+static int route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src)
+{
+	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	socklen_t sl = dst->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						 : sizeof(struct sockaddr_in6);
+	struct sockaddr_storage d = *dst;
+	if (d.ss_family == AF_INET)
+		((struct sockaddr_in *)&d)->sin_port = htons(IKE_PORT);
+	else
+		((struct sockaddr_in6 *)&d)->sin6_port = htons(IKE_PORT);
+	int rc = connect(fd, (const struct sockaddr *)&d, sl) == 0 &&
+				 getsockname(fd, (struct sockaddr *)src, &sl) == 0
+			 ? 0
+			 : -1;
+	close(fd);
+	return rc;
+}
+
+static void install_one(struct engine *e, const struct conn_cfg *conn, const struct child_cfg *cfg)
+{
+	struct trap *t = calloc(1, sizeof(*t));
+	if (!t)
+		return;
+	t->ref = cfg_ref_get(e->cfg);
+	t->conn = conn;
+	t->remote = conn->remote_addr;
+	if (conn->local_addr.ss_family)
+		t->local = conn->local_addr;
+	else if (route_source(&t->remote, &t->local) != 0) {
+		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: no route to the peer: trap for %s not installed",
+			conn->name, cfg->name);
+		cfg_ref_put(t->ref);
+		free(t);
+		return;
+	}
+	snprintf(t->tag, sizeof(t->tag), "%s[trap]", conn->name);
+	t->pol.cfg = cfg;
+	t->pol.mode = cfg->mode;
+	t->pol.reqid = engine_alloc_reqid(e);
+	ts_of(&cfg->local_ts, &t->local, t->pol.local_ts, &t->pol.n_local_ts);
+	ts_of(&cfg->remote_ts, &t->remote, t->pol.remote_ts, &t->pol.n_remote_ts);
+	if (child_kernel_hold_policies(e, &t->local, &t->remote, t->tag, &t->pol) != 0 ||
+	    spi_table_add(e->traps, TRAP_KEY(t->pol.reqid), t) != 0) {
+		child_kernel_release_policies(e, &t->local, &t->remote, t->tag, &t->pol);
+		cfg_ref_put(t->ref);
+		free(t);
+		return;
+	}
+	t->next = e->trap_list;
+	e->trap_list = t;
+	char l[TS_STRLEN], r[TS_STRLEN];
+	log_msg(LOG_CHD, LOG_LVL_INFO, "%s: trap policies for %s installed: %s === %s (reqid %u)",
+		conn->name, cfg->name, ts_to_string(&t->pol.local_ts[0], l, sizeof(l)),
+		ts_to_string(&t->pol.remote_ts[0], r, sizeof(r)), t->pol.reqid);
+}
+
+void trap_install_all(struct engine *e)
+{
+	const struct xiked_config *cfg = e->cfg->cfg;
+	for (size_t i = 0; i < cfg->n_conns; i++) {
+		const struct conn_cfg *c = &cfg->conns[i];
+		if (c->start != CONFIG_START_TRAP)
+			continue;
+		for (size_t j = 0; j < c->n_children; j++)
+			install_one(e, c, &c->children[j]);
+	}
+}
+
+void trap_remove_all(struct engine *e)
+{
+	while (e->trap_list) {
+		struct trap *t = e->trap_list;
+		e->trap_list = t->next;
+		spi_table_del(e->traps, TRAP_KEY(t->pol.reqid));
+		child_kernel_release_policies(e, &t->local, &t->remote, t->tag, &t->pol);
+		cfg_ref_put(t->ref);
+		free(t);
+	}
+}
+
+static struct trap *find_cfg(struct engine *e, const struct child_cfg *cfg)
+{
+	/* Few traps, and only on SA creation: a list walk is fine here. */
+	for (struct trap *t = e->trap_list; t; t = t->next)
+		if (t->pol.cfg == cfg)
+			return t;
+	return NULL;
+}
+
+uint32_t trap_reqid(struct engine *e, const struct child_cfg *cfg)
+{
+	struct trap *t = find_cfg(e, cfg);
+	return t ? t->pol.reqid : 0;
+}
+
+void trap_on_child_installed(struct engine *e, const struct child_cfg *cfg)
+{
+	struct trap *t = find_cfg(e, cfg);
+	if (t)
+		t->pending_until = 0;
+}
+
+void trap_on_acquire(void *ctx, const struct ksel *sel, uint32_t reqid)
+{
+	(void)sel;
+	struct engine *e = ctx;
+	struct trap *t = spi_table_get(e->traps, TRAP_KEY(reqid));
+	if (!t)
+		return;
+	uint64_t now = engine_now(e);
+	if (now < t->pending_until)
+		return; /* the burst's negotiation is under way */
+	t->pending_until = now + TRAP_PENDING_MS;
+	/* An installed Child SA with this reqid makes the ACQUIRE stale (a rekey's gap). */
+	struct ikesa *sa = engine_conn_sa(e, t->conn->name);
+	if (sa) {
+		for (struct child_sa *c = sa->children; c; c = c->next)
+			if (c->reqid == reqid && c->state == CHILD_INSTALLED)
+				return;
+		if (sa->state == IKESA_ESTABLISHED) {
+			log_msg(LOG_CHD, LOG_LVL_INFO, "%s: traffic for %s (ACQUIRE): creating the "
+				"Child SA", ikesa_tag(sa), t->pol.cfg->name);
+			struct task *task = task_child_create_ccsa_new(t->pol.cfg);
+			if (task)
+				tm_queue(sa, task);
+		}
+		return; /* connecting: the Child SA comes with IKE_AUTH */
+	}
+	log_msg(LOG_CHD, LOG_LVL_INFO, "%s: traffic for %s (ACQUIRE): initiating", t->conn->name,
+		t->pol.cfg->name);
+	char err[160];
+	if (engine_up(e, t->conn->name, err, sizeof(err)) != 0)
+		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: %s", t->conn->name, err);
+}

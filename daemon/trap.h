@@ -1,0 +1,36 @@
+/*
+ * Trap policies (start = trap): the policies of each child config are
+ * installed at start-up with a reqid but no SA, so the kernel raises
+ * XFRM_MSG_ACQUIRE for the first matching packet; that brings up the IKE SA
+ * (or, on an established one, a CREATE_CHILD_SA) for that child. The
+ * Child SA reuses the trap's reqid, so it shares the trap's policies
+ * (child_kernel.h counts the holders) and deleting it (idle_timeout) leaves
+ * the trap in place for the next packet. One negotiation per ACQUIRE
+ * burst: further ACQUIREs for the same trap are ignored while one is under
+ * way (TRAP_PENDING_MS at most).
+ */
+#ifndef XIKED_TRAP_H
+#define XIKED_TRAP_H
+
+#include <stdint.h>
+
+#include "netlink/kernel_ops.h"
+
+struct engine;
+struct child_cfg;
+
+/* How long an ACQUIRE-started negotiation keeps further ACQUIREs away, ms. */
+#define TRAP_PENDING_MS 30000
+
+/* Install the traps of every start = trap conn of the engine's configuration. */
+void trap_install_all(struct engine *e);
+/* Remove every trap and its policies (unless a Child SA still holds them). */
+void trap_remove_all(struct engine *e);
+/* The reqid of the trap of child config cfg, or 0 if it has none. */
+uint32_t trap_reqid(struct engine *e, const struct child_cfg *cfg);
+/* A Child SA of cfg was installed: its trap may serve the next ACQUIRE at once. */
+void trap_on_child_installed(struct engine *e, const struct child_cfg *cfg);
+/* struct kernel_events.acquire (ctx = the engine). */
+void trap_on_acquire(void *ctx, const struct ksel *sel, uint32_t reqid);
+
+#endif
