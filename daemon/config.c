@@ -787,6 +787,8 @@ static int listen_add(void *ctx, const char *item, char *msg, size_t msglen)
 
 /* ---- sections ---- */
 
+static int parse_duration(const char *s, uint32_t *out);
+
 static int interpret_daemon(struct parse *ps, const struct section *s, struct daemon_cfg *d)
 {
 	char msg[256];
@@ -844,6 +846,26 @@ static int interpret_daemon(struct parse *ps, const struct section *s, struct da
 			else
 				d->natt_port = (uint16_t)v;
 			port_line = e->line;
+		} else if (strcmp(e->key, "cookie_threshold") == 0 ||
+			   strcmp(e->key, "half_open_max") == 0 ||
+			   strcmp(e->key, "half_open_per_ip") == 0 ||
+			   strcmp(e->key, "half_open_timeout") == 0) {
+			uint32_t *dst = e->key[0] == 'c'	 ? &d->cookie_threshold
+					: strcmp(e->key, "half_open_max") == 0 ? &d->half_open_max
+					: strcmp(e->key, "half_open_per_ip") == 0 ? &d->half_open_per_ip
+								      : &d->half_open_timeout_s;
+			if (dst == &d->half_open_timeout_s ? parse_duration(e->value, dst) < 0
+							   : parse_uint(e->value, UINT32_MAX, &v) < 0) {
+				perr(ps, e->line, "%s: '%s' is not a %s", e->key, e->value,
+				     dst == &d->half_open_timeout_s ? "duration" : "number");
+				return -1;
+			}
+			if (dst != &d->half_open_timeout_s)
+				*dst = (uint32_t)v;
+			if (dst != &d->cookie_threshold && *dst == 0) {
+				perr(ps, e->line, "%s: must be at least 1", e->key);
+				return -1;
+			}
 		} else {
 			perr(ps, e->line, "unknown key '%s' in [daemon]", e->key);
 			return -1;
@@ -1364,6 +1386,10 @@ static int build(struct parse *ps, struct xiked_config *cfg)
 	cfg->d.log_level = LOG_LVL_INFO;
 	cfg->d.port = IKE_PORT;
 	cfg->d.natt_port = IKE_NATT_PORT;
+	cfg->d.cookie_threshold = 10;
+	cfg->d.half_open_max = 5000;
+	cfg->d.half_open_per_ip = 20;
+	cfg->d.half_open_timeout_s = 30;
 	strcpy(cfg->d.control, CONFIG_CONTROL_DEFAULT);
 
 	for (size_t i = 0; i < ps->n_secs; i++) {

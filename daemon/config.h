@@ -138,6 +138,16 @@ struct daemon_cfg {
 	enum log_level log_level;
 	uint16_t port; /* IKE_PORT unless configured */
 	uint16_t natt_port; /* IKE_NATT_PORT unless configured */
+	/*
+	 * DoS protection (RFC 7296 2.6): above cookie_threshold half-open IKE
+	 * SAs, IKE_SA_INIT requests must echo a stateless cookie before any DH
+	 * work; half_open_max caps them in total, half_open_per_ip per source
+	 * address; half_open_timeout_s drops those not established in time.
+	 */
+	uint32_t cookie_threshold;   /* default 10 */
+	uint32_t half_open_max;      /* default 5000 */
+	uint32_t half_open_per_ip;   /* default 20 */
+	uint32_t half_open_timeout_s; /* default 30 */
 };
 
 struct xiked_config {

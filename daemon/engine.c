@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/child_kernel.h"
+#include "daemon/dos.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/message.h"
@@ -157,8 +158,10 @@ void engine_destroy_sa(struct engine *e, struct ikesa *sa)
 {
 	if (sa->in_table)
 		spi_table_del(e->by_spi, sa->local_spi_key);
-	if (sa->in_half_open)
+	if (sa->in_half_open) {
 		spi_table_del(e->half_open, sa->half_open_key);
+		dos_half_open_del(e->dos, &sa->half_open_from);
+	}
 	if (spi_table_get(e->by_conn, conn_key(sa->conn->name)) == sa)
 		spi_table_del(e->by_conn, conn_key(sa->conn->name));
 	sa->in_table = sa->in_half_open = false;
@@ -188,7 +191,6 @@ struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg
 		.retransmit_timeout_ms = 4000,
 		.retransmit_base = 1.8,
 		.retransmit_tries = 5,
-		.half_open_timeout_ms = 60000,
 	};
 	e->cfg = cfg_ref_new(cfg);
 	e->by_spi = spi_table_new();
@@ -197,11 +199,13 @@ struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg
 	e->by_conn = spi_table_new();
 	e->policy_refs = spi_table_new();
 	e->traps = spi_table_new();
+	e->dos = dos_new(e);
+	e->scratch_msg = malloc(sizeof(*e->scratch_msg));
 	e->rxbuf = malloc(2 * IKE_MSG_MAX);
 	e->txbuf = malloc(IKE_MSG_MAX);
 	e->next_reqid = XIKED_REQID_BASE + 1;
 	if (!e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->by_conn ||
-	    !e->policy_refs || !e->traps || !e->rxbuf || !e->txbuf) {
+	    !e->policy_refs || !e->traps || !e->dos || !e->scratch_msg || !e->rxbuf || !e->txbuf) {
 		if (!e->cfg)
 			config_free(cfg);
 		engine_free(e);
@@ -256,6 +260,8 @@ void engine_free(struct engine *e)
 	spi_table_free(e->by_conn);
 	spi_table_free(e->policy_refs);
 	spi_table_free(e->traps);
+	dos_free(e->dos);
+	free(e->scratch_msg);
 	free(e->rxbuf);
 	free(e->txbuf);
 	cfg_ref_put(e->cfg);
@@ -306,6 +312,26 @@ static void new_responder(struct engine *e, const struct ike_hdr *h, const uint8
 			  const struct sockaddr_storage *remote)
 {
 	char ra[64];
+	/* RFC 7296 2.6: judged before any state or DH work. */
+	struct payload_err perr;
+	uint8_t cookie[DOS_COOKIE_LEN];
+	if (message_parse(e->scratch_msg, buf, len, &perr) != PAYLOAD_OK) {
+		e->stats.rx_malformed++;
+		log_msg(LOG_NET, LOG_LVL_DEBUG, "malformed IKE_SA_INIT from %s dropped: %s",
+			addr_str(remote, ra, sizeof(ra)), perr.why);
+		return;
+	}
+	switch (dos_check_init(e->dos, e->scratch_msg, remote, cookie)) {
+	case DOS_DROP:
+		e->stats.rx_dropped++;
+		return;
+	case DOS_SEND_COOKIE:
+		tm_send_stateless_notify(e, h, IKE_SA_INIT, N_COOKIE, cookie, sizeof(cookie), local,
+					 remote);
+		return;
+	case DOS_ACCEPT:
+		break;
+	}
 	const struct conn_cfg *conn = responder_conn(e, local, remote);
 	if (!conn) {
 		log_msg(LOG_IKE, LOG_LVL_WARN, "IKE_SA_INIT from %s: no connection configured for "
@@ -326,8 +352,13 @@ static void new_responder(struct engine *e, const struct ike_hdr *h, const uint8
 	}
 	sa->half_open_key = half_open_key(h->spi_i, remote);
 	sa->in_half_open = spi_table_add(e->half_open, sa->half_open_key, sa) == 0;
+	if (sa->in_half_open) {
+		sa->half_open_from = *remote;
+		dos_half_open_add(e->dos, remote);
+	}
 	timer_init(&sa->life_timer, on_half_open_expiry, sa);
-	timer_arm_in(e->env.loop, &sa->life_timer, e->timing.half_open_timeout_ms);
+	timer_arm_in(e->env.loop, &sa->life_timer,
+		     (uint64_t)e->cfg->cfg->d.half_open_timeout_s * 1000);
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: IKE_SA_INIT from %s", ikesa_tag(sa),
 		addr_str(remote, ra, sizeof(ra)));
 	tm_receive(sa, h, buf, len, local, remote);
@@ -390,6 +421,7 @@ void engine_receive(struct engine *e, const struct sockaddr_storage *local,
 	sa = engine_find(e, ours);
 	if (sa && sa->state == IKESA_ESTABLISHED && sa->in_half_open) {
 		spi_table_del(e->half_open, sa->half_open_key);
+		dos_half_open_del(e->dos, &sa->half_open_from);
 		sa->in_half_open = false;
 		timer_cancel(e->env.loop, &sa->life_timer);
 	}
@@ -758,6 +790,14 @@ void engine_status(struct engine *e, struct json_writer *w)
 	json_kv_uint(w, "ike_failed", e->stats.ike_failed);
 	json_kv_uint(w, "child_installed", e->stats.child_installed);
 	json_kv_uint(w, "child_failed", e->stats.child_failed);
+	const struct dos_stats *ds = dos_stats(e->dos);
+	json_kv_uint(w, "half_open", dos_half_open(e->dos));
+	json_kv_uint(w, "half_open_peak", ds->half_open_peak);
+	json_kv_uint(w, "cookies_sent", ds->cookies_sent);
+	json_kv_uint(w, "cookies_accepted", ds->cookies_accepted);
+	json_kv_uint(w, "cookies_rejected", ds->cookies_rejected);
+	json_kv_uint(w, "dropped_half_open_max", ds->dropped_total_cap);
+	json_kv_uint(w, "dropped_half_open_per_ip", ds->dropped_per_ip_cap);
 	json_obj_end(w);
 	free(l.v);
 }

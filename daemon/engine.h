@@ -22,6 +22,8 @@
 struct ikesa;
 struct spi_table;
 struct trap;
+struct dos;
+struct ike_msg;
 
 /* Sends one IKE message; from may carry a wildcard address. 0 or -errno. */
 typedef int (*engine_send_fn)(void *ctx, const struct sockaddr_storage *from,
@@ -41,7 +43,6 @@ struct engine_timing {
 	uint32_t retransmit_timeout_ms; /* first timeout (default 4000, as strongSwan) */
 	double retransmit_base;         /* 1.8 */
 	unsigned retransmit_tries;      /* 5: about 165 s until the peer is declared dead */
-	uint32_t half_open_timeout_ms;  /* 60000 */
 };
 
 /* A reference-counted configuration: SAs keep the one they were made with. */
@@ -69,6 +70,8 @@ struct engine {
 	struct spi_table *policy_refs;  /* reqid -> Child SAs holding its policies (a count) */
 	struct spi_table *traps;        /* trap reqid -> struct trap (trap.h) */
 	struct trap *trap_list;
+	struct dos *dos;                /* half-open limits and cookies (dos.h) */
+	struct ike_msg *scratch_msg;    /* parsed IKE_SA_INIT requests, judged before any state */
 	uint32_t next_reqid;
 	struct engine_stats stats;
 	uint8_t *rxbuf, *txbuf;         /* scratch: decrypted payloads, messages being built */

@@ -126,6 +126,7 @@ struct ikesa {
 	bool in_table;
 	bool in_half_open;
 	uint64_t half_open_key;
+	struct sockaddr_storage half_open_from; /* counted per address while half-open (dos.h) */
 	struct sockaddr_storage local, remote; /* with ports */
 	uint32_t ext;                /* enum ikesa_ext */
 	struct ike_suite suite;

@@ -5,7 +5,8 @@
  *  - Retransmission (RFC 7296 2.1, 2.4): armed by the task manager when a
  *    request leaves, 4 s * 1.8^n, 5 retransmits, then the IKE SA is torn
  *    down (task_manager.c).
- *  - Half-open expiry: a responder SA not established within 60 s is
+ *  - Half-open expiry: a responder SA not established within
+ *    half_open_timeout (30 s) is
  *    dropped (engine.c, armed at the first IKE_SA_INIT).
  *  - IKE SA rekey (2.8): when an IKE SA is established (IKE_AUTH or a
  *    rekey), at ike_lifetime less rekey_margin and a random part of

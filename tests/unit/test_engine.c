@@ -26,6 +26,7 @@
 #include "daemon/ts.h"
 #include "netlink/kernel_fake.h"
 
+#include "daemon/dos.h"
 #include "tests/unit/engine_world.h"
 
 static void run_family(const char *ike, const char *esp)
@@ -335,6 +336,69 @@ static void test_redirect_response(void **st)
 	world_free();
 }
 
+/* Under DoS protection (cookie_threshold = 0): COOKIE round trip, then the usual exchange. */
+static void test_cookie(void **st)
+{
+	(void)st;
+	char a[1024], b[1024];
+	snprintf(a, sizeof(a), "[conn b]\nlocal_addr = 192.0.2.1\nremote_addr = 192.0.2.2\n"
+		 "local_id = a.example\nremote_id = b.example\nauth = psk\npsk = \"k\"\n"
+		 "local_ts = 10.1.0.0/24\nremote_ts = 10.2.0.0/24\n");
+	snprintf(b, sizeof(b), "[daemon]\ncookie_threshold = 0\n[conn a]\nlocal_addr = 192.0.2.2\n"
+		 "remote_addr = %%any\nlocal_id = b.example\nremote_id = a.example\nauth = psk\n"
+		 "psk = \"k\"\nlocal_ts = 10.2.0.0/24\nremote_ts = 10.1.0.0/24\n");
+	world_new_text(a, b, 7);
+	char err[128];
+	assert_int_equal(engine_up(W->s[0].e, "b", err, sizeof(err)), 0);
+	/* IKE_SA_INIT { SAi1, KEi, Ni } --> */
+	step(1, IKE_SA_INIT, false);
+	/* <-- { N(COOKIE) }: b keeps no state */
+	assert_int_equal(engine_ike_sa_count(W->s[1].e), 0);
+	step(0, IKE_SA_INIT, true);
+	/* IKE_SA_INIT { N(COOKIE), SAi1, KEi, Ni } --> */
+	step(1, IKE_SA_INIT, false);
+	assert_int_equal(engine_ike_sa_count(W->s[1].e), 1);
+	step(0, IKE_SA_INIT, true);
+	step(1, IKE_AUTH, false);
+	step(0, IKE_AUTH, true);
+	assert_tunnel();
+	world_free();
+}
+
+/* half_open_per_ip and half_open_max: over a cap, IKE_SA_INIT is dropped unanswered. */
+static void test_half_open_caps(void **st)
+{
+	(void)st;
+	char a[2048], b[1024];
+	size_t off = 0;
+	for (int i = 0; i < 4; i++)
+		off += (size_t)snprintf(a + off, sizeof(a) - off,
+			"[conn b%d]\nlocal_addr = 192.0.2.1\nremote_addr = 192.0.2.2\n"
+			"local_id = a.example\nremote_id = b.example\nauth = psk\npsk = \"k\"\n", i);
+	snprintf(b, sizeof(b), "[daemon]\nhalf_open_per_ip = 2\n[conn a]\nlocal_addr = 192.0.2.2\n"
+		 "remote_addr = %%any\nlocal_id = b.example\nremote_id = a.example\nauth = psk\n"
+		 "psk = \"k\"\n");
+	world_new_text(a, b, 9);
+	char err[128], name[8];
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "b%d", i);
+		assert_int_equal(engine_up(W->s[0].e, name, err, sizeof(err)), 0);
+	}
+	/* Four IKE_SA_INIT from one address: two half-open SAs, two dropped. */
+	for (int i = 0; i < 4; i++)
+		step(1, IKE_SA_INIT, false);
+	assert_int_equal(engine_ike_sa_count(W->s[1].e), 2);
+	assert_int_equal(W->nq, 2);
+	assert_int_equal(dos_stats(W->s[1].e->dos)->dropped_per_ip_cap, 2);
+	/* Half-open SAs expire (half_open_timeout, 30 s) and free the slots. */
+	while (W->nq)
+		pop(0, false);
+	advance(31000);
+	assert_int_equal(engine_ike_sa_count(W->s[1].e), 0);
+	assert_int_equal(dos_half_open(W->s[1].e->dos), 0);
+	world_free();
+}
+
 int main(void)
 {
 	crypto_init();
@@ -358,6 +422,8 @@ int main(void)
 		cmocka_unit_test(test_transport),
 		cmocka_unit_test(test_ikev1_and_garbage),
 		cmocka_unit_test(test_redirect_response),
+		cmocka_unit_test(test_cookie),
+		cmocka_unit_test(test_half_open_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
