@@ -429,8 +429,7 @@ void engine_receive(struct engine *e, const struct sockaddr_storage *local,
 
 /* ---- connections ---- */
 
-/* The source address the routing table picks for dst (a UDP connect, no packet sent). */
-static int route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src)
+int engine_route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src)
 {
 	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -495,7 +494,7 @@ int engine_up(struct engine *e, const char *name, char *err, size_t errlen)
 	if (conn->local_addr.ss_family) {
 		sa->local = conn->local_addr;
 	} else {
-		int rc = route_source(&sa->remote, &sa->local);
+		int rc = engine_route_source(&sa->remote, &sa->local);
 		if (rc != 0) {
 			char ra[64];
 			snprintf(err, errlen, "no route to %s", addr_str(&sa->remote, ra, sizeof(ra)));

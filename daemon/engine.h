@@ -128,6 +128,8 @@ void engine_destroy_sa(struct engine *e, struct ikesa *sa);
 /* Sends buf from sa's local to remote address. */
 int engine_send(struct engine *e, const struct ikesa *sa, const uint8_t *buf, size_t len);
 uint32_t engine_alloc_reqid(struct engine *e);
+/* The source address the routing table picks for dst (a UDP connect; nothing sent). 0/-errno. */
+int engine_route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src);
 /* The IKE SA we initiated for conn (up or connecting), or NULL. */
 struct ikesa *engine_conn_sa(struct engine *e, const char *conn);
 /* If old is the IKE SA we initiated for its conn, n takes that role (IKE rekey). */

@@ -37,6 +37,7 @@
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/names.h"
+#include "daemon/nonce.h"
 #include "daemon/proposal.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
@@ -74,25 +75,7 @@ struct child_create {
 static size_t cfg_ts(const struct ts_cfg_list *l, const struct sockaddr_storage *addr,
 		     struct ike_ts *out)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < l->n && n < CHILD_TS_MAX; i++) {
-		const struct ts_cfg *c = &l->ts[i];
-		if (c->dynamic) {
-			const uint8_t *a = addr->ss_family == AF_INET
-						   ? (const uint8_t *)&((const struct sockaddr_in *)addr)->sin_addr
-						   : (const uint8_t *)&((const struct sockaddr_in6 *)addr)->sin6_addr;
-			ts_from_prefix(&out[n], addr->ss_family, a,
-				       addr->ss_family == AF_INET ? 32 : 128, c->ip_proto,
-				       c->start_port, c->end_port);
-		} else {
-			out[n] = (struct ike_ts){.type = c->type, .ip_proto = c->ip_proto,
-						 .start_port = c->start_port, .end_port = c->end_port};
-			memcpy(out[n].start, c->start, 16);
-			memcpy(out[n].end, c->end, 16);
-		}
-		n++;
-	}
-	return n;
+	return ts_from_cfg(l, addr, out, CHILD_TS_MAX);
 }
 
 static struct child_sa *child_new(struct ikesa *sa, const struct child_cfg *cfg, uint32_t reqid)
@@ -128,16 +111,6 @@ static void log_installed(struct ikesa *sa, struct child_sa *c, const char *what
 		c->n_local_ts > 1 || c->n_remote_ts > 1 ? " (and more)" : "",
 		c->mode == CONFIG_MODE_TUNNEL ? "tunnel" : "transport",
 		c->suite.dh ? ", PFS" : "");
-}
-
-/* The lower of two nonces, octet by octet, a prefix being lower (RFC 7296 2.8.1). */
-static int nonce_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	size_t n = alen < blen ? alen : blen;
-	int c = memcmp(a, b, n);
-	if (c)
-		return c;
-	return alen < blen ? -1 : alen > blen ? 1 : 0;
 }
 
 static void set_min_nonce(struct child_sa *c, const uint8_t *ni, size_t ni_len, const uint8_t *nr,

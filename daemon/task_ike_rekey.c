@@ -28,6 +28,7 @@
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/names.h"
+#include "daemon/nonce.h"
 #include "daemon/proposal.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
@@ -59,13 +60,6 @@ static uint64_t spi_from_bytes(const uint8_t *b)
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | b[i];
 	return v;
-}
-
-static int nonce_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	size_t n = alen < blen ? alen : blen;
-	int c = memcmp(a, b, n);
-	return c ? c : alen < blen ? -1 : alen > blen ? 1 : 0;
 }
 
 /* The lower of a successor's two nonces (RFC 7296 2.8.2 compares the four). */

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "daemon/child_kernel.h"
 #include "daemon/engine.h"
@@ -30,49 +29,6 @@ struct trap {
 /* Trap table key: the reqid with bit 33 set (apart from the SPI keys of other tables). */
 #define TRAP_KEY(reqid) ((uint64_t)(reqid) | (1ULL << 33))
 
-static void ts_of(const struct ts_cfg_list *l, const struct sockaddr_storage *addr,
-		  struct ike_ts *out, size_t *n)
-{
-	*n = 0;
-	for (size_t i = 0; i < l->n && *n < CHILD_TS_MAX; i++) {
-		const struct ts_cfg *c = &l->ts[i];
-		struct ike_ts *t = &out[(*n)++];
-		if (c->dynamic) {
-			const uint8_t *a = addr->ss_family == AF_INET
-						   ? (const uint8_t *)&((const struct sockaddr_in *)addr)->sin_addr
-						   : (const uint8_t *)&((const struct sockaddr_in6 *)addr)->sin6_addr;
-			ts_from_prefix(t, addr->ss_family, a, addr->ss_family == AF_INET ? 32 : 128,
-				       c->ip_proto, c->start_port, c->end_port);
-		} else {
-			*t = (struct ike_ts){.type = c->type, .ip_proto = c->ip_proto,
-					     .start_port = c->start_port, .end_port = c->end_port};
-			memcpy(t->start, c->start, 16);
-			memcpy(t->end, c->end, 16);
-		}
-	}
-}
-
-/* The source address the routing table picks for dst (a UDP connect, nothing sent). */
-static int route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src)
-{
-	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	socklen_t sl = dst->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-						 : sizeof(struct sockaddr_in6);
-	struct sockaddr_storage d = *dst;
-	if (d.ss_family == AF_INET)
-		((struct sockaddr_in *)&d)->sin_port = htons(IKE_PORT);
-	else
-		((struct sockaddr_in6 *)&d)->sin6_port = htons(IKE_PORT);
-	int rc = connect(fd, (const struct sockaddr *)&d, sl) == 0 &&
-				 getsockname(fd, (struct sockaddr *)src, &sl) == 0
-			 ? 0
-			 : -1;
-	close(fd);
-	return rc;
-}
-
 static void install_one(struct engine *e, const struct conn_cfg *conn, const struct child_cfg *cfg)
 {
 	struct trap *t = calloc(1, sizeof(*t));
@@ -83,7 +39,7 @@ static void install_one(struct engine *e, const struct conn_cfg *conn, const str
 	t->remote = conn->remote_addr;
 	if (conn->local_addr.ss_family)
 		t->local = conn->local_addr;
-	else if (route_source(&t->remote, &t->local) != 0) {
+	else if (engine_route_source(&t->remote, &t->local) != 0) {
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: no route to the peer: trap for %s not installed",
 			conn->name, cfg->name);
 		cfg_ref_put(t->ref);
@@ -94,8 +50,9 @@ static void install_one(struct engine *e, const struct conn_cfg *conn, const str
 	t->pol.cfg = cfg;
 	t->pol.mode = cfg->mode;
 	t->pol.reqid = engine_alloc_reqid(e);
-	ts_of(&cfg->local_ts, &t->local, t->pol.local_ts, &t->pol.n_local_ts);
-	ts_of(&cfg->remote_ts, &t->remote, t->pol.remote_ts, &t->pol.n_remote_ts);
+	t->pol.n_local_ts = ts_from_cfg(&cfg->local_ts, &t->local, t->pol.local_ts, CHILD_TS_MAX);
+	t->pol.n_remote_ts = ts_from_cfg(&cfg->remote_ts, &t->remote, t->pol.remote_ts,
+					 CHILD_TS_MAX);
 	if (child_kernel_hold_policies(e, &t->local, &t->remote, t->tag, &t->pol) != 0 ||
 	    spi_table_add(e->traps, TRAP_KEY(t->pol.reqid), t) != 0) {
 		child_kernel_release_policies(e, &t->local, &t->remote, t->tag, &t->pol);

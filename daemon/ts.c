@@ -1,6 +1,10 @@
 /* Traffic selector narrowing and kernel selector conversion (see ts.h). */
 #include "daemon/ts.h"
 
+#include <netinet/in.h>
+
+#include "daemon/config.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -100,6 +104,29 @@ bool ts_all_within(const struct ike_ts *got, size_t n_got, const struct ike_ts *
 			return false;
 	}
 	return n_got > 0;
+}
+
+size_t ts_from_cfg(const struct ts_cfg_list *l, const struct sockaddr_storage *addr,
+		   struct ike_ts *out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < l->n && n < cap; i++) {
+		const struct ts_cfg *c = &l->ts[i];
+		struct ike_ts *t = &out[n++];
+		if (c->dynamic) {
+			const uint8_t *a = addr->ss_family == AF_INET
+						   ? (const uint8_t *)&((const struct sockaddr_in *)addr)->sin_addr
+						   : (const uint8_t *)&((const struct sockaddr_in6 *)addr)->sin6_addr;
+			ts_from_prefix(t, addr->ss_family, a, addr->ss_family == AF_INET ? 32 : 128,
+				       c->ip_proto, c->start_port, c->end_port);
+		} else {
+			*t = (struct ike_ts){.type = c->type, .ip_proto = c->ip_proto,
+					     .start_port = c->start_port, .end_port = c->end_port};
+			memcpy(t->start, c->start, 16);
+			memcpy(t->end, c->end, 16);
+		}
+	}
+	return n;
 }
 
 void ts_from_prefix(struct ike_ts *ts, int family, const uint8_t *addr, unsigned plen,

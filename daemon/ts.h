@@ -34,6 +34,15 @@ size_t ts_narrow(const struct ike_ts *proposed, size_t n_proposed, const struct 
 bool ts_all_within(const struct ike_ts *got, size_t n_got, const struct ike_ts *sent,
 		   size_t n_sent);
 
+struct ts_cfg_list;
+struct sockaddr_storage;
+/*
+ * Configured selectors as wire selectors (at most cap of them),
+ * %dynamic becoming addr (host prefix). Returns the count.
+ */
+size_t ts_from_cfg(const struct ts_cfg_list *l, const struct sockaddr_storage *addr,
+		   struct ike_ts *out, size_t cap);
+
 /* A selector from an address prefix (addr in network order, 4 or 16 octets). */
 void ts_from_prefix(struct ike_ts *ts, int family, const uint8_t *addr, unsigned plen,
 		    uint8_t proto, uint16_t start_port, uint16_t end_port);
