@@ -56,6 +56,7 @@ struct child_create {
 	const struct child_cfg *cfg;
 	uint32_t rekey_spi;      /* initiator: spi_in of the SA we rekey, 0 = a new Child SA */
 	struct child_sa *child;  /* being negotiated; linked into the SA once created */
+	uint32_t child_spi;      /* initiator: child's spi_in, to find it again (process_i) */
 	uint16_t error;          /* responder: notify instead of SA/TS */
 	uint32_t error_spi;      /* responder: SPI for CHILD_SA_NOT_FOUND (network order) */
 	uint16_t invalid_ke;     /* responder: group for INVALID_KE_PAYLOAD */
@@ -235,6 +236,7 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 	}
 	ikesa_link_child(sa, c);
 	cc->child = c;
+	cc->child_spi = c->spi_in;
 	if (old) {
 		/* RFC 7296 1.3.3: the new SA keeps the mode and selectors of the old one. */
 		c->mode = old->mode;
@@ -355,6 +357,19 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 {
 	struct child_create *cc = (struct child_create *)t;
 	struct names_buf nb;
+	/*
+	 * While the request was out the child may have gone: a hard expire of
+	 * its larval state (XFRM gives ALLOCSPI states a lifetime), or a Delete
+	 * from the peer. Find it again by its SPI instead of trusting the pointer.
+	 */
+	struct ikesa *holder;
+	if (cc->child && ikesa_find_child_any(sa->e, cc->child_spi, &holder) != cc->child) {
+		log_msg(LOG_CHD, LOG_LVL_WARN, "%s: Child SA %s (%08x) went away during its "
+			"CREATE_CHILD_SA exchange", ikesa_tag(sa), cc->cfg->name,
+			ntohl(cc->child_spi));
+		cc->child = NULL;
+		rekey_abandoned(sa, cc, false);
+	}
 	if (!cc->child)
 		return TASK_FAILED;
 	if (sa->state != IKESA_ESTABLISHED) {
