@@ -108,26 +108,161 @@ static time_t iso_time(const char *s)
 	return timegm(&tm);
 }
 
-/* Our own walk of the outer layers (RFC 5280 4.1). */
+/* RFC 5280 4.1.2.4 Name: SEQUENCE OF non-empty SET OF SEQUENCE { OID, value }. */
+static bool name_ok(struct der whole)
+{
+	struct der name;
+
+	if (der_expect(&whole, DER_SEQUENCE, &name) < 0 || whole.left)
+		return false;
+	while (name.left) {
+		struct der rdn;
+
+		if (der_expect(&name, DER_SET, &rdn) < 0 || rdn.left == 0)
+			return false;
+		while (rdn.left) {
+			struct der atv, oid;
+
+			uint8_t tag;
+
+			/* Values are strings (DirectoryString, IA5String, PrintableString...). */
+			if (der_expect(&rdn, DER_SEQUENCE, &atv) < 0 || der_expect(&atv, DER_OID, &oid) < 0 ||
+			    oid.left == 0 || der_next(&atv, &tag, NULL, NULL) < 0 || atv.left)
+				return false;
+			switch (tag) {
+			case DER_UTF8_STRING:
+			case 0x12: /* NumericString */
+			case DER_PRINTABLE_STRING:
+			case DER_T61_STRING:
+			case DER_IA5_STRING:
+			case 0x1a: /* VisibleString */
+			case DER_UNIVERSAL_STRING:
+			case DER_BMP_STRING:
+				break;
+			default:
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+/* RFC 5280 4.1.2.5: UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ. */
+static bool time_ok(struct der *d)
+{
+	struct der v;
+	uint8_t tag;
+
+	if (der_next(d, &tag, &v, NULL) < 0)
+		return false;
+	size_t want = tag == DER_UTC_TIME ? 13 : tag == DER_GENERALIZED_TIME ? 15 : 0;
+
+	if (!want || v.left != want || v.p[want - 1] != 'Z')
+		return false;
+	for (size_t i = 0; i + 1 < want; i++)
+		if (v.p[i] < '0' || v.p[i] > '9')
+			return false;
+	return true;
+}
+
+/* RFC 5280 4.1: Extensions ::= SEQUENCE OF SEQUENCE { OID, critical BOOLEAN DEFAULT FALSE, OCTET STRING } */
+static bool extensions_ok(struct der outer)
+{
+	struct der exts;
+
+	if (der_expect(&outer, DER_SEQUENCE, &exts) < 0 || outer.left || exts.left == 0)
+		return false;
+	while (exts.left) {
+		struct der ext, oid, v;
+
+		if (der_expect(&exts, DER_SEQUENCE, &ext) < 0 || der_expect(&ext, DER_OID, &oid) < 0 ||
+		    oid.left == 0)
+			return false;
+		if (der_peek(&ext, DER_BOOLEAN) &&
+		    (der_expect(&ext, DER_BOOLEAN, &v) < 0 || v.left != 1))
+			return false;
+		if (der_expect(&ext, DER_OCTET_STRING, &v) < 0 || ext.left)
+			return false;
+	}
+	return true;
+}
+
+/* X.690 8.19.2: subidentifiers in minimal form, the last octet ending the last one. */
+static bool oid_ok(struct der v)
+{
+	bool start = true;
+
+	if (v.left == 0 || (v.p[v.left - 1] & 0x80))
+		return false;
+	for (size_t i = 0; i < v.left; i++) {
+		if (start && v.p[i] == 0x80)
+			return false;
+		start = !(v.p[i] & 0x80);
+	}
+	return true;
+}
+
+/*
+ * X.690 8.1.1: every constructed TLV holds exactly a sequence of TLVs (to
+ * depth 24); no end-of-contents octets (DER has no indefinite lengths);
+ * well-formed BOOLEAN, INTEGER, NULL and OBJECT IDENTIFIER values.
+ */
+static bool nesting_ok(struct der d, unsigned depth)
+{
+	while (d.left) {
+		struct der v;
+		uint8_t tag;
+
+		if (der_next(&d, &tag, &v, NULL) < 0 || tag == 0)
+			return false;
+		if ((tag == DER_BOOLEAN && v.left != 1) || (tag == DER_INTEGER && v.left == 0) ||
+		    (tag == DER_NULL && v.left != 0) || (tag == DER_OID && !oid_ok(v)))
+			return false;
+		if ((tag & 0x20) && (depth == 24 || !nesting_ok(v, depth + 1)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Our own walk of the whole TBSCertificate structure (RFC 5280 4.1): it
+ * refuses what is not exactly one well-formed certificate before libksba
+ * sees it (libksba leaks memory on some decoding errors).
+ */
 static int walk(struct x509 *c, char *err, size_t errlen)
 {
-	struct der d = der_init(c->der, c->len), cert, tbs, f, inner_alg, spki;
+	struct der d = der_init(c->der, c->len), cert, tbs, f, inner_alg, spki, alg;
 
-	if (der_expect(&d, DER_SEQUENCE, &cert) < 0 || d.left)
+	if (!nesting_ok(d, 0) || der_expect(&d, DER_SEQUENCE, &cert) < 0 || d.left)
 		goto bad;
 	if (der_next(&cert, NULL, &tbs, &c->tbs) < 0 || c->tbs.p[0] != DER_SEQUENCE)
 		goto bad;
-	if (der_next(&cert, NULL, NULL, &c->sig_alg) < 0 || c->sig_alg.p[0] != DER_SEQUENCE ||
-	    der_bits(&cert, &c->sig) < 0 || cert.left)
+	if (der_next(&cert, NULL, &alg, &c->sig_alg) < 0 || c->sig_alg.p[0] != DER_SEQUENCE ||
+	    der_expect(&alg, DER_OID, &f) < 0 || der_bits(&cert, &c->sig) < 0 || cert.left)
 		goto bad;
-	if (der_peek(&tbs, DER_CTX0 + 0) && der_next(&tbs, NULL, NULL, NULL) < 0)
-		goto bad;
-	if (der_expect(&tbs, DER_INTEGER, &f) < 0 ||
+	if (der_peek(&tbs, DER_CTX0 + 0)) {
+		struct der ver;
+
+		if (der_expect(&tbs, DER_CTX0 + 0, &ver) < 0 || der_expect(&ver, DER_INTEGER, &f) < 0 ||
+		    f.left != 1 || f.p[0] > 2 || ver.left)
+			goto bad;
+	}
+	if (der_expect(&tbs, DER_INTEGER, &f) < 0 || f.left == 0 ||
 	    der_next(&tbs, NULL, NULL, &inner_alg) < 0 ||
-	    der_next(&tbs, NULL, NULL, &c->issuer) < 0 || c->issuer.p[0] != DER_SEQUENCE ||
-	    der_expect(&tbs, DER_SEQUENCE, &f) < 0 ||
-	    der_next(&tbs, NULL, NULL, &c->subject) < 0 || c->subject.p[0] != DER_SEQUENCE ||
+	    der_next(&tbs, NULL, NULL, &c->issuer) < 0 || !name_ok(c->issuer) ||
+	    der_expect(&tbs, DER_SEQUENCE, &f) < 0 || !time_ok(&f) || !time_ok(&f) || f.left ||
+	    der_next(&tbs, NULL, NULL, &c->subject) < 0 || !name_ok(c->subject) ||
 	    der_next(&tbs, NULL, NULL, &spki) < 0)
+		goto bad;
+	/* issuerUniqueID [1], subjectUniqueID [2] (RFC 5280 4.1.2.8), then extensions [3]. */
+	for (uint8_t n = 1; n <= 2; n++)
+		if ((der_peek(&tbs, DER_CTX_PRIM0 + n) || der_peek(&tbs, DER_CTX0 + n)) &&
+		    der_next(&tbs, NULL, NULL, NULL) < 0)
+			goto bad;
+	if (der_peek(&tbs, DER_CTX0 + 3) &&
+	    (der_expect(&tbs, DER_CTX0 + 3, &f) < 0 || !extensions_ok(f)))
+		goto bad;
+	if (tbs.left)
 		goto bad;
 	/* RFC 5280 4.1.1.2: the signed copy of the algorithm must equal the outer one. */
 	if (inner_alg.left != c->sig_alg.left || memcmp(inner_alg.p, c->sig_alg.p, inner_alg.left)) {
