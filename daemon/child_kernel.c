@@ -9,6 +9,7 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/natt.h"
 #include "daemon/spi_table.h"
 #include "daemon/ts.h"
 
@@ -31,6 +32,15 @@ static void to_kaddr(const struct sockaddr_storage *ss, struct kaddr *k)
 		memcpy(k->a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
 	else if (ss->ss_family == AF_INET6)
 		memcpy(k->a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+}
+
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
 }
 
 static struct kernel *kern(struct ikesa *sa)
@@ -294,6 +304,12 @@ static void fill_sa(struct ikesa *sa, struct child_sa *c, bool inbound, const st
 	k->integ_trunc_bits = x->integ_trunc_bits;
 	k->esn = c->suite.esn;
 	k->inbound = inbound;
+	if (natt_encap(sa)) {
+		/* RFC 3948: ESP in UDP between the IKE SA's current (NAT-T) ports. */
+		k->encap = true;
+		k->encap_sport = port_of(inbound ? &sa->remote : &sa->local);
+		k->encap_dport = port_of(inbound ? &sa->local : &sa->remote);
+	}
 	set_lifetimes(sa, c, k);
 }
 
@@ -360,6 +376,12 @@ int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secr
 	struct polctx pc = polctx_of(sa);
 	if ((rc = hold_policies(&pc, c)) != 0)
 		goto fail;
+	secret_free(c->keymat);
+	c->keymat = secret_new(keymat->len);
+	if (c->keymat) {
+		memcpy(c->keymat->data, keymat->data, keymat->len);
+		c->keymat_we_initiated = we_initiated;
+	}
 	return 0;
 fail:
 	child_kernel_uninstall(sa, c);
@@ -375,6 +397,18 @@ int child_kernel_install_out(struct ikesa *sa, struct child_sa *c)
 	secret_free(c->pending_out);
 	c->pending_out = NULL;
 	return rc;
+}
+
+void child_kernel_uninstall_out(struct ikesa *sa, struct child_sa *c)
+{
+	struct kaddr dst;
+	secret_free(c->pending_out);
+	c->pending_out = NULL;
+	if (!c->installed_out)
+		return;
+	to_kaddr(&sa->remote, &dst);
+	kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, 0, 0);
+	c->installed_out = false;
 }
 
 void child_kernel_query(struct ikesa *sa, struct child_sa *c, struct kernel_sa_stats *in,
@@ -401,6 +435,8 @@ void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c)
 	release_policies(&pc, c);
 	secret_free(c->pending_out);
 	c->pending_out = NULL;
+	secret_free(c->keymat);
+	c->keymat = NULL;
 	if (c->installed_out) {
 		to_kaddr(&sa->remote, &dst);
 		kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, 0, 0);
@@ -413,4 +449,77 @@ void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c)
 			log_kernel_error(sa, c, "deleting the inbound SA", rc);
 		c->installed_in = c->spi_in_allocated = false;
 	}
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	struct kaddr ka, kb;
+	to_kaddr(a, &ka);
+	to_kaddr(b, &kb);
+	return memcmp(&ka, &kb, sizeof(ka)) == 0;
+}
+
+int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
+			 const struct sockaddr_storage *old_local,
+			 const struct sockaddr_storage *old_remote)
+{
+	struct esp_xfrm x;
+	if (!c->keymat || !esp_alg_xfrm(&c->suite, &x) ||
+	    c->keymat->len != child_keymat_len(&c->suite))
+		return -ENOKEY;
+	const uint8_t *ir_enc = c->keymat->data, *ir_int = ir_enc + x.enc_key_len;
+	const uint8_t *ri_enc = ir_int + x.integ_key_len, *ri_int = ri_enc + x.enc_key_len;
+	bool wi = c->keymat_we_initiated;
+	/*
+	 * Only the ports moved: XFRM_MSG_UPDSA takes the new encapsulation in
+	 * place (xfrm_state_update). An address is part of the state's key or
+	 * of the policies' templates: delete and add again, policies too.
+	 */
+	bool moved = !same_addr(old_local, &sa->local) || !same_addr(old_remote, &sa->remote);
+	struct polctx old_pc = {sa->e, old_local, old_remote, ikesa_tag(sa)};
+	struct kaddr dst;
+	struct kernel_sa k;
+	int rc = 0, r;
+	if (moved)
+		release_policies(&old_pc, c);
+	if (c->installed_in) {
+		fill_sa(sa, c, true, &x, wi ? ri_enc : ir_enc, x.integ_name ? (wi ? ri_int : ir_int) : NULL,
+			&k);
+		if (moved) {
+			to_kaddr(old_local, &dst);
+			kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_in, IPPROTO_ESP, 0, 0);
+			r = kern(sa)->ops->add_sa(kern(sa)->k, &k);
+		} else {
+			r = kern(sa)->ops->update_sa(kern(sa)->k, &k);
+		}
+		crypto_wipe(&k, sizeof(k));
+		if (r != 0) {
+			log_kernel_error(sa, c, "updating the inbound SA", r);
+			c->installed_in = false;
+			rc = r;
+		}
+	}
+	if (c->installed_out) {
+		fill_sa(sa, c, false, &x, wi ? ir_enc : ri_enc, x.integ_name ? (wi ? ir_int : ri_int) : NULL,
+			&k);
+		if (moved) {
+			to_kaddr(old_remote, &dst);
+			kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, 0, 0);
+			r = kern(sa)->ops->add_sa(kern(sa)->k, &k);
+		} else {
+			r = kern(sa)->ops->update_sa(kern(sa)->k, &k);
+		}
+		crypto_wipe(&k, sizeof(k));
+		if (r != 0) {
+			log_kernel_error(sa, c, "updating the outbound SA", r);
+			c->installed_out = false;
+			rc = r;
+		}
+	}
+	if (moved) {
+		struct polctx pc = polctx_of(sa);
+		if ((r = hold_policies(&pc, c)) != 0)
+			rc = r;
+	}
+	return rc;
 }

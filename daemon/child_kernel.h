@@ -36,6 +36,11 @@ int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secr
 /* Install a deferred outbound state (no-op without one). 0 or -errno (logged). */
 int child_kernel_install_out(struct ikesa *sa, struct child_sa *c);
 /*
+ * Stop sending on c: remove its outbound state (or drop a deferred one);
+ * the inbound state stays for what the peer has still in flight.
+ */
+void child_kernel_uninstall_out(struct ikesa *sa, struct child_sa *c);
+/*
  * The policies of c's reqid without an IKE SA (trap policies, start =
  * trap): hold installs them unless another holder has; release removes
  * them with the last holder. local/remote are the tunnel endpoints for the
@@ -50,6 +55,16 @@ void child_kernel_release_policies(struct engine *e, const struct sockaddr_stora
 /* The kernel's counters of c's inbound and outbound states (zeros for what is missing). */
 void child_kernel_query(struct ikesa *sa, struct child_sa *c, struct kernel_sa_stats *in,
 			struct kernel_sa_stats *out);
+/*
+ * sa's addresses or ports changed from old_local/old_remote (a NATed peer
+ * moved, RFC 7296 2.23; XFRM_MSG_MAPPING, RFC 3948): install c's states
+ * again with the current addresses and UDP encapsulation (in place when
+ * only ports moved), and its policies when an address moved. 0 or -errno
+ * (logged).
+ */
+int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
+			 const struct sockaddr_storage *old_local,
+			 const struct sockaddr_storage *old_remote);
 /* Remove whatever of c is in the kernel (states, policies, larval SPI). */
 void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c);
 

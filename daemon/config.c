@@ -1079,6 +1079,7 @@ static const char *const conn_keys[] = {
 	"ike", "esp", "local_ts", "remote_ts", "mode", "start",
 	"lifetime", "lifetime_bytes", "lifetime_packets", "rekey_margin", "rand_margin",
 	"ike_lifetime", "idle_timeout", "reauth",
+	"encap", "keepalive", "dpd", "dpd_action",
 };
 
 /* "90", "90s", "15m", "4h", "1d" -> seconds (at most about 136 years). */
@@ -1195,6 +1196,46 @@ static int interpret_lifetimes(struct parse *ps, const struct section *s, struct
 	return 0;
 }
 
+/* The NAT traversal and dead peer detection keys of a [conn] (struct liveness_cfg). */
+static int interpret_liveness(struct parse *ps, const struct section *s, struct liveness_cfg *l)
+{
+	const struct entry *e;
+	*l = (struct liveness_cfg){
+		.keepalive_s = CONFIG_KEEPALIVE_DEFAULT,
+		.dpd_s = CONFIG_DPD_DEFAULT,
+		.dpd_action = CONFIG_DPD_CLEAR,
+	};
+	if ((e = find_entry(s, "encap"))) {
+		if (strcmp(e->value, "yes") == 0) {
+			l->encap = true;
+		} else if (strcmp(e->value, "no") != 0) {
+			perr(ps, e->line, "encap: '%s' is not yes or no", e->value);
+			return -1;
+		}
+	}
+	if ((e = find_entry(s, "keepalive")) && parse_duration(e->value, &l->keepalive_s) < 0) {
+		perr(ps, e->line, "keepalive: '%s' is not a duration (e.g. 20, 20s, 1m)", e->value);
+		return -1;
+	}
+	if ((e = find_entry(s, "dpd")) && parse_duration(e->value, &l->dpd_s) < 0) {
+		perr(ps, e->line, "dpd: '%s' is not a duration (e.g. 30, 30s, 2m; 0 = off)", e->value);
+		return -1;
+	}
+	if ((e = find_entry(s, "dpd_action"))) {
+		if (strcmp(e->value, "clear") == 0) {
+			l->dpd_action = CONFIG_DPD_CLEAR;
+		} else if (strcmp(e->value, "restart") == 0) {
+			l->dpd_action = CONFIG_DPD_RESTART;
+		} else if (strcmp(e->value, "trap") == 0) {
+			l->dpd_action = CONFIG_DPD_TRAP;
+		} else {
+			perr(ps, e->line, "dpd_action: '%s' is not clear, restart or trap", e->value);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /*
  * Interprets a [conn] section; children (sections whose indexes are in
  * kids[0..n_kids)) are built on top of its child defaults.
@@ -1300,6 +1341,8 @@ static int interpret_conn(struct parse *ps, const struct section *s, const size_
 	}
 
 	if (interpret_lifetimes(ps, s, &c->life) < 0)
+		goto fail;
+	if (interpret_liveness(ps, s, &c->live) < 0)
 		goto fail;
 
 #define DEFAULT_FROM(field, key)                        \

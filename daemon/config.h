@@ -113,6 +113,28 @@ struct lifetime_cfg {
 #define CONFIG_REKEY_MARGIN_DEFAULT 540u
 #define CONFIG_IKE_LIFETIME_DEFAULT 14400u
 
+/* What to do when dead peer detection gives up on the peer (RFC 7296 2.4). */
+enum config_dpd_action {
+	CONFIG_DPD_CLEAR,   /* delete the IKE SA and its Child SAs */
+	CONFIG_DPD_RESTART, /* delete, then initiate the conn again */
+	CONFIG_DPD_TRAP,    /* delete, then install the conn's trap policies */
+};
+
+/*
+ * NAT traversal (RFC 7296 2.23, RFC 3948) and liveness (2.4): encap = yes
+ * floats to the NAT-T port and UDP-encapsulates ESP even without a NAT;
+ * keepalive is the NAT keepalive interval when we are behind a NAT; dpd
+ * the idle time before an empty INFORMATIONAL probes the peer. 0 = off.
+ */
+struct liveness_cfg {
+	bool encap;                      /* default no */
+	uint32_t keepalive_s;            /* default 20 */
+	uint32_t dpd_s;                  /* default 30 */
+	enum config_dpd_action dpd_action; /* default clear */
+};
+#define CONFIG_KEEPALIVE_DEFAULT 20u
+#define CONFIG_DPD_DEFAULT 30u
+
 struct conn_cfg {
 	char name[CONFIG_NAME_MAX + 1];
 	unsigned line;
@@ -127,6 +149,7 @@ struct conn_cfg {
 	struct proposal_cfg_list ike;
 	enum config_start start;
 	struct lifetime_cfg life;
+	struct liveness_cfg live;
 	struct child_cfg *children; /* owned, >= 1, in file order */
 	size_t n_children;
 };

@@ -29,12 +29,17 @@ struct ike_msg;
 typedef int (*engine_send_fn)(void *ctx, const struct sockaddr_storage *from,
 			      const struct sockaddr_storage *to, const uint8_t *buf, size_t len);
 
+/* Sends a NAT keepalive (RFC 3948 2.3) from the NAT-T port; 0 or -errno. */
+typedef int (*engine_keepalive_fn)(void *ctx, const struct sockaddr_storage *from,
+				   const struct sockaddr_storage *to);
+
 struct engine_env {
 	struct loop *loop;        /* timers and the clock (borrowed) */
 	const struct rng *rng;    /* borrowed */
 	struct kernel kernel;     /* borrowed ops/handle */
 	engine_send_fn send;
-	void *send_ctx;
+	engine_keepalive_fn keepalive; /* may be NULL: no keepalives */
+	void *send_ctx;           /* for send and keepalive */
 	uint16_t port, natt_port; /* our IKE ports, for NAT detection and floating */
 };
 

@@ -84,6 +84,8 @@ struct ikesa *ikesa_new(struct engine *e, struct cfg_ref *ref, const struct conn
 	timer_init(&sa->tm.retransmit_timer, NULL, sa);
 	timer_init(&sa->life_timer, NULL, sa);
 	timer_init(&sa->rekey_timer, NULL, sa);
+	timer_init(&sa->keepalive_timer, NULL, sa);
+	timer_init(&sa->dpd_timer, NULL, sa);
 	return sa;
 }
 
@@ -170,6 +172,8 @@ void ikesa_free(struct ikesa *sa)
 	tm_clear(sa);
 	timer_cancel(sa->e->env.loop, &sa->life_timer);
 	timer_cancel(sa->e->env.loop, &sa->rekey_timer);
+	timer_cancel(sa->e->env.loop, &sa->keepalive_timer);
+	timer_cancel(sa->e->env.loop, &sa->dpd_timer);
 	while (sa->children)
 		ikesa_remove_child(sa, sa->children);
 	dh_free(sa->dh);

@@ -95,6 +95,13 @@ struct child_sa {
 	struct timer retry_timer; /* rekey again after TEMPORARY_FAILURE (2.25) */
 	struct timer idle_timer;  /* idle_timeout checks of the kernel's counters */
 	uint64_t idle_bytes, idle_since; /* bytes in+out at the last change, and when */
+	/*
+	 * The keys as installed (inbound then outbound; wiping type), kept so
+	 * that the states can be installed again with new UDP encapsulation
+	 * or addresses when a NATed peer moves (RFC 7296 2.23, RFC 3948).
+	 */
+	struct secret *keymat;
+	bool keymat_we_initiated;
 };
 
 /* Message state of the task manager (RFC 7296 2.1-2.3; window size 1). */
@@ -146,6 +153,12 @@ struct ikesa {
 	struct tm_state tm;
 	struct timer life_timer;     /* half-open expiry */
 	struct timer rekey_timer;    /* IKE SA rekey (ike_lifetime less the margins) */
+	struct timer keepalive_timer; /* NAT keepalives (RFC 3948 2.3), behind a NAT only */
+	struct timer dpd_timer;      /* dead peer detection (RFC 7296 2.4) */
+	uint64_t last_tx_ms;         /* our last IKE message or keepalive sent */
+	uint64_t last_rx_ms;         /* the peer's last authenticated message or inbound ESP */
+	uint64_t dpd_bytes_in;       /* inbound bytes of the Child SAs at the last DPD check */
+	uint64_t ka_bytes_out;       /* outbound bytes of the Child SAs at the last keepalive check */
 	bool ike_rekeying;           /* our IKE SA rekey is in flight (2.25.2) */
 	bool ike_rekeyed;            /* replaced by a successor: only its Delete is left */
 	bool is_successor;           /* made by an IKE rekey */

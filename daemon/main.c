@@ -23,6 +23,7 @@
 #include "daemon/engine.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
+#include "daemon/natt.h"
 #include "daemon/trap.h"
 #include "daemon/udp.h"
 #include "netlink/kernel_ops.h"
@@ -44,6 +45,13 @@ static int send_cb(void *ctx, const struct sockaddr_storage *from, const struct 
 {
 	struct daemon *d = ctx;
 	return udp_send(d->udp, from && from->ss_family ? from : NULL, to, buf, len);
+}
+
+static int keepalive_cb(void *ctx, const struct sockaddr_storage *from,
+			const struct sockaddr_storage *to)
+{
+	struct daemon *d = ctx;
+	return udp_send_keepalive(d->udp, from && from->ss_family ? from : NULL, to);
 }
 
 static void recv_cb(void *ctx, const struct sockaddr_storage *local,
@@ -75,6 +83,14 @@ static void on_acquire(void *ctx, const struct ksel *sel, uint32_t reqid)
 	struct daemon *d = ctx;
 	if (d->engine)
 		trap_on_acquire(d->engine, sel, reqid);
+}
+
+static void on_mapping(void *ctx, uint32_t spi, const struct kaddr *old_addr, uint16_t old_port,
+		       const struct kaddr *new_addr, uint16_t new_port)
+{
+	struct daemon *d = ctx;
+	if (d->engine)
+		natt_on_mapping(d->engine, spi, old_addr, old_port, new_addr, new_port);
 }
 
 static int ctl_status(void *ctx, struct json_writer *out)
@@ -182,7 +198,8 @@ int main(int argc, char **argv)
 	}
 	struct clock clk = clock_boottime();
 	d.loop = loop_new(&clk);
-	struct kernel_events ev = {.expire = on_expire, .acquire = on_acquire, .ctx = &d};
+	struct kernel_events ev = {.expire = on_expire, .acquire = on_acquire,
+				   .mapping = on_mapping, .ctx = &d};
 	int krc = kernel_netlink_new(&ev, &d.kernel);
 	if (!d.loop || krc != 0) {
 		log_msg(LOG_DMN, LOG_LVL_ERROR, "cannot open the XFRM netlink socket: %s",
@@ -210,6 +227,7 @@ int main(int argc, char **argv)
 		.rng = rng_system(),
 		.kernel = d.kernel,
 		.send = send_cb,
+		.keepalive = keepalive_cb,
 		.send_ctx = &d,
 		.port = udp_port(d.udp, false),
 		.natt_port = udp_port(d.udp, true),

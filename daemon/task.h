@@ -57,5 +57,7 @@ struct task *task_ike_rekey_new(void);
 struct task *task_delete_new(uint32_t child_spi_in);
 /* Responder side of INFORMATIONAL (Delete, liveness, error notifies). */
 struct task *task_informational_r_new(void);
+/* Liveness check (RFC 7296 2.4): an empty INFORMATIONAL request (task_dpd.c). */
+struct task *task_dpd_new(void);
 
 #endif

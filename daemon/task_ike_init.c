@@ -17,6 +17,7 @@
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/names.h"
+#include "daemon/natt.h"
 #include "daemon/proposal.h"
 #include "daemon/task.h"
 
@@ -70,6 +71,14 @@ static void add_natd(struct ikesa *sa, struct ike_builder *b, uint64_t spi_r)
 {
 	uint8_t h[20];
 	natd_hash(sa->spi_i, spi_r, &sa->local, h);
+	if (sa->conn && sa->conn->live.encap) {
+		/*
+		 * encap = yes: a source hash that cannot match makes the peer
+		 * see us behind a NAT, so both sides encapsulate (RFC 7296 2.23
+		 * allows forcing it; strongSwan does the same).
+		 */
+		rng_fill(sa->e->env.rng, h, sizeof(h));
+	}
 	payload_build_notify_simple(b, PROTO_NONE, N_NAT_DETECTION_SOURCE_IP, NULL, 0, h, 20);
 	natd_hash(sa->spi_i, spi_r, &sa->remote, h);
 	payload_build_notify_simple(b, PROTO_NONE, N_NAT_DETECTION_DESTINATION_IP, NULL, 0, h, 20);
@@ -289,6 +298,7 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	if (keep_copy(m, &sa->init_resp, &sa->init_resp_len) != 0)
 		return TASK_DESTROY;
 	check_natd(sa, m);
+	natt_float(sa); /* RFC 7296 2.23: IKE_AUTH goes to the NAT-T port */
 	if (message_find_notify(m, N_SIGNATURE_HASH_ALGORITHMS))
 		sa->ext |= EXT_SIG_HASH;
 	int rc = derive(sa, &kep->u.ke);

@@ -12,7 +12,9 @@
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/names.h"
+#include "daemon/natt.h"
 #include "daemon/task.h"
+#include "daemon/timers.h"
 
 #define TM_BUF_MAX IKE_MSG_MAX
 
@@ -119,6 +121,7 @@ static size_t build_message(struct ikesa *sa, uint8_t exchange, bool response, u
 
 static void send_to(struct ikesa *sa, const uint8_t *buf, size_t len)
 {
+	sa->last_tx_ms = engine_now(sa->e); /* NAT keepalives wait for idle times (timers.h) */
 	if (engine_send(sa->e, sa, buf, len) != 0)
 		log_msg(LOG_NET, LOG_LVL_DEBUG, "%s: send failed", ikesa_tag(sa));
 }
@@ -218,7 +221,7 @@ static void on_retransmit(struct loop *loop, struct timer *t, void *ctx)
 			"%s: no response to request %u after %u retransmits: peer unreachable, "
 			"deleting the IKE SA",
 			ikesa_tag(sa), tm->req_id, tm->retransmits);
-		engine_destroy_sa(e, sa);
+		timers_on_peer_dead(sa); /* destroys sa; dpd_action */
 		return;
 	}
 	tm->retransmits++;
@@ -501,9 +504,8 @@ void tm_receive(struct ikesa *sa, const struct ike_hdr *h, const uint8_t *raw, s
 			/* RFC 7296 2.1: a retransmitted request gets the same response, uncomputed. */
 			log_msg(LOG_ENC, LOG_LVL_INFO, "%s: retransmitted request %u: resending response",
 				ikesa_tag(sa), h->msg_id);
-			sa->remote = *remote;
-			if (local->ss_family)
-				sa->local = *local;
+			natt_follow(sa, local, remote);
+			sa->last_rx_ms = engine_now(e);
 			send_to(sa, tm->resp, tm->resp_len);
 			return;
 		}
@@ -528,9 +530,8 @@ void tm_receive(struct ikesa *sa, const struct ike_hdr *h, const uint8_t *raw, s
 		return;
 	}
 	/* Authenticated (or IKE_SA_INIT): follow the peer's address and port (RFC 7296 2.11). */
-	sa->remote = *remote;
-	if (local->ss_family)
-		sa->local = *local;
+	natt_follow(sa, local, remote);
+	sa->last_rx_ms = engine_now(e); /* DPD: the peer is alive (timers.h) */
 	if (ike_hdr_is_response(h))
 		process_response(sa, m);
 	else

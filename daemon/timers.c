@@ -1,7 +1,9 @@
-/* IKE SA rekey timers (the rules are in timers.h). */
+/* IKE and Child SA timers (the rules are in timers.h). */
 #include "daemon/timers.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "daemon/child_kernel.h"
 #include "daemon/engine.h"
@@ -9,6 +11,7 @@
 #include "daemon/log.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
+#include "daemon/trap.h"
 
 #define REKEY_RETRY_MS 5000
 
@@ -32,9 +35,12 @@ static void arm(struct ikesa *sa, uint64_t delay_ms)
 	sa->rekey_ms = engine_now(sa->e) + delay_ms;
 }
 
+static void arm_liveness(struct ikesa *sa);
+
 void timers_on_ike_established(struct ikesa *sa)
 {
 	const struct lifetime_cfg *l = &sa->conn->life;
+	arm_liveness(sa);
 	sa->rekey_deferred_since = 0;
 	if (!l->ike_lifetime_s) {
 		timer_cancel(sa->e->env.loop, &sa->rekey_timer);
@@ -116,4 +122,111 @@ int64_t timers_ike_rekey_in_s(const struct ikesa *sa)
 		return -1;
 	uint64_t now = engine_now(sa->e);
 	return sa->rekey_ms > now ? (int64_t)((sa->rekey_ms - now) / 1000) : 0;
+}
+
+/* Sums the kernel's byte counters of sa's installed Child SAs, one direction. */
+static uint64_t child_bytes(struct ikesa *sa, bool inbound)
+{
+	uint64_t sum = 0;
+	for (struct child_sa *c = sa->children; c; c = c->next) {
+		struct kernel_sa_stats in, out;
+		if (!c->installed_in && !c->installed_out)
+			continue;
+		child_kernel_query(sa, c, &in, &out);
+		sum += inbound ? in.bytes : out.bytes;
+	}
+	return sum;
+}
+
+static void on_keepalive(struct loop *loop, struct timer *t, void *ctx)
+{
+	(void)t;
+	struct ikesa *sa = ctx;
+	struct engine *e = sa->e;
+	if (sa->state != IKESA_ESTABLISHED || !(sa->ext & EXT_NAT_LOCAL))
+		return;
+	uint64_t now = engine_now(e), every = (uint64_t)sa->conn->live.keepalive_s * 1000;
+	uint64_t out = child_bytes(sa, false);
+	if (out != sa->ka_bytes_out) {
+		sa->ka_bytes_out = out;
+		sa->last_tx_ms = now; /* ESP in UDP keeps the NAT mapping too */
+	}
+	if (now - sa->last_tx_ms >= every) {
+		/* RFC 3948 2.3: from our NAT-T port, to the peer's. */
+		log_msg(LOG_IKE, LOG_LVL_DEBUG, "%s: sending NAT keepalive", ikesa_tag(sa));
+		e->env.keepalive(e->env.send_ctx, &sa->local, &sa->remote);
+		sa->last_tx_ms = now;
+	}
+	timer_arm_in(loop, &sa->keepalive_timer, sa->last_tx_ms + every - now);
+}
+
+static void on_dpd(struct loop *loop, struct timer *t, void *ctx)
+{
+	(void)t;
+	struct ikesa *sa = ctx;
+	if (sa->state != IKESA_ESTABLISHED)
+		return;
+	uint64_t now = engine_now(sa->e), dpd = (uint64_t)sa->conn->live.dpd_s * 1000;
+	uint64_t in = child_bytes(sa, true);
+	if (in != sa->dpd_bytes_in) {
+		/* A busy tunnel proves the peer alive: no probe (RFC 7296 2.4). */
+		sa->dpd_bytes_in = in;
+		sa->last_rx_ms = now;
+	}
+	if (now - sa->last_rx_ms < dpd) {
+		timer_arm_in(loop, &sa->dpd_timer, sa->last_rx_ms + dpd - now);
+		return;
+	}
+	if (!tm_busy(sa)) {
+		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: nothing from the peer for %u s: checking liveness",
+			ikesa_tag(sa), (unsigned)((now - sa->last_rx_ms) / 1000));
+		struct task *p = task_dpd_new();
+		if (p)
+			tm_queue(sa, p);
+	}
+	/* Any exchange under way ends in a response (checked again then) or in give-up. */
+	timer_arm_in(loop, &sa->dpd_timer, dpd);
+}
+
+static void arm_liveness(struct ikesa *sa)
+{
+	struct engine *e = sa->e;
+	const struct liveness_cfg *l = &sa->conn->live;
+	uint64_t now = engine_now(e);
+	sa->last_rx_ms = sa->last_tx_ms = now;
+	sa->dpd_bytes_in = sa->ka_bytes_out = 0;
+	if (l->keepalive_s && (sa->ext & EXT_NAT_LOCAL) && e->env.keepalive) {
+		timer_init(&sa->keepalive_timer, on_keepalive, sa);
+		timer_arm_in(e->env.loop, &sa->keepalive_timer, (uint64_t)l->keepalive_s * 1000);
+	}
+	if (l->dpd_s) {
+		timer_init(&sa->dpd_timer, on_dpd, sa);
+		timer_arm_in(e->env.loop, &sa->dpd_timer, (uint64_t)l->dpd_s * 1000);
+	}
+}
+
+void timers_on_peer_dead(struct ikesa *sa)
+{
+	struct engine *e = sa->e;
+	/* Not when the peer died during our own Delete or an IKE rekey's end. */
+	bool was_up = sa->state == IKESA_ESTABLISHED && !sa->ike_rekeyed;
+	enum config_dpd_action act = sa->conn->live.dpd_action;
+	char name[CONFIG_NAME_MAX + 1];
+	snprintf(name, sizeof(name), "%s", sa->conn->name);
+	bool has_remote = sa->conn->remote_addr.ss_family != AF_UNSPEC;
+	engine_destroy_sa(e, sa);
+	if (!was_up || act == CONFIG_DPD_CLEAR || e->shutting_down)
+		return;
+	if (act == CONFIG_DPD_TRAP) {
+		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: dpd_action = trap: installing its trap policies",
+			name);
+		trap_install_conn(e, name);
+		return;
+	}
+	if (!has_remote)
+		return; /* nowhere to go: the peer must come back to us */
+	char err[128];
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: dpd_action = restart: initiating again", name);
+	if (engine_up(e, name, err, sizeof(err)) != 0)
+		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: restart failed: %s", name, err);
 }

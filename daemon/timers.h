@@ -21,6 +21,17 @@
  *  - Child SA rekey: no timer of ours; the kernel's soft lifetime (set by
  *    child_kernel.c with the same margins) raises XFRM_MSG_EXPIRE. After
  *    TEMPORARY_FAILURE it is retried 5-10 s later (task_child_create.c).
+ *  - NAT keepalive (RFC 3948 2.3): on an established IKE SA behind a NAT
+ *    (EXT_NAT_LOCAL), every keepalive seconds a 0xFF octet goes to the
+ *    peer's NAT-T port unless an IKE message was sent or the Child SAs'
+ *    outbound byte counters moved within that interval.
+ *  - Dead peer detection (RFC 7296 2.4): on an established IKE SA with
+ *    dpd > 0, when nothing was received for dpd seconds (no authenticated
+ *    IKE message and the Child SAs' inbound byte counters standing still,
+ *    read at each check) an empty INFORMATIONAL is queued unless an
+ *    exchange is already under way; it retransmits as any request, and
+ *    when the task manager gives up, dpd_action decides
+ *    (timers_on_peer_dead: clear, restart, trap).
  */
 #ifndef XIKED_TIMERS_H
 #define XIKED_TIMERS_H
@@ -39,6 +50,12 @@ void timers_on_ike_established(struct ikesa *sa);
 void timers_on_ike_rekey_deferred(struct ikesa *sa);
 /* Child SA c of sa was installed: start its idle checks if idle_timeout is set. */
 void timers_on_child_installed(struct ikesa *sa, struct child_sa *c);
+/*
+ * The task manager gave up on sa's peer (no response after the last
+ * retransmit): destroys sa and, if it was established, applies the conn's
+ * dpd_action (restart: initiate again; trap: install its trap policies).
+ */
+void timers_on_peer_dead(struct ikesa *sa);
 /* Seconds until sa's IKE rekey, or -1 when none is planned. */
 int64_t timers_ike_rekey_in_s(const struct ikesa *sa);
 

@@ -68,6 +68,16 @@ static void install_one(struct engine *e, const struct conn_cfg *conn, const str
 		ts_to_string(&t->pol.remote_ts[0], r, sizeof(r)), t->pol.reqid);
 }
 
+void trap_install_conn(struct engine *e, const char *name)
+{
+	const struct conn_cfg *c = config_find_conn(e->cfg->cfg, name);
+	if (!c || c->remote_addr.ss_family == AF_UNSPEC)
+		return; /* a trap needs the peer's address */
+	for (size_t j = 0; j < c->n_children; j++)
+		if (!trap_reqid(e, &c->children[j]))
+			install_one(e, c, &c->children[j]);
+}
+
 void trap_install_all(struct engine *e)
 {
 	const struct xiked_config *cfg = e->cfg->cfg;

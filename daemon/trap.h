@@ -24,6 +24,11 @@ struct child_cfg;
 
 /* Install the traps of every start = trap conn of the engine's configuration. */
 void trap_install_all(struct engine *e);
+/*
+ * Install the traps of conn `name` of the current configuration (its child
+ * configs that have none yet), whatever its start: dpd_action = trap.
+ */
+void trap_install_conn(struct engine *e, const char *name);
 /* Remove every trap and its policies (unless a Child SA still holds them). */
 void trap_remove_all(struct engine *e);
 /* The reqid of the trap of child config cfg, or 0 if it has none. */

@@ -422,10 +422,30 @@ static struct udp_sock *pick_sock(struct udp *u, sa_family_t family,
 	return NULL;
 }
 
+static int send_on(struct udp *u, const struct sockaddr_storage *from_local,
+		   const struct sockaddr_storage *to, const uint8_t *buf, size_t len, bool natt,
+		   bool marker);
+
 int udp_send(struct udp *u, const struct sockaddr_storage *from_local,
 	     const struct sockaddr_storage *to, const uint8_t *buf, size_t len)
 {
 	bool natt = from_local && ss_port(from_local) == u->natt_port;
+	return send_on(u, from_local, to, buf, len, natt, natt);
+}
+
+int udp_send_keepalive(struct udp *u, const struct sockaddr_storage *from_local,
+		       const struct sockaddr_storage *to)
+{
+	/* RFC 3948 2.3: the single 0xFF octet; the receiver's UDP_ENCAP socket drops it. */
+	static const uint8_t ka = 0xff;
+	return send_on(u, from_local, to, &ka, 1, true, false);
+}
+
+/* Sends from the IKE or the NAT-T socket (natt), with the non-ESP marker or not. */
+static int send_on(struct udp *u, const struct sockaddr_storage *from_local,
+		   const struct sockaddr_storage *to, const uint8_t *buf, size_t len, bool natt,
+		   bool marker)
+{
 	struct udp_sock *s;
 	struct iovec iov[2];
 	size_t n_iov = 0;
@@ -445,7 +465,7 @@ int udp_send(struct udp *u, const struct sockaddr_storage *from_local,
 	if (!s)
 		return -EADDRNOTAVAIL;
 
-	if (natt) {
+	if (marker) {
 		iov[n_iov].iov_base = (void *)non_esp_marker;
 		iov[n_iov++].iov_len = sizeof(non_esp_marker);
 	}

@@ -73,4 +73,12 @@ uint16_t udp_port(const struct udp *u, bool natt);
 int udp_send(struct udp *u, const struct sockaddr_storage *from_local,
 	     const struct sockaddr_storage *to, const uint8_t *buf, size_t len);
 
+/*
+ * Sends a NAT keepalive (RFC 3948 2.3: one octet 0xFF, no non-ESP marker)
+ * from the NAT-T socket to `to`; from_local as for udp_send (its port is
+ * ignored). 0 or -errno.
+ */
+int udp_send_keepalive(struct udp *u, const struct sockaddr_storage *from_local,
+		       const struct sockaddr_storage *to);
+
 #endif

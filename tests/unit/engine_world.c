@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "daemon/log.h"
+#include "daemon/natt.h"
 #include "daemon/spi_table.h"
 #include "daemon/trap.h"
 #include "tests/unit/engine_world.h"
@@ -43,6 +44,23 @@ static int send_cb(void *ctx, const struct sockaddr_storage *from,
 	return 0;
 }
 
+static int keepalive_cb(void *ctx, const struct sockaddr_storage *from,
+			const struct sockaddr_storage *to)
+{
+	struct side *self = ctx;
+	self->keepalives++;
+	self->ka_from = *from;
+	self->ka_to = *to;
+	return 0;
+}
+
+static void on_mapping(void *ctx, uint32_t spi, const struct kaddr *old_addr, uint16_t old_port,
+		       const struct kaddr *new_addr, uint16_t new_port)
+{
+	struct side *s = ctx;
+	natt_on_mapping(s->e, spi, old_addr, old_port, new_addr, new_port);
+}
+
 /* Kernel events reach the engine of their side (the fake kernel is made before the engine). */
 static void on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr *dst, bool hard)
 {
@@ -63,6 +81,15 @@ struct ike_hdr qhdr(size_t i)
 	assert_true(i < W->nq);
 	assert_int_equal(message_parse_header(W->q[i].buf, W->q[i].len, &h, &err), PAYLOAD_OK);
 	return h;
+}
+
+void q_rewrite(size_t i, const struct sockaddr_storage *from, const struct sockaddr_storage *dst)
+{
+	assert_true(i < W->nq);
+	if (from)
+		W->q[i].from = *from;
+	if (dst)
+		W->q[i].dst = *dst;
 }
 
 void pop(size_t i, bool deliver)
@@ -180,13 +207,23 @@ void world_new_text(const char *conf_a, const char *conf_b, uint64_t seed)
 	const char *texts[2] = {conf_a, conf_b};
 	for (int i = 0; i < 2; i++) {
 		struct side *s = &W->s[i];
-		struct kernel_events ev = {.expire = on_expire, .acquire = on_acquire, .ctx = s};
+		struct kernel_events ev = {.expire = on_expire, .acquire = on_acquire,
+					   .mapping = on_mapping, .ctx = s};
 		s->fake = kernel_fake_new(&ev, &s->kern);
 		mkaddr(&s->addr, ips[i], 500);
 		struct engine_env env = {.loop = W->loop, .rng = W->rng, .kernel = s->kern,
-					 .send = send_cb, .send_ctx = s, .port = 500,
+					 .send = send_cb, .keepalive = keepalive_cb,
+					 .send_ctx = s, .port = 500,
 					 .natt_port = 4500};
-		s->e = engine_new(&env, conf(texts[i]));
+		struct xiked_config *c = conf(texts[i]);
+		/*
+		 * Dead peer detection (on by default) only where a test asks for
+		 * it: the other tests count every message and move the clock.
+		 */
+		if (!strstr(texts[i], "dpd"))
+			for (size_t k = 0; k < c->n_conns; k++)
+				c->conns[k].live.dpd_s = 0;
+		s->e = engine_new(&env, c);
 		assert_non_null(s->e);
 	}
 	log_set_level(getenv("XIKED_TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERROR);

@@ -37,6 +37,9 @@ struct side {
 	struct kernel kern;
 	struct kernel_fake *fake;
 	struct sockaddr_storage addr;
+	/* NAT keepalives sent (the keepalive seam): how many, and the last one's addresses. */
+	unsigned keepalives;
+	struct sockaddr_storage ka_from, ka_to;
 };
 
 struct world {
@@ -65,6 +68,11 @@ void mkaddr(struct sockaddr_storage *ss, const char *ip, uint16_t port);
 struct ike_hdr qhdr(size_t i);
 /* Remove queued message i, delivering it first if deliver. */
 void pop(size_t i, bool deliver);
+/*
+ * Rewrite the addresses of queued message i as a NAT would: from (the
+ * source the receiver sees) and/or dst (where it arrives); NULL keeps one.
+ */
+void q_rewrite(size_t i, const struct sockaddr_storage *from, const struct sockaddr_storage *dst);
 /* Deliver the first queued message, checking its destination, exchange and direction. */
 void step(int to, uint8_t exchange, bool response);
 /* Deliver queued message i (not necessarily the first), with the same checks. */

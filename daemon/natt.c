@@ -1,0 +1,146 @@
+/* NAT traversal (see natt.h). */
+#include "daemon/natt.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/child_kernel.h"
+#include "daemon/engine.h"
+#include "daemon/ikesa.h"
+#include "daemon/log.h"
+
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	uint16_t port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		port = ntohs(s6->sin6_port);
+	}
+	snprintf(buf, len, "%s[%u]", a, port);
+	return buf;
+}
+
+static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	}
+	return false;
+}
+
+bool natt_encap(const struct ikesa *sa)
+{
+	return (sa->ext & (EXT_NAT_LOCAL | EXT_NAT_REMOTE)) || (sa->conn && sa->conn->live.encap);
+}
+
+void natt_float(struct ikesa *sa)
+{
+	uint16_t p = sa->e->env.natt_port;
+	if (!natt_encap(sa) || !p)
+		return;
+	set_port(&sa->local, p);
+	set_port(&sa->remote, p);
+	char ra[64];
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: %s: floating to %s", ikesa_tag(sa),
+		sa->ext & (EXT_NAT_LOCAL | EXT_NAT_REMOTE) ? "NAT detected" : "encap = yes",
+		addr_str(&sa->remote, ra, sizeof(ra)));
+}
+
+/* sa's endpoints moved from old_local/old_remote: its installed Child SAs follow. */
+static void children_follow(struct ikesa *sa, const struct sockaddr_storage *old_local,
+			    const struct sockaddr_storage *old_remote)
+{
+	for (struct child_sa *c = sa->children; c; c = c->next)
+		if (c->installed_in || c->installed_out)
+			child_kernel_refresh(sa, c, old_local, old_remote);
+}
+
+void natt_follow(struct ikesa *sa, const struct sockaddr_storage *local,
+		 const struct sockaddr_storage *remote)
+{
+	struct sockaddr_storage old_local = sa->local, old_remote = sa->remote;
+	sa->remote = *remote;
+	if (local->ss_family)
+		sa->local = *local;
+	if (same_endpoint(&old_remote, &sa->remote) &&
+	    (!local->ss_family || same_endpoint(&old_local, &sa->local)))
+		return;
+	/*
+	 * RFC 7296 2.23: without MOBIKE, only a peer behind a NAT is followed
+	 * to a new address or port; the IKE SA already was (2.11).
+	 */
+	if (sa->state != IKESA_ESTABLISHED || !(sa->ext & EXT_NAT_REMOTE) || !sa->children)
+		return;
+	char o[64], n[64];
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: NATed peer moved from %s to %s: Child SAs follow",
+		ikesa_tag(sa), addr_str(&old_remote, o, sizeof(o)), addr_str(&sa->remote, n, sizeof(n)));
+	children_follow(sa, &old_local, &old_remote);
+}
+
+static void from_kaddr(const struct kaddr *k, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (k->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, k->a, 4);
+		s4->sin_port = htons(port);
+	} else if (k->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, k->a, 16);
+		s6->sin6_port = htons(port);
+	}
+}
+
+void natt_on_mapping(void *ctx, uint32_t spi, const struct kaddr *old_addr, uint16_t old_port,
+		     const struct kaddr *new_addr, uint16_t new_port)
+{
+	(void)old_addr;
+	(void)old_port;
+	struct engine *e = ctx;
+	struct ikesa *sa = NULL;
+	struct child_sa *c = ikesa_find_child_any(e, spi, &sa);
+	char o[64], n[64];
+	if (!c || !sa || sa->state != IKESA_ESTABLISHED) {
+		log_msg(LOG_KNL, LOG_LVL_DEBUG, "XFRM mapping for unknown SPI %08x ignored", ntohl(spi));
+		return;
+	}
+	if (!natt_encap(sa))
+		return; /* nothing of ours is encapsulated: not our mapping */
+	struct sockaddr_storage now;
+	from_kaddr(new_addr, new_port, &now);
+	if (now.ss_family != sa->remote.ss_family || same_endpoint(&now, &sa->remote))
+		return;
+	struct sockaddr_storage old_local = sa->local, old_remote = sa->remote;
+	sa->remote = now;
+	/* RFC 3948 / RFC 7296 2.23: the NAT in front of the peer remapped it. */
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: NAT mapping changed: peer %s is now %s (Child SA %08x)",
+		ikesa_tag(sa), addr_str(&old_remote, o, sizeof(o)), addr_str(&now, n, sizeof(n)),
+		ntohl(spi));
+	children_follow(sa, &old_local, &old_remote);
+}
