@@ -151,10 +151,13 @@ void ikesa_remove_child(struct ikesa *sa, struct child_sa *c)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = c->next;
-	child_kernel_uninstall(sa, c);
 	/*
 	 * A rekey's responder installs the successor's outbound state when the
-	 * old SA goes (make-before-break, see child_kernel.h).
+	 * old SA goes (make-before-break, see child_kernel.h), and before the
+	 * old outbound state is removed: in between, the policy would have no
+	 * outbound state, and the kernel would drop the packets and raise an
+	 * ACQUIRE (RFC 7296 2.8: the new SA takes over, then the old one is
+	 * deleted).
 	 */
 	if (sa->state != IKESA_DESTROYING && c->spi_in)
 		for (struct child_sa *s = sa->children; s; s = s->next)
@@ -162,6 +165,7 @@ void ikesa_remove_child(struct ikesa *sa, struct child_sa *c)
 			    child_kernel_install_out(sa, s) == 0)
 				log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: sending on %08x now",
 					ikesa_tag(sa), s->cfg->name, ntohl(s->spi_out));
+	child_kernel_uninstall(sa, c);
 	free(c);
 }
 

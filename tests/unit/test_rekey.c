@@ -199,6 +199,53 @@ static void test_rekey_collision(void **st)
 	assert_true(a_won < runs);
 }
 
+static bool is_addr(const struct kaddr *k, int side)
+{
+	struct kaddr a = kaddr4(ADDR[side]);
+	return k->family == a.family && memcmp(k->a, a.a, 4) == 0;
+}
+
+/*
+ * Replays side's kernel calls from log index `from`, when it had `out`
+ * outbound states: their number never drops to 0 (make-before-break: a
+ * policy without an outbound state drops the packets and raises ACQUIREs).
+ */
+static void assert_always_sending(int side, size_t from, int out)
+{
+	const struct kernel_fake *f = W->s[side].fake;
+	for (size_t i = from; i < kernel_fake_log_len(f); i++) {
+		const struct kernel_fake_call *c = kernel_fake_log_at(f, i);
+		if (c->result != 0 || c->proto != IPPROTO_ESP || !is_addr(&c->dst, !side))
+			continue;
+		if (c->op == KFAKE_ADD_SA)
+			out++;
+		else if (c->op == KFAKE_DEL_SA)
+			out--;
+		assert_true(out >= 1);
+	}
+}
+
+/*
+ * Regression (VM test, ping through rekeys): the responder of a rekey
+ * removed the old outbound state before it installed the new one, so
+ * packets sent in between were dropped (XfrmOutNoStates, an ACQUIRE).
+ */
+static void test_rekey_never_without_outbound(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	establish();
+	size_t from0 = kernel_fake_log_len(W->s[0].fake), from1 = kernel_fake_log_len(W->s[1].fake);
+	for (int i = 0; i < 4; i++) {
+		expire(i % 2, false);
+		settle();
+		assert_tunnel();
+	}
+	assert_always_sending(0, from0, 1);
+	assert_always_sending(1, from1, 1);
+	world_free();
+}
+
 /* a rekeys while b deletes the same Child SA (2.25.1): TEMPORARY_FAILURE, SA gone. */
 static void test_rekey_crossing_delete(void **st)
 {
@@ -509,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_rekey_pfs_repeated),
 		cmocka_unit_test(test_rekey_invalid_ke),
 		cmocka_unit_test(test_rekey_collision),
+		cmocka_unit_test(test_rekey_never_without_outbound),
 		cmocka_unit_test(test_rekey_crossing_delete),
 		cmocka_unit_test(test_rekey_not_found),
 		cmocka_unit_test(test_rekey_lost_response),
