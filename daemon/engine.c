@@ -518,6 +518,7 @@ int engine_up(struct engine *e, const char *name, char *err, size_t errlen)
 	if (!engine_find(e, key))
 		return 0; /* failed at once; logged */
 	tm_queue(sa, task_ike_auth_new());
+	tm_queue(sa, task_initial_contact_new());
 	for (size_t i = 0; i < conn->n_children; i++)
 		tm_queue(sa, i == 0 ? task_child_create_new(&conn->children[i])
 				    : task_child_create_ccsa_new(&conn->children[i]));

@@ -59,5 +59,7 @@ struct task *task_delete_new(uint32_t child_spi_in);
 struct task *task_informational_r_new(void);
 /* Liveness check (RFC 7296 2.4): an empty INFORMATIONAL request (task_dpd.c). */
 struct task *task_dpd_new(void);
+/* IKE_AUTH: N(INITIAL_CONTACT) out, and on receipt the peer's stale IKE SAs dropped (2.4). */
+struct task *task_initial_contact_new(void);
 
 #endif

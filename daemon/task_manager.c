@@ -336,9 +336,14 @@ static struct task *responder_tasks(const struct ike_msg *m)
 		return task_ike_init_new();
 	case IKE_AUTH:
 		t = task_ike_auth_new();
+		/* INITIAL_CONTACT after authentication, before the Child SA (task_contact.c). */
+		if (t && !(t->next = task_initial_contact_new())) {
+			free_tasks(t);
+			return NULL;
+		}
 		if (t && message_find(m, PL_SA, NULL)) {
-			t->next = task_child_create_new(NULL);
-			if (!t->next) {
+			t->next->next = task_child_create_new(NULL);
+			if (!t->next->next) {
 				free_tasks(t);
 				return NULL;
 			}

@@ -363,7 +363,10 @@ static void test_dpd_restart(void **st)
 	assert_int_equal(W->nq, 1);
 	step(1, IKE_SA_INIT, false);
 	step(0, IKE_SA_INIT, true);
-	assert_int_equal(sa_of(0)->state, IKESA_CONNECTING);
+	/* N(INITIAL_CONTACT) in IKE_AUTH: b drops its stale SA and takes the new one */
+	step(1, IKE_AUTH, false);
+	step(0, IKE_AUTH, true);
+	assert_tunnel();
 	world_free();
 }
 
@@ -384,6 +387,23 @@ static void test_dpd_trap(void **st)
 	assert_int_equal(kernel_fake_policy_count(W->s[0].fake), 3);
 	assert_non_null(W->s[0].e->trap_list);
 	assert_int_equal(W->nq, 0);
+	world_free();
+}
+
+static void test_initial_contact(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	establish();
+	assert_tunnel();
+	uint64_t stale = sa_of(1)->local_spi_key;
+	/* a crashes: its SAs are gone without a word to b */
+	engine_destroy_sa(W->s[0].e, sa_of(0));
+	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 0);
+	/* a comes back: RFC 7296 2.4, b forgets the IKE SA and Child SA a forgot */
+	establish();
+	assert_null(engine_find(W->s[1].e, stale));
+	assert_tunnel();
 	world_free();
 }
 
@@ -433,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_dpd_clear),
 		cmocka_unit_test(test_dpd_restart),
 		cmocka_unit_test(test_dpd_trap),
+		cmocka_unit_test(test_initial_contact),
 		cmocka_unit_test(test_config_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

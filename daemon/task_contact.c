@@ -1,0 +1,98 @@
+/*
+ * INITIAL_CONTACT (RFC 7296 2.4): a peer that restarted tells us so in its
+ * IKE_AUTH request, and we drop the IKE SAs (and their Child SAs) we still
+ * hold with the same authenticated identity: it has forgotten them, so no
+ * Delete is sent. We send it when we have no other IKE SA of the conn.
+ * Runs in the IKE_AUTH exchange after task_ike_auth (whose authentication
+ * must have succeeded) and before the Child SA is installed, whose
+ * policies the stale SAs would otherwise still hold.
+ *
+ *   HDR, SK { IDi, [N(INITIAL_CONTACT)], AUTH, SAi2, TSi, TSr }  -->
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/engine.h"
+#include "daemon/ikesa.h"
+#include "daemon/log.h"
+#include "daemon/spi_table.h"
+#include "daemon/task.h"
+
+#define CONTACT_SAS_MAX 64 /* stale SAs dropped per INITIAL_CONTACT at most */
+
+struct sa_walk {
+	const struct ikesa *self;
+	struct ikesa *found[CONTACT_SAS_MAX];
+	size_t n;
+	bool by_peer_id; /* match the authenticated peer identity, else only the conn */
+};
+
+static void collect(uint64_t key, void *val, void *ctx)
+{
+	(void)key;
+	struct sa_walk *w = ctx;
+	struct ikesa *o = val;
+	const struct ikesa *sa = w->self;
+	if (o == sa || w->n == CONTACT_SAS_MAX || o->state > IKESA_ESTABLISHED ||
+	    strcmp(o->conn->name, sa->conn->name) != 0)
+		return;
+	if (w->by_peer_id) {
+		if (o->state != IKESA_ESTABLISHED || o->peer_id_type != sa->peer_id_type ||
+		    o->peer_id_len != sa->peer_id_len ||
+		    memcmp(o->peer_id, sa->peer_id, sa->peer_id_len) != 0)
+			return;
+	} else if (o->state != IKESA_ESTABLISHED) {
+		return;
+	}
+	w->found[w->n++] = o;
+}
+
+static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_builder *b)
+{
+	(void)t;
+	struct sa_walk w = {.self = sa};
+	spi_table_each(sa->e->by_spi, collect, &w);
+	if (w.n == 0)
+		payload_build_notify_simple(b, PROTO_NONE, N_INITIAL_CONTACT, NULL, 0, NULL, 0);
+	return b->err ? TASK_DESTROY : TASK_DONE;
+}
+
+static enum task_status process_r(struct task *t, struct ikesa *sa, const struct ike_msg *m)
+{
+	(void)t;
+	if (!message_find_notify(m, N_INITIAL_CONTACT) || !sa->peer_id_len)
+		return TASK_DONE;
+	struct sa_walk w = {.self = sa, .by_peer_id = true};
+	spi_table_each(sa->e->by_spi, collect, &w);
+	for (size_t i = 0; i < w.n; i++) {
+		struct ikesa *o = w.found[i];
+		char tag[CONFIG_NAME_MAX + 32];
+		snprintf(tag, sizeof(tag), "%s", ikesa_tag(o));
+		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: INITIAL_CONTACT: the peer restarted, dropping "
+			"its stale IKE SA %s", ikesa_tag(sa), tag);
+		engine_destroy_sa(sa->e, o);
+	}
+	return TASK_DONE;
+}
+
+static void contact_free(struct task *t)
+{
+	free(t);
+}
+
+static const struct task_ops contact_ops = {
+	.name = "initial_contact",
+	.exchange = IKE_AUTH,
+	.build_i = build_i,
+	.process_r = process_r,
+	.free = contact_free,
+};
+
+struct task *task_initial_contact_new(void)
+{
+	struct task *t = calloc(1, sizeof(*t));
+	if (t)
+		t->ops = &contact_ops;
+	return t;
+}
