@@ -339,6 +339,14 @@ static void finish_rekey(struct ikesa *sa, struct child_sa *old, struct child_sa
 			"lowest nonce and is deleted, the peer's (%08x) stays", ikesa_tag(sa),
 			ntohl(old->spi_in), ntohl(ours->spi_in), ntohl(theirs->spi_in));
 		ours->redundant = true;
+		/*
+		 * Stop sending on it before the Delete leaves (RFC 7296 1.4.1):
+		 * the peer drops its inbound state when the Delete arrives, and
+		 * ours is the newest outbound state, which the kernel prefers.
+		 * The old SA carries our traffic until the peer's Delete of it
+		 * brings the surviving SA's outbound state.
+		 */
+		child_kernel_uninstall_out(ours->ike, ours);
 		d = task_delete_new(ours->spi_in);
 	} else {
 		if (theirs) {
