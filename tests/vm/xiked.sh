@@ -9,23 +9,26 @@
 #   xk_ctl a up peer; xk_stop a     # SIGTERM, status = xiked's exit status
 #
 # Each daemon NAME has $XK_DIR/NAME.{conf,log,sock,pid}.  Daemons started here
-# are stopped by xk_cleanup, which runs before lib.sh's vm_cleanup at exit.
+# are stopped by xk_cleanup: call it before finish and from an EXIT trap that
+# then hands over to lib.sh's vm_on_exit (see scenarios/tunnel.sh).
 
 XK_DIR=${XIKED_XK_DIR:-/tmp/xiked-xk}
 XK_DAEMONS=()
 # shellcheck disable=SC2034 # used by the scenarios
 XK_PSK="correct horse battery staple"
 
-xk_init() { # xk_init BUILD_DIR: find the binaries
+xk_init() { # xk_init BUILD_DIR: take private copies of the binaries
   local b=$1
   case $b in /*) ;; *) b=$PWD/$b ;; esac
-  XIKED=$b/daemon/xiked
-  XIKECTL=$b/tools/xikectl
-  if [ ! -x "$XIKED" ] || [ ! -x "$XIKECTL" ]; then
-    echo "build first: $XIKED, $XIKECTL missing" >&2
+  if [ ! -x "$b/daemon/xiked" ] || [ ! -x "$b/tools/xikectl" ]; then
+    echo "build first: $b/daemon/xiked, $b/tools/xikectl missing" >&2
     return 2
   fi
-  mkdir -p "$XK_DIR"
+  # Copies, so a rebuild on the host during the run cannot swap them.
+  mkdir -p "$XK_DIR/bin"
+  cp "$b/daemon/xiked" "$b/tools/xikectl" "$XK_DIR/bin/"
+  XIKED=$XK_DIR/bin/xiked
+  XIKECTL=$XK_DIR/bin/xikectl
 }
 
 # xk_conf NAME: write NAME's configuration: a [daemon] section (control
@@ -81,24 +84,66 @@ xk_cleanup() {
   XK_DAEMONS=()
 }
 
+xk_running() { [ -f "$XK_DIR/$1.pid" ] && ! pid_gone "$(cat "$XK_DIR/$1.pid")"; }
+
+# xk_wait_child NAME SECS: wait until NAME has a Child SA INSTALLED; gives up
+# early if NAME is not running.
+xk_wait_child() {
+  local end=$((${EPOCHREALTIME/./} + $2 * 1000000))
+  until xk_child_installed "$1" 2>/dev/null; do
+    xk_running "$1" || { echo "xiked $1 is not running" >&2; return 1; }
+    if [ "${EPOCHREALTIME/./}" -ge "$end" ]; then
+      echo "timed out after $2 s waiting for a Child SA in $1" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# The status response is one line of JSON (doc/xiked.conf.5, CONTROL
+# PROTOCOL); its member names are unique enough to be picked with a regular
+# expression.  Bash's own [[ =~ ]] does it: every fork costs a lot under TCG.
+
+# json_field KEY JSON: the values of member KEY in JSON, in the array
+# JSON_VALUES (strings without their quotes).
+json_field() {
+  local j=$2 re="\"$1\":(\"([^\"]*)\"|([0-9]+))"
+  JSON_VALUES=()
+  while [[ $j =~ $re ]]; do
+    JSON_VALUES+=("${BASH_REMATCH[2]}${BASH_REMATCH[3]}")
+    j=${j#*"${BASH_REMATCH[0]}"}
+  done
+}
+
 # xk_child_installed NAME: NAME reports at least one Child SA INSTALLED.
-xk_child_installed() {
-  xk_json "$1" | jq -e '[.ike_sas[].child_sas[] | select(.state == "INSTALLED")] | length >= 1'
-}
+xk_child_installed() { local j; j=$(xk_json "$1") && [[ $j == *'"state":"INSTALLED"'* ]]; }
 
-# xk_counters NAME: the four counters of NAME's Child SAs, "bi bo pi po".
-xk_counters() {
-  xk_json "$1" | jq -r '[.ike_sas[].child_sas[]] |
-    "\(map(.bytes_in) | add) \(map(.bytes_out) | add) \(map(.packets_in) | add) \(map(.packets_out) | add)"'
-}
-
-# xk_counters_positive NAME: every counter of NAME's Child SAs is > 0.
+# xk_counters_positive NAME: NAME has Child SAs and every one of their
+# bytes/packets counters (in and out) is > 0.
 xk_counters_positive() {
-  local c
-  c=$(xk_counters "$1") || return 1
-  echo "bytes_in bytes_out packets_in packets_out: $c"
-  xk_json "$1" | jq -e '[.ike_sas[].child_sas[]] | length >= 1 and
-    all(.bytes_in > 0 and .bytes_out > 0 and .packets_in > 0 and .packets_out > 0)'
+  local j k v n=0 bad=0
+  j=$(xk_json "$1") || return 1
+  for k in bytes_in bytes_out packets_in packets_out; do
+    json_field $k "$j"
+    echo "$k: ${JSON_VALUES[*]:-none}"
+    for v in "${JSON_VALUES[@]}"; do
+      n=$((n + 1))
+      [ "$v" -gt 0 ] || bad=1
+    done
+  done
+  [ "$n" -ge 4 ] && [ "$bad" -eq 0 ]
+}
+
+# xk_summary NAME: the negotiated proposals and the peer's port, one line.
+xk_summary() {
+  local j out
+  j=$(xk_json "$1") || return 1
+  json_field ike_proposal "$j"
+  out="ike ${JSON_VALUES[*]}"
+  json_field esp_proposal "$j"
+  out+=" esp ${JSON_VALUES[*]}"
+  json_field port "$j" # local, then remote
+  echo "$out remote port ${JSON_VALUES[1]:-?}"
 }
 
 # xk_log_tail NAME [N]: the end of NAME's log, indented (for failures).
@@ -127,24 +172,36 @@ xfrm_empty() {
 # found, and the tables when that is not what was expected.  A count given
 # as '-' is not checked.
 xfrm_expect() {
-  local n=$1 states=$2 out=$3 in=$4 fwd=$5 mode=$6 s p got want re i=0
+  local n=$1 states=$2 out=$3 in=$4 fwd=$5 mode=$6 s p got want i=0
   shift 6
   s=$(ip -n "$n" xfrm state)
   p=$(xfrm_policies "$n")
-  got="states=$(grep -c '^src' <<< "$s") mode=$(grep -c "mode $mode" <<< "$s")"
+  count_lines '^src' "$s"; got="states=$REPLY"
+  count_lines "mode $mode" "$s"; got+=" mode=$REPLY"
   want="states=$states mode=$states"
   for re in "$@"; do
     i=$((i + 1))
-    got+=" alg$i=$(grep -cE "$re" <<< "$s")"
+    count_lines "$re" "$s"; got+=" alg$i=$REPLY"
     want+=" alg$i=$states"
   done
-  got+=" out=$(grep -c 'dir out' <<< "$p") in=$(grep -c 'dir in' <<< "$p")"
-  got+=" fwd=$(grep -c 'dir fwd' <<< "$p")"
+  count_lines 'dir out' "$p"; got+=" out=$REPLY"
+  count_lines 'dir in' "$p"; got+=" in=$REPLY"
+  count_lines 'dir fwd' "$p"
+  if [ "$fwd" = - ]; then got+=" fwd=-"; else got+=" fwd=$REPLY"; fi
   want+=" out=$out in=$in fwd=$fwd"
-  [ "$fwd" != - ] || got=$(sed -E 's/fwd=[0-9]+/fwd=-/' <<< "$got")
   echo "expected $want"
   echo "found    $got"
   [ "$got" = "$want" ] || { sed -E 's/0x[0-9a-f]{16,}/KEY/g' <<< "$s"; echo "$p"; return 1; }
+}
+
+# count_lines REGEX TEXT: REPLY = the number of lines of TEXT matching the
+# extended REGEX (no fork: bash's [[ =~ ]]).
+count_lines() {
+  local line
+  REPLY=0
+  while IFS= read -r line; do
+    if [[ $line =~ $1 ]]; then REPLY=$((REPLY + 1)); fi
+  done <<< "$2"
 }
 
 # The xfrm algorithm line of an ESP proposal (as `ip xfrm state` prints it,
