@@ -214,7 +214,8 @@ static int set_int(int fd, int level, int opt, int val)
 
 /*
  * Per-socket bypass policies, both directions (Linux IP_XFRM_POLICY /
- * IPV6_XFRM_POLICY; RFC 4301 5.1 wants IKE exempt from the SPD). Without
+ * IPV6_XFRM_POLICY): RFC 4301 5 has the SPD apply to IPsec management
+ * traffic too, so IKE needs BYPASS entries of its own. Without
  * them a Child SA whose selectors cover the IKE endpoints (transport mode
  * between the two hosts, or a tunnel to 0.0.0.0/0) captures IKE itself:
  * our requests leave inside ESP and the peer's cleartext answers are
