@@ -789,6 +789,19 @@ static int listen_add(void *ctx, const char *item, char *msg, size_t msglen)
 
 static int parse_duration(const char *s, uint32_t *out);
 
+/* fragment_size ([daemon] or [conn]): 0 (the default) or IKE_FRAG_SIZE_MIN..65535 octets. */
+static int parse_fragment_size(struct parse *ps, const struct entry *e, uint16_t *out)
+{
+	unsigned long v;
+	if (parse_uint(e->value, 65535, &v) < 0 || (v != 0 && v < IKE_FRAG_SIZE_MIN)) {
+		perr(ps, e->line, "fragment_size: '%s' is not 0 or %u-65535 (octets)", e->value,
+		     IKE_FRAG_SIZE_MIN);
+		return -1;
+	}
+	*out = (uint16_t)v;
+	return 0;
+}
+
 static int interpret_daemon(struct parse *ps, const struct section *s, struct daemon_cfg *d)
 {
 	char msg[256];
@@ -866,6 +879,9 @@ static int interpret_daemon(struct parse *ps, const struct section *s, struct da
 				perr(ps, e->line, "%s: must be at least 1", e->key);
 				return -1;
 			}
+		} else if (strcmp(e->key, "fragment_size") == 0) {
+			if (parse_fragment_size(ps, e, &d->fragment_size) < 0)
+				return -1;
 		} else {
 			perr(ps, e->line, "unknown key '%s' in [daemon]", e->key);
 			return -1;
@@ -1080,6 +1096,7 @@ static const char *const conn_keys[] = {
 	"lifetime", "lifetime_bytes", "lifetime_packets", "rekey_margin", "rand_margin",
 	"ike_lifetime", "idle_timeout", "reauth",
 	"encap", "keepalive", "dpd", "dpd_action",
+	"fragmentation", "fragment_size",
 };
 
 /* "90", "90s", "15m", "4h", "1d" -> seconds (at most about 136 years). */
@@ -1127,6 +1144,25 @@ static int parse_count(const char *s, uint64_t *out)
 }
 
 /* The lifetime keys of a [conn] (struct lifetime_cfg in config.h). */
+/* fragmentation = yes|no and fragment_size of a [conn] (RFC 7383). */
+static int interpret_fragmentation(struct parse *ps, const struct section *s,
+				   struct conn_cfg *c)
+{
+	const struct entry *e;
+	c->fragmentation = true;
+	if ((e = find_entry(s, "fragmentation"))) {
+		if (strcmp(e->value, "no") == 0) {
+			c->fragmentation = false;
+		} else if (strcmp(e->value, "yes") != 0) {
+			perr(ps, e->line, "fragmentation: '%s' is not yes or no", e->value);
+			return -1;
+		}
+	}
+	if ((e = find_entry(s, "fragment_size")) && parse_fragment_size(ps, e, &c->fragment_size) < 0)
+		return -1;
+	return 0;
+}
+
 static int interpret_lifetimes(struct parse *ps, const struct section *s, struct lifetime_cfg *l)
 {
 	static const struct {
@@ -1341,6 +1377,8 @@ static int interpret_conn(struct parse *ps, const struct section *s, const size_
 	}
 
 	if (interpret_lifetimes(ps, s, &c->life) < 0)
+		goto fail;
+	if (interpret_fragmentation(ps, s, c) < 0)
 		goto fail;
 	if (interpret_liveness(ps, s, &c->live) < 0)
 		goto fail;

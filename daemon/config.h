@@ -149,6 +149,13 @@ struct conn_cfg {
 	struct proposal_cfg_list ike;
 	enum config_start start;
 	struct lifetime_cfg life;
+	/*
+	 * RFC 7383: fragmentation = yes (default) announces
+	 * IKEV2_FRAGMENTATION_SUPPORTED; fragment_size is the largest IP
+	 * datagram of a fragment (0: [daemon]'s, see struct daemon_cfg).
+	 */
+	bool fragmentation;
+	uint16_t fragment_size;
 	struct liveness_cfg live;
 	struct child_cfg *children; /* owned, >= 1, in file order */
 	size_t n_children;
@@ -171,6 +178,8 @@ struct daemon_cfg {
 	uint32_t half_open_max;      /* default 5000 */
 	uint32_t half_open_per_ip;   /* default 20 */
 	uint32_t half_open_timeout_s; /* default 30 */
+	/* RFC 7383 2.5.1: largest IP datagram of a fragment; 0 (default) = 576 IPv4, 1280 IPv6. */
+	uint16_t fragment_size;
 };
 
 struct xiked_config {

@@ -790,6 +790,10 @@ void engine_status(struct engine *e, struct json_writer *w)
 	json_kv_uint(w, "ike_failed", e->stats.ike_failed);
 	json_kv_uint(w, "child_installed", e->stats.child_installed);
 	json_kv_uint(w, "child_failed", e->stats.child_failed);
+	json_kv_uint(w, "frag_tx", e->stats.frag_tx);
+	json_kv_uint(w, "frag_rx", e->stats.frag_rx);
+	json_kv_uint(w, "frag_reassembled", e->stats.frag_reassembled);
+	json_kv_uint(w, "frag_dropped", e->stats.frag_dropped);
 	const struct dos_stats *ds = dos_stats(e->dos);
 	json_kv_uint(w, "half_open", dos_half_open(e->dos));
 	json_kv_uint(w, "half_open_peak", ds->half_open_peak);

@@ -62,6 +62,8 @@ struct engine_stats {
 	uint64_t rx, tx, rx_dropped, rx_malformed, retransmits;
 	uint64_t ike_established, ike_failed, child_installed, child_failed;
 	uint64_t ikesa_state_changes, child_state_changes;
+	/* RFC 7383: SKF datagrams sent / received, messages reassembled, fragments dropped */
+	uint64_t frag_tx, frag_rx, frag_reassembled, frag_dropped;
 };
 
 struct engine {

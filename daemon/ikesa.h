@@ -24,6 +24,7 @@
 struct engine;
 struct task;
 struct cfg_ref;
+struct frag_reasm;
 
 /* RFC 7296 has no state names; these are strongSwan's few. */
 enum ikesa_state {
@@ -120,6 +121,7 @@ struct tm_state {
 	size_t resp_len;
 	uint32_t resp_id;
 	bool resp_valid;
+	struct frag_reasm *frag; /* owned: RFC 7383 reassembly (daemon/fragment.h), or NULL */
 };
 
 struct ikesa {

@@ -372,5 +372,20 @@ enum ike_eap_code {
 #define IKE_MSG_TRANSFORMS_MAX 256
 #define IKE_MSG_TS_MAX (2 * IKE_TS_MAX)
 #define IKE_MSG_CP_ATTRS_MAX IKE_CP_ATTRS_MAX
+/*
+ * RFC 7383 fragmentation. Reassembly limits per message: fragments, total
+ * plaintext octets, and how long a partial message is kept (ms) after its
+ * first fragment arrived (the sender retransmits all fragments meanwhile,
+ * 2.6). Default fragment sizes are whole IP datagrams, octets (2.5.1: 576
+ * for IPv4, 1280 for IPv6); fragment_size below the minimum is refused.
+ */
+#define IKE_FRAG_MAX 64
+#define IKE_FRAG_REASM_MAX 65535
+#define IKE_FRAG_TIMEOUT_MS 30000
+#define IKE_FRAG_SIZE_V4 576
+#define IKE_FRAG_SIZE_V6 1280
+#define IKE_FRAG_SIZE_MIN 128
+/* SKF generic header plus Fragment Number and Total Fragments, octets (2.5). */
+#define IKE_SKF_HDR_LEN 8
 
 #endif

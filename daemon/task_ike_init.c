@@ -14,6 +14,7 @@
 
 #include "crypto/dh.h"
 #include "daemon/engine.h"
+#include "daemon/fragment.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/names.h"
@@ -225,6 +226,7 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 	payload_build_nonce(b, &(struct ike_nonce){{sa->ni, sa->ni_len}});
 	add_natd(sa, b, 0);
 	add_sig_hash(b);
+	frag_build_init_notify(sa, b, false); /* RFC 7383 2.3 */
 	return TASK_DONE;
 }
 
@@ -301,6 +303,7 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	natt_float(sa); /* RFC 7296 2.23: IKE_AUTH goes to the NAT-T port */
 	if (message_find_notify(m, N_SIGNATURE_HASH_ALGORITHMS))
 		sa->ext |= EXT_SIG_HASH;
+	frag_note_init(sa, m);
 	int rc = derive(sa, &kep->u.ke);
 	dh_free(sa->dh);
 	sa->dh = NULL;
@@ -358,6 +361,7 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	it->peer_sig_hash = message_find_notify(m, N_SIGNATURE_HASH_ALGORITHMS) != NULL;
 	if (it->peer_sig_hash)
 		sa->ext |= EXT_SIG_HASH;
+	frag_note_init(sa, m);
 	return TASK_DONE;
 }
 
@@ -383,6 +387,7 @@ static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_bui
 	add_natd(sa, b, sa->spi_r);
 	if (it->peer_sig_hash)
 		add_sig_hash(b);
+	frag_build_init_notify(sa, b, true);
 	return TASK_DONE;
 }
 

@@ -20,6 +20,7 @@
  * children in the new IKE SA (task_child_create.c looks them up by owner).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -245,16 +246,20 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	if (theirs)
 		min_nonce(theirs, &mt, &lt);
 	if (theirs && nonce_cmp(mo, lo, mt, lt) < 0) {
-		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: IKE rekey collision: ours has the lowest nonce "
-			"and is deleted, the peer's %s stays", ikesa_tag(sa), ikesa_tag(theirs));
+		/* SPIs, not ikesa_tag(theirs): ikesa_tag's buffer holds one tag at a time. */
+		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: IKE rekey collision: ours (%016" PRIx64 "_i %016"
+			PRIx64 "_r) has the lowest nonce and is deleted, the peer's (%016" PRIx64
+			"_i %016" PRIx64 "_r) stays", ikesa_tag(sa), n->spi_i, n->spi_r, theirs->spi_i,
+			theirs->spi_r);
 		adopt(sa, theirs);
 		sa->ike_rekeyed = true;
 		tm_queue(n, task_delete_new(0));
 		return TASK_DONE;
 	}
 	if (theirs) {
-		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: IKE rekey collision: the peer's has the lowest "
-			"nonce, ours stays", ikesa_tag(sa));
+		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: IKE rekey collision: the peer's (%016" PRIx64
+			"_i %016" PRIx64 "_r) has the lowest nonce, ours (%016" PRIx64 "_i %016" PRIx64
+			"_r) stays", ikesa_tag(sa), theirs->spi_i, theirs->spi_r, n->spi_i, n->spi_r);
 		theirs->redundant_successor = true;
 	}
 	adopt(sa, n);

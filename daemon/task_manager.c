@@ -9,6 +9,7 @@
 #include "crypto/sk.h"
 #include "daemon/acceptance.h"
 #include "daemon/engine.h"
+#include "daemon/fragment.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/names.h"
@@ -38,6 +39,7 @@ void tm_clear(struct ikesa *sa)
 	free(tm->resp);
 	tm->req = tm->resp = NULL;
 	tm->req_pending = tm->resp_valid = false;
+	frag_clear(sa);
 }
 
 int tm_busy(const struct ikesa *sa)
@@ -100,10 +102,16 @@ static size_t build_message(struct ikesa *sa, uint8_t exchange, bool response, u
 	}
 	/* RFC 7296 3.14: header | SK header | IV | encrypted(inner | pad) | ICV */
 	size_t inner_len = len;
+	size_t total = 0;
+	/* RFC 7383: too large for one datagram, as SKF fragments back to back in txbuf. */
+	int fr = frag_seal(sa, &h, b.first, plain, inner_len, e->txbuf, TM_BUF_MAX, &total);
+	if (fr != 0) {
+		crypto_wipe(plain, inner_len);
+		return fr > 0 ? total : 0;
+	}
 	struct ike_builder ob;
 	message_build_init(&ob, e->txbuf, TM_BUF_MAX, &h);
 	uint8_t *body = message_build_sk(&ob, b.first, sk_sealed_len(sa->c_out, inner_len));
-	size_t total = 0;
 	if (!body || message_build_finish(&ob, &total) != 0) {
 		log_msg(LOG_ENC, LOG_LVL_ERROR, "%s: message too large (%zu octets inside SK)",
 			ikesa_tag(sa), inner_len);
@@ -119,11 +127,11 @@ static size_t build_message(struct ikesa *sa, uint8_t exchange, bool response, u
 	return total;
 }
 
+/* buf may hold several datagrams: the fragments of one message (fragment.h). */
 static void send_to(struct ikesa *sa, const uint8_t *buf, size_t len)
 {
 	sa->last_tx_ms = engine_now(sa->e); /* NAT keepalives wait for idle times (timers.h) */
-	if (engine_send(sa->e, sa, buf, len) != 0)
-		log_msg(LOG_NET, LOG_LVL_DEBUG, "%s: send failed", ikesa_tag(sa));
+	frag_send(sa, buf, len);
 }
 
 static void on_retransmit(struct loop *loop, struct timer *t, void *ctx);
@@ -253,10 +261,10 @@ static int parse_and_open(struct ikesa *sa, struct ike_msg *m, const uint8_t *ra
 	if (!acceptance_exchange_encrypted(m->hdr.exchange))
 		return 0;
 	const struct ike_payload *skp = message_sk(m);
-	if (!skp || skp->type != PL_SK) {
-		/* RFC 7383 fragments arrive only when negotiated, which xiked does not yet. */
-		log_msg(LOG_ENC, LOG_LVL_WARN, "%s: encrypted fragment (SKF) dropped: "
-			"fragmentation not negotiated", ikesa_tag(sa));
+	if (skp && skp->type == PL_SKF)
+		return frag_open(sa, m, raw); /* RFC 7383: -EINPROGRESS until complete */
+	if (!skp) {
+		log_msg(LOG_ENC, LOG_LVL_WARN, "%s: no SK payload: dropped", ikesa_tag(sa));
 		return -EBADMSG;
 	}
 	if (!sa->c_in) {

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -499,6 +500,42 @@ static void test_ike_rekey_collision(void **st)
 	assert_true(a_won > 0 && a_won < runs);
 }
 
+static char coll_line[512];
+
+static void coll_sink(void *ctx, enum log_group g, enum log_level l, const char *msg)
+{
+	(void)ctx;
+	(void)g;
+	(void)l;
+	if (strstr(msg, "IKE rekey collision: ours"))
+		snprintf(coll_line, sizeof(coll_line), "%s", msg);
+}
+
+/*
+ * Regression (VM test log): the loser of an IKE rekey collision named the
+ * surviving IKE SA with a second ikesa_tag() in one log call, which printed
+ * the old SA's tag twice. The line must name the survivor's SPIs.
+ */
+static void test_ike_rekey_collision_log(void **st)
+{
+	(void)st;
+	ike_world(1, IKE_LIFE, IKE_LIFE);
+	establish();
+	advance(90000);
+	log_set_level(LOG_LVL_INFO);
+	log_set_sink(coll_sink, NULL);
+	coll_line[0] = 0;
+	step_at(q_find(0), 0, CREATE_CHILD_SA, false);
+	step_at(q_find(1), 1, CREATE_CHILD_SA, false);
+	settle();
+	log_set_sink(NULL, NULL);
+	char want[96];
+	snprintf(want, sizeof(want), "the peer's (%016" PRIx64 "_i %016" PRIx64 "_r) stays",
+		 sa_of(0)->spi_i, sa_of(0)->spi_r);
+	assert_non_null(strstr(coll_line, want));
+	world_free();
+}
+
 /* A Child SA rekey while the IKE SA is being rekeyed: TEMPORARY_FAILURE, then later fine. */
 /*
  * A Child SA rekey and an IKE SA rekey cross (2.25.2): the Child rekey
@@ -625,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_ike_rekey),
 		cmocka_unit_test(test_ike_rekey_by_responder),
 		cmocka_unit_test(test_ike_rekey_collision),
+		cmocka_unit_test(test_ike_rekey_collision_log),
 		cmocka_unit_test(test_child_and_ike_rekey_cross),
 		cmocka_unit_test(test_trap_acquire),
 		cmocka_unit_test(test_idle_with_traffic),
