@@ -23,7 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto/dn.h"
+#include "crypto/pubkey.h"
 #include "crypto/secret.h"
+#include "crypto/x509.h"
 
 enum sec_kind {
 	SEC_DAEMON,
@@ -276,7 +279,10 @@ static int lex_entry(struct parse *ps, unsigned line, const char *p, const char 
 	}
 
 	s = &ps->secs[ps->n_secs - 1];
-	for (size_t i = 0; i < s->n; i++) {
+	/* cacert = may name several files, one per line. */
+	bool repeatable = klen == 6 && memcmp(k, "cacert", 6) == 0;
+
+	for (size_t i = 0; i < s->n && !repeatable; i++) {
 		if (strlen(s->e[i].key) == klen && memcmp(s->e[i].key, k, klen) == 0) {
 			perr(ps, line, "'%.*s' given twice in this section (first at line %u)",
 			     (int)klen, k, s->e[i].line);
@@ -498,8 +504,23 @@ static int parse_id(const char *s, bool allow_any, struct config_id *id, char *m
 			type = ID_FQDN;
 			text = s + 1;
 		} else if (strchr(s, '=')) {
-			snprintf(msg, msglen, "'%s': distinguished-name IDs are not supported", s);
-			return -1;
+			/* RFC 7296 3.5 ID_DER_ASN1_DN: "C=CH, O=example, CN=host". */
+			size_t dlen;
+			char m[160];
+
+			if (dn_from_text(strncasecmp(s, "dn:", 3) == 0 ? s + 3 : s, id->data,
+					 sizeof(id->data), &dlen, m, sizeof(m)) != 0) {
+				snprintf(msg, msglen, "distinguished name '%s': %s", s, m);
+				return -1;
+			}
+			id->type = ID_DER_ASN1_DN;
+			id->len = (uint16_t)dlen;
+			id->pattern = dn_has_wildcard(id->data, dlen);
+			if (id->pattern && !allow_any) {
+				snprintf(msg, msglen, "a pattern ('*') is only valid for remote_id");
+				return -1;
+			}
+			return 0;
 		} else {
 			type = strchr(s, '@') ? ID_RFC822_ADDR : ID_FQDN;
 			text = s;
@@ -530,6 +551,13 @@ static int parse_id(const char *s, bool allow_any, struct config_id *id, char *m
 	id->type = type;
 	id->len = (uint16_t)n;
 	memcpy(id->data, text, n);
+	if (memchr(text, '*', n)) {
+		if (!allow_any) {
+			snprintf(msg, msglen, "a pattern ('*') is only valid for remote_id");
+			return -1;
+		}
+		id->pattern = true;
+	}
 	return 0;
 }
 
@@ -914,6 +942,14 @@ static void conn_cfg_clear(struct conn_cfg *c)
 		child_cfg_clear(&c->children[i]);
 	free(c->children);
 	secret_free(c->psk);
+	privkey_free(c->key);
+	for (size_t i = 0; i < c->n_certs; i++)
+		x509_free(c->certs[i]);
+	free(c->certs);
+	for (size_t i = 0; i < c->n_cacerts; i++)
+		x509_free(c->cacerts[i]);
+	free(c->cacerts);
+	pubkey_free(c->remote_pubkey);
 	proposal_cfg_list_free(&c->ike);
 	memset(c, 0, sizeof(*c));
 }
@@ -987,6 +1023,18 @@ fail:
 	return -1;
 }
 
+/* A file named in the configuration: relative names are taken from its directory. */
+static void conf_path(const struct parse *ps, const char *value, char *path, size_t len)
+{
+	if (value[0] == '/' || !strchr(ps->name, '/')) {
+		snprintf(path, len, "%s", value);
+	} else {
+		const char *slash = strrchr(ps->name, '/');
+
+		snprintf(path, len, "%.*s/%s", (int)(slash - ps->name), ps->name, value);
+	}
+}
+
 static int read_psk_file(struct parse *ps, const struct entry *e, struct secret **out)
 {
 	char path[PATH_MAX];
@@ -996,14 +1044,7 @@ static int read_psk_file(struct parse *ps, const struct entry *e, struct secret 
 	size_t len = 0;
 	int fd, rc = -1;
 
-	if (e->value[0] == '/' || !strchr(ps->name, '/')) {
-		snprintf(path, sizeof(path), "%s", e->value);
-	} else {
-		const char *slash = strrchr(ps->name, '/');
-
-		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - ps->name), ps->name,
-			 e->value);
-	}
+	conf_path(ps, e->value, path, sizeof(path));
 	/* Non-blocking and regular files only: a FIFO or terminal named here
 	 * would otherwise block the single-threaded daemon on (re)load. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -1092,6 +1133,7 @@ static const struct entry *find_entry(const struct section *s, const char *key)
 
 static const char *const conn_keys[] = {
 	"local_addr", "remote_addr", "local_id", "remote_id", "auth", "psk", "psk_file",
+	"local_auth", "remote_auth", "cert", "key", "cacert", "remote_pubkey", "rsa_padding",
 	"ike", "esp", "local_ts", "remote_ts", "mode", "start",
 	"lifetime", "lifetime_bytes", "lifetime_packets", "rekey_margin", "rand_margin",
 	"ike_lifetime", "idle_timeout", "reauth",
@@ -1272,6 +1314,300 @@ static int interpret_liveness(struct parse *ps, const struct section *s, struct 
 	return 0;
 }
 
+/* ---- authentication: psk, keys and certificates ---- */
+
+/*
+ * Reads a credential file named by e (cert, key, cacert, remote_pubkey) as
+ * psk_file is read: non-blocking, a regular file, at most
+ * CONFIG_CRED_FILE_MAX octets. *buf (caller wipes and frees) and the
+ * resolved path. -1 with a file:line message.
+ */
+static int read_cred_file(struct parse *ps, const struct entry *e, bool secret, uint8_t **buf,
+			  size_t *len, char *path, size_t pathlen)
+{
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	*buf = NULL;
+	*len = 0;
+	conf_path(ps, e->value, path, pathlen);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		perr(ps, e->line, "%s: %s: %s", e->key, path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		perr(ps, e->line, "%s: %s: not a regular file", e->key, path);
+		goto fail;
+	}
+	if ((uint64_t)st.st_size > CONFIG_CRED_FILE_MAX) {
+		perr(ps, e->line, "%s: %s: larger than %u octets", e->key, path, CONFIG_CRED_FILE_MAX);
+		goto fail;
+	}
+	if (secret && (st.st_mode & S_IROTH))
+		log_msg(LOG_CFG, LOG_LVL_WARN,
+			"%s: holds a private key but is readable by everyone (chmod 600)", path);
+	*buf = malloc((size_t)st.st_size + 1);
+	if (!*buf) {
+		perr(ps, e->line, "out of memory");
+		goto fail;
+	}
+	while (*len < (size_t)st.st_size &&
+	       (n = read(fd, *buf + *len, (size_t)st.st_size - *len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			perr(ps, e->line, "%s: %s: %s", e->key, path, strerror(errno));
+			goto fail;
+		}
+		*len += (size_t)n;
+	}
+	if (*len == 0) {
+		perr(ps, e->line, "%s: %s: empty", e->key, path);
+		goto fail;
+	}
+	close(fd);
+	return 0;
+fail:
+	if (*buf) {
+		crypto_wipe(*buf, *len);
+		free(*buf);
+		*buf = NULL;
+	}
+	close(fd);
+	return -1;
+}
+
+/* Certificates of a cert or cacert file appended to *list (grown). */
+static int load_certs(struct parse *ps, const struct entry *e, struct x509 ***list, size_t *n,
+		      size_t max)
+{
+	char path[PATH_MAX], err[200];
+	struct x509 *got[X509_FILE_MAX];
+	size_t ngot = 0, len;
+	uint8_t *buf;
+	int rc = -1;
+
+	if (read_cred_file(ps, e, false, &buf, &len, path, sizeof(path)) < 0)
+		return -1;
+	if (x509_load(buf, len, got, X509_FILE_MAX, &ngot, err, sizeof(err)) < 0) {
+		perr(ps, e->line, "%s: %s: %s", e->key, path, err);
+		goto out;
+	}
+	if (*n + ngot > max) {
+		perr(ps, e->line, "%s: more than %zu certificates", e->key, max);
+		goto out;
+	}
+	struct x509 **l = realloc(*list, (*n + ngot) * sizeof(*l));
+
+	if (!l) {
+		perr(ps, e->line, "out of memory");
+		goto out;
+	}
+	*list = l;
+	for (size_t i = 0; i < ngot; i++)
+		l[(*n)++] = got[i];
+	ngot = 0;
+	rc = 0;
+out:
+	while (ngot)
+		x509_free(got[--ngot]);
+	free(buf);
+	return rc;
+}
+
+static int parse_auth_value(struct parse *ps, const struct entry *e, enum config_auth *out)
+{
+	if (strcmp(e->value, "psk") == 0) {
+		*out = CONFIG_AUTH_PSK;
+	} else if (strcmp(e->value, "pubkey") == 0) {
+		*out = CONFIG_AUTH_PUBKEY;
+	} else {
+		perr(ps, e->line, "%s: '%s' is not psk or pubkey", e->key, e->value);
+		return -1;
+	}
+	return 0;
+}
+
+/* Keys that belong to one side's pubkey authentication. */
+static int only_with(struct parse *ps, const struct section *s, const char *const *keys,
+		     const char *which)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		for (size_t k = 0; keys[k]; k++) {
+			if (strcmp(s->e[i].key, keys[k]) == 0) {
+				perr(ps, s->e[i].line, "%s is only used with %s = pubkey", keys[k],
+				     which);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Our side of pubkey authentication: key, cert (chain), local_id from or in the certificate. */
+static int interpret_local_pubkey(struct parse *ps, const struct section *s, unsigned auth_line,
+				  struct conn_cfg *c)
+{
+	const struct entry *ke = find_entry(s, "key"), *ce = find_entry(s, "cert");
+	const struct entry *pad = find_entry(s, "rsa_padding"), *lid = find_entry(s, "local_id");
+	char path[PATH_MAX], err[200];
+	uint8_t *buf;
+	size_t len;
+
+	if (!ke) {
+		perr(ps, auth_line, "local_auth = pubkey needs key = (and cert =, or the peer pins "
+		     "our public key)");
+		return -1;
+	}
+	if (read_cred_file(ps, ke, true, &buf, &len, path, sizeof(path)) < 0)
+		return -1;
+	c->key = privkey_load(buf, len, err, sizeof(err));
+	crypto_wipe(buf, len);
+	free(buf);
+	if (!c->key) {
+		perr(ps, ke->line, "key: %s: %s", path, err);
+		return -1;
+	}
+	if (pad) {
+		if (strcmp(pad->value, "pss") != 0 && strcmp(pad->value, "pkcs1") != 0) {
+			perr(ps, pad->line, "rsa_padding: '%s' is not pss or pkcs1", pad->value);
+			return -1;
+		}
+		c->rsa_pkcs1 = strcmp(pad->value, "pkcs1") == 0;
+	}
+	if (!ce)
+		return 0;
+	if (load_certs(ps, ce, &c->certs, &c->n_certs, X509_FILE_MAX) < 0)
+		return -1;
+	conf_path(ps, ce->value, path, sizeof(path));
+	if (!pubkey_equal(privkey_public(c->key), x509_pubkey(c->certs[0]))) {
+		perr(ps, ke->line, "key: %s does not match the certificate %s ('%s')", ke->value,
+		     path, x509_subject_text(c->certs[0]));
+		return -1;
+	}
+	size_t sl;
+	const uint8_t *subj = x509_subject_der(c->certs[0], &sl);
+
+	if (!c->local_id.type) {
+		/* As strongSwan: without local_id, the certificate's subject is our identity. */
+		if (sl > CONFIG_ID_MAX) {
+			perr(ps, ce->line, "cert: subject of %s is longer than %d octets: set local_id",
+			     path, CONFIG_ID_MAX);
+			return -1;
+		}
+		c->local_id.type = ID_DER_ASN1_DN;
+		c->local_id.len = (uint16_t)sl;
+		memcpy(c->local_id.data, subj, sl);
+		return 0;
+	}
+	/* A peer checks that our identity is in the certificate: so do we, now. */
+	if (!x509_matches_id(c->certs[0], c->local_id.type, c->local_id.data, c->local_id.len)) {
+		char id[CONFIG_ID_MAX * 2 + 8], san[256];
+
+		config_id_format(&c->local_id, id, sizeof(id));
+		x509_san_text(c->certs[0], san, sizeof(san));
+		perr(ps, lid ? lid->line : ce->line, "local_id '%s' is not in the certificate %s "
+		     "(subject '%s', subjectAltName '%s')", id, path,
+		     x509_subject_text(c->certs[0]), san);
+		return -1;
+	}
+	if (c->local_id.type == ID_DER_ASN1_DN) {
+		/* Send the subject exactly as the certificate encodes it. */
+		c->local_id.len = (uint16_t)sl;
+		memcpy(c->local_id.data, subj, sl);
+	}
+	return 0;
+}
+
+/* The peer's side: CA certificates and/or a pinned public key. */
+static int interpret_remote_pubkey(struct parse *ps, const struct section *s, unsigned auth_line,
+				   struct conn_cfg *c)
+{
+	const struct entry *rp = find_entry(s, "remote_pubkey");
+	char path[PATH_MAX], err[200];
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->e[i].key, "cacert") == 0 &&
+		    load_certs(ps, &s->e[i], &c->cacerts, &c->n_cacerts, CONFIG_CACERTS_MAX) < 0)
+			return -1;
+	}
+	if (rp) {
+		uint8_t *buf;
+		size_t len;
+
+		if (read_cred_file(ps, rp, false, &buf, &len, path, sizeof(path)) < 0)
+			return -1;
+		c->remote_pubkey = pubkey_load(buf, len, err, sizeof(err));
+		free(buf);
+		if (!c->remote_pubkey) {
+			perr(ps, rp->line, "remote_pubkey: %s: %s", path, err);
+			return -1;
+		}
+	}
+	if (!c->n_cacerts && !c->remote_pubkey) {
+		perr(ps, auth_line, "remote_auth = pubkey needs cacert = or remote_pubkey =");
+		return -1;
+	}
+	return 0;
+}
+
+/* auth, local_auth, remote_auth and what each needs. local_id is already parsed. */
+static int interpret_auth(struct parse *ps, const struct section *s, struct conn_cfg *c)
+{
+	static const char *const local_keys[] = {"key", "cert", "rsa_padding", NULL};
+	static const char *const remote_keys[] = {"cacert", "remote_pubkey", NULL};
+	const struct entry *a = find_entry(s, "auth"), *la = find_entry(s, "local_auth");
+	const struct entry *ra = find_entry(s, "remote_auth");
+	const struct entry *psk = find_entry(s, "psk"), *pf = find_entry(s, "psk_file");
+
+	if (a && parse_auth_value(ps, a, &c->local_auth) < 0)
+		return -1;
+	c->remote_auth = c->local_auth;
+	if ((la && parse_auth_value(ps, la, &c->local_auth) < 0) ||
+	    (ra && parse_auth_value(ps, ra, &c->remote_auth) < 0))
+		return -1;
+	if (!c->local_auth || !c->remote_auth) {
+		if (!a && !la && !ra)
+			perr(ps, s->line, "[conn %s]: auth missing (auth = psk or pubkey)", s->name);
+		else
+			perr(ps, s->line, "[conn %s]: %s missing (auth = sets both sides)", s->name,
+			     !c->local_auth ? "local_auth" : "remote_auth");
+		return -1;
+	}
+	const struct entry *le = la ? la : a, *re = ra ? ra : a;
+	unsigned lline = le->line, rline = re->line;
+
+	if (c->local_auth == CONFIG_AUTH_PSK || c->remote_auth == CONFIG_AUTH_PSK) {
+		if (psk && pf) {
+			perr(ps, pf->line, "psk and psk_file both given");
+			return -1;
+		}
+		if (!psk && !pf) {
+			const struct entry *pe = c->local_auth == CONFIG_AUTH_PSK ? le : re;
+
+			perr(ps, pe->line, "%s = psk needs psk = or psk_file =", pe->key);
+			return -1;
+		}
+		if (psk ? parse_psk(ps, psk, &c->psk) < 0 : read_psk_file(ps, pf, &c->psk) < 0)
+			return -1;
+	} else if (psk || pf) {
+		perr(ps, (psk ? psk : pf)->line, "%s given, but neither side uses psk authentication",
+		     psk ? "psk" : "psk_file");
+		return -1;
+	}
+	if (c->local_auth == CONFIG_AUTH_PUBKEY
+		    ? interpret_local_pubkey(ps, s, lline, c) < 0
+		    : only_with(ps, s, local_keys, "local_auth") < 0)
+		return -1;
+	if (c->remote_auth == CONFIG_AUTH_PUBKEY
+		    ? interpret_remote_pubkey(ps, s, rline, c) < 0
+		    : only_with(ps, s, remote_keys, "remote_auth") < 0)
+		return -1;
+	return 0;
+}
+
 /*
  * Interprets a [conn] section; children (sections whose indexes are in
  * kids[0..n_kids)) are built on top of its child defaults.
@@ -1326,30 +1662,8 @@ static int interpret_conn(struct parse *ps, const struct section *s, const size_
 		goto fail;
 	}
 
-	e = find_entry(s, "auth");
-	if (!e) {
-		perr(ps, s->line, "[conn %s]: auth missing (auth = psk)", s->name);
+	if (interpret_auth(ps, s, c) < 0)
 		goto fail;
-	}
-	if (strcmp(e->value, "psk") != 0) {
-		perr(ps, e->line, "auth: '%s' is not supported (psk)", e->value);
-		goto fail;
-	}
-	c->local_auth = c->remote_auth = CONFIG_AUTH_PSK;
-	{
-		const struct entry *psk = find_entry(s, "psk"), *pf = find_entry(s, "psk_file");
-
-		if (psk && pf) {
-			perr(ps, pf->line, "psk and psk_file both given");
-			goto fail;
-		}
-		if (!psk && !pf) {
-			perr(ps, e->line, "auth = psk needs psk = or psk_file =");
-			goto fail;
-		}
-		if (psk ? parse_psk(ps, psk, &c->psk) < 0 : read_psk_file(ps, pf, &c->psk) < 0)
-			goto fail;
-	}
 
 	e = find_entry(s, "ike");
 	if (proposal_cfg_parse(e ? e->value : PROPOSAL_CFG_IKE_DEFAULT, PROTO_IKE, &c->ike, msg,
@@ -1728,6 +2042,12 @@ int config_id_format(const struct config_id *id, char *buf, size_t len)
 	case ID_FQDN:
 	case ID_RFC822_ADDR:
 		return snprintf(buf, len, "%.*s", (int)id->len, (const char *)id->data);
+	case ID_DER_ASN1_DN: {
+		char dn[1024];
+
+		dn_to_text(id->data, id->len, dn, sizeof(dn));
+		return snprintf(buf, len, "%s", dn);
+	}
 	default: {
 		int total = snprintf(buf, len, "%s", id->type == ID_KEY_ID ? "keyid:" : "?:");
 
@@ -1810,4 +2130,64 @@ int config_ts_format(const struct ts_cfg *ts, char *buf, size_t len)
 	else
 		snprintf(addr, sizeof(addr), "%s-%s", a, b);
 	return snprintf(buf, len, "%s%s", addr, suffix);
+}
+
+/* '*' matches any run of characters; ASCII case is ignored (DNS, RFC 4343). */
+static bool glob_nocase(const char *p, size_t plen, const uint8_t *s, size_t slen)
+{
+	size_t pi = 0, si = 0, star = SIZE_MAX, mark = 0;
+
+	while (si < slen) {
+		if (pi < plen && p[pi] == '*') {
+			star = pi++;
+			mark = si;
+		} else if (pi < plen && tolower((unsigned char)p[pi]) == tolower(s[si])) {
+			pi++;
+			si++;
+		} else if (star != SIZE_MAX) {
+			pi = star + 1;
+			si = ++mark;
+		} else {
+			return false;
+		}
+	}
+	while (pi < plen && p[pi] == '*')
+		pi++;
+	return pi == plen;
+}
+
+bool config_id_match(const struct config_id *want, uint8_t type, const uint8_t *data,
+		     size_t len)
+{
+	if (want->any || !want->type || want->type != type)
+		return false;
+	switch (type) {
+	case ID_DER_ASN1_DN:
+		return want->pattern ? dn_match(want->data, want->len, data, len)
+				     : dn_equal(want->data, want->len, data, len);
+	case ID_FQDN:
+	case ID_RFC822_ADDR:
+		if (want->pattern)
+			return glob_nocase((const char *)want->data, want->len, data, len);
+		if (want->len != len)
+			return false;
+		for (size_t i = 0; i < len; i++)
+			if (tolower(want->data[i]) != tolower(data[i]))
+				return false;
+		return true;
+	default:
+		return want->len == len && memcmp(want->data, data, len) == 0;
+	}
+}
+
+const char *config_auth_name(enum config_auth a)
+{
+	switch (a) {
+	case CONFIG_AUTH_PSK:
+		return "psk";
+	case CONFIG_AUTH_PUBKEY:
+		return "pubkey";
+	default:
+		return "none";
+	}
 }

@@ -18,6 +18,9 @@
 #include "daemon/proposal_config.h"
 
 struct secret;
+struct privkey;
+struct pubkey;
+struct x509;
 
 /* Longest connection or child name, characters ([A-Za-z0-9_-]). */
 #define CONFIG_NAME_MAX 64
@@ -30,12 +33,17 @@ struct secret;
 /* Largest configuration or psk_file we read, octets. */
 #define CONFIG_FILE_MAX (16u << 20)
 #define CONFIG_PSK_FILE_MAX 4096
+/* Largest cert, key, cacert or remote_pubkey file, octets. */
+#define CONFIG_CRED_FILE_MAX (1u << 20)
+/* cacert = lines per connection. */
+#define CONFIG_CACERTS_MAX 32
 
 #define CONFIG_CONTROL_DEFAULT "/run/xiked/xiked.sock"
 
 enum config_auth {
 	CONFIG_AUTH_NONE,
-	CONFIG_AUTH_PSK, /* RFC 7296 2.15 shared key MIC */
+	CONFIG_AUTH_PSK,    /* RFC 7296 2.15 shared key MIC */
+	CONFIG_AUTH_PUBKEY, /* signatures: RFC 7427 (method 14), or RSA/ECDSA (1, 9-11) */
 };
 
 enum config_mode {
@@ -52,14 +60,18 @@ enum config_start {
 /*
  * An identity as it goes into an IDi/IDr payload (RFC 7296 3.5): ID type
  * and Identification Data (IPv4/IPv6: 4/16 address octets; FQDN, RFC822:
- * the text without NUL; KEY_ID: the octets).
+ * the text without NUL; KEY_ID: the octets; DER_ASN1_DN: the DER Name).
  * type 0 means none was configured: for local_id the IKE SA's local
- * address is used, for remote_id the peer's address if remote_addr is an
- * address, else any identity. any: remote_id = %any, any identity accepted.
+ * address is used (or the certificate's subject), for remote_id the peer's
+ * address if remote_addr is an address, else any identity. any: remote_id
+ * = %any, any identity accepted. pattern (remote_id only): an FQDN or
+ * RFC822 identity with '*' (matching any run of characters, ignoring
+ * case), or a DN with a "*" value (matching any value): never sent as IDr.
  */
 struct config_id {
 	uint8_t type; /* enum ike_id_type, or 0 */
 	bool any;
+	bool pattern;
 	uint16_t len;
 	uint8_t data[CONFIG_ID_MAX];
 };
@@ -142,13 +154,33 @@ struct conn_cfg {
 	 * remote: %any, responder only. */
 	struct sockaddr_storage local_addr, remote_addr;
 	struct config_id local_id, remote_id;
-	/* How we prove our identity and how the peer proves its; both come
-	 * from auth = for now, and room is kept for different ones later. */
+	/* How we prove our identity and how the peer proves its (auth = sets
+	 * both; local_auth = and remote_auth = each one). */
 	enum config_auth local_auth, remote_auth;
 	struct secret *psk; /* owned; set when either auth is CONFIG_AUTH_PSK */
+	/*
+	 * local_auth = pubkey: our private key, and (cert =) our certificate
+	 * certs[0] followed by the intermediate CA certificates of that file,
+	 * sent to complete the peer's chain; without cert the peer gets our
+	 * raw public key (RFC 7670). rsa_pkcs1: sign with RSA PKCS#1 v1.5
+	 * instead of RSASSA-PSS (rsa_padding = pkcs1).
+	 */
+	struct privkey *key;  /* owned */
+	struct x509 **certs;  /* owned, n_certs of them */
+	size_t n_certs;
+	bool rsa_pkcs1;
+	/*
+	 * remote_auth = pubkey: the CA certificates the peer's chain must end
+	 * at (cacert =, repeatable), and/or the peer's pinned raw public key
+	 * (remote_pubkey =).
+	 */
+	struct x509 **cacerts; /* owned, n_cacerts of them */
+	size_t n_cacerts;
+	struct pubkey *remote_pubkey; /* owned */
 	struct proposal_cfg_list ike;
 	enum config_start start;
 	struct lifetime_cfg life;
+	struct liveness_cfg live;
 	/*
 	 * RFC 7383: fragmentation = yes (default) announces
 	 * IKEV2_FRAGMENTATION_SUPPORTED; fragment_size is the largest IP
@@ -156,7 +188,6 @@ struct conn_cfg {
 	 */
 	bool fragmentation;
 	uint16_t fragment_size;
-	struct liveness_cfg live;
 	struct child_cfg *children; /* owned, >= 1, in file order */
 	size_t n_children;
 };
@@ -211,8 +242,20 @@ const struct conn_cfg *config_find_conn(const struct xiked_config *cfg, const ch
 const struct child_cfg *config_find_child(const struct conn_cfg *c, const char *name);
 
 /* Writes id as text ("a.example", "192.0.2.1", "keyid:0a0b", "%any",
- * "" when unset). Returns what snprintf returns. */
+ * "C=CH, O=x, CN=y", "" when unset). Returns what snprintf returns. */
 int config_id_format(const struct config_id *id, char *buf, size_t len);
+
+/*
+ * Whether an identity received from a peer (IKEv2 ID type and data,
+ * borrowed) is the configured one: equal (FQDN and RFC822 ignoring ASCII
+ * case, DNs by dn_equal), or matched by a pattern. Not for %any or unset
+ * ids (false).
+ */
+bool config_id_match(const struct config_id *want, uint8_t type, const uint8_t *data,
+		     size_t len);
+
+/* "psk", "pubkey", "none". */
+const char *config_auth_name(enum config_auth a);
 /* Writes ts as text ("10.1.0.0/24", "10.1.0.1-10.1.0.9[tcp/443]", "%dynamic"). */
 int config_ts_format(const struct ts_cfg *ts, char *buf, size_t len);
 

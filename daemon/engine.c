@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/auth.h"
 #include "daemon/child_kernel.h"
 #include "daemon/dos.h"
 #include "daemon/ikesa.h"
@@ -661,7 +662,7 @@ void engine_on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr
 /* ---- status ---- */
 
 static void status_addr(struct json_writer *w, const char *key, const struct sockaddr_storage *ss,
-		      const char *id)
+		      const char *id, const struct ikesa *sa, bool local)
 {
 	char a[INET6_ADDRSTRLEN] = "";
 	unsigned port = 0;
@@ -677,6 +678,7 @@ static void status_addr(struct json_writer *w, const char *key, const struct soc
 	json_kv_str(w, "addr", a);
 	json_kv_uint(w, "port", port);
 	json_kv_str(w, "id", id);
+	auth_status(sa, local, w);
 	json_obj_end(w);
 }
 
@@ -757,8 +759,8 @@ void engine_status(struct engine *e, struct json_writer *w)
 		json_kv_str(w, "role", sa->initiator ? "initiator" : "responder");
 		config_id_format(&sa->conn->local_id, lid, sizeof(lid));
 		peer_id_text(sa, rid, sizeof(rid));
-		status_addr(w, "local", &sa->local, lid);
-		status_addr(w, "remote", &sa->remote, rid);
+		status_addr(w, "local", &sa->local, lid, sa, true);
+		status_addr(w, "remote", &sa->remote, rid, sa, false);
 		snprintf(spi, sizeof(spi), "%016" PRIx64, sa->spi_i);
 		json_kv_str(w, "spi_i", spi);
 		snprintf(spi, sizeof(spi), "%016" PRIx64, sa->spi_r);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/auth.h"
 #include "daemon/child_kernel.h"
 #include "daemon/engine.h"
 #include "daemon/log.h"
@@ -189,6 +190,7 @@ void ikesa_free(struct ikesa *sa)
 	free(sa->init_req);
 	free(sa->init_resp);
 	free(sa->cookie);
+	sa_auth_free(sa->auth);
 	cfg_ref_put(sa->cfgref);
 	crypto_wipe(sa, sizeof(*sa));
 	free(sa);

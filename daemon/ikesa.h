@@ -24,6 +24,7 @@
 struct engine;
 struct task;
 struct cfg_ref;
+struct sa_auth;
 struct frag_reasm;
 
 /* RFC 7296 has no state names; these are strongSwan's few. */
@@ -151,6 +152,8 @@ struct ikesa {
 	uint8_t peer_id_type;        /* authenticated peer identity, for status */
 	uint8_t peer_id[CONFIG_ID_MAX];
 	uint16_t peer_id_len;
+	uint8_t peer_sig_hashes;     /* RFC 7427 4: bit n set = the peer announced hash n */
+	struct sa_auth *auth;        /* owned: signature authentication state (daemon/auth.h) */
 	struct child_sa *children;
 	struct tm_state tm;
 	struct timer life_timer;     /* half-open expiry */

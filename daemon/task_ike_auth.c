@@ -1,13 +1,13 @@
 /*
- * IKE_AUTH with a pre-shared key (RFC 7296 1.2, 2.15):
+ * IKE_AUTH (RFC 7296 1.2, 2.15):
  *
- *   HDR, SK { IDi, [IDr,] AUTH, SAi2, TSi, TSr }  -->
- *                               <--  HDR, SK { IDr, AUTH, SAr2, TSi, TSr }
+ *   HDR, SK { IDi, [CERT,] [CERTREQ,] [IDr,] AUTH, SAi2, TSi, TSr }  -->
+ *                        <--  HDR, SK { IDr, [CERT,] AUTH, SAr2, TSi, TSr }
  *
- * AUTH = prf(prf(PSK, "Key Pad for IKEv2"), <SignedOctets>), where the
- * initiator signs its IKE_SA_INIT request, Nr and prf(SK_pi, IDi'), and the
- * responder its IKE_SA_INIT response, Ni and prf(SK_pr, IDr'). The SA/TS
- * payloads belong to the child_create task that rides along.
+ * Identities and the choice of connection are here; AUTH itself (a
+ * pre-shared key MIC or a signature, each side with its own method) and
+ * the certificates are daemon/auth.h's. The SA/TS payloads belong to the
+ * child_create task that rides along.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,18 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/keymat.h"
-#include "crypto/prf.h"
+#include "daemon/auth.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/names.h"
 #include "daemon/task.h"
+#include "daemon/task_manager.h"
 #include "daemon/timers.h"
 
 struct auth_task {
 	struct task t;
-	uint16_t error; /* responder: notify to answer with instead */
+	uint16_t error;       /* responder: notify to answer with instead */
+	struct auth_out *out; /* responder: our AUTH, made in process_r */
 };
 
 /* The ID payload body (RFC 7296 3.5: type, 3 reserved octets, data) of our identity. */
@@ -61,8 +62,7 @@ static bool peer_id_ok(const struct conn_cfg *conn, const struct sockaddr_storag
 	if (want->any)
 		return true;
 	if (want->type)
-		return want->type == id->type && want->len == id->data.len &&
-		       memcmp(want->data, id->data.ptr, want->len) == 0;
+		return config_id_match(want, id->type, id->data.ptr, id->data.len);
 	/* No remote_id: the peer's address. */
 	if (remote->ss_family == AF_INET)
 		return id->type == ID_IPV4_ADDR && id->data.len == 4 &&
@@ -76,8 +76,7 @@ static bool own_id_is(const struct conn_cfg *conn, const struct ike_id *id)
 	const struct config_id *me = &conn->local_id;
 	if (!me->type)
 		return true; /* address identity: whatever the peer calls us */
-	return me->type == id->type && me->len == id->data.len &&
-	       memcmp(me->data, id->data.ptr, me->len) == 0;
+	return config_id_match(me, id->type, id->data.ptr, id->data.len);
 }
 
 static bool addr_match(const struct sockaddr_storage *cfg, const struct sockaddr_storage *a)
@@ -93,66 +92,61 @@ static bool addr_match(const struct sockaddr_storage *cfg, const struct sockaddr
 		      &((const struct sockaddr_in6 *)a)->sin6_addr, 16) == 0;
 }
 
-/* AUTH value for one side; 0 on success. */
-static int compute_auth(struct ikesa *sa, bool of_initiator, const uint8_t *id_body, size_t idlen,
-			uint8_t *out)
+/* An identity as text for log lines (printable characters only). */
+static void id_text(const struct ike_id *id, char *buf, size_t len)
 {
-	if (!sa->conn->psk)
-		return -1;
-	const uint8_t *msg = of_initiator ? sa->init_req : sa->init_resp;
-	size_t msglen = of_initiator ? sa->init_req_len : sa->init_resp_len;
-	const uint8_t *nonce = of_initiator ? sa->nr : sa->ni;
-	size_t nlen = of_initiator ? sa->nr_len : sa->ni_len;
-	const struct secret *skp = of_initiator ? sa->keys.sk_pi : sa->keys.sk_pr;
-	if (!msg || !nonce)
-		return -1;
-	return keymat_psk_auth(sa->suite.prf, sa->conn->psk->data, sa->conn->psk->len, msg, msglen,
-			       nonce, nlen, skp, id_body, idlen, out);
+	struct config_id c = {.type = id->type};
+	size_t n = id->data.len < sizeof(c.data) ? id->data.len : sizeof(c.data);
+	memcpy(c.data, id->data.ptr, n);
+	c.len = (uint16_t)n;
+	if (id->type == ID_IPV4_ADDR && n != 4)
+		c.type = 0;
+	if (id->type == ID_IPV6_ADDR && n != 16)
+		c.type = 0;
+	config_id_format(&c, buf, len);
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
 }
 
-/* Our ID payload, the optional IDr (initiator, RFC 7296 3.5: before AUTH), then AUTH. */
-static void add_id_auth(struct ikesa *sa, struct ike_builder *b, uint8_t id_type_pl,
-			const struct ike_id *idr)
+/* "a pre-shared key", "ecdsa-sha256 (certificate 'C=.., CN=..')"... of the peer's side. */
+static const char *auth_text(const struct ikesa *sa)
 {
-	uint8_t body[CONFIG_ID_MAX + 4] = {0};
-	size_t len = own_id(sa, body, sizeof(body));
-	if (len < 4) {
-		b->err = true;
-		return;
-	}
+	static char buf[AUTH_WHY_MAX];
+	const struct sa_auth *st = sa->auth;
+	if (sa->conn->remote_auth == CONFIG_AUTH_PSK || !st)
+		return "a pre-shared key";
+	if (st->remote_subject)
+		snprintf(buf, sizeof(buf), "%s signature, certificate '%s' issued by '%s'",
+			 sigalg_name(st->remote_scheme), st->remote_subject,
+			 st->remote_issuer ? st->remote_issuer : "?");
+	else
+		snprintf(buf, sizeof(buf), "%s signature, %s", sigalg_name(st->remote_scheme),
+			 st->remote_raw_key ? "pinned public key" : "key");
+	return buf;
+}
+
+/* Our ID payload body into body; its length, 0 on failure. */
+static size_t id_body(const struct ikesa *sa, uint8_t body[CONFIG_ID_MAX + 4])
+{
+	size_t len = own_id(sa, body, CONFIG_ID_MAX + 4);
+	return len >= 4 ? len : 0;
+}
+
+/*
+ * Our ID payload, CERT (and, initiator, CERTREQ), the optional IDr
+ * (initiator, RFC 7296 3.5: before AUTH), then AUTH (made beforehand).
+ */
+static void add_id_auth(struct ikesa *sa, struct ike_builder *b, uint8_t id_type_pl,
+			const uint8_t *body, size_t len, const struct ike_id *idr,
+			struct auth_out *out)
+{
 	struct ike_id id = {.type = body[0], .data = {body + 4, len - 4}};
 	payload_build_id(b, id_type_pl, &id);
+	auth_build_certs(sa, b, sa->initiator);
 	if (idr)
 		payload_build_id(b, PL_IDR, idr);
-	uint8_t mac[PRF_OUT_MAX];
-	if (compute_auth(sa, sa->initiator, body, len, mac) != 0) {
-		b->err = true;
-		return;
-	}
-	struct ike_auth a = {.method = AUTH_SHARED_KEY_MIC,
-			     .data = {mac, prf_out_len(sa->suite.prf)}};
-	payload_build_auth(b, &a);
-	crypto_wipe(mac, sizeof(mac));
-}
-
-/* Verify the peer's AUTH over its ID payload body. */
-static bool verify_auth(struct ikesa *sa, const struct ike_payload *idp,
-			const struct ike_payload *authp)
-{
-	const struct ike_auth *a = &authp->u.auth;
-	struct names_buf nb;
-	if (a->method != AUTH_SHARED_KEY_MIC) {
-		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: peer authenticates with %s, we expect a "
-			"pre-shared key", ikesa_tag(sa), names_auth_method(a->method, &nb));
-		return false;
-	}
-	uint8_t mac[PRF_OUT_MAX];
-	size_t mlen = prf_out_len(sa->suite.prf);
-	if (compute_auth(sa, !sa->initiator, idp->body.ptr, idp->body.len, mac) != 0)
-		return false;
-	bool ok = a->data.len == mlen && sodium_memcmp(mac, a->data.ptr, mlen) == 0;
-	crypto_wipe(mac, sizeof(mac));
-	return ok;
+	auth_build(b, out);
 }
 
 static void remember_peer(struct ikesa *sa, const struct ike_id *id)
@@ -180,11 +174,34 @@ static void established(struct ikesa *sa)
 static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_builder *b)
 {
 	(void)t;
+	char why[AUTH_WHY_MAX];
+	uint8_t body[CONFIG_ID_MAX + 4];
+	struct auth_out *out = malloc(sizeof(*out));
+	size_t len = id_body(sa, body);
+	if (!out || !len || auth_make(sa, body, len, out, why, sizeof(why)) != 0) {
+		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: cannot authenticate: %s", ikesa_tag(sa),
+			!out ? "out of memory" : !len ? "no identity" : why);
+		free(out);
+		return TASK_DESTROY;
+	}
 	/* IDr tells the responder which of its identities we expect (RFC 7296 3.5). */
 	const struct config_id *r = &sa->conn->remote_id;
 	struct ike_id idr = {.type = r->type, .data = {r->data, r->len}};
-	add_id_auth(sa, b, PL_IDI, r->type && !r->any ? &idr : NULL);
+	add_id_auth(sa, b, PL_IDI, body, len, r->type && !r->any && !r->pattern ? &idr : NULL, out);
+	free(out);
 	return b->err ? TASK_DESTROY : TASK_DONE;
+}
+
+/*
+ * RFC 7296 2.21.2: when the responder fails authentication at the
+ * initiator, the responder has its SAs up already: tell it in an
+ * INFORMATIONAL exchange (no answer awaited; the SA goes now).
+ */
+static enum task_status auth_failed_i(struct ikesa *sa)
+{
+	sa->e->stats.ike_failed++;
+	tm_send_notify_once(sa, N_AUTHENTICATION_FAILED);
+	return TASK_DESTROY;
 }
 
 static enum task_status process_i(struct task *t, struct ikesa *sa, const struct ike_msg *m)
@@ -194,25 +211,27 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	const struct ike_payload *idp = message_find(m, PL_IDR, NULL);
 	const struct ike_payload *authp = message_find(m, PL_AUTH, NULL);
 	const struct ike_notify *err = message_find_error_notify(m);
+	char idtxt[CONFIG_ID_MAX * 2 + 8], why[AUTH_WHY_MAX];
 	if (!idp || !authp) {
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: IKE_AUTH failed: peer answered %s", ikesa_tag(sa),
 			err ? names_notify(err->type, &nb) : "without IDr/AUTH");
 		sa->e->stats.ike_failed++;
 		return TASK_DESTROY;
 	}
+	id_text(&idp->u.id, idtxt, sizeof(idtxt));
 	if (!peer_id_ok(sa->conn, &sa->remote, &idp->u.id)) {
-		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: peer identity (%s) is not the configured "
-			"remote_id: AUTHENTICATION_FAILED", ikesa_tag(sa),
+		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: peer identity '%s' (%s) is not the configured "
+			"remote_id: AUTHENTICATION_FAILED", ikesa_tag(sa), idtxt,
 			names_id_type(idp->u.id.type, &nb));
-		sa->e->stats.ike_failed++;
-		return TASK_DESTROY;
+		return auth_failed_i(sa);
 	}
-	if (!verify_auth(sa, idp, authp)) {
-		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: the peer's AUTH payload does not verify "
-			"(wrong pre-shared key?): AUTHENTICATION_FAILED", ikesa_tag(sa));
-		sa->e->stats.ike_failed++;
-		return TASK_DESTROY;
+	if (auth_verify(sa, m, idp, authp, why, sizeof(why)) != 0) {
+		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: peer '%s' not authenticated: %s: "
+			"AUTHENTICATION_FAILED", ikesa_tag(sa), idtxt, why);
+		return auth_failed_i(sa);
 	}
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: peer '%s' authenticated with %s", ikesa_tag(sa), idtxt,
+		auth_text(sa));
 	remember_peer(sa, &idp->u.id);
 	established(sa);
 	return TASK_DONE;
@@ -223,24 +242,28 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 /*
  * Pick the conn for this peer now that its identity is known: the current
  * one if it fits, else another with matching addresses and identities
- * (RFC 7296 2.15 leaves the lookup to the implementation).
+ * (RFC 7296 2.15 leaves the lookup to the implementation). A conn that
+ * expects the peer's kind of AUTH (psk or signature) goes first.
  */
 static const struct conn_cfg *find_conn(struct ikesa *sa, const struct ike_id *idi,
-					const struct ike_id *idr)
+					const struct ike_id *idr, uint8_t method)
 {
 	const struct xiked_config *cfg = sa->cfgref->cfg;
-	const struct conn_cfg *cur = sa->conn;
-	if (peer_id_ok(cur, &sa->remote, idi) && (!idr || own_id_is(cur, idr)))
-		return cur;
-	for (size_t i = 0; i < cfg->n_conns; i++) {
-		const struct conn_cfg *c = &cfg->conns[i];
-		if (c == cur || !addr_match(&c->remote_addr, &sa->remote) ||
-		    !addr_match(&c->local_addr, &sa->local))
+	const struct conn_cfg *cur = sa->conn, *other_kind = NULL;
+	for (size_t i = 0; i <= cfg->n_conns; i++) {
+		/* The current conn first, then the others in file order. */
+		const struct conn_cfg *c = i == 0 ? cur : &cfg->conns[i - 1];
+		if (i > 0 && (c == cur || !addr_match(&c->remote_addr, &sa->remote) ||
+			      !addr_match(&c->local_addr, &sa->local)))
 			continue;
-		if (peer_id_ok(c, &sa->remote, idi) && (!idr || own_id_is(c, idr)))
+		if (!peer_id_ok(c, &sa->remote, idi) || (idr && !own_id_is(c, idr)))
+			continue;
+		if (auth_method_fits(method, c->remote_auth))
 			return c;
+		if (!other_kind)
+			other_kind = c;
 	}
-	return NULL;
+	return other_kind;
 }
 
 static enum task_status process_r(struct task *t, struct ikesa *sa, const struct ike_msg *m)
@@ -249,66 +272,67 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	const struct ike_payload *idp = message_find(m, PL_IDI, NULL);
 	const struct ike_payload *idrp = message_find(m, PL_IDR, NULL);
 	const struct ike_payload *authp = message_find(m, PL_AUTH, NULL);
-	char idtxt[64] = "";
+	char idtxt[CONFIG_ID_MAX * 2 + 8], why[AUTH_WHY_MAX];
+	uint8_t body[CONFIG_ID_MAX + 4];
+	size_t len;
 	/*
 	 * The acceptance table lets through IKE_AUTH requests without AUTH
 	 * (asking for EAP, RFC 7296 2.16) and EAP rounds without IDi; xiked
-	 * authenticates with pre-shared keys only, so both fail here.
+	 * has no EAP, so both fail here.
 	 */
 	if (!idp || !authp) {
 		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: IKE_AUTH request without %s (EAP is not "
 			"supported): AUTHENTICATION_FAILED", ikesa_tag(sa), idp ? "AUTH" : "IDi");
-		a->error = N_AUTHENTICATION_FAILED;
-		sa->e->stats.ike_failed++;
-		return TASK_DESTROY;
+		goto fail;
 	}
-	if (idp->u.id.type == ID_FQDN || idp->u.id.type == ID_RFC822_ADDR) {
-		size_t n = idp->u.id.data.len < sizeof(idtxt) - 1 ? idp->u.id.data.len
-								  : sizeof(idtxt) - 1;
-		memcpy(idtxt, idp->u.id.data.ptr, n);
-		idtxt[n] = 0;
-		for (size_t i = 0; i < n; i++)
-			if (idtxt[i] < 0x20 || idtxt[i] > 0x7e)
-				idtxt[i] = '?';
-	} else if (idp->u.id.type == ID_IPV4_ADDR && idp->u.id.data.len == 4) {
-		inet_ntop(AF_INET, idp->u.id.data.ptr, idtxt, sizeof(idtxt));
-	} else if (idp->u.id.type == ID_IPV6_ADDR && idp->u.id.data.len == 16) {
-		inet_ntop(AF_INET6, idp->u.id.data.ptr, idtxt, sizeof(idtxt));
-	}
-	const struct conn_cfg *c = find_conn(sa, &idp->u.id, idrp ? &idrp->u.id : NULL);
+	id_text(&idp->u.id, idtxt, sizeof(idtxt));
+	const struct conn_cfg *c = find_conn(sa, &idp->u.id, idrp ? &idrp->u.id : NULL,
+					     authp->u.auth.method);
 	if (!c) {
 		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: no connection for peer identity '%s': "
 			"AUTHENTICATION_FAILED", ikesa_tag(sa), idtxt);
-		a->error = N_AUTHENTICATION_FAILED;
-		sa->e->stats.ike_failed++;
-		return TASK_DESTROY;
+		goto fail;
 	}
 	if (c != sa->conn) {
 		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: peer '%s' switches to connection %s",
 			ikesa_tag(sa), idtxt, c->name);
 		sa->conn = c;
 	}
-	if (!verify_auth(sa, idp, authp)) {
-		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: AUTH of peer '%s' does not verify (wrong "
-			"pre-shared key?): AUTHENTICATION_FAILED", ikesa_tag(sa), idtxt);
-		a->error = N_AUTHENTICATION_FAILED;
-		sa->e->stats.ike_failed++;
-		return TASK_DESTROY;
+	auth_note_certreq(sa, m);
+	if (auth_verify(sa, m, idp, authp, why, sizeof(why)) != 0) {
+		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: peer '%s' not authenticated: %s: "
+			"AUTHENTICATION_FAILED", ikesa_tag(sa), idtxt, why);
+		goto fail;
+	}
+	/* Our AUTH now, so that a failure answers AUTHENTICATION_FAILED alone. */
+	a->out = malloc(sizeof(*a->out));
+	len = id_body(sa, body);
+	if (!a->out || !len || auth_make(sa, body, len, a->out, why, sizeof(why)) != 0) {
+		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: cannot authenticate to peer '%s': %s: "
+			"AUTHENTICATION_FAILED", ikesa_tag(sa), idtxt,
+			!a->out ? "out of memory" : !len ? "no identity" : why);
+		goto fail;
 	}
 	remember_peer(sa, &idp->u.id);
-	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: peer '%s' authenticated with a pre-shared key",
-		ikesa_tag(sa), idtxt);
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: peer '%s' authenticated with %s", ikesa_tag(sa), idtxt,
+		auth_text(sa));
 	return TASK_DONE;
+fail:
+	a->error = N_AUTHENTICATION_FAILED;
+	sa->e->stats.ike_failed++;
+	return TASK_DESTROY;
 }
 
 static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_builder *b)
 {
 	struct auth_task *a = (struct auth_task *)t;
-	if (a->error) {
-		payload_build_notify_simple(b, PROTO_NONE, a->error, NULL, 0, NULL, 0);
+	uint8_t body[CONFIG_ID_MAX + 4];
+	size_t len = id_body(sa, body);
+	if (a->error || !a->out || !len) {
+		payload_build_notify_simple(b, PROTO_NONE, N_AUTHENTICATION_FAILED, NULL, 0, NULL, 0);
 		return TASK_DESTROY;
 	}
-	add_id_auth(sa, b, PL_IDR, NULL);
+	add_id_auth(sa, b, PL_IDR, body, len, NULL, a->out);
 	if (b->err)
 		return TASK_DESTROY;
 	established(sa);
@@ -317,6 +341,10 @@ static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_bui
 
 static void ike_auth_free(struct task *t)
 {
+	struct auth_task *a = (struct auth_task *)t;
+	if (a->out)
+		crypto_wipe(a->out, sizeof(*a->out));
+	free(a->out);
 	free(t);
 }
 

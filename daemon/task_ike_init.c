@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "crypto/dh.h"
+#include "daemon/auth.h"
 #include "daemon/engine.h"
 #include "daemon/fragment.h"
 #include "daemon/ikesa.h"
@@ -304,6 +305,7 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	if (message_find_notify(m, N_SIGNATURE_HASH_ALGORITHMS))
 		sa->ext |= EXT_SIG_HASH;
 	frag_note_init(sa, m);
+	auth_note_init(sa, m); /* the peer's hash list and CERTREQ, for IKE_AUTH */
 	int rc = derive(sa, &kep->u.ke);
 	dh_free(sa->dh);
 	sa->dh = NULL;
@@ -362,6 +364,7 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	if (it->peer_sig_hash)
 		sa->ext |= EXT_SIG_HASH;
 	frag_note_init(sa, m);
+	auth_note_init(sa, m);
 	return TASK_DONE;
 }
 
@@ -388,6 +391,7 @@ static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_bui
 	if (it->peer_sig_hash)
 		add_sig_hash(b);
 	frag_build_init_notify(sa, b, true);
+	auth_build_init_certreq(sa, b); /* RFC 7296 1.2: [CERTREQ] */
 	return TASK_DONE;
 }
 

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "crypto/dh.h"
+#include "daemon/auth.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
@@ -94,6 +95,9 @@ static struct ikesa *successor_new(struct ikesa *old, bool initiator)
 	n->peer_id_type = old->peer_id_type;
 	memcpy(n->peer_id, old->peer_id, old->peer_id_len);
 	n->peer_id_len = old->peer_id_len;
+	/* What each side authenticated with stays (for status): RFC 7296 2.18 keeps the peers. */
+	n->peer_sig_hashes = old->peer_sig_hashes;
+	n->auth = sa_auth_dup(old->auth);
 	n->is_successor = true;
 	return n;
 }

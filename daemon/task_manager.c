@@ -470,7 +470,8 @@ static enum task_status error_build(struct task *t, struct ikesa *sa, struct ike
 	return TASK_DONE;
 }
 
-static const struct task_ops error_ops = {.name = "error", .build_r = error_build};
+static const struct task_ops error_ops = {.name = "error", .build_i = error_build,
+					  .build_r = error_build};
 
 static void respond_error(struct ikesa *sa, const struct ike_msg *m, uint16_t notify,
 			  const void *data, size_t data_len)
@@ -484,6 +485,24 @@ static void respond_error(struct ikesa *sa, const struct ike_msg *m, uint16_t no
 		return;
 	cache_and_send(sa, m->hdr.msg_id, len);
 	sa->tm.next_in_id = m->hdr.msg_id + 1;
+}
+
+void tm_send_notify_once(struct ikesa *sa, uint16_t notify)
+{
+	struct error_task et = {.t = {.ops = &error_ops}, .notify = notify};
+	enum task_status w, wb;
+	/* Only between exchanges: next_out_id is free (process_response advanced it). */
+	if (sa->tm.req_pending)
+		return;
+	size_t len = build_message(sa, INFORMATIONAL, false, sa->tm.next_out_id, &et.t, 1, false,
+				   &w, &wb);
+	if (len == 0)
+		return;
+	log_msg(LOG_ENC, LOG_LVL_DEBUG, "%s: sending INFORMATIONAL request %u with %s, not "
+		"waiting for the answer", ikesa_tag(sa), sa->tm.next_out_id,
+		names_notify(notify, &(struct names_buf){0}));
+	sa->tm.next_out_id++;
+	send_to(sa, sa->e->txbuf, len);
 }
 
 void tm_receive(struct ikesa *sa, const struct ike_hdr *h, const uint8_t *raw, size_t len,

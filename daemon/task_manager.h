@@ -32,6 +32,13 @@ void tm_receive(struct ikesa *sa, const struct ike_hdr *h, const uint8_t *raw, s
 void tm_clear(struct ikesa *sa);
 /* Whether a request of ours is in flight or queued. */
 int tm_busy(const struct ikesa *sa);
+/*
+ * Sends, once and without retransmission, a protected INFORMATIONAL request
+ * holding one notify under the next message ID: for an SA about to be
+ * destroyed, e.g. AUTHENTICATION_FAILED to a responder whose AUTH failed
+ * at us (RFC 7296 2.21.2). Not while a request of ours is in flight.
+ */
+void tm_send_notify_once(struct ikesa *sa, uint16_t notify);
 
 /*
  * Sends an unprotected notify-only response (IKE_SA_INIT errors, INVALID_MAJOR_VERSION)

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto/rng.h"
 #include "crypto/secret.h"
 #include "daemon/config.h"
 #include "daemon/log.h"
@@ -84,6 +85,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	static char big[CONFIG_PSK_FILE_MAX + 100];
+	/* Key and certificate files are parsed with libgcrypt, which wants this first. */
+	if (crypto_init() != 0)
+		die("crypto_init failed");
 	snprintf(dir, sizeof(dir), "/tmp/xiked-fuzz-config-XXXXXX");
 	if (!mkdtemp(dir))
 		die("mkdtemp failed");
@@ -188,6 +192,10 @@ static void check_config(const struct xiked_config *cfg)
 			die("PSK present without PSK auth, or missing with it");
 		if (c->psk && c->psk->len == 0)
 			die("empty PSK");
+		if ((c->local_auth == CONFIG_AUTH_PUBKEY) != (c->key != NULL))
+			die("private key present without pubkey auth, or missing with it");
+		if (c->remote_auth == CONFIG_AUTH_PUBKEY && !c->n_cacerts && !c->remote_pubkey)
+			die("remote pubkey auth with nothing to check the peer against");
 		if (c->local_id.len > CONFIG_ID_MAX || c->remote_id.len > CONFIG_ID_MAX)
 			die("identity too long");
 		check_text(buf, sizeof(buf), config_id_format(&c->local_id, buf, sizeof(buf)));

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto/rng.h"
 #include "crypto/secret.h"
 #include "daemon/config.h"
 #include "daemon/log.h"
@@ -355,8 +356,8 @@ static void test_errors(void **state)
 	/* [conn] */
 	parse_err(CONN "[conn c]\n", "test.conf:4: [conn c] already defined at line 1");
 	parse_err(CONN "bogus = 1\n", "test.conf:4: unknown key 'bogus' in [conn c]");
-	parse_err("[conn c]\npsk = \"k\"\n", "test.conf:1: [conn c]: auth missing (auth = psk)");
-	parse_err("[conn c]\nauth = pubkey\n", "test.conf:2: auth: 'pubkey' is not supported (psk)");
+	parse_err("[conn c]\npsk = \"k\"\n", "test.conf:1: [conn c]: auth missing (auth = psk or pubkey)");
+	parse_err("[conn c]\nauth = cert\n", "test.conf:2: auth: 'cert' is not psk or pubkey");
 	parse_err("[conn c]\nauth = psk\n", "test.conf:2: auth = psk needs psk = or psk_file =");
 	parse_err(CONN "psk_file = /x\n", "test.conf:4: psk and psk_file both given");
 	parse_err("[conn c]\nauth = psk\npsk = secret\n", "test.conf:3: psk: a quoted string or 0x<hex> expected");
@@ -370,8 +371,11 @@ static void test_errors(void **state)
 	parse_err(CONN "local_addr = 192.0.2.1\nremote_addr = 2001:db8::2\n",
 		  "test.conf:5: local_addr and remote_addr are of different address families");
 	parse_err(CONN "local_id = %any\n", "test.conf:4: local_id: %any is only valid for remote_id");
-	parse_err(CONN "remote_id = CN=peer, O=x\n",
-		  "test.conf:4: remote_id: 'CN=peer, O=x': distinguished-name IDs are not supported");
+	parse_err(CONN "remote_id = CN=peer, X=x\n",
+		  "test.conf:4: remote_id: distinguished name 'CN=peer, X=x': unknown attribute type "
+		  "'X' (C, ST, L, O, OU, CN, E, DC, SN, GN, serialNumber, T, UID or a dotted OID)");
+	parse_err(CONN "local_id = *.example\n",
+		  "test.conf:4: local_id: a pattern ('*') is only valid for remote_id");
 	parse_err(CONN "local_id = keyid:xyz\n", "test.conf:4: local_id: bad key ID 'keyid:xyz' (hex octets expected)");
 	parse_err(CONN "local_id = @\n", "test.conf:4: local_id: empty identity in '@'");
 	parse_err(CONN "mode = tunel\n", "test.conf:4: mode: 'tunel' is not tunnel or transport");
@@ -416,6 +420,139 @@ static void test_errors(void **state)
 		  "test.conf:4: mode: 'x' is not tunnel or transport");
 	parse_err("[conn b]\nauth = psk\npsk = \"k\"\nmode = y\n[conn a]\nauth = psk\npsk = \"k\"\nmode = x\n",
 		  "test.conf:4: mode: 'y' is not tunnel or transport");
+}
+
+/* ---- signature authentication (tests/fixtures/pki) ---- */
+
+static char pki[512];
+
+/* A [conn c] with the given lines; %P in them becomes the fixture directory. */
+static const char *conf_pki(const char *lines)
+{
+	static char buf[8192];
+	size_t n = (size_t)snprintf(buf, sizeof(buf), "[conn c]\n");
+
+	for (const char *p = lines; *p && n < sizeof(buf) - 600; p++) {
+		if (p[0] == '%' && p[1] == 'P') {
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s", pki);
+			p++;
+		} else {
+			buf[n++] = *p;
+		}
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+static void auth_err(const char *lines, const char *expect_sub)
+{
+	struct xiked_config *cfg = NULL;
+	char err[1024];
+	const char *text = conf_pki(lines);
+
+	assert_int_equal(config_parse(text, strlen(text), "test.conf", &cfg, err, sizeof(err)), -1);
+	assert_null(cfg);
+	if (!strstr(err, expect_sub))
+		fail_msg("error\n  got:  %s\n  want: ...%s...", err, expect_sub);
+}
+
+static void test_auth_pubkey(void **state)
+{
+	(void)state;
+	const char *f = getenv("XIKED_FIXTURES");
+	struct xiked_config *cfg;
+	const struct conn_cfg *c;
+
+	snprintf(pki, sizeof(pki), "%s/pki", f ? f : "tests/fixtures");
+	/* Certificate and key; no local_id: the subject is the identity (ID_DER_ASN1_DN). */
+	cfg = parse_ok(conf_pki("auth = pubkey\ncert = %P/a-ecdsa.crt\nkey = %P/a-ecdsa.key\n"
+				"cacert = %P/root.crt\ncacert = %P/int.crt\nremote_id = *.example\n"));
+	c = &cfg->conns[0];
+	assert_int_equal(c->local_auth, CONFIG_AUTH_PUBKEY);
+	assert_int_equal(c->remote_auth, CONFIG_AUTH_PUBKEY);
+	assert_null(c->psk);
+	assert_non_null(c->key);
+	assert_int_equal(c->n_certs, 1);
+	assert_int_equal(c->n_cacerts, 2);
+	assert_int_equal(c->local_id.type, ID_DER_ASN1_DN);
+	assert_string_equal(id_str(&c->local_id), "C=CH, O=xiked test, CN=a.example");
+	assert_true(c->remote_id.pattern);
+	assert_true(config_id_match(&c->remote_id, ID_FQDN, (const uint8_t *)"B.example", 9));
+	assert_false(config_id_match(&c->remote_id, ID_FQDN, (const uint8_t *)"b.example.org", 13));
+	assert_false(config_id_match(&c->remote_id, ID_RFC822_ADDR, (const uint8_t *)"b.example", 9));
+	config_free(cfg);
+	/* local_id from the subjectAltName; a chain file; RSA keys in PKCS#1, PKCS#1 padding. */
+	cfg = parse_ok(conf_pki("auth = pubkey\nlocal_id = a.example\ncert = %P/a-int-chain.pem\n"
+				"key = %P/a-ecdsa.key\nremote_pubkey = %P/b-ed25519.pub\n"
+				"remote_id = C=CH, O=xiked test, CN=*\n"));
+	c = &cfg->conns[0];
+	assert_int_equal(c->n_certs, 2);
+	assert_non_null(c->remote_pubkey);
+	assert_int_equal(c->local_id.type, ID_FQDN);
+	assert_int_equal(c->remote_id.type, ID_DER_ASN1_DN);
+	assert_true(c->remote_id.pattern);
+	assert_string_equal(id_str(&c->remote_id), "C=CH, O=xiked test, CN=*");
+	config_free(cfg);
+	cfg = parse_ok(conf_pki("auth = pubkey\ncert = %P/a-rsa.crt\nkey = %P/a-rsa.key\n"
+				"rsa_padding = pkcs1\ncacert = %P/root.crt\n"
+				"local_id = /C=CH/O=xiked test/CN=a.example\n"));
+	assert_true(cfg->conns[0].rsa_pkcs1);
+	assert_int_equal(cfg->conns[0].local_id.type, ID_DER_ASN1_DN);
+	config_free(cfg);
+	/* Asymmetric: a PSK one way, a signature the other; a raw key without certificate. */
+	cfg = parse_ok(conf_pki("local_auth = psk\nremote_auth = pubkey\npsk = \"k\"\n"
+				"cacert = %P/root.crt\n"));
+	c = &cfg->conns[0];
+	assert_int_equal(c->local_auth, CONFIG_AUTH_PSK);
+	assert_int_equal(c->remote_auth, CONFIG_AUTH_PUBKEY);
+	assert_non_null(c->psk);
+	config_free(cfg);
+	cfg = parse_ok(conf_pki("auth = psk\nlocal_auth = pubkey\npsk = \"k\"\n"
+				"key = %P/b-ed25519.key\n"));
+	c = &cfg->conns[0];
+	assert_int_equal(c->local_auth, CONFIG_AUTH_PUBKEY);
+	assert_int_equal(c->remote_auth, CONFIG_AUTH_PSK);
+	assert_int_equal(c->n_certs, 0);
+	assert_int_equal(c->local_id.type, 0);
+	config_free(cfg);
+
+	/* Errors name the file and line. */
+	auth_err("auth = pubkey\ncert = %P/a-ecdsa.crt\nkey = %P/b-ecdsa.key\ncacert = %P/root.crt\n",
+		 "test.conf:4: key: ");
+	auth_err("auth = pubkey\ncert = %P/a-ecdsa.crt\nkey = %P/b-ecdsa.key\ncacert = %P/root.crt\n",
+		 "b-ecdsa.key does not match the certificate");
+	auth_err("auth = pubkey\nlocal_id = b.example\ncert = %P/a-ecdsa.crt\nkey = %P/a-ecdsa.key\n"
+		 "cacert = %P/root.crt\n",
+		 "test.conf:3: local_id 'b.example' is not in the certificate");
+	auth_err("auth = pubkey\ncert = %P/a-ecdsa.crt\ncacert = %P/root.crt\n",
+		 "test.conf:2: local_auth = pubkey needs key =");
+	auth_err("auth = pubkey\nkey = %P/a-ecdsa.key\n",
+		 "test.conf:2: remote_auth = pubkey needs cacert = or remote_pubkey =");
+	auth_err("auth = pubkey\nkey = %P/nonexistent.key\ncacert = %P/root.crt\n",
+		 "test.conf:3: key: ");
+	auth_err("auth = pubkey\nkey = %P/nonexistent.key\ncacert = %P/root.crt\n",
+		 "nonexistent.key: No such file or directory");
+	auth_err("auth = pubkey\nkey = %P/root.crt\ncacert = %P/root.crt\n",
+		 "root.crt: no PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block");
+	auth_err("auth = pubkey\nkey = %P/a-ecdsa.key\ncacert = %P/a-ecdsa.key\n",
+		 "test.conf:4: cacert: ");
+	auth_err("auth = pubkey\nkey = %P/a-ecdsa.key\ncacert = %P/a-ecdsa.key\n",
+		 "a-ecdsa.key: no CERTIFICATE block");
+	auth_err("auth = pubkey\nkey = %P/a-ecdsa.key\nremote_pubkey = %P/root.crt\n",
+		 "test.conf:4: remote_pubkey: ");
+	auth_err("auth = pubkey\nkey = %P/a-ecdsa.key\ncacert = %P\n", "not a regular file");
+	auth_err("auth = psk\npsk = \"k\"\ncert = %P/a-ecdsa.crt\n",
+		 "test.conf:4: cert is only used with local_auth = pubkey");
+	auth_err("auth = psk\npsk = \"k\"\ncacert = %P/root.crt\n",
+		 "test.conf:4: cacert is only used with remote_auth = pubkey");
+	auth_err("auth = pubkey\npsk = \"k\"\nkey = %P/a-ecdsa.key\ncacert = %P/root.crt\n",
+		 "test.conf:3: psk given, but neither side uses psk authentication");
+	auth_err("local_auth = psk\nremote_auth = pubkey\ncacert = %P/root.crt\n",
+		 "test.conf:2: local_auth = psk needs psk = or psk_file =");
+	auth_err("local_auth = pubkey\nkey = %P/a-ecdsa.key\n",
+		 "test.conf:1: [conn c]: remote_auth missing (auth = sets both sides)");
+	auth_err("auth = pubkey\nkey = %P/a-ecdsa.key\nrsa_padding = oaep\ncacert = %P/root.crt\n",
+		 "test.conf:4: rsa_padding: 'oaep' is not pss or pkcs1");
 }
 
 static void test_children_order_independent(void **state)
@@ -849,6 +986,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_lifetimes),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_auth_pubkey),
 		cmocka_unit_test(test_children_order_independent),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_ts),
@@ -857,5 +995,8 @@ int main(void)
 		cmocka_unit_test(test_nul_and_many_conns),
 	};
 
+	/* Keys and certificates need libgcrypt initialised, as xiked's main does first. */
+	if (crypto_init() != 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
