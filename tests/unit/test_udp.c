@@ -238,6 +238,38 @@ static void test_natt_marker(void **state)
 	loop_free(loop);
 }
 
+/* RFC 3948 2.3: a keepalive is one 0xFF octet from the NAT-T port, without the marker. */
+static void test_keepalive_send(void **state)
+{
+	struct loop *loop = loop_new(NULL);
+	struct udp_config cfg = { 0 };
+	struct got ga = { .loop = loop };
+	struct udp *a;
+	struct sockaddr_storage me = v4("127.0.0.1", 0), src;
+	socklen_t sl = sizeof(me);
+	uint8_t raw[16];
+	int fd;
+
+	(void)state;
+	assert_int_equal(udp_new(loop, &cfg, recv_cb, &ga, &a), 0);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof(struct sockaddr_in)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&me, &sl), 0);
+	/* from's port does not matter (here the IKE port's): always the NAT-T socket */
+	struct sockaddr_storage from = v4("127.0.0.1", udp_port(a, false));
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(udp_send_keepalive(a, i ? &from : NULL, &me), 0);
+		sl = sizeof(src);
+		ssize_t n = recvfrom(fd, raw, sizeof(raw), 0, (struct sockaddr *)&src, &sl);
+		assert_int_equal(n, 1);
+		assert_int_equal(raw[0], 0xff);
+		assert_int_equal(ntohs(((struct sockaddr_in *)&src)->sin_port), udp_port(a, true));
+	}
+	close(fd);
+	udp_free(a);
+	loop_free(loop);
+}
+
 static void test_listen_and_ipv6(void **state)
 {
 	struct loop *loop = loop_new(NULL);
@@ -444,6 +476,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ike_port_and_pktinfo),
 		cmocka_unit_test(test_natt_marker),
+		cmocka_unit_test(test_keepalive_send),
 		cmocka_unit_test(test_listen_and_ipv6),
 		cmocka_unit_test(test_bypass_policy),
 	};
