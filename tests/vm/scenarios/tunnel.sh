@@ -2,8 +2,8 @@
 # Kernel tier of "first tunnel": xiked's Child SAs carry traffic on a kernel
 # with ESP.  One boot, every case inside it:
 #   1. xiked <-> xiked over IPv4 for four IKE/ESP proposal pairs;
-#   2. xiked -> strongSwan and strongSwan -> xiked for the same four, and one
-#      transport-mode case;
+#   2. xiked -> strongSwan and strongSwan -> xiked for the same four, and
+#      transport mode both ways;
 #   3. xiked <-> xiked over IPv6 outer addresses (IPv4 and IPv6 inside);
 #   4. `xikectl status --json` counts bytes and packets read from the kernel.
 # Each case: the SA comes up, `ip xfrm state` holds 2 states with the
@@ -276,9 +276,12 @@ case_ss() {
     else
       check "$label: ping 10.3.0.1 -> 10.1.0.1 through the tunnel" ping_all s 10.3.0.1 10.1.0.1
     fi
-  else
+  elif [ "$who" = xiked ]; then
     check "$label: ping 198.51.100.1 -> 198.51.100.2 in transport mode" \
       ping_all a 198.51.100.1 198.51.100.2
+  else
+    check "$label: ping 198.51.100.2 -> 198.51.100.1 in transport mode" \
+      ping_all s 198.51.100.2 198.51.100.1
   fi
   check "$label: A's status counters > 0" xk_counters_positive A
   case $teardown in
@@ -328,6 +331,8 @@ for p in "${PROPOSALS[@]}"; do
 done
 case_ss "xiked->strongSwan transport aes256gcm16-prfsha256-x25519/aes256gcm16" \
   aes256gcm16-prfsha256-x25519 aes256gcm16 transport xiked down
+case_ss "strongSwan->xiked transport aes128-sha256-ecp256/aes128-sha256" \
+  aes128-sha256-ecp256 aes128-sha256 transport strongswan term
 charon_stop s
 check "nothing left in s after charon stops" xfrm_empty s
 
