@@ -26,7 +26,11 @@
  *                               fl bit 0 flips the I flag, bit 1 sets R;
  *                               message ID = the expected request's, or
  *                               that of the request in flight (response),
- *                               plus (id & 3) - 1; id >= 0xf0: id itself
+ *                               plus (id & 3) - 1; id >= 0xf0: id itself;
+ *                               fl bit 3: as an RFC 7383 fragment (SKF),
+ *                               Total Fragments ((fl >> 6) & 3) + 1, number
+ *                               ((fl >> 4) & 3) % total + 1, so authentic
+ *                               fragments reach reassembly in any order
  *   PUMP    n                   deliver the next (n & 7) + 1 queued
  *                               messages between a and b
  *   UP                          a initiates conn "b"
@@ -375,21 +379,29 @@ static struct sa_list sas_of(int side)
 
 /* Seal inner[0..len) (first payload `first`) with sa's inbound keys under h
  * into W.msg; 0 on failure. */
-static size_t seal(struct ikesa *sa, const struct ike_hdr *h, uint8_t first, const uint8_t *inner,
-		   size_t len)
+static size_t seal_frag(struct ikesa *sa, const struct ike_hdr *h, uint8_t first,
+			const uint8_t *inner, size_t len, uint16_t frag_num, uint16_t frags)
 {
 	struct ike_builder b;
 	size_t total = 0;
 	if (!sa->c_in)
 		return 0;
 	message_build_init(&b, W.msg, sizeof(W.msg), h);
-	uint8_t *body = message_build_sk(&b, first, sk_sealed_len(sa->c_in, len));
+	uint8_t *body = frags ? message_build_skf(&b, frag_num == 1 ? first : PL_NONE, frag_num,
+						  frags, sk_sealed_len(sa->c_in, len))
+			      : message_build_sk(&b, first, sk_sealed_len(sa->c_in, len));
 	if (!body || message_build_finish(&b, &total) != 0)
 		return 0;
 	/* Our inbound keys are the peer's outbound ones: what it would seal with. */
 	if (sk_seal(sa->c_in, W.msg, (size_t)(body - W.msg), inner, len, W.rng) != 0)
 		return 0;
 	return total;
+}
+
+static size_t seal(struct ikesa *sa, const struct ike_hdr *h, uint8_t first, const uint8_t *inner,
+		   size_t len)
+{
+	return seal_frag(sa, h, first, inner, len, 0, 0);
 }
 
 static void deliver(int side, const uint8_t *buf, size_t len, const struct sockaddr_storage *local,
@@ -480,7 +492,8 @@ static void op_sealed(struct in *in)
 	};
 	uint32_t base = resp ? sa->tm.req_id : sa->tm.next_in_id;
 	h.msg_id = id >= 0xf0 ? id : base + (id & 3) - 1;
-	size_t n = seal(sa, &h, first, p, len);
+	uint16_t frags = (fl & 8) ? ((fl >> 6) & 3) + 1 : 0;
+	size_t n = seal_frag(sa, &h, first, p, len, frags ? ((fl >> 4) & 3) % frags + 1 : 0, frags);
 	if (n)
 		deliver(side, W.msg, n, &sa->local, &sa->remote);
 }
