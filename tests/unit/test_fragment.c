@@ -408,6 +408,49 @@ static void test_timeout(void **st)
 	world_free();
 }
 
+/* The keys: fragmentation = yes|no, fragment_size 0 or IKE_FRAG_SIZE_MIN..65535. */
+static void test_config_keys(void **st)
+{
+	(void)st;
+	static const char base[] = "[daemon]\n%s\n[conn x]\nremote_addr = 192.0.2.2\n"
+				   "auth = psk\npsk = \"k\"\nlocal_ts = 10.1.0.0/24\n"
+				   "remote_ts = 10.2.0.0/24\n%s\n";
+	static const struct {
+		const char *daemon, *conn;
+		bool ok;
+		unsigned dsize, csize;
+		bool frag;
+	} cases[] = {
+		{"", "", true, 0, 0, true},
+		{"fragment_size = 1000", "", true, 1000, 0, true},
+		{"fragment_size = 1000", "fragment_size = 300\nfragmentation = no", true, 1000, 300,
+		 false},
+		{"", "fragmentation = yes\nfragment_size = 0", true, 0, 0, true},
+		{"", "fragment_size = 65535", true, 0, 65535, true},
+		{"fragment_size = 127", "", false, 0, 0, false},
+		{"", "fragment_size = 65536", false, 0, 0, false},
+		{"", "fragment_size = -1", false, 0, 0, false},
+		{"", "fragmentation = maybe", false, 0, 0, false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512], err[256] = "";
+		snprintf(text, sizeof(text), base, cases[i].daemon, cases[i].conn);
+		struct xiked_config *c = NULL;
+		int rc = config_parse(text, strlen(text), "t.conf", &c, err, sizeof(err));
+		if (!cases[i].ok) {
+			assert_int_equal(rc, -1);
+			assert_null(c);
+			assert_non_null(strstr(err, "fragment"));
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(c->d.fragment_size, cases[i].dsize);
+		assert_int_equal(c->conns[0].fragment_size, cases[i].csize);
+		assert_int_equal(c->conns[0].fragmentation, cases[i].frag);
+		config_free(c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_bad_fragments),
 		cmocka_unit_test(test_unknown_sa_and_not_negotiated),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_config_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
