@@ -459,6 +459,19 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 	return memcmp(&ka, &kb, sizeof(ka)) == 0;
 }
 
+/*
+ * A state added again keeps the deadlines it had: its add-time lifetimes
+ * count from the new state's creation, so they get what was left.
+ */
+static void keep_deadlines(struct ikesa *sa, const struct child_sa *c, struct kernel_sa *k)
+{
+	uint64_t now = engine_now(sa->e);
+	if (c->soft_ms && k->soft_add_s)
+		k->soft_add_s = c->soft_ms > now + 1000 ? (c->soft_ms - now) / 1000 : 1;
+	if (c->hard_ms && k->hard_add_s)
+		k->hard_add_s = c->hard_ms > now + 2000 ? (c->hard_ms - now) / 1000 : 2;
+}
+
 int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
 			 const struct sockaddr_storage *old_local,
 			 const struct sockaddr_storage *old_remote)
@@ -486,6 +499,7 @@ int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
 		fill_sa(sa, c, true, &x, wi ? ri_enc : ir_enc, x.integ_name ? (wi ? ri_int : ir_int) : NULL,
 			&k);
 		if (moved) {
+			keep_deadlines(sa, c, &k);
 			to_kaddr(old_local, &dst);
 			kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_in, IPPROTO_ESP, 0, 0);
 			r = kern(sa)->ops->add_sa(kern(sa)->k, &k);
@@ -503,6 +517,7 @@ int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
 		fill_sa(sa, c, false, &x, wi ? ir_enc : ri_enc, x.integ_name ? (wi ? ir_int : ri_int) : NULL,
 			&k);
 		if (moved) {
+			keep_deadlines(sa, c, &k);
 			to_kaddr(old_remote, &dst);
 			kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, 0, 0);
 			r = kern(sa)->ops->add_sa(kern(sa)->k, &k);
