@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs several kernel-tier scripts in one VM boot (boots and the kernel's
+# crypto warm-up are the dear part under TCG): each script runs as its own
+# process with BUILD_DIR as its argument (and XIKED_BUILD set for those that
+# read it), its status is recorded, and a summary closes the run.
+#   tests/vm/run tests/vm/all.sh BUILD_DIR SCRIPT...
+set -uo pipefail
+build=${1:?usage: $0 BUILD_DIR SCRIPT...}
+shift
+export XIKED_BUILD=$build
+passed=0 failed=0 failures=()
+for s in "$@"; do
+  echo "=== vm: $s"
+  t0=${EPOCHREALTIME/./}
+  bash "$s" "$build"
+  rc=$?
+  secs=$(((${EPOCHREALTIME/./} - t0) / 1000000))
+  if [ $rc -eq 0 ]; then
+    passed=$((passed + 1)); echo "--- vm: $s: ok ($secs s)"
+  else
+    failed=$((failed + 1)); failures+=("$s"); echo "--- vm: $s: FAILED, status $rc ($secs s)"
+  fi
+  # Whatever a script left behind must not disturb the next one.
+  for n in $(ip netns list 2>/dev/null | awk '{print $1}'); do ip netns del "$n" 2>/dev/null; done
+  ip xfrm state flush 2>/dev/null; ip xfrm policy flush 2>/dev/null
+done
+[ ${#failures[@]} -eq 0 ] || echo "vm: failed: ${failures[*]}"
+echo "vm scripts: $passed passed, $failed failed"
+[ $failed -eq 0 ]
