@@ -9,7 +9,8 @@
 #   2. the same with fragmentation = no on A: IKE_AUTH goes out as IP
 #      fragments, the router drops them, no Child SA (the test bites);
 #   3. xiked A -> strongSwan (charon fragment_size = 400, fragmentation =
-#      yes): up, ping, fragments both ways.
+#      yes): up, ping, fragments both ways;
+#   4. strongSwan -> xiked A: the same with charon initiating.
 #   tests/vm/run tests/vm/scenarios/frag.sh BUILD_DIR
 #
 # Topology (namespaces; inner addresses on lo; every veth MTU 400):
@@ -207,4 +208,22 @@ xk_ctl A down peer > /dev/null || true
 xk_cleanup
 charon_stop b
 check "strongSwan: nothing left in a and b" wait_for 30 "xfrm to empty" all_empty a b
+
+# ---------------------------------------------------------------- strongSwan -> xiked
+note "---- strongSwan -> xiked A, IKE_AUTH above the path MTU"
+ns r nft reset counter ip xkfrag ipfrags > /dev/null
+sed -i 's/remote_addrs = %any/remote_addrs = 192.0.2.1/' "$VM_SS_DIR/x.conf"
+check "charon starts in b" charon_start b "  fragment_size = 400"
+check "swanctl loads the connection" charon_load b "$VM_SS_DIR/x.conf"
+conf_a
+xk_start a A
+check "strongSwan initiates: swanctl --initiate" charon_initiate b net 120
+check "strongSwan initiates: A has the Child SA" xk_wait_child A 30
+check "strongSwan initiates: ping 10.1.0.1 -> 10.2.0.1" ping3
+check "strongSwan initiates: A reassembled charon's fragmented request" stat_pos A frag_reassembled
+check "strongSwan initiates: A answered in fragments" stat_pos A frag_tx
+check "strongSwan initiates: no IP fragment was needed" no_ipfrags
+xk_cleanup
+charon_stop b
+check "strongSwan initiates: nothing left in a and b" wait_for 30 "xfrm to empty" all_empty a b
 finish
