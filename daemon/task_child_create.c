@@ -301,6 +301,9 @@ static void rekey_abandoned(struct ikesa *sa, struct child_create *cc, bool retr
 		/* RFC 7296 2.25: not at once; wait for the peer's own operation to finish. */
 		uint32_t r = 0;
 		rng_fill(sa->e->env.rng, &r, sizeof(r));
+		/* A retry may still be armed (a second soft expire rekeyed meanwhile):
+		 * timer_init on an armed timer would leave it in the loop's heap twice. */
+		timer_cancel(sa->e->env.loop, &old->retry_timer);
 		timer_init(&old->retry_timer, child_retry_rekey, old);
 		timer_arm_in(sa->e->env.loop, &old->retry_timer, CHILD_RETRY_MS + r % CHILD_RETRY_MS);
 	}
