@@ -363,7 +363,10 @@ int frag_open(struct ikesa *sa, struct ike_msg *m, const uint8_t *raw)
 	uint8_t first = s->first_inner;
 	uint16_t total = s->total;
 	slot_clear(s);
-	rearm(r);
+	if (!r->slot[0].active && !r->slot[1].active)
+		frag_clear(sa); /* nothing pending: an idle IKE SA keeps no reassembly state */
+	else
+		rearm(r);
 	e->stats.frag_reassembled++;
 	struct payload_err perr;
 	if (message_parse_inner(m, first, e->rxbuf, len, &perr) != PAYLOAD_OK) {

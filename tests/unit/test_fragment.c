@@ -120,6 +120,9 @@ static void test_fragmented_auth(void **st)
 	assert_int_equal(W->s[0].e->stats.frag_reassembled, 1);
 	assert_int_equal(W->s[1].e->stats.frag_reassembled, 1);
 	assert_int_equal(W->s[0].e->stats.frag_dropped + W->s[1].e->stats.frag_dropped, 0);
+	/* Nothing pending: no reassembly state is kept on an idle IKE SA. */
+	assert_null(sa_of(0)->tm.frag);
+	assert_null(sa_of(1)->tm.frag);
 	/* The Delete that follows is small: one datagram each way. */
 	char err[128];
 	assert_int_equal(engine_down(W->s[0].e, "b", err, sizeof(err)), 0);
@@ -339,6 +342,7 @@ static void test_bad_fragments(void **st)
 	l = craft(buf, sizeof(buf), 2, 3, PL_NONE, junk, 40);
 	to_b(buf, l);
 	assert_int_equal(W->nq, 0);
+	assert_null(sa_of(1)->tm.frag);
 	world_free();
 }
 
