@@ -5,7 +5,10 @@
 #      ESP in UDP (encap espinudp), ping crosses the tunnel through the NAT;
 #   2. NAT keepalives (one-octet UDP datagrams to 4500) leave A when idle,
 #      counted by the router;
-#   3. the same against strongSwan as the responder.
+#   3. the same against strongSwan as the responder;
+#   4. dead peer detection: B is killed and restarted empty, A's liveness
+#      check goes unanswered (dpd = 5s, then the retransmission schedule,
+#      about 165 s) and dpd_action = restart brings a new tunnel up.
 #   tests/vm/run tests/vm/scenarios/natt.sh BUILD_DIR
 #
 # Topology (namespaces; inner addresses on lo):
@@ -194,4 +197,28 @@ xk_ctl A down peer > /dev/null || true
 xk_cleanup
 charon_stop b
 check "strongSwan: nothing left in a and b" wait_for 30 "xfrm to empty" all_empty a b
+
+# ---------------------------------------------------------------- DPD restart
+# B dies without a word and comes back empty: A's liveness check (dpd = 5s)
+# goes unanswered through the retransmission schedule (about 165 s), then
+# dpd_action = restart brings the tunnel up again with the new B.
+note "---- dpd_action = restart after B died"
+conf_a
+printf 'dpd = 5s\ndpd_action = restart\n' >> "$XK_DIR/A.conf"
+xk_start b B
+xk_start a A
+xk_ctl A up peer > /dev/null || true
+check "dpd: Child SA up" xk_wait_child A 90
+spi_a() { ip -n a xfrm state | sed -nE 's/.*spi (0x[0-9a-f]+).*/\1/p' | sort | tr '\n' ' '; }
+old_spis=$(spi_a)
+kill -KILL "$(cat "$XK_DIR/B.pid")"
+rm -f "$XK_DIR/B.pid"
+ip -n b xfrm state flush
+ip -n b xfrm policy flush
+xk_start b B
+new_tunnel() { local s; s=$(spi_a); [ -n "$s" ] && [ "$s" != "$old_spis" ] && xk_child_installed A; }
+check "dpd: A restarts the tunnel once B is declared dead" wait_for 260 "a new Child SA in A" new_tunnel
+check "dpd: ping through the new tunnel" ping3
+grep -E "checking liveness|peer unreachable|dpd_action = restart" "$XK_DIR/A.log" | tail -n 3 || true
+xk_cleanup
 finish
