@@ -41,10 +41,20 @@ struct sa_auth *sa_auth_dup(const struct sa_auth *a)
 	return n;
 }
 
+void sa_auth_established(struct sa_auth *a)
+{
+	if (!a)
+		return;
+	free(a->certreq);
+	a->certreq = NULL;
+	a->n_certreq = 0;
+}
+
 void sa_auth_free(struct sa_auth *a)
 {
 	if (!a)
 		return;
+	free(a->certreq);
 	free(a->remote_subject);
 	free(a->remote_issuer);
 	free(a);

@@ -42,8 +42,12 @@ struct pubkey;
  * signature authentication on either side, or a peer that sent CERTREQ.
  */
 struct sa_auth {
-	/* The peer's CERTREQ: SHA-1 hashes of CA public keys it trusts; raw_ok: it takes raw keys (RFC 7670). */
-	uint8_t certreq[AUTH_CERTREQ_MAX][20];
+	/*
+	 * The peer's CERTREQ: SHA-1 hashes of CA public keys it trusts (owned,
+	 * AUTH_CERTREQ_MAX of room, freed once the SA is established);
+	 * certreq_raw: it takes raw keys (RFC 7670).
+	 */
+	uint8_t (*certreq)[20];
 	size_t n_certreq;
 	bool certreq_seen, certreq_raw;
 	/* Results, for status: the AUTH method and signature scheme of each side. */
@@ -55,6 +59,8 @@ struct sa_auth {
 
 /* The SA's state, made if needed (NULL on allocation failure). */
 struct sa_auth *sa_auth_get(struct ikesa *sa);
+/* Drops what only IKE_AUTH needed (the CERTREQ list): the SA is established. NULL-safe. */
+void sa_auth_established(struct sa_auth *a);
 /* A copy of the results (not the CERTREQ list) for a rekeyed IKE SA. NULL-safe. */
 struct sa_auth *sa_auth_dup(const struct sa_auth *a);
 void sa_auth_free(struct sa_auth *a); /* NULL-safe */

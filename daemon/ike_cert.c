@@ -54,6 +54,9 @@ void auth_note_certreq(struct ikesa *sa, const struct ike_msg *m)
 				"list of SHA-1 hashes)", ikesa_tag(sa), c->data.len);
 			continue;
 		}
+		if (!st->certreq && c->data.len &&
+		    !(st->certreq = malloc(AUTH_CERTREQ_MAX * sizeof(*st->certreq))))
+			return;
 		for (size_t i = 0; i < c->data.len && st->n_certreq < AUTH_CERTREQ_MAX; i += 20)
 			memcpy(st->certreq[st->n_certreq++], c->data.ptr + i, 20);
 	}

@@ -163,6 +163,7 @@ static void established(struct ikesa *sa)
 	free(sa->init_req);
 	free(sa->init_resp);
 	sa->init_req = sa->init_resp = NULL;
+	sa_auth_established(sa->auth);
 	sa->established_ms = engine_now(sa->e);
 	sa->e->stats.ike_established++;
 	ikesa_set_state(sa, IKESA_ESTABLISHED);
