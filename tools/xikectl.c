@@ -159,7 +159,17 @@ static void print_endpoint(const char *label, const struct json_value *ep)
 	printf("%s", or(addr, "?"));
 	if (port)
 		printf("[%s]", port);
+	/* Authentication: "psk", "pubkey ecdsa-sha256", then the certificate or "raw key". */
+	const char *auth = FIELD(ep, "auth"), *sig = FIELD(ep, "signature"), *v;
+	const char *subject = FIELD(ep, "cert_subject"), *issuer = FIELD(ep, "cert_issuer");
+
+	if (auth)
+		printf(" %s%s%s", auth, sig ? " " : "", sig ? sig : "");
+	if ((v = FIELD(ep, "raw_key")) && strcmp(v, "true") == 0)
+		printf(", raw key");
 	printf("\n");
+	if (subject)
+		printf("         cert '%s' issued by '%s'\n", subject, or(issuer, "?"));
 }
 
 static void print_ts_list(const char *label, const struct json_value *list)
