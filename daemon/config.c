@@ -910,6 +910,30 @@ static int interpret_daemon(struct parse *ps, const struct section *s, struct da
 		} else if (strcmp(e->key, "fragment_size") == 0) {
 			if (parse_fragment_size(ps, e, &d->fragment_size) < 0)
 				return -1;
+		} else if (strcmp(e->key, "retransmit_timeout") == 0) {
+			uint32_t secs;
+			if (parse_duration(e->value, &secs) < 0 || secs == 0 || secs > 3600) {
+				perr(ps, e->line, "retransmit_timeout: '%s' is not a duration of 1s-1h",
+				     e->value);
+				return -1;
+			}
+			d->retransmit_timeout_ms = secs * 1000;
+		} else if (strcmp(e->key, "retransmit_tries") == 0) {
+			if (parse_uint(e->value, 20, &v) < 0) {
+				perr(ps, e->line, "retransmit_tries: '%s' is not a number of 0-20",
+				     e->value);
+				return -1;
+			}
+			d->retransmit_tries = (uint32_t)v;
+		} else if (strcmp(e->key, "retransmit_base") == 0) {
+			char *end;
+			double b = strtod(e->value, &end);
+			if (*end || b < 1.0 || b > 4.0) {
+				perr(ps, e->line, "retransmit_base: '%s' is not a factor of 1.0-4.0",
+				     e->value);
+				return -1;
+			}
+			d->retransmit_base_tenths = (uint32_t)(b * 10 + 0.5);
 		} else {
 			perr(ps, e->line, "unknown key '%s' in [daemon]", e->key);
 			return -1;
@@ -1785,6 +1809,9 @@ static int build(struct parse *ps, struct xiked_config *cfg)
 	cfg->d.half_open_max = 5000;
 	cfg->d.half_open_per_ip = 20;
 	cfg->d.half_open_timeout_s = 30;
+	cfg->d.retransmit_timeout_ms = 4000;
+	cfg->d.retransmit_base_tenths = 18;
+	cfg->d.retransmit_tries = 5;
 	strcpy(cfg->d.control, CONFIG_CONTROL_DEFAULT);
 
 	for (size_t i = 0; i < ps->n_secs; i++) {

@@ -209,6 +209,14 @@ struct daemon_cfg {
 	uint32_t half_open_max;      /* default 5000 */
 	uint32_t half_open_per_ip;   /* default 20 */
 	uint32_t half_open_timeout_s; /* default 30 */
+	/*
+	 * Retransmission (RFC 7296 2.1, 2.4): first timeout, then times
+	 * retransmit_base (tenths: 18 = 1.8) per try; after retransmit_tries the
+	 * peer is declared dead. strongSwan's defaults: 4 s, 1.8, 5 (~165 s).
+	 */
+	uint32_t retransmit_timeout_ms; /* default 4000 */
+	uint32_t retransmit_base_tenths; /* default 18 */
+	uint32_t retransmit_tries;      /* default 5 */
 	/* RFC 7383 2.5.1: largest IP datagram of a fragment; 0 (default) = 576 IPv4, 1280 IPv6. */
 	uint16_t fragment_size;
 };

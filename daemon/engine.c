@@ -182,17 +182,23 @@ int engine_send(struct engine *e, const struct ikesa *sa, const uint8_t *buf, si
 
 /* ---- life cycle ---- */
 
+/* Retransmission settings from [daemon] (RFC 7296 2.4). */
+static void engine_timing_from(struct engine *e, const struct xiked_config *cfg)
+{
+	e->timing = (struct engine_timing){
+		.retransmit_timeout_ms = cfg->d.retransmit_timeout_ms,
+		.retransmit_base = cfg->d.retransmit_base_tenths / 10.0,
+		.retransmit_tries = cfg->d.retransmit_tries,
+	};
+}
+
 struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg)
 {
 	struct engine *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
 	e->env = *env;
-	e->timing = (struct engine_timing){
-		.retransmit_timeout_ms = 4000,
-		.retransmit_base = 1.8,
-		.retransmit_tries = 5,
-	};
+	engine_timing_from(e, cfg);
 	e->cfg = cfg_ref_new(cfg);
 	e->by_spi = spi_table_new();
 	e->half_open = spi_table_new();
@@ -602,6 +608,7 @@ void engine_reload(struct engine *e, struct xiked_config *cfg)
 	}
 	cfg_ref_put(e->cfg);
 	e->cfg = r;
+	engine_timing_from(e, cfg);
 }
 
 void engine_shutdown(struct engine *e)

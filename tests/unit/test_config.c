@@ -316,6 +316,26 @@ static void test_lifetimes(void **state)
 		  "test.conf:4: lifetime_bytes: '-1' is not a count (e.g. 1000000, 500k, 2G)");
 }
 
+static void test_retransmit(void **state)
+{
+	(void)state;
+	struct xiked_config *cfg = parse_ok("[daemon]\nretransmit_timeout = 2s\n"
+					    "retransmit_base = 1.5\nretransmit_tries = 3\n");
+	assert_int_equal(cfg->d.retransmit_timeout_ms, 2000);
+	assert_int_equal(cfg->d.retransmit_base_tenths, 15);
+	assert_int_equal(cfg->d.retransmit_tries, 3);
+	config_free(cfg);
+	cfg = parse_ok("");
+	assert_int_equal(cfg->d.retransmit_timeout_ms, 4000);
+	assert_int_equal(cfg->d.retransmit_base_tenths, 18);
+	assert_int_equal(cfg->d.retransmit_tries, 5);
+	config_free(cfg);
+	parse_err("[daemon]\nretransmit_base = 9\n",
+		  "test.conf:2: retransmit_base: '9' is not a factor of 1.0-4.0");
+	parse_err("[daemon]\nretransmit_timeout = 0\n",
+		  "test.conf:2: retransmit_timeout: '0' is not a duration of 1s-1h");
+}
+
 /* ---- errors: every one with file:line ---- */
 
 #define CONN "[conn c]\nauth = psk\npsk = \"k\"\n" /* lines 1-3 */
@@ -985,6 +1005,7 @@ int main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_lifetimes),
+		cmocka_unit_test(test_retransmit),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_auth_pubkey),
 		cmocka_unit_test(test_children_order_independent),
