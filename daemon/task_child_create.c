@@ -206,6 +206,20 @@ static void add_ke(struct ike_builder *b, struct dh *dh)
 	payload_build_ke(b, &ke);
 }
 
+/*
+ * Another Child SA of cfg in sa than `not`, installed and not redundant;
+ * with successor_of, only one that the peer made to replace `not`.
+ */
+static bool child_of_cfg(struct ikesa *sa, const struct child_cfg *cfg,
+			 const struct child_sa *not, bool successor_of)
+{
+	for (const struct child_sa *c = sa->children; c; c = c->next)
+		if (c != not && c->cfg == cfg && c->state == CHILD_INSTALLED && !c->redundant &&
+		    (!successor_of || (not && c->peer_created && c->replaces == not->spi_in)))
+			return true;
+	return false;
+}
+
 /* ---- initiator ---- */
 
 static void child_retry_rekey(struct loop *loop, struct timer *t, void *ctx);
@@ -220,6 +234,16 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 		if (!old || old->rekeyed || old->state != CHILD_INSTALLED) {
 			log_msg(LOG_CHD, LOG_LVL_DEBUG, "%s: rekey of %08x no longer needed",
 				ikesa_tag(sa), ntohl(cc->rekey_spi));
+			return TASK_FAILED;
+		}
+		/*
+		 * The peer rekeyed it already and will delete it (RFC 7296 2.8):
+		 * our request would only meet TEMPORARY_FAILURE, or after the
+		 * Delete CHILD_SA_NOT_FOUND (2.25.1).
+		 */
+		if (child_of_cfg(sa, old->cfg, old, true)) {
+			log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %08x was rekeyed by the peer: "
+				"not rekeying it", ikesa_tag(sa), ntohl(cc->rekey_spi));
 			return TASK_FAILED;
 		}
 		cc->cfg = old->cfg;
@@ -412,14 +436,24 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		return TASK_FAILED;
 	}
 	if ((n = message_find_notify(m, N_CHILD_SA_NOT_FOUND)) && cc->rekey_spi) {
-		/* RFC 7296 2.25: delete ours silently and create a new one from scratch. */
+		/*
+		 * RFC 7296 2.25.1: delete ours silently and create a new one from
+		 * scratch "if the Child SA does not yet exist": when the peer's
+		 * rekey replaced it meanwhile, its successor is that Child SA.
+		 */
 		struct child_sa *old = ikesa_find_child(sa, cc->rekey_spi, true);
 		const struct child_cfg *cfg = cc->cfg;
-		log_msg(LOG_CHD, LOG_LVL_WARN, "%s: Child SA %s unknown to the peer "
-			"(CHILD_SA_NOT_FOUND): creating it again", ikesa_tag(sa), cfg->name);
 		drop_child(sa, cc);
 		if (old)
 			ikesa_remove_child(sa, old);
+		if (child_of_cfg(sa, cfg, NULL, false)) {
+			log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %08x unknown to the peer "
+				"(CHILD_SA_NOT_FOUND), replaced already", ikesa_tag(sa),
+				ntohl(cc->rekey_spi));
+			return TASK_FAILED;
+		}
+		log_msg(LOG_CHD, LOG_LVL_WARN, "%s: Child SA %s unknown to the peer "
+			"(CHILD_SA_NOT_FOUND): creating it again", ikesa_tag(sa), cfg->name);
 		struct task *c = task_child_create_ccsa_new(cfg);
 		if (c)
 			tm_queue(sa, c);

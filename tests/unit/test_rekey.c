@@ -306,6 +306,62 @@ static void test_rekey_collision_no_loss(void **st)
 	}
 }
 
+/*
+ * b rekeys the Child SA; a's own soft expiry of the old SA comes after it
+ * answered (VM test: both sides' soft lifetimes fire within moments). a
+ * must not rekey an SA the peer has already replaced: its request could
+ * reach b after b forgot the old SA (a lost request retransmitted after the
+ * Delete), and CHILD_SA_NOT_FOUND then made a create a second Child SA of
+ * the same config (RFC 7296 2.25.1: a new one only "if the Child SA does
+ * not yet exist").
+ */
+static void test_rekey_after_peer_rekeyed(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	establish();
+	uint32_t old = sa_of(0)->children->spi_in;
+	expire(1, false);
+	step(0, CREATE_CHILD_SA, false); /* a answers b's rekey */
+	/* a's soft expiry of the old SA: nothing to send, the peer replaced it */
+	struct kaddr me = kaddr4(ADDR[0]);
+	assert_int_equal(kernel_fake_inject_expire(W->s[0].fake, old, IPPROTO_ESP, &me, false), 0);
+	kernel_events();
+	assert_int_equal(W->nq, 1); /* only a's answer */
+	settle();
+	run_for(20000);
+	assert_tunnel();
+	assert_int_equal(n_children(0), 1);
+	assert_int_equal(n_children(1), 1);
+	world_free();
+}
+
+/*
+ * The same race where a's request left first (it was lost and comes again
+ * after b's Delete of the old SA was answered): CHILD_SA_NOT_FOUND, and a
+ * already has the successor, so it creates nothing.
+ */
+static void test_rekey_not_found_after_peer_rekeyed(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	establish();
+	expire(0, false);
+	drop(CREATE_CHILD_SA, false); /* a's request is lost */
+	expire(1, false);
+	step(0, CREATE_CHILD_SA, false); /* a answers b's rekey */
+	step(1, CREATE_CHILD_SA, true);
+	step(0, INFORMATIONAL, false);   /* b deletes the old SA */
+	step(1, INFORMATIONAL, true);
+	advance(4000);                   /* a retransmits its request */
+	settle();                        /* CHILD_SA_NOT_FOUND */
+	run_for(20000);
+	assert_tunnel();
+	assert_int_equal(n_children(0), 1);
+	assert_int_equal(n_children(1), 1);
+	world_free();
+}
+
 /* a rekeys while b deletes the same Child SA (2.25.1): TEMPORARY_FAILURE, SA gone. */
 static void test_rekey_crossing_delete(void **st)
 {
@@ -654,6 +710,8 @@ int main(void)
 		cmocka_unit_test(test_rekey_collision),
 		cmocka_unit_test(test_rekey_never_without_outbound),
 		cmocka_unit_test(test_rekey_collision_no_loss),
+		cmocka_unit_test(test_rekey_after_peer_rekeyed),
+		cmocka_unit_test(test_rekey_not_found_after_peer_rekeyed),
 		cmocka_unit_test(test_rekey_crossing_delete),
 		cmocka_unit_test(test_rekey_not_found),
 		cmocka_unit_test(test_rekey_lost_response),
