@@ -202,6 +202,7 @@ void tm_initiate(struct ikesa *sa)
 	log_msg(LOG_ENC, LOG_LVL_DEBUG, "%s: sending %s request %u (%zu octets)", ikesa_tag(sa),
 		names_exchange(exchange, &(struct names_buf){0}), tm->req_id, len);
 	send_to(sa, tm->req, len);
+	timer_cancel(e->env.loop, &tm->retransmit_timer); /* never re-init an armed timer */
 	timer_init(&tm->retransmit_timer, on_retransmit, sa);
 	timer_arm_in(e->env.loop, &tm->retransmit_timer, retransmit_delay(e, 0));
 }

@@ -30,6 +30,7 @@ static void on_rekey(struct loop *loop, struct timer *t, void *ctx)
 
 static void arm(struct ikesa *sa, uint64_t delay_ms)
 {
+	timer_cancel(sa->e->env.loop, &sa->rekey_timer); /* re-initing an armed timer corrupts the heap */
 	timer_init(&sa->rekey_timer, on_rekey, sa);
 	timer_arm_in(sa->e->env.loop, &sa->rekey_timer, delay_ms);
 	sa->rekey_ms = engine_now(sa->e) + delay_ms;
@@ -112,6 +113,7 @@ void timers_on_child_installed(struct ikesa *sa, struct child_sa *c)
 		return;
 	c->idle_bytes = 0;
 	c->idle_since = engine_now(sa->e);
+	timer_cancel(sa->e->env.loop, &c->idle_timer);
 	timer_init(&c->idle_timer, on_idle_check, c);
 	timer_arm_in(sa->e->env.loop, &c->idle_timer, idle_interval_ms(sa));
 }
@@ -196,10 +198,12 @@ static void arm_liveness(struct ikesa *sa)
 	sa->last_rx_ms = sa->last_tx_ms = now;
 	sa->dpd_bytes_in = sa->ka_bytes_out = 0;
 	if (l->keepalive_s && (sa->ext & EXT_NAT_LOCAL) && e->env.keepalive) {
+		timer_cancel(sa->e->env.loop, &sa->keepalive_timer);
 		timer_init(&sa->keepalive_timer, on_keepalive, sa);
 		timer_arm_in(e->env.loop, &sa->keepalive_timer, (uint64_t)l->keepalive_s * 1000);
 	}
 	if (l->dpd_s) {
+		timer_cancel(sa->e->env.loop, &sa->dpd_timer);
 		timer_init(&sa->dpd_timer, on_dpd, sa);
 		timer_arm_in(e->env.loop, &sa->dpd_timer, (uint64_t)l->dpd_s * 1000);
 	}
