@@ -124,6 +124,8 @@ static uint64_t half_open_key(uint64_t spi_i, const struct sockaddr_storage *rem
 
 /* ---- tables ---- */
 
+static void peer_index_del(struct engine *e, struct ikesa *sa);
+
 /* FNV-1a of a conn name: the key of the by_conn table. */
 static uint64_t conn_key(const char *name)
 {
@@ -163,6 +165,7 @@ void engine_destroy_sa(struct engine *e, struct ikesa *sa)
 		spi_table_del(e->half_open, sa->half_open_key);
 		dos_half_open_del(e->dos, &sa->half_open_from);
 	}
+	peer_index_del(e, sa);
 	if (spi_table_get(e->by_conn, conn_key(sa->conn->name)) == sa)
 		spi_table_del(e->by_conn, conn_key(sa->conn->name));
 	sa->in_table = sa->in_half_open = false;
@@ -205,6 +208,7 @@ struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg
 	e->child_by_spi = spi_table_new();
 	e->by_conn = spi_table_new();
 	e->policy_refs = spi_table_new();
+	e->by_peer = spi_table_new();
 	e->traps = spi_table_new();
 	e->dos = dos_new(e);
 	e->scratch_msg = malloc(sizeof(*e->scratch_msg));
@@ -212,6 +216,7 @@ struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg
 	e->txbuf = malloc(IKE_MSG_MAX);
 	e->next_reqid = XIKED_REQID_BASE + 1;
 	if (!e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->by_conn ||
+	    !e->by_peer ||
 	    !e->policy_refs || !e->traps || !e->dos || !e->scratch_msg || !e->rxbuf || !e->txbuf) {
 		if (!e->cfg)
 			config_free(cfg);
@@ -266,6 +271,7 @@ void engine_free(struct engine *e)
 	spi_table_free(e->child_by_spi);
 	spi_table_free(e->by_conn);
 	spi_table_free(e->policy_refs);
+	spi_table_free(e->by_peer);
 	spi_table_free(e->traps);
 	dos_free(e->dos);
 	free(e->scratch_msg);
@@ -451,6 +457,57 @@ int engine_route_source(const struct sockaddr_storage *dst, struct sockaddr_stor
 		rc = -errno;
 	close(fd);
 	return rc;
+}
+
+static uint64_t peer_key(const char *conn, uint8_t type, const uint8_t *id, size_t len)
+{
+	uint64_t h = conn_key(conn) ^ ((uint64_t)type << 56);
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ id[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+struct ikesa *engine_peer_first(struct engine *e, const char *conn, uint8_t type,
+				const uint8_t *id, size_t len)
+{
+	return spi_table_get(e->by_peer, peer_key(conn, type, id, len));
+}
+
+void engine_peer_index_add(struct engine *e, struct ikesa *sa)
+{
+	if (sa->in_peer_index || !sa->peer_id_type)
+		return;
+	sa->peer_key = peer_key(sa->conn->name, sa->peer_id_type, sa->peer_id, sa->peer_id_len);
+	struct ikesa *head = spi_table_del(e->by_peer, sa->peer_key);
+	sa->peer_next = head;
+	sa->peer_prev = NULL;
+	if (head)
+		head->peer_prev = &sa->peer_next;
+	if (spi_table_add(e->by_peer, sa->peer_key, sa) != 0) {
+		/* out of memory: keep the old list reachable, leave sa out */
+		if (head) {
+			head->peer_prev = NULL;
+			spi_table_add(e->by_peer, sa->peer_key, head);
+		}
+		return;
+	}
+	sa->in_peer_index = true;
+}
+
+static void peer_index_del(struct engine *e, struct ikesa *sa)
+{
+	if (!sa->in_peer_index)
+		return;
+	if (sa->peer_prev) {
+		*sa->peer_prev = sa->peer_next;
+	} else {
+		spi_table_del(e->by_peer, sa->peer_key);
+		if (sa->peer_next)
+			spi_table_add(e->by_peer, sa->peer_key, sa->peer_next);
+	}
+	if (sa->peer_next)
+		sa->peer_next->peer_prev = sa->peer_prev;
+	sa->in_peer_index = false;
 }
 
 void engine_take_conn_role(struct engine *e, struct ikesa *old, struct ikesa *n)

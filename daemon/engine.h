@@ -74,6 +74,7 @@ struct engine {
 	struct spi_table *half_open;    /* hash(peer SPIi, peer address) -> struct ikesa */
 	struct spi_table *child_by_spi; /* our inbound ESP SPI -> struct ikesa (kernel events) */
 	struct spi_table *by_conn;      /* hash(conn name) -> the IKE SA we initiated for it */
+	struct spi_table *by_peer;      /* hash(conn, peer identity) -> list of IKE SAs */
 	struct spi_table *policy_refs;  /* reqid -> Child SAs holding its policies (a count) */
 	struct spi_table *traps;        /* trap reqid -> struct trap (trap.h) */
 	struct trap *trap_list;
@@ -137,6 +138,14 @@ int engine_send(struct engine *e, const struct ikesa *sa, const uint8_t *buf, si
 uint32_t engine_alloc_reqid(struct engine *e);
 /* The source address the routing table picks for dst (a UDP connect; nothing sent). 0/-errno. */
 int engine_route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src);
+/*
+ * The established IKE SAs of conn with an authenticated peer identity
+ * (type, id[0..len)), as a list linked by peer_next (INITIAL_CONTACT,
+ * RFC 7296 2.4); O(1). Added when an SA becomes ESTABLISHED, removed when it goes.
+ */
+struct ikesa *engine_peer_first(struct engine *e, const char *conn, uint8_t type,
+				const uint8_t *id, size_t len);
+void engine_peer_index_add(struct engine *e, struct ikesa *sa);
 /* The IKE SA we initiated for conn (up or connecting), or NULL. */
 struct ikesa *engine_conn_sa(struct engine *e, const char *conn);
 /* If old is the IKE SA we initiated for its conn, n takes that role (IKE rekey). */

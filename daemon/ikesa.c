@@ -58,6 +58,8 @@ void ikesa_set_state(struct ikesa *sa, enum ikesa_state st)
 		ikesa_state_name(st));
 	sa->state = st;
 	sa->e->stats.ikesa_state_changes++;
+	if (st == IKESA_ESTABLISHED)
+		engine_peer_index_add(sa->e, sa);
 }
 
 void child_set_state(struct ikesa *sa, struct child_sa *c, enum child_state st)

@@ -135,6 +135,10 @@ struct ikesa {
 	uint64_t local_spi_key;      /* our SPI: the key in the engine's table */
 	bool in_table;
 	bool in_half_open;
+	/* Established IKE SAs by (conn, authenticated peer identity): INITIAL_CONTACT. */
+	bool in_peer_index;
+	uint64_t peer_key;
+	struct ikesa *peer_next, **peer_prev;
 	uint64_t half_open_key;
 	struct sockaddr_storage half_open_from; /* counted per address while half-open (dos.h) */
 	struct sockaddr_storage local, remote; /* with ports */

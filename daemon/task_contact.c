@@ -16,44 +16,37 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
-#include "daemon/spi_table.h"
 #include "daemon/task.h"
 
 #define CONTACT_SAS_MAX 64 /* stale SAs dropped per INITIAL_CONTACT at most */
 
-struct sa_walk {
-	const struct ikesa *self;
-	struct ikesa *found[CONTACT_SAS_MAX];
-	size_t n;
-	bool by_peer_id; /* match the authenticated peer identity, else only the conn */
-};
-
-static void collect(uint64_t key, void *val, void *ctx)
+/*
+ * Other established IKE SAs of sa's conn with this peer identity, from the
+ * engine's (conn, identity) index: O(their number), never a walk of all SAs.
+ */
+static size_t same_peer(struct ikesa *sa, uint8_t type, const uint8_t *id, size_t len,
+			struct ikesa **found, size_t cap)
 {
-	(void)key;
-	struct sa_walk *w = ctx;
-	struct ikesa *o = val;
-	const struct ikesa *sa = w->self;
-	if (o == sa || w->n == CONTACT_SAS_MAX || o->state > IKESA_ESTABLISHED ||
-	    strcmp(o->conn->name, sa->conn->name) != 0)
-		return;
-	if (w->by_peer_id) {
-		if (o->state != IKESA_ESTABLISHED || o->peer_id_type != sa->peer_id_type ||
-		    o->peer_id_len != sa->peer_id_len ||
-		    memcmp(o->peer_id, sa->peer_id, sa->peer_id_len) != 0)
-			return;
-	} else if (o->state != IKESA_ESTABLISHED) {
-		return;
-	}
-	w->found[w->n++] = o;
+	size_t n = 0;
+	for (struct ikesa *o = engine_peer_first(sa->e, sa->conn->name, type, id, len);
+	     o && n < cap; o = o->peer_next)
+		if (o != sa && o->state == IKESA_ESTABLISHED && o->peer_id_type == type &&
+		    o->peer_id_len == len && memcmp(o->peer_id, id, len) == 0)
+			found[n++] = o;
+	return n;
 }
 
 static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_builder *b)
 {
 	(void)t;
-	struct sa_walk w = {.self = sa};
-	spi_table_each(sa->e->by_spi, collect, &w);
-	if (w.n == 0)
+	/*
+	 * We hold no other IKE SA with the peer we expect (its configured
+	 * identity); without a specific remote_id we cannot know, and say so.
+	 */
+	const struct config_id *r = &sa->conn->remote_id;
+	struct ikesa *found[1];
+	if (!r->type || r->any || r->pattern ||
+	    same_peer(sa, r->type, r->data, r->len, found, 1) == 0)
 		payload_build_notify_simple(b, PROTO_NONE, N_INITIAL_CONTACT, NULL, 0, NULL, 0);
 	return b->err ? TASK_DESTROY : TASK_DONE;
 }
@@ -63,10 +56,11 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	(void)t;
 	if (!message_find_notify(m, N_INITIAL_CONTACT) || !sa->peer_id_len)
 		return TASK_DONE;
-	struct sa_walk w = {.self = sa, .by_peer_id = true};
-	spi_table_each(sa->e->by_spi, collect, &w);
-	for (size_t i = 0; i < w.n; i++) {
-		struct ikesa *o = w.found[i];
+	struct ikesa *found[CONTACT_SAS_MAX];
+	size_t n = same_peer(sa, sa->peer_id_type, sa->peer_id, sa->peer_id_len, found,
+			     CONTACT_SAS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		struct ikesa *o = found[i];
 		char tag[CONFIG_NAME_MAX + 32];
 		snprintf(tag, sizeof(tag), "%s", ikesa_tag(o));
 		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: INITIAL_CONTACT: the peer restarted, dropping "
