@@ -299,6 +299,14 @@ static void on_half_open_expiry(struct loop *loop, struct timer *t, void *ctx)
 	engine_destroy_sa(sa->e, sa);
 }
 
+void engine_arm_setup_timeout(struct ikesa *sa)
+{
+	timer_cancel(sa->e->env.loop, &sa->life_timer);
+	timer_init(&sa->life_timer, on_half_open_expiry, sa);
+	timer_arm_in(sa->e->env.loop, &sa->life_timer,
+		     (uint64_t)sa->e->cfg->cfg->d.half_open_timeout_s * 1000);
+}
+
 /* A responder conn for a new IKE_SA_INIT: addresses only, identities come in IKE_AUTH. */
 static const struct conn_cfg *responder_conn(struct engine *e, const struct sockaddr_storage *local,
 					     const struct sockaddr_storage *remote)

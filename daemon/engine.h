@@ -131,6 +131,11 @@ uint64_t engine_now(const struct engine *e);
 struct ikesa *engine_find(struct engine *e, uint64_t local_spi);
 /* Insert sa under its local SPI (assigning spi fields as needed); 0 or -errno. */
 int engine_index(struct engine *e, struct ikesa *sa);
+/*
+ * sa goes unless it is established within half_open_timeout (a responder's
+ * half-open SA, or an IKE rekey's successor whose exchange was abandoned).
+ */
+void engine_arm_setup_timeout(struct ikesa *sa);
 /* Removes sa from the tables and frees it. */
 void engine_destroy_sa(struct engine *e, struct ikesa *sa);
 /* Sends buf from sa's local to remote address. */

@@ -159,6 +159,8 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 		r->new_sa = n;
 		r->new_key = n->local_spi_key;
 		ikesa_set_state(n, IKESA_CONNECTING);
+		/* If the exchange is abandoned (the old SA deleted under it), the successor goes too. */
+		engine_arm_setup_timeout(n);
 	}
 	dh_free(n->dh);
 	n->dh = dh_new(r->group, sa->e->env.rng);
