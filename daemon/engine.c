@@ -296,6 +296,7 @@ static void on_half_open_expiry(struct loop *loop, struct timer *t, void *ctx)
 	if (sa->state == IKESA_ESTABLISHED)
 		return;
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: half-open IKE SA expired", ikesa_tag(sa));
+	sa->e->stats.half_open_expired++;
 	engine_destroy_sa(sa->e, sa);
 }
 
@@ -868,6 +869,12 @@ void engine_status(struct engine *e, struct json_writer *w)
 	json_kv_uint(w, "frag_rx", e->stats.frag_rx);
 	json_kv_uint(w, "frag_reassembled", e->stats.frag_reassembled);
 	json_kv_uint(w, "frag_dropped", e->stats.frag_dropped);
+	json_kv_uint(w, "keepalives_sent", e->stats.keepalives_sent);
+	json_kv_uint(w, "nat_mapping_events", e->stats.nat_mapping_events);
+	json_kv_uint(w, "nat_peer_moves", e->stats.nat_peer_moves);
+	json_kv_uint(w, "dpd_probes", e->stats.dpd_probes);
+	json_kv_uint(w, "peers_dead", e->stats.peers_dead);
+	json_kv_uint(w, "half_open_expired", e->stats.half_open_expired);
 	const struct dos_stats *ds = dos_stats(e->dos);
 	json_kv_uint(w, "half_open", dos_half_open(e->dos));
 	json_kv_uint(w, "half_open_peak", ds->half_open_peak);

@@ -64,6 +64,10 @@ struct engine_stats {
 	uint64_t ikesa_state_changes, child_state_changes;
 	/* RFC 7383: SKF datagrams sent / received, messages reassembled, fragments dropped */
 	uint64_t frag_tx, frag_rx, frag_reassembled, frag_dropped;
+	/* RFC 3948 2.3 keepalives sent; NATed peers followed (kernel mapping event / IKE message) */
+	uint64_t keepalives_sent, nat_mapping_events, nat_peer_moves;
+	/* RFC 7296 2.4 liveness checks sent, peers declared dead; half-open SAs expired (2.6) */
+	uint64_t dpd_probes, peers_dead, half_open_expired;
 };
 
 struct engine {

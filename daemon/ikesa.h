@@ -172,6 +172,7 @@ struct ikesa {
 	bool ike_rekeyed;            /* replaced by a successor: only its Delete is left */
 	bool is_successor;           /* made by an IKE rekey */
 	bool redundant_successor;    /* lost a rekey collision (2.8.2): its creator deletes it */
+	bool dpd_restart;            /* initiated by dpd_action = restart: retried while unreachable */
 	uint64_t rekey_ms;           /* when rekey_timer fires, 0 = not armed */
 	uint64_t rekey_deferred_since; /* first TEMPORARY_FAILURE to our IKE rekey, 0 = none */
 	/* An IKE rekey the peer made while ours was in flight (2.8.2), by its local SPI. */

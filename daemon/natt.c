@@ -98,6 +98,7 @@ void natt_follow(struct ikesa *sa, const struct sockaddr_storage *local,
 	char o[64], n[64];
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: NATed peer moved from %s to %s: Child SAs follow",
 		ikesa_tag(sa), addr_str(&old_remote, o, sizeof(o)), addr_str(&sa->remote, n, sizeof(n)));
+	sa->e->stats.nat_peer_moves++;
 	children_follow(sa, &old_local, &old_remote);
 }
 
@@ -142,5 +143,6 @@ void natt_on_mapping(void *ctx, uint32_t spi, const struct kaddr *old_addr, uint
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: NAT mapping changed: peer %s is now %s (Child SA %08x)",
 		ikesa_tag(sa), addr_str(&old_remote, o, sizeof(o)), addr_str(&now, n, sizeof(n)),
 		ntohl(spi));
+	e->stats.nat_mapping_events++;
 	children_follow(sa, &old_local, &old_remote);
 }

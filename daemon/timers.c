@@ -156,6 +156,7 @@ static void on_keepalive(struct loop *loop, struct timer *t, void *ctx)
 	if (now - sa->last_tx_ms >= every) {
 		/* RFC 3948 2.3: from our NAT-T port, to the peer's. */
 		log_msg(LOG_IKE, LOG_LVL_DEBUG, "%s: sending NAT keepalive", ikesa_tag(sa));
+		e->stats.keepalives_sent++;
 		e->env.keepalive(e->env.send_ctx, &sa->local, &sa->remote);
 		sa->last_tx_ms = now;
 	}
@@ -183,8 +184,10 @@ static void on_dpd(struct loop *loop, struct timer *t, void *ctx)
 		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: nothing from the peer for %u s: checking liveness",
 			ikesa_tag(sa), (unsigned)((now - sa->last_rx_ms) / 1000));
 		struct task *p = task_dpd_new();
-		if (p)
+		if (p) {
+			sa->e->stats.dpd_probes++;
 			tm_queue(sa, p);
+		}
 	}
 	/* Any exchange under way ends in a response (checked again then) or in give-up. */
 	timer_arm_in(loop, &sa->dpd_timer, dpd);
@@ -214,12 +217,22 @@ void timers_on_peer_dead(struct ikesa *sa)
 	struct engine *e = sa->e;
 	/* Not when the peer died during our own Delete or an IKE rekey's end. */
 	bool was_up = sa->state == IKESA_ESTABLISHED && !sa->ike_rekeyed;
+	/*
+	 * A restart that found the peer still down is tried again, so the
+	 * tunnel returns whenever the peer does (each try lasts the whole
+	 * retransmission schedule, so this never spins).
+	 */
+	bool retry = sa->dpd_restart && !sa->established_ms;
 	enum config_dpd_action act = sa->conn->live.dpd_action;
 	char name[CONFIG_NAME_MAX + 1];
 	snprintf(name, sizeof(name), "%s", sa->conn->name);
 	bool has_remote = sa->conn->remote_addr.ss_family != AF_UNSPEC;
+	if (was_up)
+		e->stats.peers_dead++;
 	engine_destroy_sa(e, sa);
-	if (!was_up || act == CONFIG_DPD_CLEAR || e->shutting_down)
+	if (e->shutting_down || act == CONFIG_DPD_CLEAR)
+		return;
+	if (!was_up && !(retry && act == CONFIG_DPD_RESTART))
 		return;
 	if (act == CONFIG_DPD_TRAP) {
 		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: dpd_action = trap: installing its trap policies",
@@ -230,7 +243,13 @@ void timers_on_peer_dead(struct ikesa *sa)
 	if (!has_remote)
 		return; /* nowhere to go: the peer must come back to us */
 	char err[128];
-	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: dpd_action = restart: initiating again", name);
-	if (engine_up(e, name, err, sizeof(err)) != 0)
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: dpd_action = restart: initiating again%s", name,
+		retry ? " (the peer is still unreachable)" : "");
+	if (engine_up(e, name, err, sizeof(err)) != 0) {
 		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: restart failed: %s", name, err);
+		return;
+	}
+	struct ikesa *n = engine_conn_sa(e, name);
+	if (n)
+		n->dpd_restart = true;
 }

@@ -396,6 +396,7 @@ static void test_half_open_caps(void **st)
 	advance(31000);
 	assert_int_equal(engine_ike_sa_count(W->s[1].e), 0);
 	assert_int_equal(dos_half_open(W->s[1].e->dos), 0);
+	assert_int_equal(W->s[1].e->stats.half_open_expired, 2);
 	world_free();
 }
 

@@ -202,6 +202,8 @@ static void test_keepalive(void **st)
 	assert_int_equal(W->s[0].keepalives, 2);
 	advance(20000);
 	assert_int_equal(W->s[0].keepalives, 3);
+	assert_int_equal(W->s[0].e->stats.keepalives_sent, 3);
+	assert_int_equal(W->s[1].e->stats.keepalives_sent, 0);
 	world_free();
 }
 
@@ -221,6 +223,7 @@ static void test_mapping_event(void **st)
 						    45000), 0);
 	kernel_events();
 	assert_int_equal(port_of(&b->remote), 45000);
+	assert_int_equal(W->s[1].e->stats.nat_mapping_events, 1);
 	const struct kernel_fake_sa *b_out = state(1, PUB, cb->spi_out);
 	const struct kernel_fake_sa *b_in = state(1, "192.0.2.2", cb->spi_in);
 	assert_non_null(b_out);
@@ -251,6 +254,7 @@ static void test_mapping_event(void **st)
 	assert_int_equal(kernel_fake_inject_mapping(W->s[1].fake, 0x12345678, &pub, 1, &pub, 2), 0);
 	kernel_events();
 	assert_int_equal(port_of(&b->remote), 45001);
+	assert_int_equal(W->s[1].e->stats.nat_mapping_events, 2);
 	world_free();
 }
 
@@ -271,6 +275,8 @@ static void test_nated_peer_moves(void **st)
 	nat_step(1, INFORMATIONAL, false);
 	/* RFC 7296 2.23: b follows the NATed peer, and so do its Child SAs. */
 	assert_int_equal(port_of(&b->remote), 46000);
+	assert_int_equal(W->s[1].e->stats.nat_peer_moves, 1);
+	assert_int_equal(W->s[1].e->stats.nat_mapping_events, 0);
 	const struct kernel_fake_sa *b_out = state(1, PUB, cb->spi_out);
 	assert_non_null(b_out);
 	assert_int_equal(b_out->sa.encap_dport, 46000);
@@ -350,6 +356,8 @@ static void test_dpd_clear(void **st)
 	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 0);
 	assert_int_equal(kernel_fake_policy_count(W->s[0].fake), 0);
 	assert_int_equal(W->nq, 0);
+	assert_int_equal(W->s[0].e->stats.dpd_probes, 1);
+	assert_int_equal(W->s[0].e->stats.peers_dead, 1);
 	world_free();
 }
 
@@ -373,6 +381,56 @@ static void test_dpd_restart(void **st)
 	step(1, IKE_AUTH, false);
 	step(0, IKE_AUTH, true);
 	assert_tunnel();
+	world_free();
+}
+
+/*
+ * dpd_action = restart while the peer is still down: the re-initiation goes
+ * unanswered too and is tried again (each try a whole retransmission
+ * schedule), so the tunnel returns once the peer does.
+ */
+static void test_dpd_restart_until_peer_back(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.extra_a = "dpd = 10s\ndpd_action = restart\n";
+	p.extra_b = "dpd = 0\n";
+	world_new(&p);
+	establish();
+	silence_until_dead(sa_of(0)->local_spi_key);
+	assert_int_equal(W->s[0].e->stats.peers_dead, 1);
+	/* two restarts find nobody: IKE_SA_INIT and its 5 retransmits, each time */
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(engine_ike_sa_count(W->s[0].e), 1);
+		uint64_t key = sa_of(0)->local_spi_key;
+		unsigned sent = 0;
+		uint64_t t0 = W->cf.now_ms;
+		for (int i = 0; i < 400 && engine_find(W->s[0].e, key); i++) {
+			while (W->nq) {
+				assert_int_equal(qhdr(0).exchange, IKE_SA_INIT);
+				sent++;
+				pop(0, false);
+			}
+			advance(1000);
+		}
+		assert_null(engine_find(W->s[0].e, key));
+		assert_int_equal(sent, 6);
+		assert_true(W->cf.now_ms - t0 >= 165000);
+	}
+	/* a dead initiation is no dead peer: the counter stays */
+	assert_int_equal(W->s[0].e->stats.peers_dead, 1);
+	/* the peer is back: the third try goes through */
+	assert_int_equal(engine_ike_sa_count(W->s[0].e), 1);
+	while (W->nq)
+		pop(0, false); /* the try's first IKE_SA_INIT was lost: its retransmit succeeds */
+	advance(4000);
+	step(1, IKE_SA_INIT, false);
+	step(0, IKE_SA_INIT, true);
+	step(1, IKE_AUTH, false);
+	step(0, IKE_AUTH, true);
+	assert_tunnel();
+	/* once up, a later give-up is a dead peer again (restart as configured) */
+	assert_false(sa_of(0)->dpd_restart && !sa_of(0)->established_ms);
 	world_free();
 }
 
@@ -458,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_dpd_only_when_idle),
 		cmocka_unit_test(test_dpd_clear),
 		cmocka_unit_test(test_dpd_restart),
+		cmocka_unit_test(test_dpd_restart_until_peer_back),
 		cmocka_unit_test(test_dpd_trap),
 		cmocka_unit_test(test_initial_contact),
 		cmocka_unit_test(test_config_keys),
