@@ -472,6 +472,15 @@ static void keep_deadlines(struct ikesa *sa, const struct child_sa *c, struct ke
 		k->hard_add_s = c->hard_ms > now + 2000 ? (c->hard_ms - now) / 1000 : 2;
 }
 
+/* Delete the state k->spi from old_dst and add k (the current addresses) again. */
+static int readd_state(struct ikesa *sa, const struct child_sa *c, const struct kaddr *old_dst,
+		       struct kernel_sa *k)
+{
+	keep_deadlines(sa, c, k);
+	kern(sa)->ops->del_sa(kern(sa)->k, old_dst, k->spi, IPPROTO_ESP, 0, 0);
+	return kern(sa)->ops->add_sa(kern(sa)->k, k);
+}
+
 int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
 			 const struct sockaddr_storage *old_local,
 			 const struct sockaddr_storage *old_remote)
@@ -499,10 +508,8 @@ int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
 		fill_sa(sa, c, true, &x, wi ? ri_enc : ir_enc, x.integ_name ? (wi ? ri_int : ir_int) : NULL,
 			&k);
 		if (moved) {
-			keep_deadlines(sa, c, &k);
 			to_kaddr(old_local, &dst);
-			kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_in, IPPROTO_ESP, 0, 0);
-			r = kern(sa)->ops->add_sa(kern(sa)->k, &k);
+			r = readd_state(sa, c, &dst, &k);
 		} else {
 			r = kern(sa)->ops->update_sa(kern(sa)->k, &k);
 		}
@@ -517,10 +524,8 @@ int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
 		fill_sa(sa, c, false, &x, wi ? ir_enc : ri_enc, x.integ_name ? (wi ? ir_int : ri_int) : NULL,
 			&k);
 		if (moved) {
-			keep_deadlines(sa, c, &k);
 			to_kaddr(old_remote, &dst);
-			kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, 0, 0);
-			r = kern(sa)->ops->add_sa(kern(sa)->k, &k);
+			r = readd_state(sa, c, &dst, &k);
 		} else {
 			r = kern(sa)->ops->update_sa(kern(sa)->k, &k);
 		}
@@ -536,5 +541,143 @@ int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
 		if ((r = hold_policies(&pc, c)) != 0)
 			rc = r;
 	}
+	return rc;
+}
+
+/* Whether c's policies were already moved for an earlier Child SA of sa with the same reqid. */
+static bool reqid_seen(const struct ikesa *sa, const struct child_sa *c)
+{
+	for (const struct child_sa *d = sa->children; d && d != c; d = d->next)
+		if (d->reqid == c->reqid && d->holds_policies)
+			return true;
+	return false;
+}
+
+/* XFRM_MSG_MIGRATE of every policy of c's reqid (and with them, the first state of each). */
+static int migrate_policies(struct ikesa *sa, struct child_sa *c, const struct kaddr *ol,
+			    const struct kaddr *or, bool encap)
+{
+	struct kernel *k = kern(sa);
+	struct polctx pc = polctx_of(sa);
+	struct ksel sels[POLICY_SEL_MAX];
+	struct kaddr nl, nr;
+	uint16_t lp = port_of(&sa->local), rp = port_of(&sa->remote);
+	int n = child_selectors(c, sels, POLICY_SEL_MAX), rc = 0;
+	to_kaddr(&sa->local, &nl);
+	to_kaddr(&sa->remote, &nr);
+	for (int i = 0; i < n; i++)
+		for (int d = 0; d < dirs(c); d++) {
+			struct kernel_policy p;
+			make_policy(&pc, c, &sels[i], d, &p);
+			bool out = d == 0;
+			struct kernel_migrate m = {
+				.sel = p.sel,
+				.dir = p.dir,
+				.if_id = p.if_id,
+				.old_src = out ? *ol : *or,
+				.old_dst = out ? *or : *ol,
+				.new_src = out ? nl : nr,
+				.new_dst = out ? nr : nl,
+				.proto = IPPROTO_ESP,
+				.mode = p.tmpl_mode,
+				.reqid = c->reqid,
+				.encap = encap,
+				.encap_sport = out ? lp : rp,
+				.encap_dport = out ? rp : lp,
+				.km_local = nl,
+				.km_remote = nr,
+			};
+			int r = k->ops->migrate(k->k, &m);
+			if (r != 0) {
+				log_kernel_error(sa, c, "migrating a policy (XFRM_MSG_MIGRATE)", r);
+				rc = r;
+			}
+		}
+	return n < 0 ? n : rc;
+}
+
+/*
+ * A state the policy migrations did not move (a reqid's second state
+ * while a rekey completes, or a failed migrate) is added again under the
+ * new addresses from the kept keys: it loses its replay state, but it is
+ * one that is about to go anyway.
+ */
+static int readd_unmoved(struct ikesa *sa, struct child_sa *c, bool inbound, const struct kaddr *old_dst)
+{
+	struct kernel *k = kern(sa);
+	struct kernel_sa_stats st;
+	struct kaddr dst;
+	struct esp_xfrm x;
+	struct kaddr src;
+	to_kaddr(inbound ? &sa->local : &sa->remote, &dst);
+	to_kaddr(inbound ? &sa->remote : &sa->local, &src);
+	uint32_t spi = inbound ? c->spi_in : c->spi_out;
+	if (k->ops->query_sa(k->k, &dst, spi, IPPROTO_ESP, 0, 0, &st) == 0 && kaddr_eq(&st.src, &src))
+		return 0;
+	if (!c->keymat || !esp_alg_xfrm(&c->suite, &x) || c->keymat->len != child_keymat_len(&c->suite))
+		return -ENOKEY;
+	const uint8_t *ir_enc = c->keymat->data, *ir_int = ir_enc + x.enc_key_len;
+	const uint8_t *ri_enc = ir_int + x.integ_key_len, *ri_int = ri_enc + x.enc_key_len;
+	bool wi = c->keymat_we_initiated;
+	bool first = wi != inbound; /* the initiator-to-responder keys */
+	struct kernel_sa ks;
+	fill_sa(sa, c, inbound, &x, first ? ir_enc : ri_enc,
+		x.integ_name ? (first ? ir_int : ri_int) : NULL, &ks);
+	int r = readd_state(sa, c, old_dst, &ks);
+	crypto_wipe(&ks, sizeof(ks));
+	if (r != 0)
+		log_kernel_error(sa, c, inbound ? "moving the inbound SA" : "moving the outbound SA", r);
+	else
+		log_msg(LOG_KNL, LOG_LVL_INFO, "%s: Child SA %s: %s SA %08x added again at the new "
+			"address (not moved by XFRM_MSG_MIGRATE)", ikesa_tag(sa), c->cfg->name,
+			inbound ? "inbound" : "outbound", ntohl(spi));
+	return r;
+}
+
+int child_kernel_migrate(struct ikesa *sa, const struct sockaddr_storage *old_local,
+			 const struct sockaddr_storage *old_remote, bool old_encap)
+{
+	struct kernel *k = kern(sa);
+	bool moved = !same_addr(old_local, &sa->local) || !same_addr(old_remote, &sa->remote);
+	bool encap = natt_encap(sa);
+	int rc = 0, r;
+	/*
+	 * MIGRATE cannot take UDP encapsulation away, and it moves tunnel
+	 * templates only (transport-mode selectors hold the addresses):
+	 * otherwise, and when only ports moved (XFRM_MSG_UPDSA in place), the
+	 * states are installed again (child_kernel_refresh).
+	 */
+	bool all_tunnel = true;
+	for (struct child_sa *c = sa->children; c; c = c->next)
+		if (c->mode != CONFIG_MODE_TUNNEL)
+			all_tunnel = false;
+	if (!moved || (old_encap && !encap) || !all_tunnel || !k->ops->migrate) {
+		for (struct child_sa *c = sa->children; c; c = c->next)
+			if (c->installed_in || c->installed_out)
+				if ((r = child_kernel_refresh(sa, c, old_local, old_remote)) != 0)
+					rc = r;
+		return rc;
+	}
+	struct kaddr ol, or;
+	to_kaddr(old_local, &ol);
+	to_kaddr(old_remote, &or);
+	for (struct child_sa *c = sa->children; c; c = c->next) {
+		if (!c->holds_policies || reqid_seen(sa, c))
+			continue;
+		if ((r = migrate_policies(sa, c, &ol, &or, encap)) != 0)
+			rc = r;
+	}
+	for (struct child_sa *c = sa->children; c; c = c->next) {
+		if (c->installed_in && (r = readd_unmoved(sa, c, true, &ol)) != 0) {
+			c->installed_in = false;
+			rc = r;
+		}
+		if (c->installed_out && (r = readd_unmoved(sa, c, false, &or)) != 0) {
+			c->installed_out = false;
+			rc = r;
+		}
+	}
+	if (rc == 0)
+		log_msg(LOG_KNL, LOG_LVL_DEBUG, "%s: Child SAs migrated", ikesa_tag(sa));
 	return rc;
 }

@@ -65,6 +65,18 @@ void child_kernel_query(struct ikesa *sa, struct child_sa *c, struct kernel_sa_s
 int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
 			 const struct sockaddr_storage *old_local,
 			 const struct sockaddr_storage *old_remote);
+/*
+ * All of sa's installed Child SAs follow sa's endpoints, which moved from
+ * old_local/old_remote (old_encap: whether they were UDP-encapsulated):
+ * RFC 4555 UPDATE_SA_ADDRESSES, a NATed peer moving (RFC 7296 2.23),
+ * XFRM_MSG_MAPPING. When addresses moved, policies and states go with
+ * XFRM_MSG_MIGRATE (SPIs, replay state and sequence numbers kept); only a
+ * state that MIGRATE did not reach is added again from the kept keys.
+ * Port-only changes, encapsulation turned off and transport mode use
+ * child_kernel_refresh. 0 or -errno (logged).
+ */
+int child_kernel_migrate(struct ikesa *sa, const struct sockaddr_storage *old_local,
+			 const struct sockaddr_storage *old_remote, bool old_encap);
 /* Remove whatever of c is in the kernel (states, policies, larval SPI). */
 void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c);
 

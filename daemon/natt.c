@@ -74,9 +74,8 @@ void natt_float(struct ikesa *sa)
 static void children_follow(struct ikesa *sa, const struct sockaddr_storage *old_local,
 			    const struct sockaddr_storage *old_remote)
 {
-	for (struct child_sa *c = sa->children; c; c = c->next)
-		if (c->installed_in || c->installed_out)
-			child_kernel_refresh(sa, c, old_local, old_remote);
+	/* A NATed peer's states stay encapsulated (natt_encap) whatever its address. */
+	child_kernel_migrate(sa, old_local, old_remote, natt_encap(sa));
 }
 
 void natt_follow(struct ikesa *sa, const struct sockaddr_storage *local,

@@ -592,6 +592,7 @@ static int fk_query_sa(void *k, const struct kaddr *dst, uint32_t spi, uint8_t p
 	c.reqid = s->sa.reqid;
 	c.inbound = s->sa.inbound;
 	*out = s->stats;
+	out->src = s->sa.src;
 	return finish(f, &c, 0);
 }
 
@@ -654,6 +655,95 @@ static int fk_del_policy(void *k, const struct ksel *sel, enum kdir dir, uint32_
 		return finish(f, &c, -ENOENT);
 	c.reqid = s->p.reqid;
 	table_remove(&f->pols, idx, pol_slot_hash(s));
+	return finish(f, &c, 0);
+}
+
+static int migrate_check(const struct kernel_migrate *m)
+{
+	if (m->dir != KDIR_IN && m->dir != KDIR_OUT && m->dir != KDIR_FWD)
+		return -EINVAL;
+	if (!family_ok(m->old_src.family) || m->old_dst.family != m->old_src.family ||
+	    !family_ok(m->new_src.family) || m->new_dst.family != m->new_src.family)
+		return -EINVAL;
+	return 0;
+}
+
+static int fk_migrate(void *k, const struct kernel_migrate *m)
+{
+	struct kernel_fake *f = k;
+	struct kernel_fake_call c = { .op = KFAKE_MIGRATE, .dst = m->new_dst, .proto = m->proto, .reqid = m->reqid,
+				      .dir = m->dir };
+	struct pol_slot *pol = NULL;
+	struct sa_slot *st = NULL;
+	uint32_t st_idx = 0;
+	struct ksel n;
+	int err = begin(f, KFAKE_MIGRATE);
+
+	if (err != 0)
+		return finish(f, &c, err);
+	if ((err = migrate_check(m)) != 0)
+		return finish(f, &c, err);
+	/* Stage 1 (xfrm_migrate_policy_find): selector, dir and if_id; marks are not compared. */
+	n = sel_norm(&m->sel);
+	for (size_t i = 0; i < f->pols.cap && pol == NULL; i++) {
+		struct pol_slot *p = slot_at(&f->pols, (uint32_t)i);
+
+		if (p->used && p->p.dir == m->dir && p->p.if_id == m->if_id && sel_eq(&p->p.sel, &n))
+			pol = p;
+	}
+	if (pol == NULL)
+		return finish(f, &c, -ENOENT);
+	/* Stage 3's template match (migrate_tmpl_match), checked first: the kernel undoes the
+	 * state moves when no template matches, so the end result is the same. */
+	if (!pol->p.has_tmpl || pol->p.tmpl_proto != m->proto || pol->p.tmpl_mode != m->mode ||
+	    (m->reqid != 0 && pol->p.reqid != m->reqid) ||
+	    (m->mode == KMODE_TUNNEL &&
+	     (!kaddr_eq(&pol->p.tmpl_src, &m->old_src) || !kaddr_eq(&pol->p.tmpl_dst, &m->old_dst))))
+		return finish(f, &c, -ENODATA);
+	/* Stage 2 (xfrm_migrate_state_find): the first state of the old addresses. */
+	for (size_t i = 0; i < f->sas.cap && st == NULL; i++) {
+		struct sa_slot *s = slot_at(&f->sas, (uint32_t)i);
+
+		if (s->used && !s->larval && s->sa.proto == m->proto && s->sa.mode == m->mode &&
+		    (m->reqid == 0 || s->sa.reqid == m->reqid) && kaddr_eq(&s->sa.dst, &m->old_dst) &&
+		    kaddr_eq(&s->sa.src, &m->old_src)) {
+			st = s;
+			st_idx = (uint32_t)i;
+		}
+	}
+	if (st != NULL) {
+		struct sa_slot tmp = *st;
+		struct sa_slot *ns;
+		uint32_t next;
+
+		if (!kaddr_eq(&m->new_dst, &m->old_dst) && sa_find_key(f, &m->new_dst, st->sa.spi, st->sa.proto, NULL))
+			return finish(f, &c, -EEXIST);
+		c.spi = st->sa.spi;
+		c.inbound = st->sa.inbound;
+		table_remove(&f->sas, st_idx, sa_slot_hash(st));
+		err = table_insert(&f->sas, sa_hash(&m->new_dst, tmp.sa.spi, tmp.sa.proto), sa_slot_hash,
+				   (void **)&ns);
+		if (err != 0) {
+			explicit_bzero(&tmp, sizeof(tmp));
+			return finish(f, &c, err);
+		}
+		next = ns->next;
+		*ns = tmp;
+		ns->used = true;
+		ns->next = next;
+		ns->sa.src = m->new_src;
+		ns->sa.dst = m->new_dst;
+		if (m->encap) {
+			ns->sa.encap = true;
+			ns->sa.encap_sport = m->encap_sport;
+			ns->sa.encap_dport = m->encap_dport;
+		}
+		explicit_bzero(&tmp, sizeof(tmp));
+	}
+	if (m->mode == KMODE_TUNNEL) {
+		pol->p.tmpl_src = m->new_src;
+		pol->p.tmpl_dst = m->new_dst;
+	}
 	return finish(f, &c, 0);
 }
 
@@ -762,6 +852,7 @@ static const struct kernel_ops fake_ops = {
 	.event_dispatch = fk_event_dispatch,
 	.free = fk_free,
 	.last_extack = fk_last_extack,
+	.migrate = fk_migrate,
 };
 
 struct kernel_fake *kernel_fake_new(const struct kernel_events *ev, struct kernel *out)

@@ -8,6 +8,11 @@
  *   - policies are keyed by (selector, dir, mark, mark_mask, if_id); add twice is -EEXIST,
  *     deleting a missing one -ENOENT;
  *   - flush_stale removes only entries whose reqid is in [XIKED_REQID_BASE, XIKED_REQID_MAX];
+ *   - migrate follows xfrm_migrate(): the policy is found by (selector, dir, if_id) whatever
+ *     its mark (-ENOENT), its template must match the old addresses (-ENODATA, nothing
+ *     changed), and the first state of (old src, old dst, proto, mode, reqid) moves to the
+ *     new addresses keeping SPI, keys and counters (the log entry carries its SPI, 0 when
+ *     no state moved, and the policy's dir);
  *   - a hard expire injected for an existing state removes it first, as the kernel does.
  * It also records every call (op, result, spi, reqid...; never keys), counts calls per op,
  * can fail the next calls of an op with a chosen errno, queues injected events behind a
@@ -38,6 +43,7 @@ enum kernel_fake_op {
 	KFAKE_ADD_POLICY,
 	KFAKE_DEL_POLICY,
 	KFAKE_FLUSH_STALE,
+	KFAKE_MIGRATE,
 	KFAKE_OP_COUNT
 };
 

@@ -91,9 +91,35 @@ struct kernel_policy {
 	uint32_t reqid;
 };
 
+/*
+ * XFRM_MSG_MIGRATE (CONFIG_XFRM_MIGRATE; RFC 4555 address updates): the policy (sel, dir,
+ * if_id) has the template that leads from old_src to old_dst (proto, mode, reqid) moved to
+ * new_src -> new_dst, and the first state of (old_src -> old_dst, proto, mode, reqid), if
+ * one exists, is moved with it: the kernel clones it under the new addresses with the same
+ * SPI, keys, replay state and sequence numbers, then deletes the old one. With encap set,
+ * the moved state takes that UDP encapsulation; without, it keeps what it had (the kernel
+ * cannot remove encapsulation through MIGRATE). km_local/km_remote are the IKE endpoints
+ * (XFRMA_KMADDRESS, for other listeners of the migrate event; family 0 = omitted).
+ * The kernel answers -ENOENT when no such policy exists and -ENODATA when no template
+ * of it matches the old addresses.
+ */
+struct kernel_migrate {
+	struct ksel sel;
+	enum kdir dir;
+	uint32_t if_id;
+	struct kaddr old_src, old_dst, new_src, new_dst;
+	uint8_t proto;
+	enum kmode mode;
+	uint32_t reqid;
+	bool encap;
+	uint16_t encap_sport, encap_dport; /* host order */
+	struct kaddr km_local, km_remote;
+};
+
 struct kernel_sa_stats {
 	uint64_t bytes, packets;
 	uint64_t add_time, use_time; /* unix seconds, 0 = never used */
+	struct kaddr src; /* query_sa: the state's source address (where MIGRATE left it) */
 };
 
 /* Callbacks the engine sets; ctx is passed back. Any callback may be NULL (event ignored).
@@ -136,6 +162,8 @@ struct kernel_ops {
 	 * found") for the last failed request, or NULL if it gave none. Valid until the next call
 	 * on k. For logging next to kernel_strerror(). */
 	const char *(*last_extack)(void *k);
+	/* XFRM_MSG_MIGRATE, see struct kernel_migrate. */
+	int (*migrate)(void *k, const struct kernel_migrate *m);
 };
 
 struct kernel {

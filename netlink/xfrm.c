@@ -285,6 +285,7 @@ static int on_query(struct nlmsghdr *h, void *arg)
 	if (xfrm_parse_sa(h, &b) != 0)
 		return -EBADMSG;
 	*c->out = b.stats;
+	c->out->src = b.src;
 	c->got = true;
 	return 0;
 }
@@ -320,6 +321,16 @@ static int xk_del_policy(void *k, const struct ksel *sel, enum kdir dir, uint32_
 {
 	struct nl_msg *msg;
 	int err = xfrm_msg_delpolicy(sel, dir, mark, mark_mask, if_id, &msg);
+
+	if (err != 0)
+		return err;
+	return xk_transact(k, msg, NULL, NULL);
+}
+
+static int xk_migrate(void *k, const struct kernel_migrate *m)
+{
+	struct nl_msg *msg;
+	int err = xfrm_msg_migrate(m, &msg);
 
 	if (err != 0)
 		return err;
@@ -538,6 +549,7 @@ static const struct kernel_ops xk_ops = {
 	.event_dispatch = xk_event_dispatch,
 	.free = xk_free,
 	.last_extack = xk_last_extack,
+	.migrate = xk_migrate,
 };
 
 /* A socket with the default (silent) callbacks whatever NLCB says in the environment: the

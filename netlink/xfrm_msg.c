@@ -544,6 +544,85 @@ int xfrm_msg_delpolicy(const struct ksel *sel, enum kdir dir, uint32_t mark, uin
 	return xfrm_msg_delpolicy_index(&xs, 0, xdir, XFRM_POLICY_TYPE_MAIN, mark, mark_mask, if_id, out);
 }
 
+int xfrm_msg_migrate(const struct kernel_migrate *m, struct nl_msg **out)
+{
+	struct xfrm_userpolicy_id *id;
+	struct xfrm_user_migrate um;
+	struct nl_msg *msg = NULL;
+	void *hdr;
+	uint8_t dir;
+	int err;
+
+	*out = NULL;
+	if (dir_to_xfrm(m->dir, &dir) != 0)
+		return -EINVAL;
+	if (m->proto != IPPROTO_ESP && m->proto != IPPROTO_AH)
+		return -EINVAL;
+	if (m->mode != KMODE_TRANSPORT && m->mode != KMODE_TUNNEL)
+		return -EINVAL;
+	/* The kernel refuses wildcard new addresses (xfrm_migrate_check). */
+	if (!family_ok(m->old_src.family) || m->old_dst.family != m->old_src.family ||
+	    !family_ok(m->new_src.family) || m->new_dst.family != m->new_src.family)
+		return -EINVAL;
+	if (m->km_local.family != 0 &&
+	    (!family_ok(m->km_local.family) || m->km_remote.family != m->km_local.family))
+		return -EINVAL;
+	err = msg_start(XFRM_MSG_MIGRATE, 0, sizeof(*id), &msg, &hdr);
+	if (err != 0)
+		return err;
+	id = hdr;
+	err = xfrm_sel_from_ksel(&m->sel, &id->sel);
+	if (err != 0)
+		goto out;
+	id->dir = dir;
+	memset(&um, 0, sizeof(um));
+	addr_to_xfrm(&m->old_dst, &um.old_daddr);
+	addr_to_xfrm(&m->old_src, &um.old_saddr);
+	addr_to_xfrm(&m->new_dst, &um.new_daddr);
+	addr_to_xfrm(&m->new_src, &um.new_saddr);
+	um.proto = m->proto;
+	um.mode = m->mode == KMODE_TUNNEL ? XFRM_MODE_TUNNEL : XFRM_MODE_TRANSPORT;
+	um.reqid = m->reqid;
+	um.old_family = m->old_src.family;
+	um.new_family = m->new_src.family;
+	if (nla_put(msg, XFRMA_MIGRATE, sizeof(um), &um) < 0) {
+		err = -EMSGSIZE;
+		goto out;
+	}
+	if (m->km_local.family != 0) {
+		struct xfrm_user_kmaddress km;
+
+		memset(&km, 0, sizeof(km));
+		addr_to_xfrm(&m->km_local, &km.local);
+		addr_to_xfrm(&m->km_remote, &km.remote);
+		km.family = m->km_local.family;
+		if (nla_put(msg, XFRMA_KMADDRESS, sizeof(km), &km) < 0) {
+			err = -EMSGSIZE;
+			goto out;
+		}
+	}
+	if (m->encap) {
+		struct xfrm_encap_tmpl enc;
+
+		memset(&enc, 0, sizeof(enc));
+		enc.encap_type = UDP_ENCAP_ESPINUDP;
+		enc.encap_sport = htons(m->encap_sport);
+		enc.encap_dport = htons(m->encap_dport);
+		if (nla_put(msg, XFRMA_ENCAP, sizeof(enc), &enc) < 0) {
+			err = -EMSGSIZE;
+			goto out;
+		}
+	}
+	err = put_if_id(msg, m->if_id);
+out:
+	if (err != 0) {
+		xfrm_msg_free(msg);
+		return err;
+	}
+	*out = msg;
+	return 0;
+}
+
 int xfrm_msg_dump(int type, struct nl_msg **out)
 {
 	struct nl_msg *msg;

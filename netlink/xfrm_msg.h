@@ -61,6 +61,9 @@ int xfrm_msg_delpolicy(const struct ksel *sel, enum kdir dir, uint32_t mark, uin
 /* XFRM_MSG_DELPOLICY by index (as found in a dump): sel is the dumped selector. */
 int xfrm_msg_delpolicy_index(const struct xfrm_selector *sel, uint32_t index, uint8_t dir, uint8_t ptype,
 			     uint32_t mark, uint32_t mark_mask, uint32_t if_id, struct nl_msg **out);
+/* XFRM_MSG_MIGRATE: xfrm_userpolicy_id, one XFRMA_MIGRATE entry, XFRMA_KMADDRESS when
+ * m->km_local is set, XFRMA_ENCAP when m->encap, XFRMA_IF_ID when m->if_id. */
+int xfrm_msg_migrate(const struct kernel_migrate *m, struct nl_msg **out);
 /* A dump request (NLM_F_DUMP) of XFRM_MSG_GETSA or XFRM_MSG_GETPOLICY. */
 int xfrm_msg_dump(int type, struct nl_msg **out);
 

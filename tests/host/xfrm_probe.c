@@ -10,6 +10,9 @@
  *   - add_policy / del_policy, -EEXIST / -ENOENT, priorities by specificity;
  *   - an ACQUIRE event from a trap policy, and a hard EXPIRE of a larval state (the
  *     namespace's xfrm_acq_expires is set to 1 s), both through event_fd/event_dispatch;
+ *   - migrate (XFRM_MSG_MIGRATE, CONFIG_XFRM_MIGRATE): a policy's template moves to new
+ *     addresses (-ENODATA from the old ones afterwards), and with ESP the state moves too,
+ *     keeping its SPI and counters;
  *   - flush_stale removes exactly the entries with a reqid in the xiked range.
  * Prints one line per check and "N passed, N failed" at the end; exit 1 on any failure.
  */
@@ -356,6 +359,63 @@ static void check_policy(struct kernel *kern)
 	/* in/out/v6 stay for flush_stale. */
 }
 
+/* RFC 4555 roaming through XFRM_MSG_MIGRATE: out policy and (with ESP) its state. */
+static void check_migrate(struct kernel *kern, bool expect_esp)
+{
+	struct kernel_policy out = pol("10.5.0.0", 16, "10.6.0.0", 16, KDIR_OUT, REQ(20));
+	struct kernel_migrate m;
+	struct kernel_sa sa;
+	struct kernel_sa_stats st;
+	bool have_sa;
+	int err;
+
+	err = kern->ops->add_policy(kern->k, &out);
+	CHECK(err == 0, "add_policy for migrate: %s", err_text(kern, err, 0));
+	base_sa(&sa, "192.0.2.1", "192.0.2.2", 0xc1000020u, REQ(20));
+	sa_cbc(&sa);
+	err = kern->ops->add_sa(kern->k, &sa);
+	have_sa = err == 0;
+	if (expect_esp)
+		CHECK(have_sa, "add_sa for migrate: %s", err_text(kern, err, IPPROTO_ESP));
+	memset(&m, 0, sizeof(m));
+	m.sel = out.sel;
+	m.dir = KDIR_OUT;
+	m.old_src = A("192.0.2.1");
+	m.old_dst = A("192.0.2.2");
+	m.new_src = A("192.0.2.1");
+	m.new_dst = A("198.51.100.9");
+	m.proto = IPPROTO_ESP;
+	m.mode = KMODE_TUNNEL;
+	m.reqid = REQ(20);
+	m.encap = true;
+	m.encap_sport = 4500;
+	m.encap_dport = 4500;
+	m.km_local = m.new_src;
+	m.km_remote = m.new_dst;
+	err = kern->ops->migrate(kern->k, &m);
+	CHECK(err == 0, "migrate policy%s to a new peer address: %s", have_sa ? " and state" : "",
+	      err_text(kern, err, 0));
+	err = kern->ops->migrate(kern->k, &m);
+	CHECK(err == -ENODATA, "migrate from the old addresses again -> -ENODATA: %s", err_text(kern, err, 0));
+	if (have_sa) {
+		err = kern->ops->query_sa(kern->k, &m.new_dst, sa.spi, IPPROTO_ESP, 0, 0, &st);
+		CHECK(err == 0 && kaddr_eq(&st.src, &m.new_src), "the state moved with its SPI (err %d)", err);
+		err = kern->ops->query_sa(kern->k, &m.old_dst, sa.spi, IPPROTO_ESP, 0, 0, &st);
+		CHECK(err == -ESRCH, "nothing left at the old address (err %d)", err);
+		kern->ops->del_sa(kern->k, &m.new_dst, sa.spi, IPPROTO_ESP, 0, 0);
+	}
+	m.old_dst = m.new_dst;
+	m.new_dst = A("192.0.2.2");
+	err = kern->ops->migrate(kern->k, &m);
+	CHECK(err == 0, "migrate back from the new addresses: %s", err_text(kern, err, 0));
+	m.sel.src = A("10.7.0.0");
+	m.sel.dst = A("10.8.0.0");
+	err = kern->ops->migrate(kern->k, &m);
+	CHECK(err == -ENOENT, "migrate of a missing policy -> -ENOENT: %s", err_text(kern, err, 0));
+	err = kern->ops->del_policy(kern->k, &out.sel, KDIR_OUT, 0, 0, 0);
+	CHECK(err == 0, "del_policy after migrate (err %d)", err);
+}
+
 static void check_acquire(struct kernel *kern, struct seen *seen)
 {
 	struct kernel_policy trap;
@@ -479,6 +539,7 @@ int main(int argc, char **argv)
 	check_spi(&kern);
 	check_sa(&kern, expect_esp);
 	check_policy(&kern);
+	check_migrate(&kern, expect_esp);
 	check_acquire(&kern, &seen);
 	check_expire(&kern, &seen);
 	check_flush(&kern);

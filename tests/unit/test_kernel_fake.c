@@ -226,6 +226,71 @@ static struct kernel_policy policy(const char *src, uint8_t splen, const char *d
 	return p;
 }
 
+/* XFRM_MSG_MIGRATE as xfrm_migrate() does it: policy by selector, template by old addresses,
+ * the first state of the old addresses moved with its SPI, keys and counters. */
+static void test_migrate(void **state)
+{
+	struct fixture *fx = *state;
+	struct kernel *k = &fx->kern;
+	struct kernel_sa sa = gcm_sa("192.0.2.1", "192.0.2.2", 0xc0000042u, XIKED_REQID_BASE + 1);
+	struct kernel_policy p = policy("10.1.0.0", 16, "10.2.0.0", 16, KDIR_OUT, XIKED_REQID_BASE + 1);
+	struct kernel_sa_stats st = { .bytes = 1234, .packets = 7 }, q;
+	struct kaddr old_dst = A("192.0.2.2"), new_dst = A("198.51.100.9");
+	struct kernel_migrate m;
+
+	assert_int_equal(k->ops->add_sa(k->k, &sa), 0);
+	assert_int_equal(k->ops->add_policy(k->k, &p), 0);
+	assert_int_equal(kernel_fake_set_stats(fx->f, &old_dst, sa.spi, IPPROTO_ESP, &st), 0);
+	memset(&m, 0, sizeof(m));
+	m.sel = p.sel;
+	m.dir = KDIR_OUT;
+	m.old_src = A("192.0.2.1");
+	m.old_dst = old_dst;
+	m.new_src = A("192.0.2.1");
+	m.new_dst = new_dst;
+	m.proto = IPPROTO_ESP;
+	m.mode = KMODE_TUNNEL;
+	m.reqid = XIKED_REQID_BASE + 1;
+	m.encap = true;
+	m.encap_sport = 4500;
+	m.encap_dport = 4500;
+	/* A template that does not lead from the old addresses: nothing moves. */
+	m.old_dst = A("192.0.2.3");
+	assert_int_equal(k->ops->migrate(k->k, &m), -ENODATA);
+	assert_non_null(kernel_fake_find_sa(fx->f, &old_dst, sa.spi, IPPROTO_ESP));
+	m.old_dst = old_dst;
+	assert_int_equal(k->ops->migrate(k->k, &m), 0);
+	const struct kernel_fake_call *c = kernel_fake_log_at(fx->f, kernel_fake_log_len(fx->f) - 1);
+	assert_int_equal(c->op, KFAKE_MIGRATE);
+	assert_int_equal(c->spi, sa.spi);
+	assert_null(kernel_fake_find_sa(fx->f, &old_dst, sa.spi, IPPROTO_ESP));
+	const struct kernel_fake_sa *n = kernel_fake_find_sa(fx->f, &new_dst, sa.spi, IPPROTO_ESP);
+	assert_non_null(n);
+	assert_memory_equal(n->sa.enc_key, enc_key, sizeof(enc_key));
+	assert_int_equal(n->stats.bytes, 1234);
+	assert_true(n->sa.encap);
+	assert_int_equal(n->sa.encap_dport, 4500);
+	assert_int_equal(kernel_fake_sa_count(fx->f), 1);
+	assert_int_equal(k->ops->query_sa(k->k, &new_dst, sa.spi, IPPROTO_ESP, 0, 0, &q), 0);
+	assert_true(kaddr_eq(&q.src, &m.new_src));
+	const struct kernel_policy *np = kernel_fake_find_policy(fx->f, &p.sel, KDIR_OUT, 0, 0, 0);
+	assert_non_null(np);
+	assert_true(kaddr_eq(&np->tmpl_dst, &new_dst));
+	/* Again from the old addresses: the template has moved. */
+	assert_int_equal(k->ops->migrate(k->k, &m), -ENODATA);
+	/* Back again: policy and state return to the old addresses. */
+	m.old_dst = new_dst;
+	m.new_dst = old_dst;
+	assert_int_equal(k->ops->migrate(k->k, &m), 0);
+	c = kernel_fake_log_at(fx->f, kernel_fake_log_len(fx->f) - 1);
+	assert_int_equal(c->spi, sa.spi);
+	assert_non_null(kernel_fake_find_sa(fx->f, &old_dst, sa.spi, IPPROTO_ESP));
+	m.old_dst = old_dst;
+	m.new_dst = new_dst;
+	m.sel.dst_plen = 24;
+	assert_int_equal(k->ops->migrate(k->k, &m), -ENOENT);
+}
+
 static void test_policies(void **state)
 {
 	struct fixture *fx = *state;
@@ -552,6 +617,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_larval_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_marks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_stale_only_ours, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_injected_failures_and_log, setup, teardown),
 		cmocka_unit_test(test_events),

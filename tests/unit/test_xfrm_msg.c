@@ -515,6 +515,97 @@ static void test_parse_events(void **state)
 	assert_int_equal(xfrm_parse_mapping(h, &mp), -EBADMSG);
 }
 
+/* XFRM_MSG_MIGRATE (RFC 4555 roaming): policy id, one migrate entry, KMADDRESS, ENCAP, IF_ID. */
+static void test_migrate_msg(void **state)
+{
+	struct kernel_migrate m;
+	struct nl_msg *msg;
+	struct nlmsghdr *h;
+	struct xfrm_userpolicy_id pid;
+	struct xfrm_user_migrate um;
+	struct xfrm_user_kmaddress km;
+	struct xfrm_encap_tmpl enc;
+	struct nlattr *tb[XFRMA_MAX + 1];
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.sel.src = A("10.1.0.0");
+	m.sel.src_plen = 16;
+	m.sel.dst = A("10.2.0.0");
+	m.sel.dst_plen = 16;
+	m.dir = KDIR_FWD;
+	m.old_src = A("192.0.2.2");
+	m.old_dst = A("192.0.2.1");
+	m.new_src = A("198.51.100.7");
+	m.new_dst = A("192.0.2.1");
+	m.proto = IPPROTO_ESP;
+	m.mode = KMODE_TUNNEL;
+	m.reqid = XIKED_REQID_BASE + 3;
+	m.encap = true;
+	m.encap_sport = 4500;
+	m.encap_dport = 4501;
+	m.km_local = A("192.0.2.1");
+	m.km_remote = A("198.51.100.7");
+	m.if_id = 7;
+	assert_int_equal(xfrm_msg_migrate(&m, &msg), 0);
+	h = nlmsg_hdr(msg);
+	assert_int_equal(h->nlmsg_type, XFRM_MSG_MIGRATE);
+	memcpy(&pid, nlmsg_data(h), sizeof(pid));
+	assert_int_equal(pid.dir, XFRM_POLICY_FWD);
+	assert_int_equal(pid.sel.family, AF_INET);
+	assert_int_equal(pid.sel.prefixlen_s, 16);
+	assert_int_equal(nlmsg_parse(h, sizeof(pid), tb, XFRMA_MAX, NULL), 0);
+	assert_non_null(tb[XFRMA_MIGRATE]);
+	assert_int_equal(nla_len(tb[XFRMA_MIGRATE]), sizeof(um));
+	memcpy(&um, nla_data(tb[XFRMA_MIGRATE]), sizeof(um));
+	assert_memory_equal(&um.old_saddr, m.old_src.a, 4);
+	assert_memory_equal(&um.old_daddr, m.old_dst.a, 4);
+	assert_memory_equal(&um.new_saddr, m.new_src.a, 4);
+	assert_memory_equal(&um.new_daddr, m.new_dst.a, 4);
+	assert_int_equal(um.proto, IPPROTO_ESP);
+	assert_int_equal(um.mode, XFRM_MODE_TUNNEL);
+	assert_int_equal(um.reqid, XIKED_REQID_BASE + 3);
+	assert_int_equal(um.old_family, AF_INET);
+	assert_int_equal(um.new_family, AF_INET);
+	assert_non_null(tb[XFRMA_KMADDRESS]);
+	memcpy(&km, nla_data(tb[XFRMA_KMADDRESS]), sizeof(km));
+	assert_memory_equal(&km.local, m.km_local.a, 4);
+	assert_memory_equal(&km.remote, m.km_remote.a, 4);
+	assert_int_equal(km.family, AF_INET);
+	assert_non_null(tb[XFRMA_ENCAP]);
+	memcpy(&enc, nla_data(tb[XFRMA_ENCAP]), sizeof(enc));
+	assert_int_equal(enc.encap_type, 2);
+	assert_int_equal(ntohs(enc.encap_sport), 4500);
+	assert_int_equal(ntohs(enc.encap_dport), 4501);
+	assert_non_null(tb[XFRMA_IF_ID]);
+	assert_int_equal(nla_get_u32(tb[XFRMA_IF_ID]), 7);
+	xfrm_msg_free(msg);
+
+	/* Without encap, KMADDRESS or if_id: only the entry. */
+	m.encap = false;
+	memset(&m.km_local, 0, sizeof(m.km_local));
+	m.if_id = 0;
+	assert_int_equal(xfrm_msg_migrate(&m, &msg), 0);
+	h = nlmsg_hdr(msg);
+	assert_int_equal(nlmsg_parse(h, sizeof(pid), tb, XFRMA_MAX, NULL), 0);
+	assert_non_null(tb[XFRMA_MIGRATE]);
+	assert_null(tb[XFRMA_KMADDRESS]);
+	assert_null(tb[XFRMA_ENCAP]);
+	assert_null(tb[XFRMA_IF_ID]);
+	xfrm_msg_free(msg);
+
+	/* Refused before the kernel sees them: a family mix, a wildcard new address, no proto. */
+	m.new_dst = A("2001:db8::1");
+	assert_int_equal(xfrm_msg_migrate(&m, &msg), -EINVAL);
+	assert_null(msg);
+	m.new_dst = A("192.0.2.1");
+	memset(&m.new_src, 0, sizeof(m.new_src));
+	assert_int_equal(xfrm_msg_migrate(&m, &msg), -EINVAL);
+	m.new_src = A("198.51.100.7");
+	m.proto = 0;
+	assert_int_equal(xfrm_msg_migrate(&m, &msg), -EINVAL);
+}
+
 static void test_parse_sa_and_extack(void **state)
 {
 	struct kmsg m;
@@ -579,6 +670,7 @@ int main(void)
 		cmocka_unit_test(test_misc_requests),
 		cmocka_unit_test(test_parse_events),
 		cmocka_unit_test(test_parse_sa_and_extack),
+		cmocka_unit_test(test_migrate_msg),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
