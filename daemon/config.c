@@ -1272,9 +1272,7 @@ static int interpret_lifetimes(struct parse *ps, const struct section *s, struct
 	}
 	if ((e = find_entry(s, "reauth"))) {
 		if (strcmp(e->value, "yes") == 0) {
-			/* Make-before-break reauthentication is not built yet: say so, never pretend. */
-			perr(ps, e->line, "reauth = yes is not supported yet (IKE SAs are rekeyed)");
-			return -1;
+			l->reauth = true; /* make-before-break, daemon/task_reauth.h */
 		} else if (strcmp(e->value, "no") != 0) {
 			perr(ps, e->line, "reauth: '%s' is not yes or no", e->value);
 			return -1;

@@ -161,22 +161,27 @@ static void handle_request(struct control *c, const char *line, size_t len, stru
 		else
 			ok_response(w);
 	} else if (strcmp(cmd, "rekey") == 0) {
-		bool ike = false;
+		bool ike = false, reauth = false;
 		if (json_get(req, "ike") && !json_get_bool(req, "ike", &ike)) {
 			error_response(w, "rekey: \"ike\" must be true or false");
+			goto out;
+		}
+		if (json_get(req, "reauth") && !json_get_bool(req, "reauth", &reauth)) {
+			error_response(w, "rekey: \"reauth\" must be true or false");
 			goto out;
 		}
 		if (!conn) {
 			error_response(w, "rekey: \"conn\" missing");
 			goto out;
 		}
-		if (!c->h.rekey) {
+		if (reauth ? !c->h.reauth : !c->h.rekey) {
 			error_response(w, "rekey: not supported");
 			goto out;
 		}
 		log_msg(LOG_CTL, LOG_LVL_INFO, "rekey %s%s", printable(conn, shown, sizeof(shown)),
-			ike ? " (IKE SA)" : "");
-		rc = c->h.rekey(c->h.ctx, conn, ike, err, sizeof(err));
+			reauth ? " (reauthentication)" : ike ? " (IKE SA)" : "");
+		rc = reauth ? c->h.reauth(c->h.ctx, conn, err, sizeof(err))
+			    : c->h.rekey(c->h.ctx, conn, ike, err, sizeof(err));
 		if (rc < 0)
 			error_response(w, err[0] ? err : "rekey failed");
 		else

@@ -3,7 +3,7 @@
  * speaking one JSON object per line each way (doc/xiked.conf.5, CONTROL
  * PROTOCOL). Requests:
  *   {"cmd":"status"}  {"cmd":"up","conn":"NAME"}  {"cmd":"down","conn":"NAME"}
- *   {"cmd":"reload"}  {"cmd":"rekey","conn":"NAME"[,"ike":true]}
+ *   {"cmd":"reload"}  {"cmd":"rekey","conn":"NAME"[,"ike":true|"reauth":true]}
  * Responses: {"ok":true,...} or {"ok":false,"error":"message"}. A client
  * may send any number of requests on one connection; each is answered in
  * order, and the connection stays open until the client closes it.
@@ -43,6 +43,8 @@ struct control_handlers {
 	int (*reload)(void *ctx, char *err, size_t errlen);
 	/* {"cmd":"rekey","conn":"NAME","ike":BOOL}: rekey the conn's Child SAs, or its IKE SA. */
 	int (*rekey)(void *ctx, const char *conn, bool ike, char *err, size_t errlen);
+	/* {"cmd":"rekey","conn":"NAME","reauth":true}: reauthenticate its IKE SA (RFC 7296 2.8.3). */
+	int (*reauth)(void *ctx, const char *conn, char *err, size_t errlen);
 	void *ctx;
 };
 

@@ -20,6 +20,7 @@
 #include "daemon/spi_table.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
+#include "daemon/task_reauth.h"
 #include "daemon/timers.h"
 #include "daemon/trap.h"
 #include "daemon/ts.h"
@@ -159,6 +160,7 @@ int engine_index(struct engine *e, struct ikesa *sa)
 
 void engine_destroy_sa(struct engine *e, struct ikesa *sa)
 {
+	reauth_on_destroy(sa); /* before the conn role is dropped: a new IKE SA may take it */
 	if (sa->in_table)
 		spi_table_del(e->by_spi, sa->local_spi_key);
 	if (sa->in_half_open) {
@@ -649,6 +651,23 @@ int engine_rekey(struct engine *e, const char *name, bool ike, char *err, size_t
 		return -ENOENT;
 	}
 	return 0;
+}
+
+int engine_reauth(struct engine *e, const char *name, char *err, size_t errlen)
+{
+	struct ikesa *sa = engine_conn_sa(e, name);
+	if (!sa || sa->state != IKESA_ESTABLISHED) {
+		snprintf(err, errlen, "%s '%s'", config_find_conn(e->cfg->cfg, name)
+							 ? "no established IKE SA initiated by us for"
+							 : "no connection named", name);
+		return -ENOENT;
+	}
+	int rc = reauth_start(sa);
+	if (rc == -EALREADY)
+		snprintf(err, errlen, "'%s': a rekey or reauthentication is under way", name);
+	else if (rc != 0)
+		snprintf(err, errlen, "'%s': reauthentication failed to start", name);
+	return rc;
 }
 
 void engine_start(struct engine *e)

@@ -113,6 +113,12 @@ int engine_down(struct engine *e, const char *conn, char *err, size_t errlen);
  * themselves; 0 or -ENOENT (no such conn / no established IKE SA).
  */
 int engine_rekey(struct engine *e, const char *conn, bool ike, char *err, size_t errlen);
+/*
+ * Reauthenticate (make-before-break, RFC 7296 2.8.3; task_reauth.h) the
+ * IKE SA we initiated for conn; 0, -ENOENT (none established), -EALREADY
+ * (a rekey or reauthentication under way) or -errno, with err text.
+ */
+int engine_reauth(struct engine *e, const char *conn, char *err, size_t errlen);
 /* Replace the configuration (ownership taken); running SAs keep theirs. */
 void engine_reload(struct engine *e, struct xiked_config *cfg);
 /* Send Delete for every IKE SA (SIGTERM); true when none is left to wait for. */

@@ -168,6 +168,24 @@ void ikesa_remove_child(struct ikesa *sa, struct child_sa *c)
 			    child_kernel_install_out(sa, s) == 0)
 				log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: sending on %08x now",
 					ikesa_tag(sa), s->cfg->name, ntohl(s->spi_out));
+	/*
+	 * The same across IKE SAs for a reauthentication's responder
+	 * (task_reauth.h); a rekey's successor of c waits in its place.
+	 */
+	for (struct child_sa *s = sa->children; c->heir && s; s = s->next)
+		if (s->replaces == c->spi_in && !s->redundant && s->state == CHILD_INSTALLED &&
+		    !s->heir) {
+			s->heir = c->heir;
+			c->heir = 0;
+		}
+	struct ikesa *hs;
+	struct child_sa *h = c->heir ? ikesa_find_child_any(sa->e, c->heir, &hs) : NULL;
+	if (h && h->pending_out && !sa->e->shutting_down && child_kernel_install_out(hs, h) == 0) {
+		timer_cancel(sa->e->env.loop, &h->out_timer);
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: sending on %08x now", ikesa_tag(hs),
+			h->cfg->name, ntohl(h->spi_out));
+	}
+	timer_cancel(sa->e->env.loop, &c->out_timer);
 	child_kernel_uninstall(sa, c);
 	free(c);
 }

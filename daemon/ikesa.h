@@ -96,6 +96,14 @@ struct child_sa {
 	bool indexed_out;         /* its outbound SPI is in child_by_spi too */
 	struct timer retry_timer; /* rekey again after TEMPORARY_FAILURE (2.25) */
 	struct timer idle_timer;  /* idle_timeout checks of the kernel's counters */
+	/*
+	 * Reauthentication (task_reauth.h), responder: a Child SA the peer made
+	 * in a new IKE SA with the same config and selectors as this one sends
+	 * only once this one goes; heir is its spi_in (0 = none). The heir
+	 * itself arms out_timer so that it never waits for ever.
+	 */
+	uint32_t heir;
+	struct timer out_timer;
 	uint64_t idle_bytes, idle_since; /* bytes in+out at the last change, and when */
 	/*
 	 * The keys as installed (inbound then outbound; wiping type), kept so
@@ -175,6 +183,12 @@ struct ikesa {
 	bool dpd_restart;            /* initiated by dpd_action = restart: retried while unreachable */
 	uint64_t rekey_ms;           /* when rekey_timer fires, 0 = not armed */
 	uint64_t rekey_deferred_since; /* first TEMPORARY_FAILURE to our IKE rekey, 0 = none */
+	/*
+	 * Reauthentication (RFC 7296 2.8.3, task_reauth.h): reauth_by is the
+	 * local SPI of the new IKE SA replacing this one, reauth_of the local
+	 * SPI of the one this SA replaces (cleared once that is being deleted).
+	 */
+	uint64_t reauth_by, reauth_of;
 	/* An IKE rekey the peer made while ours was in flight (2.8.2), by its local SPI. */
 	uint64_t peer_successor;
 	uint64_t created_ms, established_ms;

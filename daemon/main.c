@@ -112,6 +112,12 @@ static int ctl_down(void *ctx, const char *conn, char *err, size_t errlen)
 	return engine_down(d->engine, conn, err, errlen);
 }
 
+static int ctl_reauth(void *ctx, const char *conn, char *err, size_t errlen)
+{
+	struct daemon *d = ctx;
+	return engine_reauth(d->engine, conn, err, errlen);
+}
+
 static int ctl_rekey(void *ctx, const char *conn, bool ike, char *err, size_t errlen)
 {
 	struct daemon *d = ctx;
@@ -237,7 +243,7 @@ int main(int argc, char **argv)
 		goto out;
 	loop_add_fd(d.loop, d.kernel.ops->event_fd(d.kernel.k), EPOLLIN, on_kernel_event, &d);
 	struct control_handlers h = {.status = ctl_status, .up = ctl_up, .down = ctl_down,
-				     .reload = ctl_reload, .rekey = ctl_rekey, .ctx = &d};
+				     .reload = ctl_reload, .rekey = ctl_rekey, .reauth = ctl_reauth, .ctx = &d};
 	int crc = control_new(d.loop, control_path, &h, &d.control);
 	if (crc != 0) {
 		log_msg(LOG_CTL, LOG_LVL_ERROR, "cannot create the control socket %s: %s", control_path,

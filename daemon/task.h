@@ -12,6 +12,7 @@
 #ifndef XIKED_TASK_H
 #define XIKED_TASK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "daemon/message.h"
@@ -49,6 +50,13 @@ struct task *task_ike_auth_new(void);
 struct task *task_child_create_new(const struct child_cfg *cfg);
 /* An additional Child SA in its own CREATE_CHILD_SA exchange. */
 struct task *task_child_create_ccsa_new(const struct child_cfg *cfg);
+/*
+ * Make old's Child SA again in a new IKE SA (reauthentication,
+ * task_reauth.h): its config, mode, selectors and reqid (borrowed, copied
+ * now); in IKE_AUTH when in_ike_auth, else in its own CREATE_CHILD_SA.
+ */
+struct child_sa;
+struct task *task_child_reauth_new(const struct child_sa *old, bool in_ike_auth);
 /* Rekey the Child SA with inbound SPI spi_in (network order; RFC 7296 1.3.3). */
 struct task *task_child_rekey_new(uint32_t spi_in);
 /* Rekey the IKE SA (RFC 7296 1.3.2, 2.18): children move to the new one. */

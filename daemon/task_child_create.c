@@ -26,6 +26,7 @@
  * of the surviving successor deletes the old SA.
  */
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@
 #include "daemon/proposal.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
+#include "daemon/task_reauth.h"
 #include "daemon/timers.h"
 #include "daemon/trap.h"
 #include "daemon/ts.h"
@@ -55,6 +57,9 @@ struct child_create {
 	struct task t;
 	const struct child_cfg *cfg;
 	uint32_t rekey_spi;      /* initiator: spi_in of the SA we rekey, 0 = a new Child SA */
+	uint32_t reqid;          /* initiator: reqid to take (reauthentication), 0 = new or trap's */
+	bool fixed_ts;           /* initiator: sent_ts* and mode given (reauthentication) */
+	enum config_mode mode;
 	struct child_sa *child;  /* being negotiated; linked into the SA once created */
 	uint32_t child_spi;      /* initiator: child's spi_in, to find it again (process_i) */
 	uint16_t error;          /* responder: notify instead of SA/TS */
@@ -93,6 +98,7 @@ static struct child_sa *child_new(struct ikesa *sa, const struct child_cfg *cfg,
 	c->state = CHILD_CREATED;
 	timer_init(&c->retry_timer, NULL, c); /* a zeroed timer would look armed */
 	timer_init(&c->idle_timer, NULL, c);
+	timer_init(&c->out_timer, NULL, c);
 	return c;
 }
 
@@ -248,9 +254,11 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 		}
 		cc->cfg = old->cfg;
 	}
-	struct child_sa *c = child_new(sa, cc->cfg, old ? old->reqid : 0);
+	struct child_sa *c = child_new(sa, cc->cfg, old ? old->reqid : cc->reqid);
 	if (!c)
 		return TASK_FAILED;
+	if (cc->fixed_ts)
+		c->mode = cc->mode;
 	/* Linked at once so that the IKE SA's end also releases the SPI. */
 	ikesa_link_child(sa, c);
 	if (child_kernel_alloc_spi(sa, c) != 0) {
@@ -291,7 +299,7 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 		cc->n_sent_tsr = old->n_remote_ts;
 		memcpy(cc->sent_tsi, old->local_ts, old->n_local_ts * sizeof(struct ike_ts));
 		memcpy(cc->sent_tsr, old->remote_ts, old->n_remote_ts * sizeof(struct ike_ts));
-	} else {
+	} else if (!cc->fixed_ts) {
 		cc->n_sent_tsi = cfg_ts(&cc->cfg->local_ts, &sa->local, cc->sent_tsi);
 		cc->n_sent_tsr = cfg_ts(&cc->cfg->remote_ts, &sa->remote, cc->sent_tsr);
 	}
@@ -556,6 +564,59 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 
 /* ---- responder ---- */
 
+static bool ts_list_same(const struct ike_ts *a, size_t na, const struct ike_ts *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!ts_contains(&a[i], &b[i]) || !ts_contains(&b[i], &a[i]))
+			return false;
+	return true;
+}
+
+/*
+ * The peer reauthenticates (task_reauth.h): an installed Child SA of the
+ * same conn, peer identity, config, mode and selectors in another IKE SA
+ * of ours, which the new one replaces. Walks that peer's IKE SAs only
+ * (the engine's (conn, identity) index).
+ */
+static struct child_sa *reauth_twin(struct ikesa *sa, const struct child_cfg *cfg,
+				    enum config_mode mode, const struct ike_ts *l, size_t nl,
+				    const struct ike_ts *r, size_t nr)
+{
+	if (!sa->peer_id_type)
+		return NULL;
+	for (struct ikesa *o = engine_peer_first(sa->e, sa->conn->name, sa->peer_id_type,
+						 sa->peer_id, sa->peer_id_len);
+	     o; o = o->peer_next) {
+		if (o == sa || o->state != IKESA_ESTABLISHED || o->peer_id_type != sa->peer_id_type ||
+		    o->peer_id_len != sa->peer_id_len ||
+		    memcmp(o->peer_id, sa->peer_id, sa->peer_id_len) != 0)
+			continue;
+		for (struct child_sa *c = o->children; c; c = c->next)
+			if (c->state == CHILD_INSTALLED && !c->rekeyed && !c->redundant && !c->heir &&
+			    c->mode == mode && strcmp(c->cfg->name, cfg->name) == 0 &&
+			    ts_list_same(c->local_ts, c->n_local_ts, l, nl) &&
+			    ts_list_same(c->remote_ts, c->n_remote_ts, r, nr))
+				return c;
+	}
+	return NULL;
+}
+
+/* The old Child SA of a reauthentication outlived REAUTH_OUT_WAIT_MS: send on the new one. */
+static void heir_out_timeout(struct loop *loop, struct timer *t, void *ctx)
+{
+	(void)loop;
+	(void)t;
+	struct child_sa *c = ctx;
+	if (!c->ike || !c->pending_out)
+		return;
+	log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: the SA it replaces is still there after "
+		"%u s: sending on %08x now", ikesa_tag(c->ike), c->cfg->name,
+		REAUTH_OUT_WAIT_MS / 1000, ntohl(c->spi_out));
+	child_kernel_install_out(c->ike, c);
+}
+
 /* Checks of a rekey request (RFC 7296 2.25.1); the old SA or NULL with cc->error set. */
 static struct child_sa *rekey_target(struct child_create *cc, struct ikesa *sa,
 				     const struct ike_notify *rk)
@@ -684,12 +745,16 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		}
 	}
 	cc->cfg = cfg;
-	struct child_sa *c = child_new(sa, cfg, old ? old->reqid : 0);
+	enum config_mode mode = transport ? CONFIG_MODE_TRANSPORT : CONFIG_MODE_TUNNEL;
+	/* Our local selectors are the narrowed TSr, the peer's the narrowed TSi. */
+	struct child_sa *twin = old ? NULL : reauth_twin(sa, cfg, mode, n_tsr, nn_tsr, n_tsi, nn_tsi);
+	/* The replaced SA's reqid keeps the policies as they are (child_kernel.c). */
+	struct child_sa *c = child_new(sa, cfg, old ? old->reqid : twin ? twin->reqid : 0);
 	if (!c) {
 		cc->error = N_NO_PROPOSAL_CHOSEN;
 		return TASK_FAILED;
 	}
-	c->mode = transport ? CONFIG_MODE_TRANSPORT : CONFIG_MODE_TUNNEL;
+	c->mode = mode;
 	c->peer_created = true;
 	c->replaces = old ? old->spi_in : 0;
 	memcpy(&c->spi_out, cc->sel.spi, 4);
@@ -709,14 +774,23 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	const uint8_t *ni, *nr;
 	size_t ni_len, nr_len;
 	exchange_nonces(cc, sa, false, &ni, &ni_len, &nr, &nr_len);
-	/* A rekey's responder sends on the new SA only once the old one is gone. */
-	if (install(sa, c, cc->shared, ni, ni_len, nr, nr_len, false, old != NULL) != 0) {
+	/* A rekey's (or reauthentication's) responder sends on the new SA once the old one goes. */
+	if (install(sa, c, cc->shared, ni, ni_len, nr, nr_len, false, old || twin) != 0) {
 		/* As strongSwan: an SA we cannot install is answered NO_PROPOSAL_CHOSEN. */
 		ikesa_remove_child(owner, c);
 		cc->error = N_NO_PROPOSAL_CHOSEN;
 		return TASK_FAILED;
 	}
 	ikesa_link_child(owner, c); /* index the outbound SPI too */
+	if (twin) {
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s replaces %08x of IKE SA %016" PRIx64
+			"_i (reauthentication): sending on it once that one goes", ikesa_tag(sa),
+			cfg->name, ntohl(twin->spi_in), twin->ike->spi_i);
+		twin->heir = c->spi_in;
+		timer_cancel(sa->e->env.loop, &c->out_timer);
+		timer_init(&c->out_timer, heir_out_timeout, c);
+		timer_arm_in(sa->e->env.loop, &c->out_timer, REAUTH_OUT_WAIT_MS);
+	}
 	cc->child = c; /* borrowed: it is linked into the SA */
 	cc->sel.spi_len = 4;
 	memcpy(cc->sel.spi, &c->spi_in, 4);
@@ -799,6 +873,23 @@ struct task *task_child_create_ccsa_new(const struct child_cfg *cfg)
 	struct task *t = task_child_create_new(cfg);
 	if (t)
 		t->ops = &child_create_ccsa_ops;
+	return t;
+}
+
+struct task *task_child_reauth_new(const struct child_sa *old, bool in_ike_auth)
+{
+	struct task *t = in_ike_auth ? task_child_create_new(old->cfg)
+				     : task_child_create_ccsa_new(old->cfg);
+	if (!t)
+		return NULL;
+	struct child_create *cc = (struct child_create *)t;
+	cc->reqid = old->reqid;
+	cc->fixed_ts = true;
+	cc->mode = old->mode;
+	cc->n_sent_tsi = old->n_local_ts;
+	cc->n_sent_tsr = old->n_remote_ts;
+	memcpy(cc->sent_tsi, old->local_ts, old->n_local_ts * sizeof(struct ike_ts));
+	memcpy(cc->sent_tsr, old->remote_ts, old->n_remote_ts * sizeof(struct ike_ts));
 	return t;
 }
 

@@ -130,6 +130,19 @@ static void adopt(struct ikesa *old, struct ikesa *n)
 	*tail = old->tm.queue;
 	old->tm.queue = NULL;
 	engine_take_conn_role(old->e, old, n);
+	/* A reauthentication under way follows the IKE SA to its successor (task_reauth.h). */
+	struct ikesa *x;
+	if (old->reauth_by && (x = engine_find(old->e, old->reauth_by)) &&
+	    x->reauth_of == old->local_spi_key) {
+		x->reauth_of = n->local_spi_key;
+		n->reauth_by = x->local_spi_key;
+	}
+	if (old->reauth_of && (x = engine_find(old->e, old->reauth_of)) &&
+	    x->reauth_by == old->local_spi_key) {
+		x->reauth_by = n->local_spi_key;
+		n->reauth_of = x->local_spi_key;
+	}
+	old->reauth_by = old->reauth_of = 0;
 }
 
 static void established(struct ikesa *n)

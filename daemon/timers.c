@@ -11,6 +11,7 @@
 #include "daemon/log.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
+#include "daemon/task_reauth.h"
 #include "daemon/trap.h"
 
 #define REKEY_RETRY_MS 5000
@@ -21,8 +22,13 @@ static void on_rekey(struct loop *loop, struct timer *t, void *ctx)
 	(void)t;
 	struct ikesa *sa = ctx;
 	sa->rekey_ms = 0;
-	if (sa->state != IKESA_ESTABLISHED || sa->ike_rekeying)
+	if (sa->state != IKESA_ESTABLISHED || sa->ike_rekeying || sa->ike_rekeyed || sa->reauth_by)
 		return;
+	if (reauth_wanted(sa)) {
+		/* RFC 7296 2.8.3: a new IKE SA with fresh authentication (retries itself on failure). */
+		reauth_start(sa);
+		return;
+	}
 	struct task *r = task_ike_rekey_new();
 	if (r)
 		tm_queue(sa, r);

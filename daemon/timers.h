@@ -12,7 +12,9 @@
  *    rekey), at ike_lifetime less rekey_margin and a random part of
  *    rand_margin; firing queues a rekey. After TEMPORARY_FAILURE (2.25) it
  *    is tried again 5-10 s later, and the SA is deleted if the peer keeps
- *    refusing for IKE_REKEY_GIVE_UP_MS.
+ *    refusing for IKE_REKEY_GIVE_UP_MS. With reauth = yes, on the side that
+ *    initiated the conn, firing starts a reauthentication instead
+ *    (task_reauth.h), retried the same way when it fails.
  *  - Child SA idle timeout (idle_timeout): from installation, the kernel's
  *    byte counters of both states are read every quarter of idle_timeout
  *    (at least 1 s); when they have not moved for idle_timeout, the Child

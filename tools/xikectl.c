@@ -2,7 +2,7 @@
  * xikectl: talks to xiked over its control socket (one JSON object per
  * line each way; see xiked.conf(5), CONTROL PROTOCOL).
  *
- *   xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN [--ike] | reload
+ *   xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN [--ike|--reauth] | reload
  *
  * Exit status: 0 on success, 1 when the daemon reports an error or cannot
  * be reached, 2 on a usage error.
@@ -25,7 +25,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | "
-		   "rekey CONN [--ike] | reload\n"
+		   "rekey CONN [--ike|--reauth] | reload\n"
 		   "  -s SOCKET   control socket (default " DEFAULT_SOCKET ")\n");
 }
 
@@ -251,7 +251,7 @@ static void print_status(const struct json_value *resp)
 int main(int argc, char **argv)
 {
 	const char *sock = DEFAULT_SOCKET, *cmd, *conn = NULL, *err;
-	bool as_json = false, ok = false, rekey_ike = false;
+	bool as_json = false, ok = false, rekey_ike = false, rekey_reauth = false;
 	struct json_writer w;
 	struct json_value *resp = NULL;
 	char perr[160], *line = NULL;
@@ -295,6 +295,9 @@ int main(int argc, char **argv)
 		if (i < argc && strcmp(argv[i], "--ike") == 0) {
 			rekey_ike = true;
 			i++;
+		} else if (i < argc && strcmp(argv[i], "--reauth") == 0) {
+			rekey_reauth = true;
+			i++;
 		}
 	} else if (strcmp(cmd, "reload") != 0) {
 		fprintf(stderr, "xikectl: unknown command '%s'\n", cmd);
@@ -313,6 +316,8 @@ int main(int argc, char **argv)
 		json_kv_str(&w, "conn", conn);
 	if (rekey_ike)
 		json_kv_bool(&w, "ike", true);
+	if (rekey_reauth)
+		json_kv_bool(&w, "reauth", true);
 	json_obj_end(&w);
 	if (!json_writer_ok(&w)) {
 		fprintf(stderr, "xikectl: out of memory\n");

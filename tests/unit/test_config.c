@@ -304,8 +304,9 @@ static void test_lifetimes(void **state)
 	assert_int_equal(l->lifetime_packets, 2000000);
 	assert_false(l->reauth);
 	config_free(cfg);
-	parse_err("[conn x]\nauth = psk\npsk = \"k\"\nreauth = yes\n",
-		  "test.conf:4: reauth = yes is not supported yet (IKE SAs are rekeyed)");
+	cfg = parse_ok("[conn x]\nauth = psk\npsk = \"k\"\nreauth = yes\n");
+	assert_true(cfg->conns[0].life.reauth);
+	config_free(cfg);
 	parse_err("[conn x]\nauth = psk\npsk = \"k\"\nlifetime = 5x\n",
 		  "test.conf:4: lifetime: '5x' is not a duration (e.g. 3600, 60s, 15m, 4h, 1d)");
 	parse_err("[conn x]\nauth = psk\npsk = \"k\"\nlifetime = 60\nrekey_margin = 30\n",

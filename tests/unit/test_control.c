@@ -468,7 +468,7 @@ static void test_xikectl(void **state)
 	assert_string_equal(f.last_down, "site-b");
 
 	/* usage errors: exit 2 before any connection */
-	xikectl(loop, 2, "", "usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN [--ike] | reload\n"
+	xikectl(loop, 2, "", "usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN [--ike|--reauth] | reload\n"
 			     "  -s SOCKET   control socket (default /run/xiked/xiked.sock)\n",
 		sock_path, "up", NULL);
 

@@ -1,0 +1,181 @@
+/*
+ * Make-before-break reauthentication (RFC 7296 2.8.3; see task_reauth.h):
+ *
+ *   new IKE SA:  IKE_SA_INIT, IKE_AUTH { IDi, AUTH, SAi2, TSi, TSr } (no INITIAL_CONTACT)
+ *                [CREATE_CHILD_SA { SA, Ni, [KEi,] TSi, TSr }] for each further Child SA
+ *   old IKE SA:  INFORMATIONAL { D(IKE) }, once the new one holds its Child SAs
+ */
+#include "daemon/task_reauth.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+
+#include "daemon/engine.h"
+#include "daemon/ikesa.h"
+#include "daemon/log.h"
+#include "daemon/task.h"
+#include "daemon/task_manager.h"
+#include "daemon/timers.h"
+
+/* The IKE port of the engine on ss: the new IKE SA starts where any IKE SA starts (2.11). */
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+bool reauth_wanted(struct ikesa *sa)
+{
+	return sa->conn->life.reauth && engine_conn_sa(sa->e, sa->conn->name) == sa;
+}
+
+/*
+ * Runs on the new IKE SA after the exchanges that made its Child SAs (it
+ * sends nothing): the old IKE SA can go. Queued as an INFORMATIONAL task,
+ * so that the task manager never bundles it into another exchange.
+ */
+static enum task_status done_build_i(struct task *t, struct ikesa *n, struct ike_builder *b)
+{
+	(void)t;
+	(void)b;
+	struct engine *e = n->e;
+	struct ikesa *old = n->reauth_of ? engine_find(e, n->reauth_of) : NULL;
+	n->reauth_of = 0;
+	if (!old || old->reauth_by != n->local_spi_key)
+		return TASK_FAILED; /* the old IKE SA went meanwhile (reauth_on_destroy) */
+	old->reauth_by = 0;
+	size_t had = 0, has = 0;
+	for (const struct child_sa *c = old->children; c; c = c->next)
+		had += c->state == CHILD_INSTALLED && !c->rekeyed && !c->redundant;
+	for (const struct child_sa *c = n->children; c; c = c->next)
+		has += c->state == CHILD_INSTALLED;
+	engine_take_conn_role(e, old, n);
+	if (has < had)
+		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: reauthenticated with %zu of the %zu Child SAs of "
+			"the old IKE SA", ikesa_tag(n), has, had);
+	if (old->state != IKESA_ESTABLISHED || old->ike_rekeyed)
+		return TASK_FAILED;
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: reauthenticated (%zu Child SAs): deleting the old IKE "
+		"SA %016" PRIx64 "_i %016" PRIx64 "_r", ikesa_tag(n), has, old->spi_i, old->spi_r);
+	/* Replaced: no rekey or reauthentication of it any more, only its Delete (2.8.3). */
+	old->ike_rekeyed = true;
+	timer_cancel(e->env.loop, &old->rekey_timer);
+	old->rekey_ms = 0;
+	struct task *d = task_delete_new(0);
+	if (d)
+		tm_queue(old, d);
+	return TASK_FAILED; /* nothing to send on the new IKE SA */
+}
+
+static void done_free(struct task *t)
+{
+	free(t);
+}
+
+static const struct task_ops reauth_done_ops = {
+	.name = "REAUTH_DONE",
+	.exchange = INFORMATIONAL,
+	.build_i = done_build_i,
+	.free = done_free,
+};
+
+static struct task *reauth_done_new(void)
+{
+	struct task *t = calloc(1, sizeof(*t));
+	if (t)
+		t->ops = &reauth_done_ops;
+	return t;
+}
+
+/* Whether an earlier child of old than c has c's reqid (a rekey's old and new SA). */
+static bool reqid_seen(const struct ikesa *old, const struct child_sa *c)
+{
+	for (const struct child_sa *x = old->children; x && x != c; x = x->next)
+		if (x->reqid == c->reqid && x->state == CHILD_INSTALLED && !x->rekeyed &&
+		    !x->redundant)
+			return true;
+	return false;
+}
+
+int reauth_start(struct ikesa *old)
+{
+	struct engine *e = old->e;
+	if (old->state != IKESA_ESTABLISHED || old->ike_rekeyed ||
+	    engine_conn_sa(e, old->conn->name) != old)
+		return -EINVAL;
+	if (old->reauth_by || old->ike_rekeying)
+		return -EALREADY;
+	struct ikesa *n = ikesa_new(e, old->cfgref, old->conn, true);
+	if (!n || engine_index(e, n) != 0) {
+		ikesa_free(n);
+		timers_on_ike_rekey_deferred(old);
+		return -ENOMEM;
+	}
+	n->local = old->local;
+	n->remote = old->remote;
+	set_port(&n->local, e->env.port);
+	set_port(&n->remote, e->env.port);
+	n->reauth_of = old->local_spi_key;
+	old->reauth_by = n->local_spi_key;
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: reauthenticating: new IKE SA %016" PRIx64 "_i "
+		"(make-before-break, RFC 7296 2.8.3)", ikesa_tag(old), n->spi_i);
+	uint64_t key = n->local_spi_key;
+	tm_queue(n, task_ike_init_new());
+	if (!engine_find(e, key))
+		return -EIO; /* failed at once (logged); reauth_on_destroy planned a retry */
+	tm_queue(n, task_ike_auth_new());
+	/* No INITIAL_CONTACT: the peer must keep the old IKE SA until we delete it (2.4). */
+	size_t queued = 0;
+	for (const struct child_sa *c = old->children; c; c = c->next) {
+		if (c->state != CHILD_INSTALLED || c->rekeyed || c->redundant || reqid_seen(old, c))
+			continue;
+		struct task *t = task_child_reauth_new(c, queued == 0);
+		if (t) {
+			tm_queue(n, t);
+			queued++;
+		}
+	}
+	/* No Child SA left (all idle, say): the conn's children, as a first start would make. */
+	for (size_t i = 0; queued == 0 && i < old->conn->n_children; i++)
+		tm_queue(n, i == 0 ? task_child_create_new(&old->conn->children[i])
+				   : task_child_create_ccsa_new(&old->conn->children[i]));
+	struct task *d = reauth_done_new();
+	if (!d) {
+		engine_destroy_sa(e, n);
+		return -ENOMEM;
+	}
+	tm_queue(n, d);
+	return 0;
+}
+
+void reauth_on_destroy(struct ikesa *sa)
+{
+	struct engine *e = sa->e;
+	if (sa->reauth_of) {
+		/* A reauthentication that did not finish: the old IKE SA stays, for now. */
+		struct ikesa *old = engine_find(e, sa->reauth_of);
+		sa->reauth_of = 0;
+		if (old && old->reauth_by == sa->local_spi_key) {
+			old->reauth_by = 0;
+			if (old->state == IKESA_ESTABLISHED && !old->ike_rekeyed && !e->shutting_down) {
+				log_msg(LOG_IKE, LOG_LVL_WARN, "%s: reauthentication failed: the IKE SA "
+					"stays, trying again later", ikesa_tag(old));
+				timers_on_ike_rekey_deferred(old);
+			}
+		}
+	}
+	if (sa->reauth_by) {
+		/* The old IKE SA goes first (the peer deleted it): the new one carries on alone. */
+		struct ikesa *n = engine_find(e, sa->reauth_by);
+		sa->reauth_by = 0;
+		if (n && n->reauth_of == sa->local_spi_key) {
+			n->reauth_of = 0;
+			engine_take_conn_role(e, sa, n);
+		}
+	}
+}
