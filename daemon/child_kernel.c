@@ -10,6 +10,7 @@
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/natt.h"
+#include "daemon/route_iface.h"
 #include "daemon/spi_table.h"
 #include "daemon/ts.h"
 
@@ -41,6 +42,12 @@ static uint16_t port_of(const struct sockaddr_storage *ss)
 	if (ss->ss_family == AF_INET6)
 		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 	return 0;
+}
+
+/* Route-based Child SAs (route_iface.h): a mark matches exactly. */
+static uint32_t mark_mask(const struct child_sa *c)
+{
+	return c->mark ? 0xffffffffu : 0;
 }
 
 static struct kernel *kern(struct ikesa *sa)
@@ -142,6 +149,9 @@ static void make_policy(const struct polctx *pc, struct child_sa *c, const struc
 	p->tmpl_proto = IPPROTO_ESP;
 	p->tmpl_mode = c->mode == CONFIG_MODE_TUNNEL ? KMODE_TUNNEL : KMODE_TRANSPORT;
 	p->reqid = c->reqid;
+	p->if_id = c->if_id;
+	p->mark = c->mark;
+	p->mark_mask = mark_mask(c);
 }
 
 static int dirs(const struct child_sa *c)
@@ -159,7 +169,7 @@ static void del_policies(const struct polctx *pc, struct child_sa *c)
 		for (int d = 0; d < dirs(c); d++) {
 			struct kernel_policy p;
 			make_policy(pc, c, &sels[i], d, &p);
-			int rc = k->ops->del_policy(k->k, &p.sel, p.dir, 0, 0, 0);
+			int rc = k->ops->del_policy(k->k, &p.sel, p.dir, p.mark, p.mark_mask, p.if_id);
 			if (rc != 0 && rc != -ENOENT)
 				log_kernel_error_tag(pc->e, pc->tag, c, "deleting a policy", rc);
 		}
@@ -304,6 +314,9 @@ static void fill_sa(struct ikesa *sa, struct child_sa *c, bool inbound, const st
 	k->integ_trunc_bits = x->integ_trunc_bits;
 	k->esn = c->suite.esn;
 	k->inbound = inbound;
+	k->if_id = c->if_id;
+	k->mark = c->mark;
+	k->mark_mask = mark_mask(c);
 	if (natt_encap(sa)) {
 		/* RFC 3948: ESP in UDP between the IKE SA's current (NAT-T) ports. */
 		k->encap = true;
@@ -348,6 +361,9 @@ int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secr
 	struct kernel_sa k;
 	int rc;
 
+	/* Before the states: they carry the binding's if_id or mark. */
+	if ((rc = route_iface_attach(sa, c)) != 0)
+		return rc;
 	uint64_t now = engine_now(sa->e);
 	fill_sa(sa, c, true, &x, in_enc, x.integ_name ? in_int : NULL, &k);
 	c->soft_ms = k.soft_add_s ? now + k.soft_add_s * 1000 : 0;
@@ -376,6 +392,7 @@ int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secr
 	struct polctx pc = polctx_of(sa);
 	if ((rc = hold_policies(&pc, c)) != 0)
 		goto fail;
+	route_iface_add_routes(sa, c);
 	secret_free(c->keymat);
 	c->keymat = secret_new(keymat->len);
 	if (c->keymat) {
@@ -407,7 +424,7 @@ void child_kernel_uninstall_out(struct ikesa *sa, struct child_sa *c)
 	if (!c->installed_out)
 		return;
 	to_kaddr(&sa->remote, &dst);
-	kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, 0, 0);
+	kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, c->mark, mark_mask(c));
 	c->installed_out = false;
 }
 
@@ -418,12 +435,12 @@ void child_kernel_query(struct ikesa *sa, struct child_sa *c, struct kernel_sa_s
 	*in = *out = (struct kernel_sa_stats){0};
 	if (c->installed_in) {
 		to_kaddr(&sa->local, &dst);
-		if (kern(sa)->ops->query_sa(kern(sa)->k, &dst, c->spi_in, IPPROTO_ESP, 0, 0, in) != 0)
+		if (kern(sa)->ops->query_sa(kern(sa)->k, &dst, c->spi_in, IPPROTO_ESP, c->mark, mark_mask(c), in) != 0)
 			*in = (struct kernel_sa_stats){0};
 	}
 	if (c->installed_out) {
 		to_kaddr(&sa->remote, &dst);
-		if (kern(sa)->ops->query_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, 0, 0, out) != 0)
+		if (kern(sa)->ops->query_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, c->mark, mark_mask(c), out) != 0)
 			*out = (struct kernel_sa_stats){0};
 	}
 }
@@ -439,16 +456,17 @@ void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c)
 	c->keymat = NULL;
 	if (c->installed_out) {
 		to_kaddr(&sa->remote, &dst);
-		kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, 0, 0);
+		kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, c->mark, mark_mask(c));
 		c->installed_out = false;
 	}
 	if (c->installed_in || c->spi_in_allocated) {
 		to_kaddr(&sa->local, &dst);
-		int rc = kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_in, IPPROTO_ESP, 0, 0);
+		int rc = kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_in, IPPROTO_ESP, c->mark, mark_mask(c));
 		if (rc != 0 && rc != -ENOENT && rc != -ESRCH && c->installed_in)
 			log_kernel_error(sa, c, "deleting the inbound SA", rc);
 		c->installed_in = c->spi_in_allocated = false;
 	}
+	route_iface_detach(sa->e, c);
 }
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -477,7 +495,7 @@ static int readd_state(struct ikesa *sa, const struct child_sa *c, const struct 
 		       struct kernel_sa *k)
 {
 	keep_deadlines(sa, c, k);
-	kern(sa)->ops->del_sa(kern(sa)->k, old_dst, k->spi, IPPROTO_ESP, 0, 0);
+	kern(sa)->ops->del_sa(kern(sa)->k, old_dst, k->spi, IPPROTO_ESP, c->mark, mark_mask(c));
 	return kern(sa)->ops->add_sa(kern(sa)->k, k);
 }
 

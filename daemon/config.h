@@ -147,6 +147,35 @@ struct liveness_cfg {
 #define CONFIG_KEEPALIVE_DEFAULT 20u
 #define CONFIG_DPD_DEFAULT 30u
 
+/*
+ * Route-based VPN (daemon/route_iface.h): the Child SAs' states and
+ * policies carry an XFRM interface id (if_id, XFRMA_IF_ID) or a mark (VTI),
+ * so the kernel picks them by the interface a packet is routed through, not
+ * by the selectors alone. xiked creates (or adopts) the interface, brings it
+ * up with mtu and addresses, routes the remote traffic selectors through it,
+ * and removes only what it created.
+ */
+#define CONFIG_ADDRESSES_MAX 8
+#define CONFIG_IFNAME_MAX 16 /* IFNAMSIZ with its NUL */
+/* if_id = %unique hands out ids from here up (below it: for static if_id = N). */
+#define CONFIG_IF_ID_UNIQUE_BASE 0x10000u
+struct config_prefix {
+	struct sockaddr_storage addr; /* port unset */
+	uint8_t plen;
+};
+struct route_cfg {
+	uint32_t if_id;              /* if_id = N; 0 = none */
+	bool if_id_unique;           /* if_id = %unique: one per IKE SA */
+	char interface[CONFIG_IFNAME_MAX]; /* xfrm interface name, "%d" = the if_id; "" = none */
+	char interface_link[CONFIG_IFNAME_MAX]; /* IFLA_XFRM_LINK device; "" = none */
+	char vti[CONFIG_IFNAME_MAX]; /* VTI name; "" = none */
+	uint32_t mark;               /* mark = N on SAs and policies (VTI ikey/okey); 0 = none */
+	uint32_t mtu;                /* 0 = the kernel's default */
+	struct config_prefix addresses[CONFIG_ADDRESSES_MAX];
+	size_t n_addresses;
+	bool routes;                 /* default yes: route the remote TS through the interface */
+};
+
 struct conn_cfg {
 	char name[CONFIG_NAME_MAX + 1];
 	unsigned line;
@@ -188,6 +217,7 @@ struct conn_cfg {
 	 */
 	bool fragmentation;
 	uint16_t fragment_size;
+	struct route_cfg route;
 	struct child_cfg *children; /* owned, >= 1, in file order */
 	size_t n_children;
 };

@@ -17,6 +17,7 @@
 #include "daemon/log.h"
 #include "daemon/message.h"
 #include "daemon/names.h"
+#include "daemon/route_iface.h"
 #include "daemon/spi_table.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
@@ -72,6 +73,7 @@ uint32_t engine_alloc_reqid(struct engine *e)
 	uint32_t r = e->next_reqid++;
 	if (e->next_reqid > XIKED_REQID_MAX)
 		e->next_reqid = XIKED_REQID_BASE + 1;
+	e->next_unique_if_id = CONFIG_IF_ID_UNIQUE_BASE;
 	return r;
 }
 
@@ -268,6 +270,7 @@ void engine_free(struct engine *e)
 	}
 	if (e->traps)
 		trap_remove_all(e);
+	route_iface_free_all(e);
 	spi_table_free(e->by_spi);
 	spi_table_free(e->half_open);
 	spi_table_free(e->child_by_spi);
@@ -824,6 +827,12 @@ static void status_child(struct engine *e, struct ikesa *sa, struct child_sa *c,
 		snprintf(pt.s, sizeof(pt.s), "%s", names_encr(c->suite.encr, &nb));
 	json_kv_str(w, "esp_proposal", pt.s);
 	json_kv_uint(w, "reqid", c->reqid);
+	if (route_iface_name(c))
+		json_kv_str(w, "interface", route_iface_name(c));
+	if (c->if_id)
+		json_kv_uint(w, "if_id", c->if_id);
+	if (c->mark)
+		json_kv_uint(w, "mark", c->mark);
 	uint64_t now = engine_now(e);
 	if (c->soft_ms && !c->rekeyed)
 		json_kv_uint(w, "rekey_in_s", c->soft_ms > now ? (c->soft_ms - now) / 1000 : 0);

@@ -18,6 +18,7 @@
 #include "daemon/json.h"
 #include "daemon/loop.h"
 #include "netlink/kernel_ops.h"
+#include "netlink/link.h"
 
 struct ikesa;
 struct spi_table;
@@ -37,6 +38,7 @@ struct engine_env {
 	struct loop *loop;        /* timers and the clock (borrowed) */
 	const struct rng *rng;    /* borrowed */
 	struct kernel kernel;     /* borrowed ops/handle */
+	struct link link;         /* borrowed; ops NULL: no interfaces (route_iface.h) */
 	engine_send_fn send;
 	engine_keepalive_fn keepalive; /* may be NULL: no keepalives */
 	void *send_ctx;           /* for send and keepalive */
@@ -85,6 +87,8 @@ struct engine {
 	struct dos *dos;                /* half-open limits and cookies (dos.h) */
 	struct ike_msg *scratch_msg;    /* parsed IKE_SA_INIT requests, judged before any state */
 	uint32_t next_reqid;
+	struct route_iface *ifaces;     /* route-based bindings (route_iface.h) */
+	uint32_t next_unique_if_id;     /* if_id = %unique: next candidate */
 	struct engine_stats stats;
 	uint8_t *rxbuf, *txbuf;         /* scratch: decrypted payloads, messages being built */
 	bool shutting_down;

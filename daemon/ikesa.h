@@ -112,6 +112,10 @@ struct child_sa {
 	 */
 	struct secret *keymat;
 	bool keymat_we_initiated;
+	/* Route-based (route_iface.h): what the states and policies carry, and the binding. */
+	uint32_t if_id, mark;     /* 0 = none */
+	struct route_iface *iface; /* shared binding, NULL = none */
+	bool routed;              /* counted in the binding's routes */
 };
 
 /* Message state of the task manager (RFC 7296 2.1-2.3; window size 1). */

@@ -27,6 +27,7 @@
 #include "daemon/trap.h"
 #include "daemon/udp.h"
 #include "netlink/kernel_ops.h"
+#include "netlink/link.h"
 
 #define DEFAULT_CONFIG "/etc/xiked/xiked.conf"
 
@@ -36,6 +37,7 @@ struct daemon {
 	struct loop *loop;
 	struct udp *udp;
 	struct kernel kernel;
+	struct link link; /* rtnetlink: route-based interfaces (route_iface.h) */
 	struct engine *engine;
 	struct control *control;
 };
@@ -217,6 +219,10 @@ int main(int argc, char **argv)
 	krc = d.kernel.ops->flush_stale(d.kernel.k);
 	if (krc != 0)
 		log_msg(LOG_KNL, LOG_LVL_WARN, "removing stale XFRM entries failed: %s", strerror(-krc));
+	/* Without it only conns with interface = or vti = fail (logged when they come up). */
+	krc = link_netlink_new(&d.link);
+	if (krc != 0)
+		log_msg(LOG_KNL, LOG_LVL_WARN, "cannot open the rtnetlink socket: %s", strerror(-krc));
 	struct udp_config ucfg = {.listen = cfg->d.listen, .n_listen = cfg->d.n_listen,
 				  .port = cfg->d.port, .natt_port = cfg->d.natt_port};
 	char control_path[CONFIG_PATH_MAX];
@@ -232,6 +238,7 @@ int main(int argc, char **argv)
 		.loop = d.loop,
 		.rng = rng_system(),
 		.kernel = d.kernel,
+		.link = d.link,
 		.send = send_cb,
 		.keepalive = keepalive_cb,
 		.send_ctx = &d,
@@ -262,6 +269,7 @@ out:
 	engine_free(d.engine);
 	udp_free(d.udp);
 	kernel_free(&d.kernel);
+	link_free(&d.link);
 	loop_free(d.loop);
 	log_msg(LOG_DMN, LOG_LVL_INFO, "xiked stopped");
 	return rc;

@@ -210,8 +210,10 @@ void world_new_text(const char *conf_a, const char *conf_b, uint64_t seed)
 		struct kernel_events ev = {.expire = on_expire, .acquire = on_acquire,
 					   .mapping = on_mapping, .ctx = s};
 		s->fake = kernel_fake_new(&ev, &s->kern);
+		s->lfake = link_fake_new(&s->link);
 		mkaddr(&s->addr, ips[i], 500);
 		struct engine_env env = {.loop = W->loop, .rng = W->rng, .kernel = s->kern,
+					 .link = s->link,
 					 .send = send_cb, .keepalive = keepalive_cb,
 					 .send_ctx = s, .port = 500,
 					 .natt_port = 4500};
@@ -244,6 +246,7 @@ void world_free(void)
 	for (int i = 0; i < 2; i++) {
 		engine_free(W->s[i].e);
 		kernel_free(&W->s[i].kern);
+		link_free(&W->s[i].link);
 	}
 	while (W->nq)
 		pop(0, false);

@@ -22,6 +22,7 @@
 #include "daemon/loop.h"
 #include "daemon/message.h"
 #include "netlink/kernel_fake.h"
+#include "netlink/link_fake.h"
 
 #define QMAX 64 /* queued datagrams at most */
 
@@ -36,6 +37,8 @@ struct side {
 	struct engine *e;
 	struct kernel kern;
 	struct kernel_fake *fake;
+	struct link link;          /* the link seam: a recording fake */
+	struct link_fake *lfake;
 	struct sockaddr_storage addr;
 	/* NAT keepalives sent (the keepalive seam): how many, and the last one's addresses. */
 	unsigned keepalives;

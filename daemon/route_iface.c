@@ -1,0 +1,352 @@
+/* Interfaces, if_ids and routes of route-based Child SAs (see route_iface.h). */
+#include "daemon/route_iface.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/engine.h"
+#include "daemon/ikesa.h"
+#include "daemon/log.h"
+#include "daemon/ts.h"
+
+struct route_ref {
+	struct link_prefix p;
+	unsigned refs;
+	bool ours; /* added by us: deleted with the last reference */
+};
+
+struct route_iface {
+	struct route_iface *next;
+	const struct conn_cfg *conn; /* borrowed: for %unique lookups, identity only */
+	char conn_name[CONFIG_NAME_MAX + 1];
+	bool unique;           /* if_id from the %unique pool */
+	uint32_t if_id, mark;
+	char name[LINK_NAME_MAX]; /* "" = no device */
+	int ifindex;
+	bool created;          /* we created the device: we delete it */
+	unsigned refs;         /* Child SAs bound */
+	struct link_prefix addrs[CONFIG_ADDRESSES_MAX];
+	size_t n_addrs;        /* addresses we added (removed from an adopted device) */
+	struct route_ref *routes;
+	size_t n_routes, cap_routes;
+};
+
+static struct link *lk(struct engine *e)
+{
+	return &e->env.link;
+}
+
+static void to_kaddr(const struct sockaddr_storage *ss, struct kaddr *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = (uint8_t)ss->ss_family;
+	if (ss->ss_family == AF_INET)
+		memcpy(k->a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	else if (ss->ss_family == AF_INET6)
+		memcpy(k->a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+}
+
+static const char *strerr(int rc)
+{
+	return strerror(rc < 0 ? -rc : rc);
+}
+
+static bool unique_in_use(struct engine *e, uint32_t id)
+{
+	for (struct route_iface *b = e->ifaces; b; b = b->next)
+		if (b->unique && b->if_id == id)
+			return true;
+	return false;
+}
+
+/* The next free %unique if_id, wrapping in [BASE, UINT32_MAX]; 0 if all are taken. */
+static uint32_t alloc_unique(struct engine *e)
+{
+	for (uint32_t tries = 0; tries < 1u << 20; tries++) {
+		uint32_t id = e->next_unique_if_id;
+		e->next_unique_if_id = id == UINT32_MAX ? CONFIG_IF_ID_UNIQUE_BASE : id + 1;
+		if (!unique_in_use(e, id))
+			return id;
+	}
+	return 0;
+}
+
+static void release(struct engine *e, struct route_iface *b)
+{
+	struct link *l = lk(e);
+	if (b->ifindex > 0 && l->ops) {
+		for (size_t i = 0; i < b->n_routes; i++)
+			if (b->routes[i].ours && !b->created)
+				l->ops->route_del(l->l, b->ifindex, &b->routes[i].p);
+		if (b->created) {
+			int rc = l->ops->del(l->l, b->ifindex);
+			if (rc != 0)
+				log_msg(LOG_KNL, LOG_LVL_ERROR, "interface %s: removing failed: %s", b->name,
+					strerr(rc));
+			else
+				log_msg(LOG_KNL, LOG_LVL_INFO, "interface %s removed", b->name);
+		} else {
+			for (size_t i = 0; i < b->n_addrs; i++)
+				l->ops->addr_del(l->l, b->ifindex, &b->addrs[i]);
+			log_msg(LOG_KNL, LOG_LVL_INFO, "interface %s released (adopted, it stays)", b->name);
+		}
+	}
+	struct route_iface **pp = &e->ifaces;
+	while (*pp && *pp != b)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = b->next;
+	free(b->routes);
+	free(b);
+}
+
+/* Create or adopt b's device, bring it up, mtu, addresses. 0 or -errno (logged). */
+static int setup_device(struct ikesa *sa, struct route_iface *b)
+{
+	struct engine *e = sa->e;
+	struct link *l = lk(e);
+	const struct route_cfg *r = &sa->conn->route;
+	const char *tag = ikesa_tag(sa);
+	int rc;
+	if (!l->ops) {
+		log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface %s: no link management here", tag, b->name);
+		return -EOPNOTSUPP;
+	}
+	if (l->ops->find(l->l, b->name, &b->ifindex) == 0) {
+		log_msg(LOG_KNL, LOG_LVL_INFO, "%s: adopting the existing interface %s", tag, b->name);
+	} else {
+		struct link_spec s = {.kind = r->vti[0] ? LINK_VTI : LINK_XFRMI, .if_id = b->if_id,
+				      .key = b->mark};
+		strcpy(s.name, b->name);
+		if (r->interface_link[0] &&
+		    (rc = l->ops->find(l->l, r->interface_link, &s.phys_ifindex)) != 0) {
+			log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface_link %s: %s", tag,
+				r->interface_link, strerr(rc));
+			return rc;
+		}
+		to_kaddr(&sa->local, &s.local);
+		to_kaddr(&sa->remote, &s.remote);
+		if ((rc = l->ops->create(l->l, &s, &b->ifindex)) != 0) {
+			log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: creating %s interface %s failed: %s%s", tag,
+				s.kind == LINK_VTI ? "VTI" : "XFRM", b->name, strerr(rc),
+				rc == -EOPNOTSUPP ? " (kernel without xfrm_interface / ip_vti?)" : "");
+			b->ifindex = 0;
+			return rc;
+		}
+		b->created = true;
+		if (s.kind == LINK_VTI)
+			log_msg(LOG_KNL, LOG_LVL_INFO, "%s: VTI interface %s created (key %u)", tag,
+				b->name, b->mark);
+		else
+			log_msg(LOG_KNL, LOG_LVL_INFO, "%s: XFRM interface %s created (if_id %u)", tag,
+				b->name, b->if_id);
+	}
+	if (r->vti[0]) {
+		/*
+		 * Packets leaving a VTI were encrypted by the SA its okey picks;
+		 * without disable_policy the kernel checks the decapsulated
+		 * packets against the policies once more and drops them.
+		 */
+		l->ops->disable_policy(l->l, b->name, AF_INET);
+		l->ops->disable_policy(l->l, b->name, AF_INET6);
+	}
+	if ((rc = l->ops->set_up(l->l, b->ifindex, r->mtu)) != 0) {
+		log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface %s: up/mtu failed: %s", tag, b->name,
+			strerr(rc));
+		return rc;
+	}
+	for (size_t i = 0; i < r->n_addresses; i++) {
+		struct link_prefix p = {.plen = r->addresses[i].plen};
+		to_kaddr(&r->addresses[i].addr, &p.addr);
+		rc = l->ops->addr_add(l->l, b->ifindex, &p);
+		if (rc == 0)
+			b->addrs[b->n_addrs++] = p;
+		else if (rc != -EEXIST)
+			log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface %s: address %u failed: %s", tag,
+				b->name, (unsigned)i + 1, strerr(rc));
+	}
+	return 0;
+}
+
+static struct route_iface *find_binding(struct ikesa *sa)
+{
+	const struct route_cfg *r = &sa->conn->route;
+	if (r->if_id_unique) {
+		/* One per IKE SA: whatever its other Child SAs (or, after an IKE
+		 * rekey, the ones it took over) are bound to. */
+		for (struct child_sa *x = sa->children; x; x = x->next)
+			if (x->iface && x->iface->unique)
+				return x->iface;
+		return NULL;
+	}
+	for (struct route_iface *b = sa->e->ifaces; b; b = b->next)
+		if (!b->unique && b->if_id == r->if_id && b->mark == r->mark &&
+		    strcmp(b->conn_name, sa->conn->name) == 0)
+			return b;
+	return NULL;
+}
+
+int route_iface_attach(struct ikesa *sa, struct child_sa *c)
+{
+	const struct route_cfg *r = &sa->conn->route;
+	struct engine *e = sa->e;
+	if (c->iface || (!r->if_id && !r->if_id_unique && !r->mark))
+		return 0;
+	struct route_iface *b = find_binding(sa);
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b)
+			return -ENOMEM;
+		strcpy(b->conn_name, sa->conn->name);
+		b->mark = r->mark;
+		b->if_id = r->if_id;
+		if (r->if_id_unique) {
+			b->unique = true;
+			b->if_id = alloc_unique(e);
+			if (!b->if_id) {
+				free(b);
+				log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: no free if_id", ikesa_tag(sa));
+				return -ENOSPC;
+			}
+		}
+		const char *tmpl = r->vti[0] ? r->vti : r->interface;
+		int rc = tmpl[0] ? link_name_format(tmpl, b->if_id, b->name) : 0;
+		b->next = e->ifaces;
+		e->ifaces = b;
+		if (rc == 0 && b->name[0])
+			rc = setup_device(sa, b);
+		else if (rc != 0)
+			log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface name %s with if_id %u: %s",
+				ikesa_tag(sa), tmpl, b->if_id, strerr(rc));
+		if (rc != 0) {
+			release(e, b);
+			return rc;
+		}
+	}
+	b->refs++;
+	c->iface = b;
+	c->if_id = b->if_id;
+	c->mark = b->mark;
+	return 0;
+}
+
+/* A traffic selector that is one prefix: its length, or -1 (a range: no route). */
+static int ts_plen(const struct ike_ts *t, size_t n)
+{
+	int plen = 0;
+	size_t i = 0;
+	for (; i < n && t->start[i] == t->end[i]; i++)
+		plen += 8;
+	if (i == n)
+		return plen;
+	uint8_t diff = (uint8_t)(t->start[i] ^ t->end[i]);
+	int bits = 0;
+	while (bits < 8 && !(diff & (0x80 >> bits)))
+		bits++;
+	uint8_t host = (uint8_t)(0xff >> bits);
+	if ((t->start[i] & host) != 0 || (t->end[i] & host) != host)
+		return -1;
+	for (size_t j = i + 1; j < n; j++)
+		if (t->start[j] != 0 || t->end[j] != 0xff)
+			return -1;
+	return plen + bits;
+}
+
+void route_iface_add_routes(struct ikesa *sa, struct child_sa *c)
+{
+	struct route_iface *b = c->iface;
+	struct link *l = lk(sa->e);
+	if (!b || c->routed || !sa->conn->route.routes || b->ifindex <= 0 || !l->ops)
+		return;
+	c->routed = true;
+	for (size_t i = 0; i < c->n_remote_ts; i++) {
+		const struct ike_ts *t = &c->remote_ts[i];
+		size_t n = t->type == TS_IPV6_ADDR_RANGE ? 16 : 4;
+		char txt[96];
+		ts_to_string(t, txt, sizeof(txt));
+		int plen = ts_plen(t, n);
+		if (plen <= 0) {
+			/* A default route through the tunnel would also take the IKE
+			 * traffic: left to the administrator (or a routing daemon). */
+			log_msg(LOG_KNL, LOG_LVL_INFO, "%s: no route for %s via %s (%s)", ikesa_tag(sa),
+				txt, b->name, plen == 0 ? "a default route is left to the administrator"
+							: "not a prefix");
+			continue;
+		}
+		struct link_prefix p = {.plen = (uint8_t)plen};
+		p.addr.family = n == 16 ? AF_INET6 : AF_INET;
+		memcpy(p.addr.a, t->start, n);
+		size_t k = 0;
+		while (k < b->n_routes && !(b->routes[k].p.plen == p.plen &&
+					     kaddr_eq(&b->routes[k].p.addr, &p.addr)))
+			k++;
+		if (k == b->n_routes) {
+			if (b->n_routes == b->cap_routes) {
+				size_t cap = b->cap_routes ? b->cap_routes * 2 : 4;
+				struct route_ref *nr = realloc(b->routes, cap * sizeof(*nr));
+				if (!nr)
+					continue;
+				b->routes = nr;
+				b->cap_routes = cap;
+			}
+			int rc = l->ops->route_add(l->l, b->ifindex, &p);
+			if (rc != 0 && rc != -EEXIST) {
+				log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: route %s via %s failed: %s",
+					ikesa_tag(sa), txt, b->name, strerr(rc));
+				continue;
+			}
+			b->routes[b->n_routes++] = (struct route_ref){.p = p, .ours = rc == 0};
+			if (rc == 0)
+				log_msg(LOG_KNL, LOG_LVL_INFO, "%s: route %s via %s", ikesa_tag(sa), txt,
+					b->name);
+		}
+		b->routes[k].refs++;
+	}
+}
+
+void route_iface_detach(struct engine *e, struct child_sa *c)
+{
+	struct route_iface *b = c->iface;
+	if (!b)
+		return;
+	c->iface = NULL;
+	if (c->routed) {
+		c->routed = false;
+		struct link *l = lk(e);
+		for (size_t i = 0; i < c->n_remote_ts; i++) {
+			const struct ike_ts *t = &c->remote_ts[i];
+			size_t n = t->type == TS_IPV6_ADDR_RANGE ? 16 : 4;
+			int plen = ts_plen(t, n);
+			for (size_t k = 0; plen > 0 && k < b->n_routes; k++) {
+				struct route_ref *rr = &b->routes[k];
+				if (rr->p.plen != plen || memcmp(rr->p.addr.a, t->start, n) != 0 ||
+				    rr->p.addr.family != (n == 16 ? AF_INET6 : AF_INET))
+					continue;
+				if (--rr->refs == 0) {
+					/* Last user of the route: it goes now unless the device does. */
+					if (rr->ours && b->refs > 1 && l->ops)
+						l->ops->route_del(l->l, b->ifindex, &rr->p);
+					if (b->refs > 1)
+						b->routes[k] = b->routes[--b->n_routes];
+				}
+				break;
+			}
+		}
+	}
+	if (--b->refs == 0)
+		release(e, b);
+}
+
+const char *route_iface_name(const struct child_sa *c)
+{
+	return c->iface && c->iface->name[0] ? c->iface->name : NULL;
+}
+
+void route_iface_free_all(struct engine *e)
+{
+	while (e->ifaces)
+		release(e, e->ifaces);
+}

@@ -1,0 +1,314 @@
+/* rtnetlink implementation of the link seam over libnl-route-3 (see link.h). */
+#include "netlink/link.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <netlink/errno.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/ip6vti.h>
+#include <netlink/route/link/ipvti.h>
+#include <netlink/route/link/xfrmi.h>
+#include <netlink/route/route.h>
+
+/* A request is answered at once by the kernel; never wait longer than this for an ack. */
+#define LINK_ACK_TIMEOUT_S 2
+
+static int nle_errno(int nle)
+{
+	if (nle >= 0)
+		return 0;
+	switch (-nle) {
+	case NLE_EXIST:
+		return -EEXIST;
+	case NLE_NOMEM:
+		return -ENOMEM;
+	case NLE_INVAL:
+		return -EINVAL;
+	case NLE_RANGE:
+		return -ERANGE;
+	case NLE_OPNOTSUPP:
+		return -EOPNOTSUPP;
+	case NLE_AF_NOSUPPORT:
+		return -EAFNOSUPPORT;
+	case NLE_OBJ_NOTFOUND:
+		return -ENOENT;
+	case NLE_NOADDR:
+		return -EADDRNOTAVAIL;
+	case NLE_BUSY:
+		return -EBUSY;
+	case NLE_NOACCESS:
+		return -EACCES;
+	case NLE_PERM:
+		return -EPERM;
+	case NLE_NODEV:
+		return -ENODEV;
+	case NLE_AGAIN:
+		return -ETIMEDOUT;
+	default:
+		return -EIO;
+	}
+}
+
+static int lk_find(void *l, const char *name, int *ifindex_out)
+{
+	struct rtnl_link *link = NULL;
+	int rc = rtnl_link_get_kernel(l, 0, name, &link);
+	if (rc < 0)
+		return rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV ? -ENODEV : nle_errno(rc);
+	*ifindex_out = rtnl_link_get_ifindex(link);
+	rtnl_link_put(link);
+	return 0;
+}
+
+static int lk_create(void *l, const struct link_spec *s, int *ifindex_out)
+{
+	struct rtnl_link *link = NULL;
+	int rc;
+	if (s->kind == LINK_XFRMI) {
+		link = rtnl_link_xfrmi_alloc();
+		if (!link)
+			return -ENOMEM;
+		rtnl_link_xfrmi_set_if_id(link, s->if_id);
+		if (s->phys_ifindex > 0)
+			rtnl_link_xfrmi_set_link(link, (uint32_t)s->phys_ifindex);
+	} else if (s->local.family == AF_INET) {
+		uint32_t a, b;
+		link = rtnl_link_ipvti_alloc();
+		if (!link)
+			return -ENOMEM;
+		memcpy(&a, s->local.a, 4);
+		memcpy(&b, s->remote.a, 4);
+		/* ip_vti reads the keys as __be32 (IFLA_VTI_IKEY) and marks with their host value. */
+		rtnl_link_ipvti_set_ikey(link, htonl(s->key));
+		rtnl_link_ipvti_set_okey(link, htonl(s->key));
+		rtnl_link_ipvti_set_local(link, a);
+		rtnl_link_ipvti_set_remote(link, b);
+	} else if (s->local.family == AF_INET6) {
+		struct in6_addr a, b;
+		link = rtnl_link_ip6vti_alloc();
+		if (!link)
+			return -ENOMEM;
+		memcpy(&a, s->local.a, 16);
+		memcpy(&b, s->remote.a, 16);
+		rtnl_link_ip6vti_set_ikey(link, htonl(s->key));
+		rtnl_link_ip6vti_set_okey(link, htonl(s->key));
+		rtnl_link_ip6vti_set_local(link, &a);
+		rtnl_link_ip6vti_set_remote(link, &b);
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	rtnl_link_set_name(link, s->name);
+	rc = nle_errno(rtnl_link_add(l, link, NLM_F_CREATE | NLM_F_EXCL));
+	rtnl_link_put(link);
+	if (rc != 0)
+		return rc;
+	return lk_find(l, s->name, ifindex_out);
+}
+
+static int lk_set_up(void *l, int ifindex, uint32_t mtu)
+{
+	struct rtnl_link *old = NULL, *chg = NULL;
+	int rc = rtnl_link_get_kernel(l, ifindex, NULL, &old);
+	if (rc < 0)
+		return nle_errno(rc);
+	chg = rtnl_link_alloc();
+	if (!chg) {
+		rtnl_link_put(old);
+		return -ENOMEM;
+	}
+	rtnl_link_set_flags(chg, IFF_UP);
+	if (mtu)
+		rtnl_link_set_mtu(chg, mtu);
+	rc = nle_errno(rtnl_link_change(l, old, chg, 0));
+	rtnl_link_put(chg);
+	rtnl_link_put(old);
+	return rc;
+}
+
+static int lk_disable_policy(void *l, const char *name, uint8_t family)
+{
+	(void)l;
+	char path[128];
+	if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/disable_policy",
+		 family == AF_INET6 ? "ipv6" : "ipv4", name);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = write(fd, "1\n", 2) == 2 ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+static struct nl_addr *to_nladdr(const struct link_prefix *p)
+{
+	struct nl_addr *a = nl_addr_build(p->addr.family, p->addr.a, kaddr_len(p->addr.family));
+	if (a)
+		nl_addr_set_prefixlen(a, p->plen);
+	return a;
+}
+
+static int addr_op(void *l, int ifindex, const struct link_prefix *p, bool add)
+{
+	struct rtnl_addr *ra = rtnl_addr_alloc();
+	struct nl_addr *a = to_nladdr(p);
+	int rc = -ENOMEM;
+	if (!ra || !a)
+		goto out;
+	rtnl_addr_set_ifindex(ra, ifindex);
+	rtnl_addr_set_family(ra, p->addr.family);
+	rtnl_addr_set_local(ra, a);
+	rtnl_addr_set_prefixlen(ra, p->plen);
+	rc = nle_errno(add ? rtnl_addr_add(l, ra, NLM_F_CREATE | NLM_F_EXCL) : rtnl_addr_delete(l, ra, 0));
+out:
+	nl_addr_put(a);
+	rtnl_addr_put(ra);
+	return rc;
+}
+
+static int lk_addr_add(void *l, int ifindex, const struct link_prefix *p)
+{
+	return addr_op(l, ifindex, p, true);
+}
+
+static int lk_addr_del(void *l, int ifindex, const struct link_prefix *p)
+{
+	return addr_op(l, ifindex, p, false);
+}
+
+static int route_op(void *l, int ifindex, const struct link_prefix *p, bool add)
+{
+	struct rtnl_route *r = rtnl_route_alloc();
+	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+	struct nl_addr *a = to_nladdr(p);
+	int rc = -ENOMEM;
+	if (!r || !nh || !a) {
+		rtnl_route_nh_free(nh);
+		goto out;
+	}
+	rtnl_route_set_family(r, p->addr.family);
+	rtnl_route_set_dst(r, a);
+	rtnl_route_set_table(r, RT_TABLE_MAIN);
+	rtnl_route_set_scope(r, RT_SCOPE_LINK);
+	rtnl_route_set_protocol(r, RTPROT_STATIC);
+	rtnl_route_set_type(r, RTN_UNICAST);
+	rtnl_route_nh_set_ifindex(nh, ifindex);
+	rtnl_route_add_nexthop(r, nh); /* r owns nh from here */
+	rc = nle_errno(add ? rtnl_route_add(l, r, NLM_F_CREATE | NLM_F_EXCL) : rtnl_route_delete(l, r, 0));
+out:
+	nl_addr_put(a);
+	rtnl_route_put(r);
+	return rc;
+}
+
+static int lk_route_add(void *l, int ifindex, const struct link_prefix *dst)
+{
+	return route_op(l, ifindex, dst, true);
+}
+
+static int lk_route_del(void *l, int ifindex, const struct link_prefix *dst)
+{
+	return route_op(l, ifindex, dst, false);
+}
+
+static int lk_del(void *l, int ifindex)
+{
+	struct rtnl_link *link = rtnl_link_alloc();
+	if (!link)
+		return -ENOMEM;
+	rtnl_link_set_ifindex(link, ifindex);
+	int rc = nle_errno(rtnl_link_delete(l, link));
+	rtnl_link_put(link);
+	return rc;
+}
+
+static void lk_free(void *l)
+{
+	if (l)
+		nl_socket_free(l);
+}
+
+static const struct link_ops netlink_link_ops = {
+	.find = lk_find,
+	.create = lk_create,
+	.set_up = lk_set_up,
+	.disable_policy = lk_disable_policy,
+	.addr_add = lk_addr_add,
+	.addr_del = lk_addr_del,
+	.route_add = lk_route_add,
+	.route_del = lk_route_del,
+	.del = lk_del,
+	.free = lk_free,
+};
+
+int link_netlink_new(struct link *out)
+{
+	*out = (struct link){0};
+	struct nl_sock *sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	int rc = nle_errno(nl_connect(sk, NETLINK_ROUTE));
+	if (rc != 0) {
+		nl_socket_free(sk);
+		return rc;
+	}
+	/* Requests are synchronous (short, answered at once); bound the wait all the same so a
+	 * lost ack cannot stall the daemon's one thread. */
+	struct timeval tv = {.tv_sec = LINK_ACK_TIMEOUT_S};
+	setsockopt(nl_socket_get_fd(sk), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	out->ops = &netlink_link_ops;
+	out->l = sk;
+	return 0;
+}
+
+void link_free(struct link *lk)
+{
+	if (lk && lk->ops && lk->ops->free)
+		lk->ops->free(lk->l);
+	if (lk)
+		*lk = (struct link){0};
+}
+
+int link_name_format(const char *tmpl, uint32_t n, char *out)
+{
+	char buf[64];
+	size_t o = 0;
+	bool used = false;
+	for (const char *p = tmpl; *p; p++) {
+		if (*p == '%') {
+			if (p[1] != 'd' || used)
+				return -EINVAL;
+			int k = snprintf(buf + o, sizeof(buf) - o, "%u", n);
+			if (k < 0 || (size_t)k >= sizeof(buf) - o)
+				return -ENAMETOOLONG;
+			o += (size_t)k;
+			used = true;
+			p++;
+			continue;
+		}
+		if (o + 1 >= sizeof(buf))
+			return -ENAMETOOLONG;
+		buf[o++] = *p;
+	}
+	buf[o] = 0;
+	if (o == 0)
+		return -EINVAL;
+	if (o >= LINK_NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(out, buf, o + 1);
+	return 0;
+}

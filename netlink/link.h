@@ -1,0 +1,82 @@
+/* netlink/link.h: the link seam for route-based VPNs (DESIGN.md "The kernel is a seam").
+ *
+ * The engine creates, configures and removes XFRM interfaces (xfrmi, IFLA_XFRM_IF_ID) and
+ * VTI interfaces (ip_vti / ip6_vti, keyed by ikey/okey = the SAs' mark), their addresses and
+ * the routes through them, through struct link_ops only. Two implementations:
+ *   - netlink/link.c: rtnetlink over libnl-route-3 (never `ip`); disable_policy through
+ *     /proc/sys/net/ipv{4,6}/conf/NAME/disable_policy;
+ *   - netlink/link_fake.c: a recording fake for unit tests.
+ *
+ * Every operation returns 0 or -errno (libnl's NLE_* codes mapped back at the boundary).
+ * Ownership: every pointer argument is borrowed for the duration of the call only.
+ * The seam does not track ownership: the caller (daemon/route_iface.c) remembers what it
+ * created and removes only that.
+ */
+#ifndef XIKED_NETLINK_LINK_H
+#define XIKED_NETLINK_LINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "netlink/kaddr.h"
+
+/* IFNAMSIZ with its NUL. */
+#define LINK_NAME_MAX 16
+
+enum link_kind {
+	LINK_XFRMI, /* "xfrm": xfrm_interface, SAs and policies carry XFRMA_IF_ID */
+	LINK_VTI,   /* "vti" (IPv4 outer) or "vti6" (IPv6 outer): SAs and policies carry a mark */
+};
+
+/* What to create. */
+struct link_spec {
+	char name[LINK_NAME_MAX];
+	enum link_kind kind;
+	uint32_t if_id;          /* LINK_XFRMI: IFLA_XFRM_IF_ID (non-zero) */
+	int phys_ifindex;        /* LINK_XFRMI: IFLA_XFRM_LINK, 0 = none */
+	uint32_t key;            /* LINK_VTI: ikey = okey (host order; the SAs' mark) */
+	struct kaddr local, remote; /* LINK_VTI: tunnel endpoints; their family picks vti/vti6 */
+};
+
+/* An address or route prefix. */
+struct link_prefix {
+	struct kaddr addr;
+	uint8_t plen;
+};
+
+struct link_ops {
+	/* ifindex of an existing device by name; -ENODEV if none. */
+	int (*find)(void *l, const char *name, int *ifindex_out);
+	/* RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL; -EEXIST if the name is taken. */
+	int (*create)(void *l, const struct link_spec *s, int *ifindex_out);
+	/* Bring the device up, with mtu if non-zero. */
+	int (*set_up)(void *l, int ifindex, uint32_t mtu);
+	/* disable_policy = 1 on the device for family (AF_INET / AF_INET6): what a VTI needs so
+	 * that decapsulated packets are not checked against the policies again. */
+	int (*disable_policy)(void *l, const char *name, uint8_t family);
+	int (*addr_add)(void *l, int ifindex, const struct link_prefix *p);
+	int (*addr_del)(void *l, int ifindex, const struct link_prefix *p);
+	/* Main table, scope link, through ifindex; -EEXIST if the same route exists. */
+	int (*route_add)(void *l, int ifindex, const struct link_prefix *dst);
+	int (*route_del)(void *l, int ifindex, const struct link_prefix *dst);
+	/* RTM_DELLINK; its addresses and routes go with it. */
+	int (*del)(void *l, int ifindex);
+	void (*free)(void *l); /* NULL-safe */
+};
+
+struct link {
+	const struct link_ops *ops; /* NULL: no link management available */
+	void *l;
+};
+
+/* netlink/link.c: open an rtnetlink socket. 0 or -errno; on error *out stays zeroed. */
+int link_netlink_new(struct link *out);
+
+/* Free whichever implementation is behind lk (NULL-safe, safe on a zeroed struct). */
+void link_free(struct link *lk);
+
+/* "xfrm-%d" with n -> "xfrm-7" into out (LINK_NAME_MAX); a name without %d is copied.
+ * -ENAMETOOLONG when the result does not fit, -EINVAL for other % sequences. */
+int link_name_format(const char *tmpl, uint32_t n, char *out);
+
+#endif
