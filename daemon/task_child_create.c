@@ -594,7 +594,8 @@ static struct child_sa *reauth_twin(struct ikesa *sa, const struct child_cfg *cf
 		    memcmp(o->peer_id, sa->peer_id, sa->peer_id_len) != 0)
 			continue;
 		for (struct child_sa *c = o->children; c; c = c->next)
-			if (c->state == CHILD_INSTALLED && !c->rekeyed && !c->redundant && !c->heir &&
+			if (c->state == CHILD_INSTALLED && !c->rekeyed && !c->redundant &&
+			    (!c->heir || !ikesa_find_child_any(sa->e, c->heir, &(struct ikesa *){0})) &&
 			    c->mode == mode && strcmp(c->cfg->name, cfg->name) == 0 &&
 			    ts_list_same(c->local_ts, c->n_local_ts, l, nl) &&
 			    ts_list_same(c->remote_ts, c->n_remote_ts, r, nr))

@@ -110,6 +110,23 @@ int reauth_start(struct ikesa *old)
 		return -EINVAL;
 	if (old->reauth_by || old->ike_rekeying)
 		return -EALREADY;
+	size_t kids = 0;
+	for (const struct child_sa *c = old->children; c; c = c->next)
+		kids += c->state == CHILD_INSTALLED && !c->rekeyed && !c->redundant;
+	if (!kids) {
+		/*
+		 * Nothing to carry over (idle Child SAs deleted, say): as strongSwan,
+		 * the IKE SA goes instead; a trap brings a new one up, freshly
+		 * authenticated, with the next packet.
+		 */
+		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: reauthentication of an IKE SA without Child "
+			"SAs: deleting it", ikesa_tag(old));
+		old->ike_rekeyed = true;
+		struct task *d = task_delete_new(0);
+		if (d)
+			tm_queue(old, d);
+		return 0;
+	}
 	struct ikesa *n = ikesa_new(e, old->cfgref, old->conn, true);
 	if (!n || engine_index(e, n) != 0) {
 		ikesa_free(n);
@@ -140,11 +157,7 @@ int reauth_start(struct ikesa *old)
 			queued++;
 		}
 	}
-	/* No Child SA left (all idle, say): the conn's children, as a first start would make. */
-	for (size_t i = 0; queued == 0 && i < old->conn->n_children; i++)
-		tm_queue(n, i == 0 ? task_child_create_new(&old->conn->children[i])
-				   : task_child_create_ccsa_new(&old->conn->children[i]));
-	struct task *d = reauth_done_new();
+	struct task *d = queued ? reauth_done_new() : NULL;
 	if (!d) {
 		engine_destroy_sa(e, n);
 		return -ENOMEM;

@@ -18,6 +18,9 @@
  * on the new one anyway (a peer that restarted without INITIAL_CONTACT
  * never deletes the old one).
  *
+ * An IKE SA without Child SAs is deleted instead (as strongSwan does; a
+ * trap brings a new one up with the next packet).
+ *
  * A reauthentication that fails (the new IKE SA goes before it is done)
  * leaves the old IKE SA up and is tried again like a refused IKE rekey:
  * 5-10 s later, until IKE_REKEY_GIVE_UP_MS have passed (timers.h).

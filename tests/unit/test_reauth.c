@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto/rng.h"
+#include "daemon/log.h"
 #include "daemon/task_reauth.h"
 #include "daemon/timers.h"
 #include "tests/unit/engine_world.h"
@@ -397,25 +399,115 @@ static void test_reauth_on_request(void **st)
  * cannot reach a on its own conn (remote_addr = %any), so it rekeys in
  * place (2.18), and a's reauthentication follows the IKE SA it replaced.
  */
+static unsigned n_rekeyed, n_reauthed;
+
+static void count_sink(void *ctx, enum log_group g, enum log_level l, const char *msg)
+{
+	(void)ctx;
+	(void)g;
+	(void)l;
+	n_rekeyed += strstr(msg, "IKE SA rekeyed") != NULL;
+	n_reauthed += strstr(msg, "reauthenticated (") != NULL;
+}
+
 static void test_reauth_responder_rekeys(void **st)
 {
 	(void)st;
+
 	reauth_world(5, "",
 		     "ike_lifetime = 100\nrekey_margin = 5\nrand_margin = 0\nreauth = yes\n");
 	up();
 	uint32_t in = child_named(sa_of(0), "one")->spi_in;
+	n_rekeyed = n_reauthed = 0;
+	log_set_level(LOG_LVL_INFO);
+	log_set_sink(count_sink, NULL);
 	/* b's rekey (at 95 s) comes after a's reauthentication began (at 90 s). */
 	advance(90000);
 	step(1, IKE_SA_INIT, false);
 	advance(5000);
 	run_for(20000);
+	log_set_sink(NULL, NULL);
+	log_set_level(LOG_LVL_ERROR);
+	/* both happened: b's rekey (logged by both sides), then a's reauthentication */
+	assert_int_equal(n_rekeyed, 2);
+	assert_int_equal(n_reauthed, 1);
 	assert_converged();
 	assert_int_not_equal(child_named(sa_of(0), "one")->spi_in, in);
 	world_free();
 }
 
+/*
+ * start = trap with reauth: the reauthenticated Child SA keeps the trap's
+ * reqid and policies; an IKE SA whose Child SAs went idle is deleted
+ * instead of reauthenticated, and the next packet brings a new one up.
+ */
+static void test_reauth_trap(void **st)
+{
+	(void)st;
+	char err[160];
+	reauth_world(6, "start = trap\nidle_timeout = 30\n", "");
+	engine_start(W->s[0].e);
+	assert_int_equal(kernel_fake_policy_count(W->s[0].fake), 6);
+	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 0);
+	uint32_t trap_reqid = kernel_fake_log_at(W->s[0].fake, 0)->reqid;
+	struct ksel sel = {.src = kaddr4("10.1.0.5"), .dst = kaddr4("10.2.0.7"), .src_plen = 32,
+			   .dst_plen = 32, .proto = 1};
+	/* The first packet brings up the conn: IKE_SA_INIT, IKE_AUTH, CREATE_CHILD_SA. */
+	kernel_fake_inject_acquire(W->s[0].fake, &sel, trap_reqid);
+	kernel_events();
+	settle();
+	assert_int_equal(n_children(sa_of(0)), 2);
+	assert_int_equal(child_named(sa_of(0), "one")->reqid, trap_reqid);
+	for (int s = 0; s < 2; s++) {
+		reqids[s][0] = child_named(sa_of(s), "one")->reqid;
+		reqids[s][1] = child_named(sa_of(s), "two")->reqid;
+	}
+	uint64_t old_i = sa_of(0)->spi_i;
+	uint32_t old_in = child_named(sa_of(0), "one")->spi_in;
+	/* xikectl rekey b --reauth */
+	assert_int_equal(engine_reauth(W->s[0].e, "b", err, sizeof(err)), 0);
+	for (int i = 0; i < 20 && W->nq; i++) {
+		pop(0, true);
+		/* never a gap; 6 policies (the traps', shared) on each side */
+		assert_no_gap(0);
+		assert_no_gap(1);
+		assert_int_equal(kernel_fake_policy_count(W->s[0].fake), 6);
+		assert_int_equal(kernel_fake_policy_count(W->s[1].fake), 6);
+	}
+	assert_converged();
+	assert_int_equal(child_named(sa_of(0), "one")->reqid, trap_reqid);
+	assert_true(sa_of(0)->spi_i != old_i);
+	assert_int_not_equal(child_named(sa_of(0), "one")->spi_in, old_in);
+	assert_int_equal(kernel_fake_calls(W->s[0].fake, KFAKE_ADD_POLICY), 6);
+	assert_int_equal(kernel_fake_calls(W->s[0].fake, KFAKE_DEL_POLICY), 0);
+	/* Idle: the Child SA goes, the IKE SA stays. */
+	run_for(40000);
+	assert_int_equal(engine_ike_sa_count(W->s[0].e), 1);
+	assert_null(sa_of(0)->children);
+	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 0);
+	/* Its ike_lifetime: nothing to carry over, so it is deleted, the traps stay. */
+	run_for(60000);
+	assert_int_equal(engine_ike_sa_count(W->s[0].e), 0);
+	assert_int_equal(engine_ike_sa_count(W->s[1].e), 0);
+	assert_int_equal(kernel_fake_policy_count(W->s[0].fake), 6);
+	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 0);
+	assert_int_equal(kernel_fake_policy_count(W->s[1].fake), 0);
+	assert_int_equal(kernel_fake_sa_count(W->s[1].fake), 0);
+	/* The next packet: a new IKE SA. */
+	kernel_fake_inject_acquire(W->s[0].fake, &sel, trap_reqid);
+	kernel_events();
+	settle();
+	/* b has no traps: its new Child SAs have new reqids; a's are the traps' */
+	reqids[1][0] = child_named(sa_of(1), "one")->reqid;
+	reqids[1][1] = child_named(sa_of(1), "two")->reqid;
+	assert_converged();
+	assert_int_equal(child_named(sa_of(0), "one")->reqid, trap_reqid);
+	world_free();
+}
+
 int main(void)
 {
+	crypto_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reauth_two_children),
 		cmocka_unit_test(test_reauth_lost_message),
@@ -423,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_reauth_fails_then_retries),
 		cmocka_unit_test(test_reauth_on_request),
 		cmocka_unit_test(test_reauth_responder_rekeys),
+		cmocka_unit_test(test_reauth_trap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
