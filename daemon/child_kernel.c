@@ -499,9 +499,9 @@ static int readd_state(struct ikesa *sa, const struct child_sa *c, const struct 
 	return kern(sa)->ops->add_sa(kern(sa)->k, k);
 }
 
-int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
-			 const struct sockaddr_storage *old_local,
-			 const struct sockaddr_storage *old_remote)
+/* child_kernel_refresh; readd: delete and add even when only ports (or encapsulation) changed. */
+static int refresh_one(struct ikesa *sa, struct child_sa *c, const struct sockaddr_storage *old_local,
+		       const struct sockaddr_storage *old_remote, bool readd)
 {
 	struct esp_xfrm x;
 	if (!c->keymat || !esp_alg_xfrm(&c->suite, &x) ||
@@ -516,6 +516,7 @@ int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
 	 * of the policies' templates: delete and add again, policies too.
 	 */
 	bool moved = !same_addr(old_local, &sa->local) || !same_addr(old_remote, &sa->remote);
+	bool again = moved || readd;
 	struct polctx old_pc = {sa->e, old_local, old_remote, ikesa_tag(sa)};
 	struct kaddr dst;
 	struct kernel_sa k;
@@ -525,7 +526,7 @@ int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
 	if (c->installed_in) {
 		fill_sa(sa, c, true, &x, wi ? ri_enc : ir_enc, x.integ_name ? (wi ? ri_int : ir_int) : NULL,
 			&k);
-		if (moved) {
+		if (again) {
 			to_kaddr(old_local, &dst);
 			r = readd_state(sa, c, &dst, &k);
 		} else {
@@ -541,7 +542,7 @@ int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
 	if (c->installed_out) {
 		fill_sa(sa, c, false, &x, wi ? ir_enc : ri_enc, x.integ_name ? (wi ? ir_int : ri_int) : NULL,
 			&k);
-		if (moved) {
+		if (again) {
 			to_kaddr(old_remote, &dst);
 			r = readd_state(sa, c, &dst, &k);
 		} else {
@@ -560,6 +561,13 @@ int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
 			rc = r;
 	}
 	return rc;
+}
+
+int child_kernel_refresh(struct ikesa *sa, struct child_sa *c,
+			 const struct sockaddr_storage *old_local,
+			 const struct sockaddr_storage *old_remote)
+{
+	return refresh_one(sa, c, old_local, old_remote, false);
 }
 
 /* Whether c's policies were already moved for an earlier Child SA of sa with the same reqid. */
@@ -663,16 +671,19 @@ int child_kernel_migrate(struct ikesa *sa, const struct sockaddr_storage *old_lo
 	 * MIGRATE cannot take UDP encapsulation away, and it moves tunnel
 	 * templates only (transport-mode selectors hold the addresses):
 	 * otherwise, and when only ports moved (XFRM_MSG_UPDSA in place), the
-	 * states are installed again (child_kernel_refresh).
+	 * states are installed again (child_kernel_refresh). Encapsulation
+	 * turned on at the same addresses is a MIGRATE too (new encap).
 	 */
 	bool all_tunnel = true;
 	for (struct child_sa *c = sa->children; c; c = c->next)
 		if (c->mode != CONFIG_MODE_TUNNEL)
 			all_tunnel = false;
-	if (!moved || (old_encap && !encap) || !all_tunnel || !k->ops->migrate) {
+	bool encap_off = old_encap && !encap;
+	if ((!moved && old_encap == encap) || encap_off || !all_tunnel || !k->ops->migrate) {
+		/* XFRM_MSG_UPDSA changes no encapsulation in place: off means add again. */
 		for (struct child_sa *c = sa->children; c; c = c->next)
 			if (c->installed_in || c->installed_out)
-				if ((r = child_kernel_refresh(sa, c, old_local, old_remote)) != 0)
+				if ((r = refresh_one(sa, c, old_local, old_remote, encap_off)) != 0)
 					rc = r;
 		return rc;
 	}

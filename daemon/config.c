@@ -1162,7 +1162,7 @@ static const char *const conn_keys[] = {
 	"ike", "esp", "local_ts", "remote_ts", "mode", "start",
 	"lifetime", "lifetime_bytes", "lifetime_packets", "rekey_margin", "rand_margin",
 	"ike_lifetime", "idle_timeout", "reauth",
-	"encap", "keepalive", "dpd", "dpd_action",
+	"encap", "keepalive", "dpd", "dpd_action", "mobike", "mobike_check", "mobike_no_nats",
 	"fragmentation", "fragment_size",
 	"if_id", "interface", "interface_link", "vti", "mark", "mtu", "address", "routes",
 };
@@ -1306,7 +1306,22 @@ static int interpret_liveness(struct parse *ps, const struct section *s, struct 
 		.keepalive_s = CONFIG_KEEPALIVE_DEFAULT,
 		.dpd_s = CONFIG_DPD_DEFAULT,
 		.dpd_action = CONFIG_DPD_CLEAR,
+		.mobike = true,
 	};
+	static const char *const flags[] = {"mobike", "mobike_check", "mobike_no_nats"};
+	bool *const dst[] = {&l->mobike, &l->mobike_check, &l->mobike_no_nats};
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (!(e = find_entry(s, flags[i])))
+			continue;
+		if (strcmp(e->value, "yes") == 0) {
+			*dst[i] = true;
+		} else if (strcmp(e->value, "no") == 0) {
+			*dst[i] = false;
+		} else {
+			perr(ps, e->line, "%s: '%s' is not yes or no", flags[i], e->value);
+			return -1;
+		}
+	}
 	if ((e = find_entry(s, "encap"))) {
 		if (strcmp(e->value, "yes") == 0) {
 			l->encap = true;

@@ -143,6 +143,10 @@ struct liveness_cfg {
 	uint32_t keepalive_s;            /* default 20 */
 	uint32_t dpd_s;                  /* default 30 */
 	enum config_dpd_action dpd_action; /* default clear */
+	/* RFC 4555 MOBIKE: announce MOBIKE_SUPPORTED and move by UPDATE_SA_ADDRESSES. */
+	bool mobike;                     /* default yes */
+	bool mobike_check;               /* responder: return routability check first; no */
+	bool mobike_no_nats;             /* initiator: NO_NATS_ALLOWED in updates; no */
 };
 #define CONFIG_KEEPALIVE_DEFAULT 20u
 #define CONFIG_DPD_DEFAULT 30u

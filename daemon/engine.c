@@ -597,6 +597,7 @@ int engine_up(struct engine *e, const char *name, char *err, size_t errlen)
 		return 0; /* failed at once; logged */
 	tm_queue(sa, task_ike_auth_new());
 	tm_queue(sa, task_initial_contact_new());
+	tm_queue(sa, task_mobike_auth_new());
 	for (size_t i = 0; i < conn->n_children; i++)
 		tm_queue(sa, i == 0 ? task_child_create_new(&conn->children[i])
 				    : task_child_create_ccsa_new(&conn->children[i]));
@@ -874,6 +875,9 @@ void engine_status(struct engine *e, struct json_writer *w)
 			json_kv_uint(w, "rekey_in_s", (uint64_t)rk);
 		json_kv_bool(w, "nat_local", (sa->ext & EXT_NAT_LOCAL) != 0);
 		json_kv_bool(w, "nat_remote", (sa->ext & EXT_NAT_REMOTE) != 0);
+		/* RFC 4555: the current path is local/remote above; how often it changed. */
+		json_kv_bool(w, "mobike", (sa->ext & EXT_MOBIKE) != 0);
+		json_kv_uint(w, "moves", sa->moves);
 		json_key(w, "child_sas");
 		json_arr_begin(w);
 		for (struct child_sa *c = sa->children; c; c = c->next)

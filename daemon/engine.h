@@ -43,6 +43,15 @@ struct engine_env {
 	engine_keepalive_fn keepalive; /* may be NULL: no keepalives */
 	void *send_ctx;           /* for send and keepalive */
 	uint16_t port, natt_port; /* our IKE ports, for NAT detection and floating */
+	/*
+	 * RFC 4555 path selection (daemon/mobike.h), ctx = net_ctx. route_source:
+	 * the source address the routes pick for dst, 0/-errno (NULL: a UDP
+	 * connect, engine_route_source). local_addrs: our usable addresses,
+	 * their number, at most cap (NULL: unknown, none announced).
+	 */
+	int (*route_source)(void *ctx, const struct sockaddr_storage *dst, struct sockaddr_storage *src);
+	size_t (*local_addrs)(void *ctx, struct sockaddr_storage *out, size_t cap);
+	void *net_ctx;
 };
 
 /* Retransmission (RFC 7296 2.1, 2.4): timeout * base^n, tries then give up. */
@@ -91,6 +100,8 @@ struct engine {
 	uint32_t next_unique_if_id;     /* if_id = %unique: next candidate */
 	struct engine_stats stats;
 	uint8_t *rxbuf, *txbuf;         /* scratch: decrypted payloads, messages being built */
+	/* Where the message being processed came from and to (tm_receive; borrowed, else NULL). */
+	const struct sockaddr_storage *rx_local, *rx_remote;
 	bool shutting_down;
 };
 

@@ -12,6 +12,7 @@
 #include "daemon/child_kernel.h"
 #include "daemon/engine.h"
 #include "daemon/log.h"
+#include "daemon/mobike.h"
 #include "daemon/spi_table.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
@@ -211,6 +212,7 @@ void ikesa_free(struct ikesa *sa)
 	free(sa->init_resp);
 	free(sa->cookie);
 	sa_auth_free(sa->auth);
+	mobike_free(sa->mobike);
 	cfg_ref_put(sa->cfgref);
 	crypto_wipe(sa, sizeof(*sa));
 	free(sa);

@@ -26,6 +26,7 @@ struct task;
 struct cfg_ref;
 struct sa_auth;
 struct frag_reasm;
+struct mobike;
 
 /* RFC 7296 has no state names; these are strongSwan's few. */
 enum ikesa_state {
@@ -196,6 +197,8 @@ struct ikesa {
 	/* An IKE rekey the peer made while ours was in flight (2.8.2), by its local SPI. */
 	uint64_t peer_successor;
 	uint64_t created_ms, established_ms;
+	struct mobike *mobike;       /* owned: RFC 4555 state (daemon/mobike.h), or NULL */
+	uint32_t moves;              /* times the IKE SA moved to a new path (MOBIKE, NAT) */
 	char proposal_text[96];
 };
 

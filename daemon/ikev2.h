@@ -295,6 +295,9 @@ enum ike_notify_type {
 };
 #define N_ERROR_MAX 16383
 
+/* RFC 4555 3.5: retransmits of a request before a MOBIKE initiator tries another path. */
+#define MOBIKE_PATH_RETRANSMITS 2
+
 /* Traffic selector types (RFC 7296 3.13.1). */
 enum ike_ts_type {
 	TS_IPV4_ADDR_RANGE = 7,

@@ -2,6 +2,7 @@
 #include "daemon/natt.h"
 
 #include <arpa/inet.h>
+#include <gcrypt.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +53,35 @@ static bool same_endpoint(const struct sockaddr_storage *a, const struct sockadd
 	return false;
 }
 
+static void spi_bytes(uint64_t v, uint8_t out[8])
+{
+	for (int i = 0; i < 8; i++)
+		out[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+void natt_hash(uint64_t spi_i, uint64_t spi_r, const struct sockaddr_storage *ss, uint8_t out[20])
+{
+	uint8_t buf[8 + 8 + 16 + 2];
+	size_t n = 16;
+	spi_bytes(spi_i, buf);
+	spi_bytes(spi_r, buf + 8);
+	uint16_t port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		memcpy(buf + 16, &s4->sin_addr, 4);
+		port = s4->sin_port;
+		n += 4;
+	} else {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		memcpy(buf + 16, &s6->sin6_addr, 16);
+		port = s6->sin6_port;
+		n += 16;
+	}
+	memcpy(buf + n, &port, 2); /* already network order */
+	n += 2;
+	gcry_md_hash_buffer(GCRY_MD_SHA1, out, buf, n);
+}
+
 bool natt_encap(const struct ikesa *sa)
 {
 	return (sa->ext & (EXT_NAT_LOCAL | EXT_NAT_REMOTE)) || (sa->conn && sa->conn->live.encap);
@@ -60,13 +90,16 @@ bool natt_encap(const struct ikesa *sa)
 void natt_float(struct ikesa *sa)
 {
 	uint16_t p = sa->e->env.natt_port;
-	if (!natt_encap(sa) || !p)
+	/* RFC 4555 3.3: offering MOBIKE, move to the NAT-T port even without a NAT. */
+	bool mobike = sa->conn && sa->conn->live.mobike;
+	if ((!natt_encap(sa) && !mobike) || !p)
 		return;
 	set_port(&sa->local, p);
 	set_port(&sa->remote, p);
 	char ra[64];
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: %s: floating to %s", ikesa_tag(sa),
-		sa->ext & (EXT_NAT_LOCAL | EXT_NAT_REMOTE) ? "NAT detected" : "encap = yes",
+		sa->ext & (EXT_NAT_LOCAL | EXT_NAT_REMOTE) ? "NAT detected" :
+		natt_encap(sa) ? "encap = yes" : "MOBIKE offered",
 		addr_str(&sa->remote, ra, sizeof(ra)));
 }
 
@@ -81,6 +114,12 @@ static void children_follow(struct ikesa *sa, const struct sockaddr_storage *old
 void natt_follow(struct ikesa *sa, const struct sockaddr_storage *local,
 		 const struct sockaddr_storage *remote)
 {
+	/*
+	 * RFC 4555 3.5: under MOBIKE the addresses change by UPDATE_SA_ADDRESSES
+	 * (task_mobike.c); only a NATed peer's new mapping is still followed.
+	 */
+	if ((sa->ext & EXT_MOBIKE) && !(sa->ext & EXT_NAT_REMOTE))
+		return;
 	struct sockaddr_storage old_local = sa->local, old_remote = sa->remote;
 	sa->remote = *remote;
 	if (local->ss_family)
@@ -95,6 +134,7 @@ void natt_follow(struct ikesa *sa, const struct sockaddr_storage *local,
 	if (sa->state != IKESA_ESTABLISHED || !(sa->ext & EXT_NAT_REMOTE) || !sa->children)
 		return;
 	char o[64], n[64];
+	sa->moves++;
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: NATed peer moved from %s to %s: Child SAs follow",
 		ikesa_tag(sa), addr_str(&old_remote, o, sizeof(o)), addr_str(&sa->remote, n, sizeof(n)));
 	sa->e->stats.nat_peer_moves++;
@@ -138,6 +178,7 @@ void natt_on_mapping(void *ctx, uint32_t spi, const struct kaddr *old_addr, uint
 		return;
 	struct sockaddr_storage old_local = sa->local, old_remote = sa->remote;
 	sa->remote = now;
+	sa->moves++;
 	/* RFC 3948 / RFC 7296 2.23: the NAT in front of the peer remapped it. */
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: NAT mapping changed: peer %s is now %s (Child SA %08x)",
 		ikesa_tag(sa), addr_str(&old_remote, o, sizeof(o)), addr_str(&now, n, sizeof(n)),

@@ -16,6 +16,9 @@
 struct ikesa;
 struct engine;
 
+/* RFC 7296 2.23 NAT_DETECTION hash: SHA-1(SPIi | SPIr | IP | Port) of ss (IKE_SA_INIT,
+ * and RFC 4555 UPDATE_SA_ADDRESSES). */
+void natt_hash(uint64_t spi_i, uint64_t spi_r, const struct sockaddr_storage *ss, uint8_t out[20]);
 /* Whether sa's Child SAs are UDP-encapsulated: a NAT was detected, or encap = yes. */
 bool natt_encap(const struct ikesa *sa);
 /*

@@ -69,5 +69,8 @@ struct task *task_informational_r_new(void);
 struct task *task_dpd_new(void);
 /* IKE_AUTH: N(INITIAL_CONTACT) out, and on receipt the peer's stale IKE SAs dropped (2.4). */
 struct task *task_initial_contact_new(void);
+/* RFC 4555 (task_mobike.c): N(MOBIKE_SUPPORTED) in IKE_AUTH; the peer's MOBIKE INFORMATIONAL. */
+struct task *task_mobike_auth_new(void);
+struct task *task_mobike_r_new(void);
 
 #endif

@@ -37,42 +37,11 @@ struct ike_init {
 	struct proposal_sel sel;
 };
 
-static void spi_bytes(uint64_t v, uint8_t out[8])
-{
-	for (int i = 0; i < 8; i++)
-		out[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-/* RFC 7296 2.23: SHA-1(SPIi | SPIr | IP | Port). */
-static void natd_hash(uint64_t spi_i, uint64_t spi_r, const struct sockaddr_storage *ss,
-		      uint8_t out[20])
-{
-	uint8_t buf[8 + 8 + 16 + 2];
-	size_t n = 16;
-	spi_bytes(spi_i, buf);
-	spi_bytes(spi_r, buf + 8);
-	uint16_t port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-		memcpy(buf + 16, &s4->sin_addr, 4);
-		port = s4->sin_port;
-		n += 4;
-	} else {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-		memcpy(buf + 16, &s6->sin6_addr, 16);
-		port = s6->sin6_port;
-		n += 16;
-	}
-	memcpy(buf + n, &port, 2); /* already network order */
-	n += 2;
-	gcry_md_hash_buffer(GCRY_MD_SHA1, out, buf, n);
-}
-
 /* spi_r: as in the header of the message carrying the hashes (0 in the request). */
 static void add_natd(struct ikesa *sa, struct ike_builder *b, uint64_t spi_r)
 {
 	uint8_t h[20];
-	natd_hash(sa->spi_i, spi_r, &sa->local, h);
+	natt_hash(sa->spi_i, spi_r, &sa->local, h);
 	if (sa->conn && sa->conn->live.encap) {
 		/*
 		 * encap = yes: a source hash that cannot match makes the peer
@@ -82,7 +51,7 @@ static void add_natd(struct ikesa *sa, struct ike_builder *b, uint64_t spi_r)
 		rng_fill(sa->e->env.rng, h, sizeof(h));
 	}
 	payload_build_notify_simple(b, PROTO_NONE, N_NAT_DETECTION_SOURCE_IP, NULL, 0, h, 20);
-	natd_hash(sa->spi_i, spi_r, &sa->remote, h);
+	natt_hash(sa->spi_i, spi_r, &sa->remote, h);
 	payload_build_notify_simple(b, PROTO_NONE, N_NAT_DETECTION_DESTINATION_IP, NULL, 0, h, 20);
 }
 
@@ -91,8 +60,8 @@ static void check_natd(struct ikesa *sa, const struct ike_msg *m)
 {
 	uint8_t h_src[20], h_dst[20];
 	bool have_src = false, src_match = false, dst_match = false;
-	natd_hash(m->hdr.spi_i, m->hdr.spi_r, &sa->remote, h_src);
-	natd_hash(m->hdr.spi_i, m->hdr.spi_r, &sa->local, h_dst);
+	natt_hash(m->hdr.spi_i, m->hdr.spi_r, &sa->remote, h_src);
+	natt_hash(m->hdr.spi_i, m->hdr.spi_r, &sa->local, h_dst);
 	for (const struct ike_payload *p = message_find(m, PL_NOTIFY, NULL); p;
 	     p = message_find(m, PL_NOTIFY, p)) {
 		const struct ike_notify *n = &p->u.notify;

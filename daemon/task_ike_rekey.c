@@ -29,6 +29,7 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/mobike.h"
 #include "daemon/names.h"
 #include "daemon/nonce.h"
 #include "daemon/proposal.h"
@@ -129,6 +130,7 @@ static void adopt(struct ikesa *old, struct ikesa *n)
 		tail = &(*tail)->next;
 	*tail = old->tm.queue;
 	old->tm.queue = NULL;
+	mobike_adopt(old, n); /* RFC 4555 state and a pending path update (mobike.h) */
 	engine_take_conn_role(old->e, old, n);
 	/* A reauthentication under way follows the IKE SA to its successor (task_reauth.h). */
 	struct ikesa *x;

@@ -12,6 +12,7 @@
 #include "daemon/fragment.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/mobike.h"
 #include "daemon/names.h"
 #include "daemon/natt.h"
 #include "daemon/task.h"
@@ -235,6 +236,9 @@ static void on_retransmit(struct loop *loop, struct timer *t, void *ctx)
 	}
 	tm->retransmits++;
 	e->stats.retransmits++;
+	/* RFC 4555 3.5: a MOBIKE initiator tries another path after the second retransmit. */
+	if (tm->retransmits == MOBIKE_PATH_RETRANSMITS)
+		mobike_path_failed(sa); /* may queue an update; the request goes on the new path */
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: retransmit %u of request %u", ikesa_tag(sa),
 		tm->retransmits, tm->req_id);
 	send_to(sa, tm->req, tm->req_len);
@@ -350,9 +354,14 @@ static struct task *responder_tasks(const struct ike_msg *m)
 			free_tasks(t);
 			return NULL;
 		}
+		/* MOBIKE_SUPPORTED (RFC 4555 3.1) once authenticated. */
+		if (t && !(t->next->next = task_mobike_auth_new())) {
+			free_tasks(t);
+			return NULL;
+		}
 		if (t && message_find(m, PL_SA, NULL)) {
-			t->next->next = task_child_create_new(NULL);
-			if (!t->next->next) {
+			t->next->next->next = task_child_create_new(NULL);
+			if (!t->next->next->next) {
 				free_tasks(t);
 				return NULL;
 			}
@@ -366,7 +375,12 @@ static struct task *responder_tasks(const struct ike_msg *m)
 		return task_child_create_new(NULL);
 	}
 	case INFORMATIONAL:
-		return task_informational_r_new();
+		t = task_informational_r_new();
+		if (t && mobike_informational(m) && !(t->next = task_mobike_r_new())) {
+			free_tasks(t);
+			return NULL;
+		}
+		return t;
 	default:
 		return NULL;
 	}
@@ -562,13 +576,21 @@ void tm_receive(struct ikesa *sa, const struct ike_hdr *h, const uint8_t *raw, s
 		free(m);
 		return;
 	}
-	/* Authenticated (or IKE_SA_INIT): follow the peer's address and port (RFC 7296 2.11). */
-	natt_follow(sa, local, remote);
+	/*
+	 * Authenticated (or IKE_SA_INIT): follow the peer's address and port
+	 * (RFC 7296 2.11), unless the message is a MOBIKE UPDATE_SA_ADDRESSES,
+	 * whose task moves the SA with its own checks (RFC 4555 3.5).
+	 */
+	if (!mobike_moves_itself(sa, m))
+		natt_follow(sa, local, remote);
 	sa->last_rx_ms = engine_now(e); /* DPD: the peer is alive (timers.h) */
+	e->rx_local = local;
+	e->rx_remote = remote;
 	if (ike_hdr_is_response(h))
 		process_response(sa, m);
 	else
 		process_request(sa, m);
+	e->rx_local = e->rx_remote = NULL;
 	crypto_wipe(e->rxbuf, TM_BUF_MAX);
 	free(m);
 }

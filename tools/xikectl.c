@@ -231,6 +231,10 @@ static void print_status(const struct json_value *resp)
 			print_endpoint("local", ep);
 		if ((ep = json_get(sa, "remote")))
 			print_endpoint("remote", ep);
+		const struct json_value *mob = json_get(sa, "mobike");
+		if ((v = FIELD(sa, "moves")) && (strcmp(v, "0") != 0 || (mob && mob->type == JSON_BOOL && mob->u.b)))
+			printf("  path moved %s time%s%s\n", v, strcmp(v, "1") == 0 ? "" : "s",
+			       mob && mob->type == JSON_BOOL && mob->u.b ? " (MOBIKE)" : "");
 		if ((v = FIELD(sa, "ike_proposal")))
 			printf("  %s\n", v);
 		if ((v = FIELD(sa, "established_s")))

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,25 @@ static void on_acquire(void *ctx, const struct ksel *sel, uint32_t reqid)
 {
 	struct side *s = ctx;
 	trap_on_acquire(s->e, sel, reqid);
+}
+
+/* RFC 4555 path selection: the side's route (route_src, or its own address; none if down). */
+static int route_cb(void *ctx, const struct sockaddr_storage *dst, struct sockaddr_storage *src)
+{
+	(void)dst;
+	struct side *s = ctx;
+	if (s->no_route)
+		return -ENETUNREACH;
+	*src = s->route_src.ss_family ? s->route_src : s->addr;
+	return 0;
+}
+
+static size_t local_addrs_cb(void *ctx, struct sockaddr_storage *out, size_t cap)
+{
+	struct side *s = ctx;
+	size_t n = s->n_local_addrs < cap ? s->n_local_addrs : cap;
+	memcpy(out, s->local_addrs, n * sizeof(*out));
+	return n;
 }
 
 struct ike_hdr qhdr(size_t i)
@@ -216,7 +236,8 @@ void world_new_text(const char *conf_a, const char *conf_b, uint64_t seed)
 					 .link = s->link,
 					 .send = send_cb, .keepalive = keepalive_cb,
 					 .send_ctx = s, .port = 500,
-					 .natt_port = 4500};
+					 .natt_port = 4500, .route_source = route_cb,
+					 .local_addrs = local_addrs_cb, .net_ctx = s};
 		struct xiked_config *c = conf(texts[i]);
 		/*
 		 * Dead peer detection (on by default) only where a test asks for

@@ -43,6 +43,12 @@ struct side {
 	/* NAT keepalives sent (the keepalive seam): how many, and the last one's addresses. */
 	unsigned keepalives;
 	struct sockaddr_storage ka_from, ka_to;
+	/* RFC 4555 path selection seams: the routes' source (family 0: addr), no route at all,
+	 * and the addresses announced as ours (none by default). */
+	struct sockaddr_storage route_src;
+	bool no_route;
+	struct sockaddr_storage local_addrs[4];
+	size_t n_local_addrs;
 };
 
 struct world {

@@ -207,12 +207,12 @@ static void test_ecdsa(void **st)
 	engine_status(W->s[0].e, &w);
 	json_obj_end(&w);
 	const char *j = json_writer_str(&w);
-	assert_non_null(strstr(j, "\"local\":{\"addr\":\"192.0.2.1\",\"port\":500,\"id\":\"a.example\","
+	assert_non_null(strstr(j, "\"local\":{\"addr\":\"192.0.2.1\",\"port\":4500,\"id\":\"a.example\","
 				  "\"auth\":\"pubkey\",\"auth_method\":\"DIGITAL_SIGNATURE\","
 				  "\"signature\":\"ecdsa-sha256\","
 				  "\"cert_subject\":\"C=CH, O=xiked test, CN=a.example\","
 				  "\"cert_issuer\":\"C=CH, O=xiked test, CN=xiked Root CA\"}"));
-	assert_non_null(strstr(j, "\"remote\":{\"addr\":\"192.0.2.2\",\"port\":500,\"id\":\"b.example\","
+	assert_non_null(strstr(j, "\"remote\":{\"addr\":\"192.0.2.2\",\"port\":4500,\"id\":\"b.example\","
 				  "\"auth\":\"pubkey\",\"auth_method\":\"DIGITAL_SIGNATURE\","
 				  "\"signature\":\"ecdsa-sha256\","
 				  "\"cert_subject\":\"C=CH, O=xiked test, CN=b.example\","));

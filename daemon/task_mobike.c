@@ -1,0 +1,812 @@
+/*
+ * MOBIKE, RFC 4555 (see mobike.h).
+ *
+ * IKE_AUTH (3.1, 3.4):
+ *   HDR, SK { IDi, AUTH, N(MOBIKE_SUPPORTED), [N(ADDITIONAL_*_ADDRESS)+ | N(NO_ADDITIONAL_ADDRESSES)], ... } -->
+ *                  <-- HDR, SK { IDr, AUTH, N(MOBIKE_SUPPORTED), [addresses], ... }
+ *
+ * The original initiator changes the path (3.5, 3.8, 3.9):
+ *   HDR, SK { N(UPDATE_SA_ADDRESSES), N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP),
+ *             N(COOKIE2), [N(NO_NATS_ALLOWED)], [addresses] } -->
+ *                  <-- HDR, SK { N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP), N(COOKIE2) }
+ *
+ * Return routability check by the responder before it moves the Child SAs
+ * (3.5, mobike_check = yes), and the peer's answer echoing COOKIE2 (3.6):
+ *   HDR, SK { N(COOKIE2) } -->
+ *                  <-- HDR, SK { N(COOKIE2) }
+ *
+ * Address list changes alone (3.6): HDR, SK { [addresses] } --> <-- HDR, SK { }
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/child_kernel.h"
+#include "daemon/engine.h"
+#include "daemon/ikesa.h"
+#include "daemon/log.h"
+#include "daemon/mobike.h"
+#include "daemon/names.h"
+#include "daemon/natt.h"
+#include "daemon/task.h"
+#include "daemon/spi_table.h"
+#include "daemon/task_manager.h"
+#include "netlink/kaddr.h"
+
+#define MOBIKE_COOKIE2_LEN 16     /* RFC 4555 4.2.6: 8 to 64 octets */
+#define MOBIKE_COOKIE2_MAX 64
+#define MOBIKE_PEER_ADDRS_MAX 8   /* the peer's additional addresses we keep */
+#define MOBIKE_LOCAL_ADDRS_MAX 16 /* our addresses we announce */
+
+struct mobike {
+	/* The peer's additional addresses (3.4), from IKE_AUTH or INFORMATIONAL. */
+	struct kaddr peer_addrs[MOBIKE_PEER_ADDRS_MAX];
+	size_t n_peer_addrs;
+	size_t next_peer_addr;  /* round robin when a path fails */
+	bool update_queued;     /* an UPDATE_SA_ADDRESSES waits in the queue */
+	bool update_in_flight;  /* ours is sent and not answered yet */
+	/* Responder: Child SAs still at rr_local/rr_remote until the return routability check passes. */
+	bool rr_pending;
+	struct sockaddr_storage rr_local, rr_remote;
+	bool rr_encap;
+	/* Starts the successor's queue after an IKE rekey we answered (mobike_adopt). */
+	struct timer kick;
+	struct loop *loop;
+};
+
+void mobike_free(struct mobike *m)
+{
+	if (!m)
+		return;
+	if (m->loop)
+		timer_cancel(m->loop, &m->kick);
+	free(m);
+}
+
+static void on_kick(struct loop *loop, struct timer *t, void *ctx)
+{
+	(void)loop;
+	(void)t;
+	tm_initiate(ctx);
+}
+
+static struct mobike *state_of(struct ikesa *sa)
+{
+	if (!sa->mobike)
+		sa->mobike = calloc(1, sizeof(*sa->mobike));
+	return sa->mobike;
+}
+
+static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	uint16_t port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		port = ntohs(s6->sin6_port);
+	}
+	snprintf(buf, len, "%s[%u]", a, port);
+	return buf;
+}
+
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
+
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+/* The address octets of ss (4 or 16) into out; their number, 0 for another family. */
+static size_t addr_bytes(const struct sockaddr_storage *ss, uint8_t out[16])
+{
+	if (ss->ss_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		return 4;
+	}
+	if (ss->ss_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		return 16;
+	}
+	return 0;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	uint8_t x[16], y[16];
+	size_t n = addr_bytes(a, x);
+	return a->ss_family == b->ss_family && n && n == addr_bytes(b, y) && memcmp(x, y, n) == 0;
+}
+
+static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	return same_addr(a, b) && port_of(a) == port_of(b);
+}
+
+static void from_kaddr(const struct kaddr *k, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (k->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, k->a, 4);
+	} else if (k->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, k->a, 16);
+	}
+	set_port(ss, port);
+}
+
+static int route_source(struct engine *e, const struct sockaddr_storage *dst, struct sockaddr_storage *src)
+{
+	if (e->env.route_source)
+		return e->env.route_source(e->env.net_ctx, dst, src);
+	return engine_route_source(dst, src);
+}
+
+static const struct ike_notify *find_notify(const struct ike_msg *m, uint16_t type)
+{
+	return message_find_notify(m, type);
+}
+
+/* ---- address lists (3.4, 3.6) ---- */
+
+/* Our addresses other than the IKE SA's own, or NO_ADDITIONAL_ADDRESSES; nothing if unknown. */
+static void build_addresses(struct ikesa *sa, struct ike_builder *b)
+{
+	struct engine *e = sa->e;
+	if (!e->env.local_addrs)
+		return;
+	struct sockaddr_storage a[MOBIKE_LOCAL_ADDRS_MAX];
+	size_t n = e->env.local_addrs(e->env.net_ctx, a, MOBIKE_LOCAL_ADDRS_MAX), sent = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t raw[16];
+		size_t len = addr_bytes(&a[i], raw);
+		if (!len || same_addr(&a[i], &sa->local))
+			continue;
+		payload_build_notify_simple(b, PROTO_NONE,
+					    len == 4 ? N_ADDITIONAL_IP4_ADDRESS : N_ADDITIONAL_IP6_ADDRESS,
+					    NULL, 0, raw, len);
+		sent++;
+	}
+	if (!sent)
+		payload_build_notify_simple(b, PROTO_NONE, N_NO_ADDITIONAL_ADDRESSES, NULL, 0, NULL, 0);
+}
+
+/* The peer's list, replaced whole when the message carries one (3.6). */
+static void take_addresses(struct ikesa *sa, const struct ike_msg *m)
+{
+	bool any = find_notify(m, N_NO_ADDITIONAL_ADDRESSES) != NULL;
+	struct kaddr got[MOBIKE_PEER_ADDRS_MAX];
+	size_t n = 0;
+	for (const struct ike_payload *p = message_find(m, PL_NOTIFY, NULL); p;
+	     p = message_find(m, PL_NOTIFY, p)) {
+		const struct ike_notify *no = &p->u.notify;
+		size_t want = no->type == N_ADDITIONAL_IP4_ADDRESS ? 4 :
+			      no->type == N_ADDITIONAL_IP6_ADDRESS ? 16 : 0;
+		if (!want)
+			continue;
+		any = true;
+		if (no->data.len != want || n == MOBIKE_PEER_ADDRS_MAX) {
+			log_msg(LOG_IKE, LOG_LVL_DEBUG, "%s: additional address of %zu octets (need %zu) "
+				"or beyond %d ignored", ikesa_tag(sa), no->data.len, want,
+				MOBIKE_PEER_ADDRS_MAX);
+			continue;
+		}
+		memset(&got[n], 0, sizeof(got[n]));
+		got[n].family = want == 4 ? AF_INET : AF_INET6;
+		memcpy(got[n].a, no->data.ptr, want);
+		n++;
+	}
+	if (!any)
+		return;
+	struct mobike *mb = state_of(sa);
+	if (!mb)
+		return;
+	memcpy(mb->peer_addrs, got, n * sizeof(got[0]));
+	mb->n_peer_addrs = n;
+	mb->next_peer_addr = 0;
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: the peer has %zu additional address%s", ikesa_tag(sa), n,
+		n == 1 ? "" : "es");
+}
+
+/* ---- NAT detection in UPDATE_SA_ADDRESSES (3.8), as in IKE_SA_INIT (RFC 7296 2.23) ---- */
+
+static void build_natd(struct ikesa *sa, struct ike_builder *b)
+{
+	uint8_t h[20];
+	natt_hash(sa->spi_i, sa->spi_r, &sa->local, h);
+	if (sa->conn->live.encap)
+		rng_fill(sa->e->env.rng, h, sizeof(h)); /* encap = yes: look NATed (natt.h) */
+	payload_build_notify_simple(b, PROTO_NONE, N_NAT_DETECTION_SOURCE_IP, NULL, 0, h, 20);
+	natt_hash(sa->spi_i, sa->spi_r, &sa->remote, h);
+	payload_build_notify_simple(b, PROTO_NONE, N_NAT_DETECTION_DESTINATION_IP, NULL, 0, h, 20);
+}
+
+/* The NAT bits anew from m's hashes against local/remote; false if m has none. */
+static bool check_natd(struct ikesa *sa, const struct ike_msg *m)
+{
+	uint8_t h_src[20], h_dst[20];
+	bool have_src = false, src_match = false, dst_match = false;
+	natt_hash(sa->spi_i, sa->spi_r, &sa->remote, h_src);
+	natt_hash(sa->spi_i, sa->spi_r, &sa->local, h_dst);
+	for (const struct ike_payload *p = message_find(m, PL_NOTIFY, NULL); p;
+	     p = message_find(m, PL_NOTIFY, p)) {
+		const struct ike_notify *n = &p->u.notify;
+		if (n->data.len != 20)
+			continue;
+		if (n->type == N_NAT_DETECTION_SOURCE_IP) {
+			have_src = true;
+			src_match |= memcmp(n->data.ptr, h_src, 20) == 0;
+		} else if (n->type == N_NAT_DETECTION_DESTINATION_IP) {
+			dst_match |= memcmp(n->data.ptr, h_dst, 20) == 0;
+		}
+	}
+	if (!have_src)
+		return false;
+	uint32_t before = sa->ext & (EXT_NAT_LOCAL | EXT_NAT_REMOTE);
+	sa->ext &= ~(uint32_t)(EXT_NAT_LOCAL | EXT_NAT_REMOTE);
+	sa->ext |= EXT_NATT;
+	if (!src_match)
+		sa->ext |= EXT_NAT_REMOTE;
+	if (!dst_match)
+		sa->ext |= EXT_NAT_LOCAL;
+	if (before != (sa->ext & (EXT_NAT_LOCAL | EXT_NAT_REMOTE)))
+		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: NAT on the new path: %s%s%s", ikesa_tag(sa),
+			!dst_match ? "we are behind a NAT" : "",
+			!src_match ? (!dst_match ? ", peer too" : "the peer is behind a NAT") : "",
+			src_match && dst_match ? "none" : "");
+	return true;
+}
+
+/* ---- moving ---- */
+
+/*
+ * sa's endpoints moved from old_local/old_remote (old_encap: the Child SAs'
+ * encapsulation then): its Child SAs follow with XFRM_MSG_MIGRATE.
+ */
+static void children_follow(struct ikesa *sa, const struct sockaddr_storage *old_local,
+			    const struct sockaddr_storage *old_remote, bool old_encap)
+{
+	if (same_endpoint(old_local, &sa->local) && same_endpoint(old_remote, &sa->remote) &&
+	    old_encap == natt_encap(sa))
+		return;
+	if (!sa->children)
+		return;
+	if (child_kernel_migrate(sa, old_local, old_remote, old_encap) == 0)
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SAs moved to the new path", ikesa_tag(sa));
+}
+
+static void log_move(struct ikesa *sa, const struct sockaddr_storage *ol, const struct sockaddr_storage *orr,
+		     const char *why)
+{
+	char a[64], b[64], c[64], d[64];
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: %s: path %s - %s -> %s - %s (move %u)", ikesa_tag(sa), why,
+		addr_str(ol, a, sizeof(a)), addr_str(orr, b, sizeof(b)), addr_str(&sa->local, c, sizeof(c)),
+		addr_str(&sa->remote, d, sizeof(d)), sa->moves);
+}
+
+static struct task *task_mobike_update_new(void);
+
+/* Initiator: sa now uses local -> remote; the Child SAs follow, the peer is told. */
+static void move_to(struct ikesa *sa, const struct sockaddr_storage *local,
+		    const struct sockaddr_storage *remote, const char *why)
+{
+	struct sockaddr_storage ol = sa->local, orr = sa->remote;
+	sa->local = *local;
+	sa->remote = *remote;
+	sa->moves++;
+	log_move(sa, &ol, &orr, why);
+	children_follow(sa, &ol, &orr, natt_encap(sa));
+	struct mobike *mb = state_of(sa);
+	if (mb && mb->update_queued)
+		return; /* the queued update is built from the addresses it finds then */
+	struct task *t = task_mobike_update_new();
+	if (!t)
+		return;
+	if (mb)
+		mb->update_queued = true;
+	tm_queue(sa, t);
+}
+
+/*
+ * The original initiator decides the path (3.1), whoever rekeyed the IKE
+ * SA since: the engine's by_conn role, which follows IKE rekeys.
+ */
+static bool original_initiator(struct ikesa *sa)
+{
+	return engine_conn_sa(sa->e, sa->conn->name) == sa;
+}
+
+static bool roams(struct ikesa *sa)
+{
+	return (sa->ext & EXT_MOBIKE) && sa->state == IKESA_ESTABLISHED && !sa->ike_rekeyed &&
+	       original_initiator(sa);
+}
+
+/* A new path for sa: the routes' source to its peer, or to one of the peer's other addresses. */
+static bool find_path(struct ikesa *sa, bool skip_current, struct sockaddr_storage *local,
+		      struct sockaddr_storage *remote)
+{
+	struct engine *e = sa->e;
+	uint16_t lp = port_of(&sa->local), rp = port_of(&sa->remote);
+	if (!skip_current && route_source(e, &sa->remote, local) == 0) {
+		set_port(local, lp);
+		*remote = sa->remote;
+		return true;
+	}
+	struct mobike *mb = sa->mobike;
+	for (size_t i = 0; mb && i < mb->n_peer_addrs; i++) {
+		const struct kaddr *k = &mb->peer_addrs[(mb->next_peer_addr + i) % mb->n_peer_addrs];
+		struct sockaddr_storage r;
+		from_kaddr(k, rp, &r);
+		if (same_addr(&r, &sa->remote) || route_source(e, &r, local) != 0)
+			continue;
+		mb->next_peer_addr = (mb->next_peer_addr + i + 1) % mb->n_peer_addrs;
+		set_port(local, lp);
+		*remote = r;
+		return true;
+	}
+	return false;
+}
+
+struct collect {
+	uint64_t *keys; /* local SPIs (engine_find), as SAs may go while we walk */
+	size_t n, cap;
+};
+
+static void collect_one(uint64_t key, void *val, void *ctx)
+{
+	(void)key;
+	struct collect *c = ctx;
+	const struct ikesa *sa = val;
+	if (c->n < c->cap)
+		c->keys[c->n++] = sa->local_spi_key;
+}
+
+void mobike_roam(struct engine *e)
+{
+	/*
+	 * The IKE SAs we initiated, one per conn (the engine's by_conn table);
+	 * collected first: moving queues tasks, which send, and a send that
+	 * fails may destroy an SA, which must not disturb the table walk.
+	 */
+	struct collect c = {.cap = spi_table_count(e->by_conn)};
+	if (!c.cap)
+		return;
+	c.keys = calloc(c.cap, sizeof(*c.keys));
+	if (!c.keys)
+		return;
+	spi_table_each(e->by_conn, collect_one, &c);
+	for (size_t i = 0; i < c.n; i++) {
+		struct ikesa *sa = engine_find(e, c.keys[i]);
+		if (!sa)
+			continue;
+		if (!roams(sa))
+			continue;
+		struct sockaddr_storage l, r;
+		if (!find_path(sa, false, &l, &r)) {
+			char ra[64];
+			log_msg(LOG_IKE, LOG_LVL_WARN, "%s: no route to %s or the peer's other addresses: "
+				"waiting for one", ikesa_tag(sa), addr_str(&sa->remote, ra, sizeof(ra)));
+			continue;
+		}
+		if (same_endpoint(&l, &sa->local) && same_endpoint(&r, &sa->remote))
+			continue;
+		move_to(sa, &l, &r, "local addresses or routes changed");
+	}
+	free(c.keys);
+}
+
+bool mobike_path_failed(struct ikesa *sa)
+{
+	if (!roams(sa))
+		return false;
+	struct sockaddr_storage l, r;
+	/* First the routes again (the address may be gone quietly), then the peer's others. */
+	if (!(find_path(sa, false, &l, &r) && !same_endpoint(&l, &sa->local)) &&
+	    !find_path(sa, true, &l, &r))
+		return false;
+	if (same_endpoint(&l, &sa->local) && same_endpoint(&r, &sa->remote))
+		return false;
+	move_to(sa, &l, &r, "no answer on the current path");
+	return true;
+}
+
+void mobike_adopt(struct ikesa *old, struct ikesa *n)
+{
+	n->moves = old->moves;
+	if (!old->mobike)
+		return;
+	mobike_free(n->mobike);
+	n->mobike = old->mobike;
+	old->mobike = NULL;
+	struct mobike *mb = n->mobike;
+	/*
+	 * Our update went on the old SA and the peer may have made its
+	 * successor from the addresses it had before: tell the new SA too
+	 * (a queued update has come along with the queue).
+	 */
+	if (mb->update_in_flight && !mb->update_queued) {
+		mb->update_in_flight = false;
+		struct task *t = task_mobike_update_new();
+		if (t) {
+			mb->update_queued = true;
+			struct task **pp = &n->tm.queue;
+			while (*pp)
+				pp = &(*pp)->next;
+			*pp = t;
+		}
+	}
+	/*
+	 * The rekey's answer goes out first (n does not exist for the peer
+	 * before), then n's queue starts, from the loop.
+	 */
+	if (mb->update_queued) {
+		if (mb->loop)
+			timer_cancel(mb->loop, &mb->kick);
+		mb->loop = n->e->env.loop;
+		timer_init(&mb->kick, on_kick, n);
+		timer_arm_in(mb->loop, &mb->kick, 0);
+	}
+}
+
+bool mobike_moves_itself(const struct ikesa *sa, const struct ike_msg *m)
+{
+	return (sa->ext & EXT_MOBIKE) && !ike_hdr_is_response(&m->hdr) &&
+	       m->hdr.exchange == INFORMATIONAL && message_find_notify(m, N_UPDATE_SA_ADDRESSES);
+}
+
+bool mobike_informational(const struct ike_msg *m)
+{
+	static const uint16_t types[] = {N_UPDATE_SA_ADDRESSES, N_COOKIE2, N_ADDITIONAL_IP4_ADDRESS,
+					 N_ADDITIONAL_IP6_ADDRESS, N_NO_ADDITIONAL_ADDRESSES};
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (message_find_notify(m, types[i]))
+			return true;
+	return false;
+}
+
+/* ---- IKE_AUTH: MOBIKE_SUPPORTED (3.1) ---- */
+
+struct auth_task {
+	struct task t;
+	bool sent, agreed;
+};
+
+static enum task_status auth_build_i(struct task *t, struct ikesa *sa, struct ike_builder *b)
+{
+	struct auth_task *a = (struct auth_task *)t;
+	if (!sa->conn->live.mobike)
+		return TASK_DONE;
+	payload_build_notify_simple(b, PROTO_NONE, N_MOBIKE_SUPPORTED, NULL, 0, NULL, 0);
+	build_addresses(sa, b);
+	a->sent = true;
+	return b->err ? TASK_DESTROY : TASK_DONE;
+}
+
+static enum task_status auth_process_i(struct task *t, struct ikesa *sa, const struct ike_msg *m)
+{
+	struct auth_task *a = (struct auth_task *)t;
+	if (a->sent && find_notify(m, N_MOBIKE_SUPPORTED)) {
+		sa->ext |= EXT_MOBIKE;
+		take_addresses(sa, m);
+		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: MOBIKE negotiated", ikesa_tag(sa));
+	}
+	return TASK_DONE;
+}
+
+static enum task_status auth_process_r(struct task *t, struct ikesa *sa, const struct ike_msg *m)
+{
+	struct auth_task *a = (struct auth_task *)t;
+	if (!find_notify(m, N_MOBIKE_SUPPORTED) || !sa->conn->live.mobike)
+		return TASK_DONE;
+	a->agreed = true;
+	sa->ext |= EXT_MOBIKE;
+	take_addresses(sa, m);
+	return TASK_DONE;
+}
+
+static enum task_status auth_build_r(struct task *t, struct ikesa *sa, struct ike_builder *b)
+{
+	struct auth_task *a = (struct auth_task *)t;
+	if (!a->agreed || sa->state != IKESA_ESTABLISHED)
+		return TASK_DONE;
+	payload_build_notify_simple(b, PROTO_NONE, N_MOBIKE_SUPPORTED, NULL, 0, NULL, 0);
+	build_addresses(sa, b);
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: MOBIKE negotiated", ikesa_tag(sa));
+	return b->err ? TASK_DESTROY : TASK_DONE;
+}
+
+static void plain_free(struct task *t)
+{
+	free(t);
+}
+
+static const struct task_ops auth_ops = {
+	.name = "mobike_auth",
+	.exchange = IKE_AUTH,
+	.build_i = auth_build_i,
+	.process_i = auth_process_i,
+	.process_r = auth_process_r,
+	.build_r = auth_build_r,
+	.free = plain_free,
+};
+
+struct task *task_mobike_auth_new(void)
+{
+	struct auth_task *a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->t.ops = &auth_ops;
+	return &a->t;
+}
+
+/* ---- UPDATE_SA_ADDRESSES, initiator (3.5) ---- */
+
+struct cookie_task {
+	struct task t;
+	uint8_t cookie2[MOBIKE_COOKIE2_LEN];
+};
+
+/* The peer's COOKIE2 must be ours, octet for octet (3.6); a mismatch is a replayed or forged answer. */
+static bool cookie2_ok(struct ikesa *sa, const struct ike_msg *m, const uint8_t *want)
+{
+	const struct ike_notify *n = find_notify(m, N_COOKIE2);
+	if (n && n->data.len == MOBIKE_COOKIE2_LEN &&
+	    sodium_memcmp(n->data.ptr, want, MOBIKE_COOKIE2_LEN) == 0)
+		return true;
+	log_msg(LOG_IKE, LOG_LVL_WARN, "%s: %s in the answer: ignored, asking again", ikesa_tag(sa),
+		n ? "COOKIE2 does not match ours" : "no COOKIE2");
+	return false;
+}
+
+static enum task_status update_build_i(struct task *t, struct ikesa *sa, struct ike_builder *b)
+{
+	struct cookie_task *u = (struct cookie_task *)t;
+	if (sa->mobike)
+		sa->mobike->update_queued = false;
+	if (sa->state != IKESA_ESTABLISHED || !(sa->ext & EXT_MOBIKE))
+		return TASK_FAILED;
+	struct mobike *mb = state_of(sa);
+	if (mb)
+		mb->update_in_flight = true;
+	payload_build_notify_simple(b, PROTO_NONE, N_UPDATE_SA_ADDRESSES, NULL, 0, NULL, 0);
+	build_natd(sa, b);
+	rng_fill(sa->e->env.rng, u->cookie2, sizeof(u->cookie2));
+	payload_build_notify_simple(b, PROTO_NONE, N_COOKIE2, NULL, 0, u->cookie2, sizeof(u->cookie2));
+	if (sa->conn->live.mobike_no_nats) {
+		/* 4.2.7: source address, destination address, source port, destination port. */
+		uint8_t d[2 * 16 + 4], a[16];
+		size_t n = addr_bytes(&sa->local, a);
+		memcpy(d, a, n);
+		addr_bytes(&sa->remote, d + n);
+		uint16_t sp = htons(port_of(&sa->local)), dp = htons(port_of(&sa->remote));
+		memcpy(d + 2 * n, &sp, 2);
+		memcpy(d + 2 * n + 2, &dp, 2);
+		payload_build_notify_simple(b, PROTO_NONE, N_NO_NATS_ALLOWED, NULL, 0, d, 2 * n + 4);
+	}
+	build_addresses(sa, b);
+	char l[64], r[64];
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: UPDATE_SA_ADDRESSES from %s to %s", ikesa_tag(sa),
+		addr_str(&sa->local, l, sizeof(l)), addr_str(&sa->remote, r, sizeof(r)));
+	return b->err ? TASK_DESTROY : TASK_DONE;
+}
+
+static enum task_status update_process_i(struct task *t, struct ikesa *sa, const struct ike_msg *m)
+{
+	struct cookie_task *u = (struct cookie_task *)t;
+	const struct ike_notify *err = message_find_error_notify(m);
+	if (sa->mobike)
+		sa->mobike->update_in_flight = false;
+	if (err) {
+		struct names_buf nb;
+		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: the peer refused UPDATE_SA_ADDRESSES: %s%s", ikesa_tag(sa),
+			names_notify(err->type, &nb),
+			err->type == N_UNEXPECTED_NAT_DETECTED ? " (NO_NATS_ALLOWED and a NAT on the path)" : "");
+		return TASK_FAILED;
+	}
+	if (!cookie2_ok(sa, m, u->cookie2))
+		return TASK_NEED_MORE;
+	bool old_encap = natt_encap(sa);
+	check_natd(sa, m);
+	/* The NAT came or went: the Child SAs' encapsulation follows (3.8). */
+	children_follow(sa, &sa->local, &sa->remote, old_encap);
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: the peer moved the IKE SA to the new path", ikesa_tag(sa));
+	return TASK_DONE;
+}
+
+static const struct task_ops update_ops = {
+	.name = "mobike_update",
+	.exchange = INFORMATIONAL,
+	.build_i = update_build_i,
+	.process_i = update_process_i,
+	.free = plain_free,
+};
+
+static struct task *task_mobike_update_new(void)
+{
+	struct cookie_task *u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	u->t.ops = &update_ops;
+	return &u->t;
+}
+
+/* ---- return routability check, responder (3.5) ---- */
+
+static enum task_status rr_build_i(struct task *t, struct ikesa *sa, struct ike_builder *b)
+{
+	struct cookie_task *u = (struct cookie_task *)t;
+	if (sa->state != IKESA_ESTABLISHED || !sa->mobike || !sa->mobike->rr_pending)
+		return TASK_FAILED;
+	rng_fill(sa->e->env.rng, u->cookie2, sizeof(u->cookie2));
+	payload_build_notify_simple(b, PROTO_NONE, N_COOKIE2, NULL, 0, u->cookie2, sizeof(u->cookie2));
+	char r[64];
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: return routability check of %s", ikesa_tag(sa),
+		addr_str(&sa->remote, r, sizeof(r)));
+	return b->err ? TASK_DESTROY : TASK_DONE;
+}
+
+static enum task_status rr_process_i(struct task *t, struct ikesa *sa, const struct ike_msg *m)
+{
+	struct cookie_task *u = (struct cookie_task *)t;
+	struct mobike *mb = sa->mobike;
+	if (!mb || !mb->rr_pending)
+		return TASK_DONE;
+	if (!cookie2_ok(sa, m, u->cookie2))
+		return TASK_NEED_MORE;
+	mb->rr_pending = false;
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: return routability confirmed", ikesa_tag(sa));
+	children_follow(sa, &mb->rr_local, &mb->rr_remote, mb->rr_encap);
+	return TASK_DONE;
+}
+
+static const struct task_ops rr_ops = {
+	.name = "mobike_rr",
+	.exchange = INFORMATIONAL,
+	.build_i = rr_build_i,
+	.process_i = rr_process_i,
+	.free = plain_free,
+};
+
+/* ---- the peer's INFORMATIONAL with MOBIKE notifies ---- */
+
+struct resp_task {
+	struct task t;
+	uint8_t cookie2[MOBIKE_COOKIE2_MAX];
+	size_t cookie2_len;
+	uint16_t error;
+	bool natd;
+};
+
+/* 4.2.7: what the initiator saw must be what we see, else a NAT is on the path. */
+static bool no_nats_ok(const struct ike_notify *n, const struct sockaddr_storage *from,
+		       const struct sockaddr_storage *to)
+{
+	uint8_t d[2 * 16 + 4], a[16];
+	size_t len = addr_bytes(from, a);
+	if (!len || addr_bytes(to, d + len) != len)
+		return false;
+	memcpy(d, a, len);
+	uint16_t sp = htons(port_of(from)), dp = htons(port_of(to));
+	memcpy(d + 2 * len, &sp, 2);
+	memcpy(d + 2 * len + 2, &dp, 2);
+	return n->data.len == 2 * len + 4 && memcmp(n->data.ptr, d, n->data.len) == 0;
+}
+
+static enum task_status resp_process_r(struct task *t, struct ikesa *sa, const struct ike_msg *m)
+{
+	struct resp_task *r = (struct resp_task *)t;
+	struct engine *e = sa->e;
+	if (!(sa->ext & EXT_MOBIKE))
+		return TASK_DONE; /* not negotiated: the notifies mean nothing (3.1) */
+	const struct ike_notify *c2 = find_notify(m, N_COOKIE2);
+	if (c2 && c2->data.len >= 8 && c2->data.len <= MOBIKE_COOKIE2_MAX) {
+		memcpy(r->cookie2, c2->data.ptr, c2->data.len);
+		r->cookie2_len = c2->data.len;
+	}
+	take_addresses(sa, m);
+	if (!find_notify(m, N_UPDATE_SA_ADDRESSES))
+		return TASK_DONE;
+	if (original_initiator(sa)) {
+		/* 3.5: only the original initiator decides the addresses. */
+		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: UPDATE_SA_ADDRESSES from the responder ignored",
+			ikesa_tag(sa));
+		return TASK_DONE;
+	}
+	if (!e->rx_local || !e->rx_remote)
+		return TASK_DONE;
+	const struct ike_notify *nn = find_notify(m, N_NO_NATS_ALLOWED);
+	if (nn && !no_nats_ok(nn, e->rx_remote, e->rx_local)) {
+		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: NO_NATS_ALLOWED, but the addresses changed on the way: "
+			"not moving", ikesa_tag(sa));
+		r->error = N_UNEXPECTED_NAT_DETECTED;
+		return TASK_DONE;
+	}
+	struct sockaddr_storage ol = sa->local, orr = sa->remote;
+	bool old_encap = natt_encap(sa);
+	if (e->rx_local->ss_family)
+		sa->local = *e->rx_local;
+	sa->remote = *e->rx_remote;
+	r->natd = check_natd(sa, m);
+	if (same_endpoint(&ol, &sa->local) && same_endpoint(&orr, &sa->remote) &&
+	    old_encap == natt_encap(sa))
+		return TASK_DONE;
+	sa->moves++;
+	log_move(sa, &ol, &orr, "UPDATE_SA_ADDRESSES");
+	struct mobike *mb = state_of(sa);
+	if (sa->conn->live.mobike_check && mb && !same_addr(&orr, &sa->remote)) {
+		/* 3.5: the Child SAs stay where they were until the new address answers. */
+		if (!mb->rr_pending) {
+			mb->rr_local = ol;
+			mb->rr_remote = orr;
+			mb->rr_encap = old_encap;
+		}
+		mb->rr_pending = true;
+		struct cookie_task *rr = calloc(1, sizeof(*rr));
+		if (rr) {
+			rr->t.ops = &rr_ops;
+			tm_queue(sa, &rr->t); /* sent once our answer is out (task manager) */
+		}
+		return TASK_DONE;
+	}
+	if (mb && mb->rr_pending) {
+		/* Moved again before the check answered: from where the Child SAs still are. */
+		mb->rr_pending = false;
+		children_follow(sa, &mb->rr_local, &mb->rr_remote, mb->rr_encap);
+	} else {
+		children_follow(sa, &ol, &orr, old_encap);
+	}
+	return TASK_DONE;
+}
+
+static enum task_status resp_build_r(struct task *t, struct ikesa *sa, struct ike_builder *b)
+{
+	struct resp_task *r = (struct resp_task *)t;
+	if (r->error) {
+		payload_build_notify_simple(b, PROTO_NONE, r->error, NULL, 0, NULL, 0);
+		return b->err ? TASK_DESTROY : TASK_DONE;
+	}
+	if (r->natd)
+		build_natd(sa, b);
+	if (r->cookie2_len)
+		payload_build_notify_simple(b, PROTO_NONE, N_COOKIE2, NULL, 0, r->cookie2, r->cookie2_len);
+	return b->err ? TASK_DESTROY : TASK_DONE;
+}
+
+static const struct task_ops resp_ops = {
+	.name = "mobike_r",
+	.exchange = INFORMATIONAL,
+	.process_r = resp_process_r,
+	.build_r = resp_build_r,
+	.free = plain_free,
+};
+
+struct task *task_mobike_r_new(void)
+{
+	struct resp_task *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->t.ops = &resp_ops;
+	return &r->t;
+}

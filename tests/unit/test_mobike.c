@@ -1,0 +1,461 @@
+/*
+ * MOBIKE (RFC 4555) between two engines: the path changes of a roaming
+ * initiator ("a"), UPDATE_SA_ADDRESSES, NAT detection on the new path,
+ * NO_NATS_ALLOWED, COOKIE2 and the return routability check, address
+ * lists, and updates crossing rekeys. The Child SAs must move with
+ * XFRM_MSG_MIGRATE (same SPIs, keys and counters), never be re-created.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/mobike.h"
+#include "daemon/task.h"
+#include "daemon/task_manager.h"
+#include "tests/unit/engine_world.h"
+
+static struct kaddr kaddr_of(const char *ip)
+{
+	struct kaddr k;
+	assert_int_equal(kaddr_from_string(ip, &k), 0);
+	return k;
+}
+
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+static const char *ip_of(const struct sockaddr_storage *ss)
+{
+	static char buf[2][INET_ADDRSTRLEN];
+	static int n;
+	n ^= 1;
+	inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf[n], sizeof(buf[n]));
+	return buf[n];
+}
+
+static const struct kernel_fake_sa *state(int side, const char *dst, uint32_t spi)
+{
+	struct kaddr k = kaddr_of(dst);
+	return kernel_fake_find_sa(W->s[side].fake, &k, spi, IPPROTO_ESP);
+}
+
+/* a's routes now leave from ip (an address came, went, or a link went down). */
+static void roam_a(const char *ip)
+{
+	mkaddr(&W->s[0].route_src, ip, 0);
+	mobike_roam(W->s[0].e);
+}
+
+/* Every installed Child SA state of side between its IKE SA's current addresses, SPIs kept. */
+static void assert_children_at(int side, const char *local, const char *remote)
+{
+	struct ikesa *sa = sa_of(side);
+	assert_non_null(sa);
+	assert_string_equal(ip_of(&sa->local), local);
+	assert_string_equal(ip_of(&sa->remote), remote);
+	for (struct child_sa *c = sa->children; c; c = c->next) {
+		const struct kernel_fake_sa *in = state(side, local, c->spi_in);
+		const struct kernel_fake_sa *out = state(side, remote, c->spi_out);
+		assert_non_null(in);
+		assert_non_null(out);
+		struct kaddr l = kaddr_of(local), r = kaddr_of(remote);
+		assert_true(kaddr_eq(&in->sa.src, &r));
+		assert_true(kaddr_eq(&out->sa.src, &l));
+	}
+}
+
+/* Index of the first queued message for side `to` of this exchange and direction. */
+static size_t q_which(int to, uint8_t exchange, bool response)
+{
+	for (size_t i = 0; i < W->nq; i++) {
+		struct ike_hdr h = qhdr(i);
+		if (W->q[i].to == to && h.exchange == exchange && ike_hdr_is_response(&h) == response)
+			return i;
+	}
+	fail_msg("no such message queued for side %d", to);
+	return 0;
+}
+
+static void establish_mobike(const struct params *p)
+{
+	world_new(p);
+	establish();
+	assert_tunnel();
+	assert_true(sa_of(0)->ext & EXT_MOBIKE);
+	assert_true(sa_of(1)->ext & EXT_MOBIKE);
+}
+
+static void test_negotiated(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	/* a announces one more address of its own (ADDITIONAL_IP4_ADDRESS, 3.4). */
+	mkaddr(&W->s[0].local_addrs[0], "192.0.2.1", 0);
+	mkaddr(&W->s[0].local_addrs[1], "198.51.100.1", 0);
+	W->s[0].n_local_addrs = 2;
+	establish();
+	assert_tunnel();
+	struct ikesa *a = sa_of(0), *b = sa_of(1);
+	assert_true(a->ext & EXT_MOBIKE);
+	assert_true(b->ext & EXT_MOBIKE);
+	/* RFC 4555 3.3: to the NAT-T port for IKE_AUTH on, although there is no NAT ... */
+	assert_int_equal(port_of(&a->local), 4500);
+	assert_int_equal(port_of(&b->remote), 4500);
+	assert_false(a->ext & (EXT_NAT_LOCAL | EXT_NAT_REMOTE));
+	/* ... and ESP stays plain. */
+	assert_false(state(0, "192.0.2.2", a->children->spi_out)->sa.encap);
+	/* b kept a's other address; nothing moved yet. */
+	assert_non_null(b->mobike);
+	assert_int_equal(a->moves, 0);
+	/* No change of path: nothing is sent. */
+	roam_a("192.0.2.1");
+	assert_int_equal(W->nq, 0);
+	world_free();
+}
+
+static void test_not_negotiated(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.extra_b = "mobike = no\n";
+	world_new(&p);
+	establish();
+	assert_tunnel();
+	assert_false(sa_of(0)->ext & EXT_MOBIKE);
+	assert_false(sa_of(1)->ext & EXT_MOBIKE);
+	roam_a("192.0.2.11");
+	assert_int_equal(W->nq, 0);
+	assert_string_equal(ip_of(&sa_of(0)->local), "192.0.2.1");
+	world_free();
+}
+
+/* The path changes: a moves, tells b, b moves; SPIs, keys and counters stay. */
+static void test_move(void **st)
+{
+	(void)st;
+	establish_mobike(&DEFAULTS);
+	struct ikesa *a = sa_of(0), *b = sa_of(1);
+	uint64_t spi_i = a->spi_i, spi_r = a->spi_r;
+	uint32_t a_in = a->children->spi_in, a_out = a->children->spi_out;
+	struct kaddr kb = kaddr_of("192.0.2.2");
+	struct kernel_sa_stats stats = {.bytes = 4242, .packets = 42};
+	assert_int_equal(kernel_fake_set_stats(W->s[1].fake, &kb, b->children->spi_in, IPPROTO_ESP, &stats), 0);
+	unsigned dels_a = kernel_fake_calls(W->s[0].fake, KFAKE_DEL_SA);
+	unsigned dels_b = kernel_fake_calls(W->s[1].fake, KFAKE_DEL_SA);
+	roam_a("192.0.2.11");
+	/* a's Child SAs follow at once: the old path is gone. */
+	assert_children_at(0, "192.0.2.11", "192.0.2.2");
+	assert_int_equal(a->moves, 1);
+	/* INFORMATIONAL { HDR, SK { N(UPDATE_SA_ADDRESSES), N(NAT_D*), N(COOKIE2) } } --> */
+	assert_int_equal(W->nq, 1);
+	assert_string_equal(ip_of(&W->q[0].from), "192.0.2.11");
+	assert_int_equal(port_of(&W->q[0].from), 4500);
+	step(1, INFORMATIONAL, false);
+	assert_int_equal(b->moves, 1);
+	assert_int_equal(port_of(&b->remote), 4500);
+	assert_children_at(1, "192.0.2.2", "192.0.2.11");
+	/* <-- { HDR, SK { N(NAT_D*), N(COOKIE2) } } */
+	assert_string_equal(ip_of(&W->q[0].dst), "192.0.2.11");
+	step(0, INFORMATIONAL, true);
+	assert_int_equal(W->nq, 0);
+	/* Same IKE SA, same Child SA, moved with MIGRATE; the kernel kept its counters. */
+	assert_ptr_equal(sa_of(0), a);
+	assert_int_equal(a->spi_i, spi_i);
+	assert_int_equal(a->spi_r, spi_r);
+	assert_int_equal(a->children->spi_in, a_in);
+	assert_int_equal(a->children->spi_out, a_out);
+	assert_int_equal(state(1, "192.0.2.2", b->children->spi_in)->stats.bytes, 4242);
+	assert_int_equal(kernel_fake_calls(W->s[0].fake, KFAKE_DEL_SA), dels_a);
+	assert_int_equal(kernel_fake_calls(W->s[1].fake, KFAKE_DEL_SA), dels_b);
+	assert_int_equal(kernel_fake_calls(W->s[0].fake, KFAKE_MIGRATE), 3);
+	assert_int_equal(kernel_fake_calls(W->s[1].fake, KFAKE_MIGRATE), 3);
+	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 2);
+	assert_int_equal(kernel_fake_policy_count(W->s[1].fake), 3);
+	assert_false(a->ext & (EXT_NAT_LOCAL | EXT_NAT_REMOTE));
+	/* The keys still agree crosswise at the new addresses. */
+	const struct kernel_fake_sa *ao = state(0, "192.0.2.2", a_out), *bi = state(1, "192.0.2.2", a_out);
+	assert_memory_equal(ao->sa.enc_key, bi->sa.enc_key, ao->sa.enc_key_len);
+	/* And back to the first address. */
+	roam_a("192.0.2.1");
+	step(1, INFORMATIONAL, false);
+	step(0, INFORMATIONAL, true);
+	assert_tunnel();
+	assert_int_equal(a->moves, 2);
+	assert_int_equal(b->moves, 2);
+	/* A request from an unexpected address without UPDATE moves nothing (3.5). */
+	tm_queue(a, task_dpd_new());
+	struct sockaddr_storage other;
+	mkaddr(&other, "192.0.2.99", 4500);
+	q_rewrite(0, &other, NULL);
+	step(1, INFORMATIONAL, false);
+	assert_string_equal(ip_of(&b->remote), "192.0.2.1");
+	world_free();
+}
+
+/* The peer's NAT_DETECTION hashes find a NAT on the new path: encapsulation on (3.8). */
+static void test_nat_on_new_path(void **st)
+{
+	(void)st;
+	establish_mobike(&DEFAULTS);
+	struct ikesa *a = sa_of(0), *b = sa_of(1);
+	roam_a("10.9.0.2");
+	struct sockaddr_storage pub;
+	mkaddr(&pub, "203.0.113.5", 40000);
+	q_rewrite(0, &pub, NULL); /* the lte uplink's NAT */
+	step(1, INFORMATIONAL, false);
+	assert_true(b->ext & EXT_NAT_REMOTE);
+	assert_string_equal(ip_of(&b->remote), "203.0.113.5");
+	const struct kernel_fake_sa *bo = state(1, "203.0.113.5", b->children->spi_out);
+	assert_non_null(bo);
+	assert_true(bo->sa.encap);
+	assert_int_equal(bo->sa.encap_dport, 40000);
+	step(0, INFORMATIONAL, true);
+	assert_true(a->ext & EXT_NAT_LOCAL);
+	const struct kernel_fake_sa *ao = state(0, "192.0.2.2", a->children->spi_out);
+	assert_non_null(ao);
+	assert_true(ao->sa.encap);
+	assert_int_equal(ao->sa.encap_sport, 4500);
+	assert_true(state(0, "10.9.0.2", a->children->spi_in)->sa.encap);
+	/* Back on a path without NAT: b's states lose the encapsulation again. */
+	roam_a("192.0.2.1");
+	step(1, INFORMATIONAL, false);
+	assert_false(b->ext & EXT_NAT_REMOTE);
+	assert_false(state(1, "192.0.2.1", b->children->spi_out)->sa.encap);
+	step(0, INFORMATIONAL, true);
+	assert_false(a->ext & EXT_NAT_LOCAL);
+	assert_false(state(0, "192.0.2.2", a->children->spi_out)->sa.encap);
+	assert_tunnel();
+	world_free();
+}
+
+/* NO_NATS_ALLOWED (3.9): a NAT on the path is refused and b stays put. */
+static void test_no_nats_allowed(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.extra_a = "mobike_no_nats = yes\n";
+	establish_mobike(&p);
+	struct ikesa *b = sa_of(1);
+	roam_a("10.9.0.2");
+	struct sockaddr_storage pub;
+	mkaddr(&pub, "203.0.113.5", 40000);
+	q_rewrite(0, &pub, NULL);
+	step(1, INFORMATIONAL, false);
+	/* <-- { HDR, SK { N(UNEXPECTED_NAT_DETECTED) } } */
+	assert_string_equal(ip_of(&b->remote), "192.0.2.1");
+	assert_int_equal(b->moves, 0);
+	assert_non_null(state(1, "192.0.2.1", b->children->spi_out));
+	step(0, INFORMATIONAL, true);
+	assert_non_null(sa_of(0));
+	/* Without a NAT the same update goes through. */
+	roam_a("192.0.2.12");
+	step(1, INFORMATIONAL, false);
+	step(0, INFORMATIONAL, true);
+	assert_children_at(1, "192.0.2.2", "192.0.2.12");
+	world_free();
+}
+
+/* Return routability (3.5, mobike_check = yes): b moves the Child SAs once a answers there. */
+static void test_return_routability(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.extra_b = "mobike_check = yes\n";
+	establish_mobike(&p);
+	struct ikesa *b = sa_of(1);
+	roam_a("192.0.2.11");
+	step(1, INFORMATIONAL, false);
+	/* The IKE SA moved, the Child SAs wait at the old address. */
+	assert_string_equal(ip_of(&b->remote), "192.0.2.11");
+	assert_non_null(state(1, "192.0.2.1", b->children->spi_out));
+	assert_int_equal(kernel_fake_calls(W->s[1].fake, KFAKE_MIGRATE), 0);
+	/* <-- INFORMATIONAL { HDR, SK { N(COOKIE2) } } to the new address, and the update's answer */
+	assert_int_equal(W->nq, 2);
+	assert_string_equal(ip_of(&W->q[0].dst), "192.0.2.11");
+	step(0, INFORMATIONAL, false);
+	step(0, INFORMATIONAL, true);
+	/* { HDR, SK { N(COOKIE2) } } --> echoed */
+	step(1, INFORMATIONAL, true);
+	assert_children_at(1, "192.0.2.2", "192.0.2.11");
+	assert_int_equal(W->nq, 0);
+	assert_int_equal(kernel_fake_calls(W->s[1].fake, KFAKE_MIGRATE), 3);
+	world_free();
+}
+
+/*
+ * The layout of task_mobike.c's COOKIE2 tasks (a task, then its cookie):
+ * the test turns the cookie a expects into another, which is what an old
+ * or forged answer would carry.
+ */
+struct cookie_view {
+	struct task t;
+	uint8_t cookie2[16];
+};
+
+/* A COOKIE2 that is not ours: the answer is ignored and the update asked again (3.6). */
+static void test_cookie2_mismatch(void **st)
+{
+	(void)st;
+	establish_mobike(&DEFAULTS);
+	struct ikesa *a = sa_of(0), *b = sa_of(1);
+	roam_a("192.0.2.11");
+	assert_non_null(a->tm.active_i);
+	assert_string_equal(a->tm.active_i->ops->name, "mobike_update");
+	((struct cookie_view *)a->tm.active_i)->cookie2[0] ^= 0xff;
+	uint32_t id = a->tm.req_id;
+	step(1, INFORMATIONAL, false);
+	step(0, INFORMATIONAL, true);
+	/* Ignored: a asks again with a new message ID and a new cookie. */
+	assert_int_equal(W->nq, 1);
+	assert_int_equal(qhdr(0).msg_id, id + 1);
+	step(1, INFORMATIONAL, false);
+	step(0, INFORMATIONAL, true);
+	assert_int_equal(W->nq, 0);
+	assert_null(a->tm.active_i);
+	assert_children_at(1, "192.0.2.2", "192.0.2.11");
+	assert_int_equal(b->moves, 1); /* the second update found b already there */
+	world_free();
+}
+
+/* b rekeys the Child SA while a's update is on its way (window 1 each side). */
+static void test_update_crosses_child_rekey(void **st)
+{
+	(void)st;
+	establish_mobike(&DEFAULTS);
+	roam_a("192.0.2.11");
+	struct kaddr kb = kaddr_of("192.0.2.2");
+	assert_int_equal(kernel_fake_inject_expire(W->s[1].fake, sa_of(1)->children->spi_in, IPPROTO_ESP, &kb,
+						   false), 0);
+	kernel_events();
+	/* a's UPDATE_SA_ADDRESSES and b's CREATE_CHILD_SA cross. */
+	assert_int_equal(W->nq, 2);
+	step_at(q_which(0, CREATE_CHILD_SA, false), 0, CREATE_CHILD_SA, false); /* a answers */
+	/* b installs the new Child SA toward a's old address: it has not heard of the move yet */
+	step_at(q_which(1, CREATE_CHILD_SA, true), 1, CREATE_CHILD_SA, true);
+	/* then the update: both of b's Child SAs (one reqid) go to the new path */
+	step_at(q_which(1, INFORMATIONAL, false), 1, INFORMATIONAL, false);
+	assert_children_at(1, "192.0.2.2", "192.0.2.11");
+	/* the rest: the update's answer, the old Child SA's Delete */
+	for (int i = 0; i < 8 && W->nq; i++)
+		pop(0, true);
+	assert_int_equal(W->nq, 0);
+	assert_children_at(0, "192.0.2.11", "192.0.2.2");
+	assert_children_at(1, "192.0.2.2", "192.0.2.11");
+	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 2);
+	assert_int_equal(kernel_fake_sa_count(W->s[1].fake), 2);
+	assert_int_equal(kernel_fake_policy_count(W->s[1].fake), 3);
+	world_free();
+}
+
+/* b rekeys the IKE SA while a's update is unanswered: the new IKE SA gets the update too. */
+static void test_update_crosses_ike_rekey(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.extra_b = "ike_lifetime = 100\nrekey_margin = 10\nrand_margin = 0\n";
+	establish_mobike(&p);
+	uint32_t child_in = sa_of(0)->children->spi_in;
+	advance(89000);
+	roam_a("192.0.2.11");
+	advance(1000); /* b's IKE rekey is due */
+	assert_int_equal(W->nq, 2);
+	/* b's CREATE_CHILD_SA(IKE) reaches a first; a answers. */
+	step_at(q_which(0, CREATE_CHILD_SA, false), 0, CREATE_CHILD_SA, false);
+	step_at(q_which(1, CREATE_CHILD_SA, true), 1, CREATE_CHILD_SA, true);
+	/* Now the update on the old IKE SA, and everything after it, and a's new IKE SA's update. */
+	for (int i = 0; i < 16 && W->nq; i++) {
+		pop(0, true);
+		if (!W->nq)
+			advance(1);
+	}
+	assert_int_equal(W->nq, 0);
+	struct ikesa *a = sa_of(0), *b = sa_of(1);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(a->ext & EXT_MOBIKE);
+	assert_int_equal(a->children->spi_in, child_in);
+	assert_children_at(0, "192.0.2.11", "192.0.2.2");
+	assert_children_at(1, "192.0.2.2", "192.0.2.11");
+	assert_int_equal(a->spi_i, b->spi_i);
+	assert_true(a->moves >= 1);
+	/* The new IKE SA roams on. */
+	roam_a("192.0.2.12");
+	step(1, INFORMATIONAL, false);
+	step(0, INFORMATIONAL, true);
+	assert_children_at(1, "192.0.2.2", "192.0.2.12");
+	world_free();
+}
+
+/* No answer on the current path: after the second retransmit, the peer's other address. */
+static void test_path_failed_next_address(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	mkaddr(&W->s[1].local_addrs[0], "192.0.2.2", 0);
+	mkaddr(&W->s[1].local_addrs[1], "192.0.2.22", 0);
+	W->s[1].n_local_addrs = 2;
+	establish();
+	struct ikesa *a = sa_of(0);
+	assert_true(a->ext & EXT_MOBIKE);
+	tm_queue(a, task_dpd_new());
+	drop(INFORMATIONAL, false);
+	advance(4000);
+	drop(INFORMATIONAL, false); /* retransmit 1 */
+	advance(7200);
+	/* retransmit 2 goes to b's other address, and an update waits behind it */
+	assert_int_equal(W->nq, 1);
+	assert_string_equal(ip_of(&W->q[0].dst), "192.0.2.22");
+	assert_string_equal(ip_of(&a->remote), "192.0.2.22");
+	assert_children_at(0, "192.0.2.1", "192.0.2.22");
+	step(1, INFORMATIONAL, false);
+	step(0, INFORMATIONAL, true);
+	step(1, INFORMATIONAL, false); /* UPDATE_SA_ADDRESSES */
+	assert_string_equal(ip_of(&W->q[0].from), "192.0.2.22");
+	step(0, INFORMATIONAL, true);
+	assert_children_at(1, "192.0.2.22", "192.0.2.1");
+	world_free();
+}
+
+/* No route to the peer at all: nothing moves, nothing is sent, until a route is back. */
+static void test_no_route(void **st)
+{
+	(void)st;
+	establish_mobike(&DEFAULTS);
+	W->s[0].no_route = true;
+	mobike_roam(W->s[0].e);
+	assert_int_equal(W->nq, 0);
+	assert_int_equal(sa_of(0)->moves, 0);
+	W->s[0].no_route = false;
+	roam_a("192.0.2.13");
+	step(1, INFORMATIONAL, false);
+	step(0, INFORMATIONAL, true);
+	assert_children_at(1, "192.0.2.2", "192.0.2.13");
+	world_free();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_negotiated),
+		cmocka_unit_test(test_not_negotiated),
+		cmocka_unit_test(test_move),
+		cmocka_unit_test(test_nat_on_new_path),
+		cmocka_unit_test(test_no_nats_allowed),
+		cmocka_unit_test(test_return_routability),
+		cmocka_unit_test(test_cookie2_mismatch),
+		cmocka_unit_test(test_update_crosses_child_rekey),
+		cmocka_unit_test(test_update_crosses_ike_rekey),
+		cmocka_unit_test(test_path_failed_next_address),
+		cmocka_unit_test(test_no_route),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
