@@ -52,6 +52,8 @@
 #define CHILD_KE_RETRIES_MAX 2
 /* TEMPORARY_FAILURE: wait this long (plus up to as much again at random) before retrying (2.25). */
 #define CHILD_RETRY_MS 5000
+/* ... but sooner when the SA's hard lifetime is near: half the time left, at least this. */
+#define CHILD_RETRY_MIN_MS 200
 
 struct child_create {
 	struct task t;
@@ -335,9 +337,23 @@ static void rekey_abandoned(struct ikesa *sa, struct child_create *cc, bool retr
 		rng_fill(sa->e->env.rng, &r, sizeof(r));
 		/* A retry may still be armed (a second soft expire rekeyed meanwhile):
 		 * timer_init on an armed timer would leave it in the loop's heap twice. */
+		uint64_t delay = CHILD_RETRY_MS + r % CHILD_RETRY_MS, now = engine_now(sa->e);
+		/*
+		 * The hard lifetime comes sooner: retry within half of what is left,
+		 * so that a successor can still be made before the kernel deletes the
+		 * SA. (Byte and packet limits cannot be foreseen: time only.)
+		 */
+		if (old->hard_ms > now && delay > (old->hard_ms - now) / 2) {
+			delay = (old->hard_ms - now) / 2;
+			if (delay < CHILD_RETRY_MIN_MS)
+				delay = CHILD_RETRY_MIN_MS;
+			log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s (%08x) expires in %u ms: "
+				"retrying its rekey in %u ms", ikesa_tag(sa), old->cfg->name,
+				ntohl(old->spi_in), (unsigned)(old->hard_ms - now), (unsigned)delay);
+		}
 		timer_cancel(sa->e->env.loop, &old->retry_timer);
 		timer_init(&old->retry_timer, child_retry_rekey, old);
-		timer_arm_in(sa->e->env.loop, &old->retry_timer, CHILD_RETRY_MS + r % CHILD_RETRY_MS);
+		timer_arm_in(sa->e->env.loop, &old->retry_timer, delay);
 	}
 }
 

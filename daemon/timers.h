@@ -22,7 +22,9 @@
  *    brings it back).
  *  - Child SA rekey: no timer of ours; the kernel's soft lifetime (set by
  *    child_kernel.c with the same margins) raises XFRM_MSG_EXPIRE. After
- *    TEMPORARY_FAILURE it is retried 5-10 s later (task_child_create.c).
+ *    TEMPORARY_FAILURE it is retried 5-10 s later, or within half the
+ *    time left before the SA's hard lifetime when that is sooner (at least
+ *    200 ms; task_child_create.c).
  *  - NAT keepalive (RFC 3948 2.3): on an established IKE SA behind a NAT
  *    (EXT_NAT_LOCAL), every keepalive seconds a 0xFF octet goes to the
  *    peer's NAT-T port unless an IKE message was sent or the Child SAs'

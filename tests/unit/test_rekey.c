@@ -700,6 +700,46 @@ static void test_idle_with_traffic(void **st)
 	world_free();
 }
 
+/*
+ * TEMPORARY_FAILURE near the hard lifetime (2.25): the retry comes within
+ * half the time left, not 5-10 s later when the kernel would have deleted
+ * the SA already; far from it, 5-10 s.
+ */
+static void run_temp_failure(uint64_t at_ms, uint64_t min_ms, uint64_t max_ms)
+{
+	struct params p = DEFAULTS;
+	p.extra_a = "lifetime = 20\nrekey_margin = 5\nrand_margin = 0\n";
+	world_new(&p);
+	establish();
+	advance(at_ms);
+	/* b rekeys the IKE SA (its request held back), so it refuses Child rekeys meanwhile */
+	tm_queue(sa_of(1), task_ike_rekey_new());
+	assert_int_equal(W->nq, 1);
+	expire(0, false);
+	/* CREATE_CHILD_SA { N(REKEY_SA), ... } --> b, <-- { N(TEMPORARY_FAILURE) } */
+	step_at(q_find(1), 1, CREATE_CHILD_SA, false);
+	step_at(W->nq - 1, 0, CREATE_CHILD_SA, true);
+	struct child_sa *c = sa_of(0)->children;
+	uint32_t old_in = c->spi_in;
+	uint64_t in = c->retry_timer.deadline_ms - engine_now(W->s[0].e);
+	assert_true(in >= min_ms && in <= max_ms);
+	/* b's IKE rekey, then a's retry: one new pair before the hard lifetime */
+	settle();
+	run_for(max_ms + 200);
+	assert_tunnel();
+	assert_int_not_equal(sa_of(0)->children->spi_in, old_in);
+	assert_true(sa_of(0)->children->installed_ms > at_ms);
+	world_free();
+}
+
+static void test_rekey_retry_before_hard(void **st)
+{
+	(void)st;
+	run_temp_failure(17000, 1300, 1500); /* hard lifetime in 3 s: within 1.5 s */
+	run_temp_failure(19800, 200, 200);   /* in 0.2 s: the 200 ms floor */
+	run_temp_failure(1000, 5000, 10000); /* far from it: 5-10 s */
+}
+
 int main(void)
 {
 	crypto_init();
@@ -724,6 +764,7 @@ int main(void)
 		cmocka_unit_test(test_child_and_ike_rekey_cross),
 		cmocka_unit_test(test_trap_acquire),
 		cmocka_unit_test(test_idle_with_traffic),
+		cmocka_unit_test(test_rekey_retry_before_hard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
