@@ -270,6 +270,8 @@ void engine_free(struct engine *e)
 	}
 	if (e->traps)
 		trap_remove_all(e);
+	if (e->roam_pending)
+		timer_cancel(e->env.loop, &e->roam_timer);
 	route_iface_free_all(e);
 	spi_table_free(e->by_spi);
 	spi_table_free(e->half_open);

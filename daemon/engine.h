@@ -102,6 +102,9 @@ struct engine {
 	uint8_t *rxbuf, *txbuf;         /* scratch: decrypted payloads, messages being built */
 	/* Where the message being processed came from and to (tm_receive; borrowed, else NULL). */
 	const struct sockaddr_storage *rx_local, *rx_remote;
+	/* RFC 4555: address/route changes are handled MOBIKE_DEBOUNCE_MS after the first (mobike.h). */
+	struct timer roam_timer;
+	bool roam_pending;
 	bool shutting_down;
 };
 

@@ -297,6 +297,8 @@ enum ike_notify_type {
 
 /* RFC 4555 3.5: retransmits of a request before a MOBIKE initiator tries another path. */
 #define MOBIKE_PATH_RETRANSMITS 2
+/* Address, link and route events are handled this long after the first of a burst (ms). */
+#define MOBIKE_DEBOUNCE_MS 200
 
 /* Traffic selector types (RFC 7296 3.13.1). */
 enum ike_ts_type {

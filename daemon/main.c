@@ -23,11 +23,13 @@
 #include "daemon/engine.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
+#include "daemon/mobike.h"
 #include "daemon/natt.h"
 #include "daemon/trap.h"
 #include "daemon/udp.h"
 #include "netlink/kernel_ops.h"
 #include "netlink/link.h"
+#include "netlink/netmon.h"
 
 #define DEFAULT_CONFIG "/etc/xiked/xiked.conf"
 
@@ -40,6 +42,7 @@ struct daemon {
 	struct link link; /* rtnetlink: route-based interfaces (route_iface.h) */
 	struct engine *engine;
 	struct control *control;
+	struct netmon *netmon; /* rtnetlink events for MOBIKE (netlink/netmon.h), or NULL */
 };
 
 static int send_cb(void *ctx, const struct sockaddr_storage *from, const struct sockaddr_storage *to,
@@ -70,6 +73,16 @@ static void on_kernel_event(struct loop *loop, int fd, uint32_t events, void *ct
 	(void)events;
 	struct daemon *d = ctx;
 	d->kernel.ops->event_dispatch(d->kernel.k);
+}
+
+static void on_netmon_event(struct loop *loop, int fd, uint32_t events, void *ctx)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	struct daemon *d = ctx;
+	if (netmon_dispatch(d->netmon) && d->engine)
+		mobike_net_changed(d->engine);
 }
 
 /* The kernel is opened before the engine exists: events reach it through the daemon. */
@@ -245,10 +258,22 @@ int main(int argc, char **argv)
 		.port = udp_port(d.udp, false),
 		.natt_port = udp_port(d.udp, true),
 	};
+	/* RFC 4555 roaming: address/route events and RTM_GETROUTE source selection. */
+	int nrc = netmon_new(&d.netmon);
+	if (nrc == 0) {
+		env.route_source = netmon_route_source;
+		env.local_addrs = netmon_local_addrs;
+		env.net_ctx = d.netmon;
+	} else {
+		log_msg(LOG_KNL, LOG_LVL_WARN, "cannot watch addresses and routes (rtnetlink): %s; "
+			"MOBIKE will not follow address changes", strerror(-nrc));
+	}
 	d.engine = engine_new(&env, cfg);
 	if (!d.engine)
 		goto out;
 	loop_add_fd(d.loop, d.kernel.ops->event_fd(d.kernel.k), EPOLLIN, on_kernel_event, &d);
+	if (d.netmon)
+		loop_add_fd(d.loop, netmon_fd(d.netmon), EPOLLIN, on_netmon_event, &d);
 	struct control_handlers h = {.status = ctl_status, .up = ctl_up, .down = ctl_down,
 				     .reload = ctl_reload, .rekey = ctl_rekey, .reauth = ctl_reauth, .ctx = &d};
 	int crc = control_new(d.loop, control_path, &h, &d.control);
@@ -270,6 +295,7 @@ out:
 	udp_free(d.udp);
 	kernel_free(&d.kernel);
 	link_free(&d.link);
+	netmon_free(d.netmon);
 	loop_free(d.loop);
 	log_msg(LOG_DMN, LOG_LVL_INFO, "xiked stopped");
 	return rc;

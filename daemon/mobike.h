@@ -37,6 +37,12 @@ void mobike_free(struct mobike *m); /* NULL-safe */
  */
 void mobike_roam(struct engine *e);
 /*
+ * An address, link or route event (netlink/netmon.h): mobike_roam runs
+ * MOBIKE_DEBOUNCE_MS after the first event of a burst, once for the lot
+ * (an interface going down brings address, route and link events).
+ */
+void mobike_net_changed(struct engine *e);
+/*
  * Our request on sa is still unanswered after a retransmit (task
  * manager): a MOBIKE initiator tries the next path (another local
  * address, or another address of the peer) and says so with a new

@@ -417,6 +417,24 @@ void mobike_roam(struct engine *e)
 	free(c.keys);
 }
 
+static void on_roam_timer(struct loop *loop, struct timer *t, void *ctx)
+{
+	(void)loop;
+	(void)t;
+	struct engine *e = ctx;
+	e->roam_pending = false;
+	mobike_roam(e);
+}
+
+void mobike_net_changed(struct engine *e)
+{
+	if (e->roam_pending)
+		return;
+	e->roam_pending = true;
+	timer_init(&e->roam_timer, on_roam_timer, e);
+	timer_arm_in(e->env.loop, &e->roam_timer, MOBIKE_DEBOUNCE_MS);
+}
+
 bool mobike_path_failed(struct ikesa *sa)
 {
 	if (!roams(sa))

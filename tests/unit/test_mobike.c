@@ -442,6 +442,32 @@ static void test_no_route(void **st)
 	world_free();
 }
 
+/* Address, link and route events come in bursts: one roam, MOBIKE_DEBOUNCE_MS after the first. */
+static void test_debounce(void **st)
+{
+	(void)st;
+	establish_mobike(&DEFAULTS);
+	mkaddr(&W->s[0].route_src, "192.0.2.11", 0);
+	mobike_net_changed(W->s[0].e); /* RTM_DELADDR */
+	advance(50);
+	mobike_net_changed(W->s[0].e); /* RTM_DELROUTE */
+	mobike_net_changed(W->s[0].e); /* RTM_NEWLINK */
+	advance(MOBIKE_DEBOUNCE_MS - 51);
+	assert_int_equal(W->nq, 0);
+	assert_string_equal(ip_of(&sa_of(0)->local), "192.0.2.1");
+	advance(1);
+	assert_int_equal(W->nq, 1);
+	assert_string_equal(ip_of(&sa_of(0)->local), "192.0.2.11");
+	step(1, INFORMATIONAL, false);
+	step(0, INFORMATIONAL, true);
+	advance(1000);
+	assert_int_equal(W->nq, 0);
+	assert_int_equal(sa_of(0)->moves, 1);
+	/* A later event runs again; an engine freed with one pending cancels it. */
+	mobike_net_changed(W->s[0].e);
+	world_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_update_crosses_ike_rekey),
 		cmocka_unit_test(test_path_failed_next_address),
 		cmocka_unit_test(test_no_route),
+		cmocka_unit_test(test_debounce),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,39 @@
+/* netlink/netmon.h: address, link and route monitoring for roaming (RFC 4555, daemon/mobike.h).
+ *
+ * One rtnetlink socket joined to RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK,
+ * RTNLGRP_IPV4_ROUTE and RTNLGRP_IPV6_ROUTE (over libnl-3 / libnl-route-3, never `ip`): its
+ * fd goes on the daemon's epoll loop, netmon_dispatch() reads what is pending and says
+ * whether anything changed; the daemon debounces (mobike_net_changed) and then asks:
+ *   - netmon_route_source(): RTM_GETROUTE to a destination, the source address the
+ *     kernel would use (RTA_PREFSRC); -ENETUNREACH/-EHOSTUNREACH without a route;
+ *   - netmon_local_addrs(): the global-scope addresses of this host (RTM_GETADDR dump),
+ *     announced to MOBIKE peers as ADDITIONAL_IP4/IP6_ADDRESS.
+ * The engine sees these two through struct engine_env (route_source, local_addrs), which
+ * the unit tests fake (tests/unit/engine_world.c).
+ *
+ * Every call returns 0 or -errno (libnl's NLE_* mapped back). Pointer arguments are
+ * borrowed for the call.
+ */
+#ifndef XIKED_NETLINK_NETMON_H
+#define XIKED_NETLINK_NETMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct netmon;
+
+/* Open the sockets (non-blocking event socket). 0 or -errno; *out NULL on error. */
+int netmon_new(struct netmon **out);
+void netmon_free(struct netmon *m); /* NULL-safe */
+
+/* The event socket's fd (readable when events are pending). */
+int netmon_fd(const struct netmon *m);
+/* Read every pending event; true if an address, link or route was added, changed or removed. */
+bool netmon_dispatch(struct netmon *m);
+
+/* struct engine_env.route_source / local_addrs with ctx = the netmon. */
+int netmon_route_source(void *m, const struct sockaddr_storage *dst, struct sockaddr_storage *src);
+size_t netmon_local_addrs(void *m, struct sockaddr_storage *out, size_t cap);
+
+#endif
