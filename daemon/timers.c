@@ -179,6 +179,8 @@ static void on_dpd(struct loop *loop, struct timer *t, void *ctx)
 	uint64_t in = child_bytes(sa, true);
 	if (in != sa->dpd_bytes_in) {
 		/* A busy tunnel proves the peer alive: no probe (RFC 7296 2.4). */
+		log_msg(LOG_IKE, LOG_LVL_DEBUG, "%s: inbound ESP moved (%llu octets in all): no "
+			"liveness check", ikesa_tag(sa), (unsigned long long)in);
 		sa->dpd_bytes_in = in;
 		sa->last_rx_ms = now;
 	}
