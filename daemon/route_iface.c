@@ -20,7 +20,6 @@ struct route_ref {
 
 struct route_iface {
 	struct route_iface *next;
-	const struct conn_cfg *conn; /* borrowed: for %unique lookups, identity only */
 	char conn_name[CONFIG_NAME_MAX + 1];
 	bool unique;           /* if_id from the %unique pool */
 	uint32_t if_id, mark;
@@ -171,9 +170,17 @@ static int setup_device(struct ikesa *sa, struct route_iface *b)
 	return 0;
 }
 
-static struct route_iface *find_binding(struct ikesa *sa)
+/*
+ * The binding sa's new Child SA joins, or NULL (a new one). name: the
+ * device name the conn asks for ("" = none). Conns naming the same device
+ * share one binding (so it is created once and removed with the last
+ * Child SA of any of them); -EEXIST in *err when they disagree on its
+ * if_id or mark.
+ */
+static struct route_iface *find_binding(struct ikesa *sa, const char *name, int *err)
 {
 	const struct route_cfg *r = &sa->conn->route;
+	*err = 0;
 	if (r->if_id_unique) {
 		/* One per IKE SA: whatever its other Child SAs (or, after an IKE
 		 * rekey, the ones it took over) are bound to. */
@@ -182,10 +189,20 @@ static struct route_iface *find_binding(struct ikesa *sa)
 				return x->iface;
 		return NULL;
 	}
-	for (struct route_iface *b = sa->e->ifaces; b; b = b->next)
-		if (!b->unique && b->if_id == r->if_id && b->mark == r->mark &&
-		    strcmp(b->conn_name, sa->conn->name) == 0)
+	for (struct route_iface *b = sa->e->ifaces; b; b = b->next) {
+		if (b->unique)
+			continue;
+		if (name[0] && strcmp(b->name, name) == 0) {
+			if (b->if_id == r->if_id && b->mark == r->mark)
+				return b;
+			log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface %s is in use by conn %s with "
+				"if_id %u mark %u", ikesa_tag(sa), name, b->conn_name, b->if_id, b->mark);
+			*err = -EEXIST;
+			return NULL;
+		}
+		if (!name[0] && !b->name[0] && b->if_id == r->if_id && b->mark == r->mark)
 			return b;
+	}
 	return NULL;
 }
 
@@ -195,7 +212,18 @@ int route_iface_attach(struct ikesa *sa, struct child_sa *c)
 	struct engine *e = sa->e;
 	if (c->iface || (!r->if_id && !r->if_id_unique && !r->mark))
 		return 0;
-	struct route_iface *b = find_binding(sa);
+	/* The device name: for %unique it follows the if_id, known once allocated. */
+	const char *tmpl = r->vti[0] ? r->vti : r->interface;
+	char name[LINK_NAME_MAX] = "";
+	int rc = 0;
+	if (tmpl[0] && !r->if_id_unique && (rc = link_name_format(tmpl, r->if_id, name)) != 0) {
+		log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface name %s with if_id %u: %s",
+			ikesa_tag(sa), tmpl, r->if_id, strerr(rc));
+		return rc;
+	}
+	struct route_iface *b = find_binding(sa, name, &rc);
+	if (rc != 0)
+		return rc;
 	if (!b) {
 		b = calloc(1, sizeof(*b));
 		if (!b)
@@ -211,16 +239,15 @@ int route_iface_attach(struct ikesa *sa, struct child_sa *c)
 				log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: no free if_id", ikesa_tag(sa));
 				return -ENOSPC;
 			}
+			if (tmpl[0] && (rc = link_name_format(tmpl, b->if_id, name)) != 0)
+				log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface name %s with if_id %u: %s",
+					ikesa_tag(sa), tmpl, b->if_id, strerr(rc));
 		}
-		const char *tmpl = r->vti[0] ? r->vti : r->interface;
-		int rc = tmpl[0] ? link_name_format(tmpl, b->if_id, b->name) : 0;
+		strcpy(b->name, name);
 		b->next = e->ifaces;
 		e->ifaces = b;
 		if (rc == 0 && b->name[0])
 			rc = setup_device(sa, b);
-		else if (rc != 0)
-			log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface name %s with if_id %u: %s",
-				ikesa_tag(sa), tmpl, b->if_id, strerr(rc));
 		if (rc != 0) {
 			release(e, b);
 			return rc;

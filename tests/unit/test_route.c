@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/log.h"
 #include "daemon/route_iface.h"
 #include "netlink/link.h"
 #include "tests/unit/engine_world.h"
@@ -303,6 +304,55 @@ static void test_unique(void **st)
 	world_free();
 }
 
+/* Distinct identities: INITIAL_CONTACT from one conn would end the other's IKE SA at b. */
+#define SHARED_A(name, lts, rts, ifid) \
+	"[conn " name "]\nlocal_addr = 192.0.2.1\nremote_addr = 192.0.2.2\nlocal_id = " name ".example\n" \
+	"remote_id = b.example\nauth = psk\npsk = \"correct horse battery staple\"\n" \
+	"local_ts = " lts "\nremote_ts = " rts "\nif_id = " ifid "\ninterface = xa\n"
+
+/* Two conns naming one interface share it: created once, gone with the last Child SA of
+ * either; a third conn that wants it with another if_id is refused. */
+static void test_shared_iface(void **st)
+{
+	(void)st;
+	const char *a = "[daemon]\nlog = error\n" SHARED_A("b", "10.1.0.0/24", "10.2.0.0/24", "5")
+		SHARED_A("b2", "10.1.1.0/24", "10.2.1.0/24", "5")
+		SHARED_A("b3", "10.1.2.0/24", "10.2.2.0/24", "6");
+	const char *b = "[daemon]\nlog = error\n[conn a]\nlocal_addr = 192.0.2.2\nremote_addr = %any\n"
+			"local_id = b.example\nremote_id = %any\nauth = psk\n"
+			"psk = \"correct horse battery staple\"\nlocal_ts = 10.2.0.0/16\n"
+			"remote_ts = 10.1.0.0/16\n";
+	world_new_text(a, b, 11);
+	char err[128];
+	establish();
+	assert_int_equal(engine_up(W->s[0].e, "b2", err, sizeof(err)), 0);
+	settle();
+	const struct link_fake_dev *d = link_fake_find(W->s[0].lfake, "xa");
+	assert_non_null(d);
+	assert_int_equal(link_fake_calls(W->s[0].lfake, LFAKE_CREATE), 1);
+	assert_true(link_fake_has_route(d, "10.2.0.0/24"));
+	assert_true(link_fake_has_route(d, "10.2.1.0/24"));
+	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 4);
+	/* b3: the interface is b's and b2's, with if_id 5: its Child SA is not installed. */
+	assert_int_equal(engine_up(W->s[0].e, "b3", err, sizeof(err)), 0);
+	settle();
+	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 4);
+	assert_int_equal(link_fake_calls(W->s[0].lfake, LFAKE_CREATE), 1);
+	down(0, "b3");
+	/* b goes: the interface stays for b2, b's route goes. */
+	down(0, "b");
+	d = link_fake_find(W->s[0].lfake, "xa");
+	assert_non_null(d);
+	assert_false(link_fake_has_route(d, "10.2.0.0/24"));
+	assert_true(link_fake_has_route(d, "10.2.1.0/24"));
+	assert_int_equal(link_fake_calls(W->s[0].lfake, LFAKE_DEL), 0);
+	down(0, "b2");
+	assert_nothing_left();
+	assert_int_equal(link_fake_dev_count(W->s[0].lfake), 0);
+	assert_int_equal(link_fake_calls(W->s[0].lfake, LFAKE_DEL), 1);
+	world_free();
+}
+
 static int parse(const char *extra, char *err, size_t len)
 {
 	char text[2048];
@@ -394,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_adopt),
 		cmocka_unit_test(test_create_fails),
 		cmocka_unit_test(test_unique),
+		cmocka_unit_test(test_shared_iface),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
