@@ -302,9 +302,11 @@ ping_run 8
 sleep 2
 t_remap=$EPOCHREALTIME
 nat_remap 20000-20099
+note "remapped (nft, conntrack -F: $(ms_since "$t_remap") ms)"
+t_remap=$EPOCHREALTIME
 check "xiked: B follows the new mapping (XFRM_MSG_MAPPING)" \
   wait_for 10 "B's states on 200xx" in_range 20000 20099
-note "B follows $(ms_since "$t_remap") ms after the remap: now $(b_out_encap)"
+note "B's states seen on the new port $(ms_since "$t_remap") ms later: now $(b_out_encap)"
 check "xiked: traffic recovers within seconds of the remap" ping_outage 3
 outage_note
 mapping_events() { [ "$(b_stat nat_mapping_events)" -ge 1 ]; }
@@ -318,11 +320,11 @@ grep -E "NAT mapping changed" "$XK_DIR/B.log" | tail -n 1 || true
 note "---- 3. NAT mapping changes while idle"
 moves0=$(b_stat nat_peer_moves)
 events0=$(b_stat nat_mapping_events)
-t_remap=$EPOCHREALTIME
 nat_remap 30000-30099
+t_remap=$EPOCHREALTIME
 check "xiked: B follows A's IKE message from the new port" \
   wait_for 15 "B's states on 300xx" in_range 30000 30099
-note "B follows $(ms_since "$t_remap") ms after the remap: now $(b_out_encap)"
+note "B's states seen on the new port $(ms_since "$t_remap") ms after the remap (dpd = 5s): now $(b_out_encap)"
 ike_moved() {
   local m e
   m=$(b_stat nat_peer_moves)
