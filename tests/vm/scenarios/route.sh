@@ -84,14 +84,13 @@ ping_ok() {
 # nothing_left NS...: no xfrm state or policy, no xfrm/vti interface, no route
 # through one (waits 20 s).
 ns_clean() {
-  local n=$1
+  local n=$1 l
   xfrm_empty "$n" || return 1
-  [ -z "$(ip -n "$n" -o link show type xfrm)" ] || return 1
-  # ip_vti0 and ip6_vti0 are the modules' own fallback devices, in every namespace.
-  local l
-  l=$(ip -n "$n" -o link show type vti; ip -n "$n" -o link show type vti6)
-  [ -z "$(grep -vE '^[0-9]+: ip6?_vti0@' <<< "$l")" ] || return 1
-  [ -z "$(ip -n "$n" route show dev xs 2>/dev/null)" ]
+  # One listing (forks are dear under TCG); ip_vti0 and ip6_vti0 are the
+  # modules' own fallback devices, present in every namespace. Routes
+  # through an interface go with it.
+  l=$(ip -n "$n" -d -o link show)
+  ! grep -vE '^[0-9]+: ip6?_vti0@' <<< "$l" | grep -qE ' (xfrm if_id|vti6? remote) '
 }
 all_clean() { local n; for n in "$@"; do ns_clean "$n" || return 1; done; }
 nothing_left() {
