@@ -372,6 +372,17 @@ const char *route_iface_name(const struct child_sa *c)
 	return c->iface && c->iface->name[0] ? c->iface->name : NULL;
 }
 
+bool route_iface_has_addr(struct engine *e, const struct sockaddr_storage *addr)
+{
+	struct kaddr k;
+	to_kaddr(addr, &k);
+	for (struct route_iface *b = e->ifaces; b; b = b->next)
+		for (size_t i = 0; i < b->n_addrs; i++)
+			if (kaddr_eq(&b->addrs[i].addr, &k))
+				return true;
+	return false;
+}
+
 void route_iface_free_all(struct engine *e)
 {
 	while (e->ifaces)

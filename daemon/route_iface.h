@@ -30,6 +30,7 @@ struct engine;
 struct ikesa;
 struct child_sa;
 struct route_iface;
+struct sockaddr_storage;
 
 /*
  * Binds c to its conn's interface (creating it when needed) and sets
@@ -43,6 +44,12 @@ void route_iface_add_routes(struct ikesa *sa, struct child_sa *c);
 void route_iface_detach(struct engine *e, struct child_sa *c);
 /* Device name of c's binding, or NULL (none or no device). */
 const char *route_iface_name(const struct child_sa *c);
+/*
+ * Whether addr is one xiked put on one of its interfaces: reachable only
+ * through the tunnel, so never a MOBIKE additional address (RFC 4555 3.4)
+ * to reach the IKE SA by.
+ */
+bool route_iface_has_addr(struct engine *e, const struct sockaddr_storage *addr);
 /* Removes every binding left (engine_free). */
 void route_iface_free_all(struct engine *e);
 

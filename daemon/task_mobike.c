@@ -29,6 +29,7 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/route_iface.h"
 #include "daemon/mobike.h"
 #include "daemon/names.h"
 #include "daemon/natt.h"
@@ -181,7 +182,7 @@ static void build_addresses(struct ikesa *sa, struct ike_builder *b)
 	for (size_t i = 0; i < n; i++) {
 		uint8_t raw[16];
 		size_t len = addr_bytes(&a[i], raw);
-		if (!len || same_addr(&a[i], &sa->local))
+		if (!len || same_addr(&a[i], &sa->local) || route_iface_has_addr(e, &a[i]))
 			continue;
 		payload_build_notify_simple(b, PROTO_NONE,
 					    len == 4 ? N_ADDITIONAL_IP4_ADDRESS : N_ADDITIONAL_IP6_ADDRESS,

@@ -112,6 +112,13 @@ static void test_xfrmi_static(void **st)
 	assert_true(link_fake_has_route(db, "10.1.0.0/24"));
 	assert_int_equal(da->n_routes, 1);
 	assert_string_equal(route_iface_name(sa_of(0)->children), "xfrm-a");
+	/* Its own addresses are never offered to MOBIKE peers. */
+	struct sockaddr_storage ss;
+	mkaddr(&ss, "10.255.0.1", 0);
+	assert_true(route_iface_has_addr(W->s[0].e, &ss));
+	assert_false(route_iface_has_addr(W->s[1].e, &ss));
+	mkaddr(&ss, "192.0.2.1", 0);
+	assert_false(route_iface_has_addr(W->s[0].e, &ss));
 	assert_int_equal(sa_of(0)->children->if_id, 7);
 
 	/* Two rekeys from either side: the interface and its route stay. */
