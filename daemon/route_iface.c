@@ -114,14 +114,18 @@ static int setup_device(struct ikesa *sa, struct route_iface *b)
 		log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface %s: no link management here", tag, b->name);
 		return -EOPNOTSUPP;
 	}
-	if (l->ops->find(l->l, b->name, &b->ifindex) == 0) {
-		log_msg(LOG_KNL, LOG_LVL_INFO, "%s: adopting the existing interface %s", tag, b->name);
+	bool ours = false;
+	if (l->ops->find(l->l, b->name, &b->ifindex, &ours) == 0) {
+		/* Made by an xiked (its alias) that died before removing it: ours again. */
+		b->created = ours;
+		log_msg(LOG_KNL, LOG_LVL_INFO, ours ? "%s: taking over interface %s, left by an "
+			"earlier xiked" : "%s: adopting the existing interface %s", tag, b->name);
 	} else {
 		struct link_spec s = {.kind = r->vti[0] ? LINK_VTI : LINK_XFRMI, .if_id = b->if_id,
 				      .key = b->mark};
 		strcpy(s.name, b->name);
 		if (r->interface_link[0] &&
-		    (rc = l->ops->find(l->l, r->interface_link, &s.phys_ifindex)) != 0) {
+		    (rc = l->ops->find(l->l, r->interface_link, &s.phys_ifindex, NULL)) != 0) {
 			log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface_link %s: %s", tag,
 				r->interface_link, strerr(rc));
 			return rc;
@@ -152,7 +156,7 @@ static int setup_device(struct ikesa *sa, struct route_iface *b)
 		l->ops->disable_policy(l->l, b->name, AF_INET);
 		l->ops->disable_policy(l->l, b->name, AF_INET6);
 	}
-	if ((rc = l->ops->set_up(l->l, b->ifindex, r->mtu)) != 0) {
+	if ((rc = l->ops->set_up(l->l, b->ifindex, r->mtu, b->created)) != 0) {
 		log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface %s: up/mtu failed: %s", tag, b->name,
 			strerr(rc));
 		return rc;

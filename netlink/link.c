@@ -62,13 +62,17 @@ static int nle_errno(int nle)
 	}
 }
 
-static int lk_find(void *l, const char *name, int *ifindex_out)
+static int lk_find(void *l, const char *name, int *ifindex_out, bool *ours_out)
 {
 	struct rtnl_link *link = NULL;
 	int rc = rtnl_link_get_kernel(l, 0, name, &link);
 	if (rc < 0)
 		return rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV ? -ENODEV : nle_errno(rc);
 	*ifindex_out = rtnl_link_get_ifindex(link);
+	if (ours_out) {
+		const char *alias = rtnl_link_get_ifalias(link);
+		*ours_out = alias && strcmp(alias, LINK_ALIAS) == 0;
+	}
 	rtnl_link_put(link);
 	return 0;
 }
@@ -115,10 +119,10 @@ static int lk_create(void *l, const struct link_spec *s, int *ifindex_out)
 	rtnl_link_put(link);
 	if (rc != 0)
 		return rc;
-	return lk_find(l, s->name, ifindex_out);
+	return lk_find(l, s->name, ifindex_out, NULL);
 }
 
-static int lk_set_up(void *l, int ifindex, uint32_t mtu)
+static int lk_set_up(void *l, int ifindex, uint32_t mtu, bool mark_ours)
 {
 	struct rtnl_link *old = NULL, *chg = NULL;
 	int rc = rtnl_link_get_kernel(l, ifindex, NULL, &old);
@@ -132,6 +136,8 @@ static int lk_set_up(void *l, int ifindex, uint32_t mtu)
 	rtnl_link_set_flags(chg, IFF_UP);
 	if (mtu)
 		rtnl_link_set_mtu(chg, mtu);
+	if (mark_ours)
+		rtnl_link_set_ifalias(chg, LINK_ALIAS);
 	rc = nle_errno(rtnl_link_change(l, old, chg, 0));
 	rtnl_link_put(chg);
 	rtnl_link_put(old);

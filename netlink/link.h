@@ -22,6 +22,9 @@
 
 /* IFNAMSIZ with its NUL. */
 #define LINK_NAME_MAX 16
+/* IFLA_IFALIAS of the devices xiked creates: a restarted xiked recognises (and removes,
+ * when done) what a crashed one left, and adopts only devices it did not create. */
+#define LINK_ALIAS "xiked"
 
 enum link_kind {
 	LINK_XFRMI, /* "xfrm": xfrm_interface, SAs and policies carry XFRMA_IF_ID */
@@ -45,12 +48,13 @@ struct link_prefix {
 };
 
 struct link_ops {
-	/* ifindex of an existing device by name; -ENODEV if none. */
-	int (*find)(void *l, const char *name, int *ifindex_out);
+	/* ifindex of an existing device by name, and whether its alias is LINK_ALIAS (made by
+	 * an xiked); -ENODEV if none. ours_out may be NULL. */
+	int (*find)(void *l, const char *name, int *ifindex_out, bool *ours_out);
 	/* RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL; -EEXIST if the name is taken. */
 	int (*create)(void *l, const struct link_spec *s, int *ifindex_out);
-	/* Bring the device up, with mtu if non-zero. */
-	int (*set_up)(void *l, int ifindex, uint32_t mtu);
+	/* Bring the device up, with mtu if non-zero; mark_ours sets its alias to LINK_ALIAS. */
+	int (*set_up)(void *l, int ifindex, uint32_t mtu, bool mark_ours);
 	/* disable_policy = 1 on the device for family (AF_INET / AF_INET6): what a VTI needs so
 	 * that decapsulated packets are not checked against the policies again. */
 	int (*disable_policy)(void *l, const char *name, uint8_t family);

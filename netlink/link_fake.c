@@ -68,12 +68,14 @@ static int list_del(struct link_prefix *list, size_t *n, const struct link_prefi
 	return -ESRCH;
 }
 
-static int lf_find(void *l, const char *name, int *ifindex_out)
+static int lf_find(void *l, const char *name, int *ifindex_out, bool *ours_out)
 {
 	struct link_fake_dev *d = by_name(l, name);
 	if (!d)
 		return -ENODEV;
 	*ifindex_out = d->ifindex;
+	if (ours_out)
+		*ours_out = d->ours;
 	return 0;
 }
 
@@ -93,7 +95,7 @@ static int lf_create(void *l, const struct link_spec *s, int *ifindex_out)
 	return 0;
 }
 
-static int lf_set_up(void *l, int ifindex, uint32_t mtu)
+static int lf_set_up(void *l, int ifindex, uint32_t mtu, bool mark_ours)
 {
 	struct link_fake *f = l;
 	f->calls[LFAKE_SET_UP]++;
@@ -101,6 +103,7 @@ static int lf_set_up(void *l, int ifindex, uint32_t mtu)
 	if (!d)
 		return -ENODEV;
 	d->up = true;
+	d->ours |= mark_ours;
 	if (mtu)
 		d->mtu = mtu;
 	return 0;
@@ -191,10 +194,13 @@ struct link_fake *link_fake_new(struct link *out)
 	return f;
 }
 
-int link_fake_add_existing(struct link_fake *f, const char *name)
+int link_fake_add_existing(struct link_fake *f, const char *name, bool ours)
 {
 	struct link_fake_dev *d = new_dev(f, name);
-	return d ? d->ifindex : -ENOSPC;
+	if (!d)
+		return -ENOSPC;
+	d->ours = ours;
+	return d->ifindex;
 }
 
 const struct link_fake_dev *link_fake_find(const struct link_fake *f, const char *name)

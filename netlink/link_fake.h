@@ -37,6 +37,7 @@ struct link_fake_dev {
 	int ifindex;
 	struct link_spec spec; /* as created (name only for pre-existing devices) */
 	bool up, policy_disabled;
+	bool ours;             /* alias LINK_ALIAS */
 	uint32_t mtu;
 	struct link_prefix addrs[LINK_FAKE_PREFIX_MAX], routes[LINK_FAKE_PREFIX_MAX];
 	size_t n_addrs, n_routes;
@@ -44,8 +45,9 @@ struct link_fake_dev {
 
 /* Create a fake and plug it into *out; owned by *out (link_free frees it). NULL on ENOMEM. */
 struct link_fake *link_fake_new(struct link *out);
-/* A device that exists before xiked runs (adoption); its ifindex. */
-int link_fake_add_existing(struct link_fake *f, const char *name);
+/* A device that exists before xiked runs (adoption); its ifindex. ours: it carries
+ * xiked's alias (left by a crashed xiked). */
+int link_fake_add_existing(struct link_fake *f, const char *name, bool ours);
 /* The device called name, or NULL. Borrowed until the next call on f. */
 const struct link_fake_dev *link_fake_find(const struct link_fake *f, const char *name);
 size_t link_fake_dev_count(const struct link_fake *f);

@@ -205,7 +205,7 @@ static void test_adopt(void **st)
 	struct params p = DEFAULTS;
 	p.extra_b = "if_id = 3\ninterface = xfrm-b\naddress = 10.255.1.1/32\n";
 	world_new(&p);
-	link_fake_add_existing(W->s[1].lfake, "xfrm-b");
+	link_fake_add_existing(W->s[1].lfake, "xfrm-b", false);
 	establish();
 	assert_tunnel();
 	assert_carry(1, 3, 0);
@@ -360,6 +360,25 @@ static void test_shared_iface(void **st)
 	world_free();
 }
 
+/* A device with xiked's alias (a crashed xiked's) is taken over: used and removed. */
+static void test_take_over_stale(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.extra_a = "if_id = 7\ninterface = xfrm-a\n";
+	world_new(&p);
+	link_fake_add_existing(W->s[0].lfake, "xfrm-a", true);
+	establish();
+	assert_tunnel();
+	assert_int_equal(link_fake_calls(W->s[0].lfake, LFAKE_CREATE), 0);
+	assert_true(link_fake_find(W->s[0].lfake, "xfrm-a")->up);
+	down(0, "b");
+	assert_nothing_left();
+	assert_null(link_fake_find(W->s[0].lfake, "xfrm-a"));
+	assert_int_equal(link_fake_calls(W->s[0].lfake, LFAKE_DEL), 1);
+	world_free();
+}
+
 static int parse(const char *extra, char *err, size_t len)
 {
 	char text[2048];
@@ -452,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_create_fails),
 		cmocka_unit_test(test_unique),
 		cmocka_unit_test(test_shared_iface),
+		cmocka_unit_test(test_take_over_stale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,7 +11,8 @@
 #   2. a site-to-site pair over VTIs with marks, IPv4 (ip_vti) and IPv6
 #      outer and inner (ip6_vti) at once, routes = yes;
 #   3. interop with strongSwan (if_id_in/if_id_out on an XFRM interface),
-#      xiked initiating and responding.
+#      xiked initiating and responding; a killed xiked's interface (alias
+#      "xiked") is taken over by the next one and removed.
 #   tests/vm/run tests/vm/all.sh BUILD_DIR tests/vm/scenarios/route.sh
 # XIKED_ROUTE_CASES=REGEX runs only matching cases (hub|vti|strongswan).
 #
@@ -488,6 +489,19 @@ EOF
     check "$who initiated: nothing left (xiked: interface, route, states, policies; strongSwan: SAs)" \
       eval "nothing_left hx && wait_for 20 \"strongSwan's SAs\" eval '[ -z \"\$(ip -n ss xfrm state)\" ]'"
   done
+  # A crashed xiked leaves its interface behind, marked with its alias; the
+  # next one takes it over and removes it when done.
+  check "crash: xiked up again" xk_ctl hx up ss
+  check "crash: Child SA installed" xk_wait_child hx 60
+  kill -KILL "$(cat "$XK_DIR/hx.pid")"
+  check "crash: xfrm-ss left behind, alias xiked" eval \
+    "sleep 0.5; ip -n hx -d link show dev xfrm-ss | grep -q 'alias xiked'"
+  xk_launch hx:hx
+  check "crash: a new xiked starts" xk_sockets hx
+  check "crash: up again, the interface taken over" eval \
+    "xk_ctl hx up ss && xk_wait_child hx 60 && grep -q 'taking over interface xfrm-ss' '$XK_DIR/hx.log'"
+  check "crash: ping over the taken-over interface" ping_ok hx 10.0.0.1 10.3.0.1
+  check "crash: xikectl down removes it" eval "xk_ctl hx down ss && nothing_left hx"
   check "hx: exits" xk_stop hx
   xk_cleanup
   case_end strongswan
