@@ -197,6 +197,11 @@ static void print_child(const struct json_value *ch)
 	if (FIELD(ch, "rekey_in_s"))
 		printf(", rekeying in %ss", FIELD(ch, "rekey_in_s"));
 	printf("\n");
+	/* Route-based (xiked.conf.5): the interface, and what the SAs carry. */
+	if (FIELD(ch, "interface") || FIELD(ch, "if_id") || FIELD(ch, "mark"))
+		printf("    interface %s%s%s%s%s\n", or(FIELD(ch, "interface"), "-"),
+		       FIELD(ch, "if_id") ? ", if_id " : "", or(FIELD(ch, "if_id"), ""),
+		       FIELD(ch, "mark") ? ", mark " : "", or(FIELD(ch, "mark"), ""));
 	printf("    in  %s, %s bytes, %s packets\n", or(FIELD(ch, "spi_in"), "-"),
 	       or(FIELD(ch, "bytes_in"), "0"), or(FIELD(ch, "packets_in"), "0"));
 	printf("    out %s, %s bytes, %s packets\n", or(FIELD(ch, "spi_out"), "-"),

@@ -73,6 +73,8 @@ static int fake_status(void *ctx, struct json_writer *w)
 	json_kv_str(w, "spi_in", "c1234567");
 	json_kv_str(w, "spi_out", "c7654321");
 	json_kv_str(w, "esp_proposal", "aes256gcm16");
+	json_kv_str(w, "interface", "xfrm-b");
+	json_kv_uint(w, "if_id", 7);
 	json_key(w, "local_ts");
 	json_arr_begin(w);
 	json_str(w, "10.1.0.0/24");
@@ -132,6 +134,7 @@ static const char status_line[] =
 	"\"ike_proposal\":\"aes256gcm16-prfsha256-x25519\",\"established_s\":42,"
 	"\"child_sas\":[{\"name\":\"site-b\",\"state\":\"INSTALLED\",\"mode\":\"TUNNEL\","
 	"\"spi_in\":\"c1234567\",\"spi_out\":\"c7654321\",\"esp_proposal\":\"aes256gcm16\","
+	"\"interface\":\"xfrm-b\",\"if_id\":7,"
 	"\"local_ts\":[\"10.1.0.0/24\"],\"remote_ts\":[\"10.2.0.0/24\",\"10.3.0.0/24[tcp/443]\"],"
 	"\"bytes_in\":1234,\"bytes_out\":5678,\"packets_in\":12,\"packets_out\":34}]}]}";
 
@@ -445,6 +448,7 @@ static void test_xikectl(void **state)
 			 "  aes256gcm16-prfsha256-x25519\n"
 			 "  established 42s ago\n"
 			 "  site-b: INSTALLED, TUNNEL, ESP:aes256gcm16\n"
+			 "    interface xfrm-b, if_id 7\n"
 			 "    in  c1234567, 1234 bytes, 12 packets\n"
 			 "    out c7654321, 5678 bytes, 34 packets\n"
 			 "    local  10.1.0.0/24\n"
