@@ -93,6 +93,7 @@ int child_kernel_alloc_spi(struct ikesa *sa, struct child_sa *c)
 		return rc;
 	}
 	c->spi_in_allocated = true;
+	c->spi_in_dst = dst;
 	return 0;
 }
 
@@ -368,6 +369,16 @@ int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secr
 	fill_sa(sa, c, true, &x, in_enc, x.integ_name ? in_int : NULL, &k);
 	c->soft_ms = k.soft_add_s ? now + k.soft_add_s * 1000 : 0;
 	c->hard_ms = k.hard_add_s ? now + k.hard_add_s * 1000 : 0;
+	if (c->spi_in_allocated && !kaddr_eq(&c->spi_in_dst, &k.dst)) {
+		/*
+		 * The IKE SA moved (MOBIKE, NAT) while this Child SA was being
+		 * negotiated: the larval state sits at the old address, where
+		 * XFRM_MSG_UPDSA cannot reach it from the new one. Add the SA
+		 * anew and drop the larval state.
+		 */
+		kern(sa)->ops->del_sa(kern(sa)->k, &c->spi_in_dst, c->spi_in, IPPROTO_ESP, 0, 0);
+		c->spi_in_allocated = false;
+	}
 	rc = c->spi_in_allocated ? kern(sa)->ops->update_sa(kern(sa)->k, &k)
 				 : kern(sa)->ops->add_sa(kern(sa)->k, &k);
 	crypto_wipe(&k, sizeof(k));
@@ -460,7 +471,11 @@ void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c)
 		c->installed_out = false;
 	}
 	if (c->installed_in || c->spi_in_allocated) {
-		to_kaddr(&sa->local, &dst);
+		/* An installed state moves with the IKE SA; a larval one stays where it was made. */
+		if (c->installed_in)
+			to_kaddr(&sa->local, &dst);
+		else
+			dst = c->spi_in_dst;
 		int rc = kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_in, IPPROTO_ESP, c->mark, mark_mask(c));
 		if (rc != 0 && rc != -ENOENT && rc != -ESRCH && c->installed_in)
 			log_kernel_error(sa, c, "deleting the inbound SA", rc);

@@ -475,6 +475,13 @@ int engine_route_source(const struct sockaddr_storage *dst, struct sockaddr_stor
 	return rc;
 }
 
+int engine_source_for(struct engine *e, const struct sockaddr_storage *dst, struct sockaddr_storage *src)
+{
+	if (e->env.route_source)
+		return e->env.route_source(e->env.net_ctx, dst, src);
+	return engine_route_source(dst, src);
+}
+
 static uint64_t peer_key(const char *conn, uint8_t type, const uint8_t *id, size_t len)
 {
 	uint64_t h = conn_key(conn) ^ ((uint64_t)type << 56);
@@ -574,7 +581,7 @@ int engine_up(struct engine *e, const char *name, char *err, size_t errlen)
 	if (conn->local_addr.ss_family) {
 		sa->local = conn->local_addr;
 	} else {
-		int rc = engine_route_source(&sa->remote, &sa->local);
+		int rc = engine_source_for(e, &sa->remote, &sa->local);
 		if (rc != 0) {
 			char ra[64];
 			snprintf(err, errlen, "no route to %s", addr_str(&sa->remote, ra, sizeof(ra)));

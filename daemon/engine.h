@@ -171,6 +171,8 @@ int engine_send(struct engine *e, const struct ikesa *sa, const uint8_t *buf, si
 uint32_t engine_alloc_reqid(struct engine *e);
 /* The source address the routing table picks for dst (a UDP connect; nothing sent). 0/-errno. */
 int engine_route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src);
+/* The same through e's route_source seam (engine_env) when it has one. 0/-errno. */
+int engine_source_for(struct engine *e, const struct sockaddr_storage *dst, struct sockaddr_storage *src);
 /*
  * The established IKE SAs of conn with an authenticated peer identity
  * (type, id[0..len)), as a list linked by peer_next (INITIAL_CONTACT,

@@ -20,6 +20,7 @@
 #include "daemon/esp_alg.h"
 #include "daemon/loop.h"
 #include "daemon/payload.h"
+#include "netlink/kaddr.h"
 
 struct engine;
 struct task;
@@ -66,6 +67,7 @@ struct child_sa {
 	uint32_t reqid;
 	uint32_t spi_in, spi_out; /* network order */
 	bool spi_in_allocated;    /* a larval inbound state exists in the kernel */
+	struct kaddr spi_in_dst;  /* where it was allocated (the IKE SA may move before install) */
 	bool indexed;             /* in the engine's child_by_spi table */
 	bool installed_in, installed_out;
 	bool holds_policies;      /* counted in the engine's per-reqid policy references */

@@ -159,9 +159,7 @@ static void from_kaddr(const struct kaddr *k, uint16_t port, struct sockaddr_sto
 
 static int route_source(struct engine *e, const struct sockaddr_storage *dst, struct sockaddr_storage *src)
 {
-	if (e->env.route_source)
-		return e->env.route_source(e->env.net_ctx, dst, src);
-	return engine_route_source(dst, src);
+	return engine_source_for(e, dst, src);
 }
 
 static const struct ike_notify *find_notify(const struct ike_msg *m, uint16_t type)

@@ -39,7 +39,7 @@ static void install_one(struct engine *e, const struct conn_cfg *conn, const str
 	t->remote = conn->remote_addr;
 	if (conn->local_addr.ss_family)
 		t->local = conn->local_addr;
-	else if (engine_route_source(&t->remote, &t->local) != 0) {
+	else if (engine_source_for(e, &t->remote, &t->local) != 0) {
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: no route to the peer: trap for %s not installed",
 			conn->name, cfg->name);
 		cfg_ref_put(t->ref);

@@ -272,6 +272,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/*
+ * The routes of the fuzz world (engine_env.route_source): each side reaches
+ * everything from its own address of the destination's family, as the VM
+ * scenarios' namespaces do. Without it the engine would ask the host's
+ * routing table (a UDP connect), and a run would depend on the machine.
+ */
+static int route_cb(void *ctx, const struct sockaddr_storage *dst, struct sockaddr_storage *src)
+{
+	static const char *const self[2][2] = {{"192.0.2.1", "2001:db8::1"},
+					       {"192.0.2.2", "2001:db8::2"}};
+	const struct side *s = ctx;
+	if (dst->ss_family != AF_INET && dst->ss_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	mkaddr(src, self[s == &W.s[1]][dst->ss_family == AF_INET6], 0);
+	return 0;
+}
+
 static void world_new(void)
 {
 	memset(&W, 0, offsetof(typeof(W), plain));
@@ -288,7 +305,8 @@ static void world_new(void)
 					  &s->kern);
 		struct engine_env env = {.loop = W.loop, .rng = W.rng, .kernel = s->kern,
 					 .send = send_cb, .send_ctx = s, .port = 500,
-					 .natt_port = 4500};
+					 .natt_port = 4500, .route_source = route_cb,
+					 .net_ctx = s};
 		s->e = engine_new(&env, conf(texts[i]));
 		if (!s->fake || !s->e)
 			die("out of memory");
