@@ -191,6 +191,11 @@ static struct route_iface *find_binding(struct ikesa *sa, const char *name, int 
 		for (struct child_sa *x = sa->children; x; x = x->next)
 			if (x->iface && x->iface->unique)
 				return x->iface;
+		/* A reauthentication's new IKE SA keeps the old one's (task_reauth.h). */
+		struct ikesa *o = sa->reauth_of ? engine_find(sa->e, sa->reauth_of) : NULL;
+		for (struct child_sa *x = o ? o->children : NULL; x; x = x->next)
+			if (x->iface && x->iface->unique)
+				return x->iface;
 		return NULL;
 	}
 	for (struct route_iface *b = sa->e->ifaces; b; b = b->next) {

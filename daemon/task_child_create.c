@@ -765,6 +765,9 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	enum config_mode mode = transport ? CONFIG_MODE_TRANSPORT : CONFIG_MODE_TUNNEL;
 	/* Our local selectors are the narrowed TSr, the peer's the narrowed TSi. */
 	struct child_sa *twin = old ? NULL : reauth_twin(sa, cfg, mode, n_tsr, nn_tsr, n_tsi, nn_tsi);
+	/* The peer reauthenticates the twin's IKE SA: sa replaces it (an if_id = %unique stays). */
+	if (twin && !sa->reauth_of)
+		sa->reauth_of = twin->ike->local_spi_key;
 	/* The replaced SA's reqid keeps the policies as they are (child_kernel.c). */
 	struct child_sa *c = child_new(sa, cfg, old ? old->reqid : twin ? twin->reqid : 0);
 	if (!c) {

@@ -147,6 +147,7 @@ int reauth_start(struct ikesa *old)
 		return -EIO; /* failed at once (logged); reauth_on_destroy planned a retry */
 	tm_queue(n, task_ike_auth_new());
 	/* No INITIAL_CONTACT: the peer must keep the old IKE SA until we delete it (2.4). */
+	tm_queue(n, task_mobike_auth_new());
 	size_t queued = 0;
 	for (const struct child_sa *c = old->children; c; c = c->next) {
 		if (c->state != CHILD_INSTALLED || c->rekeyed || c->redundant || reqid_seen(old, c))

@@ -505,6 +505,44 @@ static void test_reauth_trap(void **st)
 	world_free();
 }
 
+/*
+ * if_id = %unique (one if_id per IKE SA, issue 8): the new IKE SA of a
+ * reauthentication keeps the old one's, on both sides, so its Child SAs'
+ * states match the policies that stay.
+ */
+static void if_ids(int side, uint32_t out[2])
+{
+	out[0] = child_named(sa_of(side), "one")->if_id;
+	out[1] = child_named(sa_of(side), "two")->if_id;
+}
+
+static void test_reauth_unique_if_id(void **st)
+{
+	(void)st;
+	reauth_world(7, "if_id = %unique\n", "if_id = %unique\n");
+	up();
+	uint32_t before[2][2], after[2][2];
+	for (int s = 0; s < 2; s++) {
+		if_ids(s, before[s]);
+		assert_int_not_equal(before[s][0], 0);
+		assert_int_equal(before[s][0], before[s][1]);
+	}
+	run_for(91000); /* the reauthentication at 90 s */
+	assert_converged();
+	for (int s = 0; s < 2; s++) {
+		if_ids(s, after[s]);
+		assert_int_equal(after[s][0], before[s][0]);
+		assert_int_equal(after[s][1], before[s][1]);
+		struct child_sa *c = child_named(sa_of(s), "one");
+		struct kaddr me = kaddr4(ADDR[s]);
+		const struct kernel_fake_sa *k = kernel_fake_find_sa(W->s[s].fake, &me, c->spi_in,
+								     IPPROTO_ESP);
+		assert_non_null(k);
+		assert_int_equal(k->sa.if_id, before[s][0]);
+	}
+	world_free();
+}
+
 int main(void)
 {
 	crypto_init();
@@ -516,6 +554,7 @@ int main(void)
 		cmocka_unit_test(test_reauth_on_request),
 		cmocka_unit_test(test_reauth_responder_rekeys),
 		cmocka_unit_test(test_reauth_trap),
+		cmocka_unit_test(test_reauth_unique_if_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
