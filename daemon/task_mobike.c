@@ -766,11 +766,17 @@ static enum task_status resp_process_r(struct task *t, struct ikesa *sa, const s
 		sa->local = *e->rx_local;
 	sa->remote = *e->rx_remote;
 	r->natd = check_natd(sa, m);
-	if (same_endpoint(&ol, &sa->local) && same_endpoint(&orr, &sa->remote) &&
-	    old_encap == natt_encap(sa))
+	bool moved = !same_endpoint(&ol, &sa->local) || !same_endpoint(&orr, &sa->remote);
+	if (!moved && old_encap == natt_encap(sa))
 		return TASK_DONE;
-	sa->moves++;
-	log_move(sa, &ol, &orr, "UPDATE_SA_ADDRESSES");
+	/*
+	 * Only the NAT came or went: the path is the one the SA already has
+	 * (an XFRM_MSG_MAPPING may have moved it there first, natt.c).
+	 */
+	if (moved) {
+		sa->moves++;
+		log_move(sa, &ol, &orr, "UPDATE_SA_ADDRESSES");
+	}
 	struct mobike *mb = state_of(sa);
 	if (sa->conn->live.mobike_check && mb && !same_addr(&orr, &sa->remote)) {
 		/* 3.5: the Child SAs stay where they were until the new address answers. */
