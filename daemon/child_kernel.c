@@ -653,7 +653,7 @@ static int readd_unmoved(struct ikesa *sa, struct child_sa *c, bool inbound, con
 	to_kaddr(inbound ? &sa->local : &sa->remote, &dst);
 	to_kaddr(inbound ? &sa->remote : &sa->local, &src);
 	uint32_t spi = inbound ? c->spi_in : c->spi_out;
-	if (k->ops->query_sa(k->k, &dst, spi, IPPROTO_ESP, 0, 0, &st) == 0 && kaddr_eq(&st.src, &src))
+	if (k->ops->query_sa(k->k, &dst, spi, IPPROTO_ESP, c->mark, mark_mask(c), &st) == 0 && kaddr_eq(&st.src, &src))
 		return 0;
 	if (!c->keymat || !esp_alg_xfrm(&c->suite, &x) || c->keymat->len != child_keymat_len(&c->suite))
 		return -ENOKEY;
