@@ -135,6 +135,28 @@ static void send_to(struct ikesa *sa, const uint8_t *buf, size_t len)
 	frag_send(sa, buf, len);
 }
 
+/*
+ * A response goes back to where its request came from (RFC 7296 2.11),
+ * also when the IKE SA's addresses stay: under MOBIKE only
+ * UPDATE_SA_ADDRESSES moves them (RFC 4555 3.5), and a peer probing a new
+ * path must hear back on it.
+ */
+static void send_back(struct ikesa *sa, const uint8_t *buf, size_t len)
+{
+	struct engine *e = sa->e;
+	if (!e->rx_remote || !e->rx_remote->ss_family) {
+		send_to(sa, buf, len);
+		return;
+	}
+	struct sockaddr_storage l = sa->local, r = sa->remote;
+	sa->remote = *e->rx_remote;
+	if (e->rx_local && e->rx_local->ss_family)
+		sa->local = *e->rx_local;
+	send_to(sa, buf, len);
+	sa->local = l;
+	sa->remote = r;
+}
+
 static void on_retransmit(struct loop *loop, struct timer *t, void *ctx);
 
 static uint64_t retransmit_delay(const struct engine *e, unsigned n)
@@ -397,7 +419,7 @@ static void cache_and_send(struct ikesa *sa, uint32_t msg_id, size_t len)
 		tm->resp_len = len;
 		tm->resp_id = msg_id;
 	}
-	send_to(sa, sa->e->txbuf, len);
+	send_back(sa, sa->e->txbuf, len);
 }
 
 /* Respond with a single error notify (inside SK for protected exchanges). */
@@ -553,7 +575,10 @@ void tm_receive(struct ikesa *sa, const struct ike_hdr *h, const uint8_t *raw, s
 				ikesa_tag(sa), h->msg_id);
 			natt_follow(sa, local, remote);
 			sa->last_rx_ms = engine_now(e);
-			send_to(sa, tm->resp, tm->resp_len);
+			e->rx_local = local;
+			e->rx_remote = remote;
+			send_back(sa, tm->resp, tm->resp_len);
+			e->rx_local = e->rx_remote = NULL;
 			return;
 		}
 		if (h->msg_id != tm->next_in_id) {

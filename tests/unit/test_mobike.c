@@ -198,6 +198,8 @@ static void test_move(void **st)
 	q_rewrite(0, &other, NULL);
 	step(1, INFORMATIONAL, false);
 	assert_string_equal(ip_of(&b->remote), "192.0.2.1");
+	/* ... but its answer goes back where it came from (RFC 7296 2.11): a peer probing a path. */
+	assert_string_equal(ip_of(&W->q[0].dst), "192.0.2.99");
 	world_free();
 }
 
