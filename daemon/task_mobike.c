@@ -36,6 +36,7 @@
 #include "daemon/task.h"
 #include "daemon/spi_table.h"
 #include "daemon/task_manager.h"
+#include "daemon/timers.h"
 #include "netlink/kaddr.h"
 
 #define MOBIKE_COOKIE2_LEN 16     /* RFC 4555 4.2.6: 8 to 64 octets */
@@ -646,8 +647,9 @@ static enum task_status update_process_i(struct task *t, struct ikesa *sa, const
 		return TASK_NEED_MORE;
 	bool old_encap = natt_encap(sa);
 	check_natd(sa, m);
-	/* The NAT came or went: the Child SAs' encapsulation follows (3.8). */
+	/* The NAT came or went: the Child SAs' encapsulation follows (3.8), and keepalives. */
 	children_follow(sa, &sa->local, &sa->remote, old_encap);
+	timers_on_path_changed(sa);
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: the peer moved the IKE SA to the new path", ikesa_tag(sa));
 	return TASK_DONE;
 }

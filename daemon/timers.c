@@ -169,6 +169,17 @@ static void on_keepalive(struct loop *loop, struct timer *t, void *ctx)
 	timer_arm_in(loop, &sa->keepalive_timer, sa->last_tx_ms + every - now);
 }
 
+void timers_on_path_changed(struct ikesa *sa)
+{
+	struct engine *e = sa->e;
+	const struct liveness_cfg *l = &sa->conn->live;
+	if (!l->keepalive_s || !(sa->ext & EXT_NAT_LOCAL) || !e->env.keepalive ||
+	    timer_armed(&sa->keepalive_timer))
+		return;
+	timer_init(&sa->keepalive_timer, on_keepalive, sa);
+	timer_arm_in(e->env.loop, &sa->keepalive_timer, (uint64_t)l->keepalive_s * 1000);
+}
+
 static void on_dpd(struct loop *loop, struct timer *t, void *ctx)
 {
 	(void)t;

@@ -60,6 +60,11 @@ void timers_on_child_installed(struct ikesa *sa, struct child_sa *c);
  * dpd_action (restart: initiate again; trap: install its trap policies).
  */
 void timers_on_peer_dead(struct ikesa *sa);
+/*
+ * sa's path or its NAT state changed (MOBIKE, daemon/task_mobike.c): NAT
+ * keepalives start if we are now behind a NAT and they were not running.
+ */
+void timers_on_path_changed(struct ikesa *sa);
 /* Seconds until sa's IKE rekey, or -1 when none is planned. */
 int64_t timers_ike_rekey_in_s(const struct ikesa *sa);
 

@@ -227,6 +227,10 @@ static void test_nat_on_new_path(void **st)
 	assert_true(ao->sa.encap);
 	assert_int_equal(ao->sa.encap_sport, 4500);
 	assert_true(state(0, "10.9.0.2", a->children->spi_in)->sa.encap);
+	/* Behind a NAT now: NAT keepalives start (RFC 3948 2.3), from the new path. */
+	advance(20000);
+	assert_true(W->s[0].keepalives >= 1);
+	assert_string_equal(ip_of(&W->s[0].ka_from), "10.9.0.2");
 	/* Back on a path without NAT: b's states lose the encapsulation again. */
 	roam_a("192.0.2.1");
 	step(1, INFORMATIONAL, false);
