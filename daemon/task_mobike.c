@@ -430,6 +430,8 @@ void mobike_net_changed(struct engine *e)
 {
 	if (e->roam_pending)
 		return;
+	log_msg(LOG_IKE, LOG_LVL_DEBUG, "address, link or route change: checking paths in %u ms",
+		MOBIKE_DEBOUNCE_MS);
 	e->roam_pending = true;
 	timer_init(&e->roam_timer, on_roam_timer, e);
 	timer_arm_in(e->env.loop, &e->roam_timer, MOBIKE_DEBOUNCE_MS);
