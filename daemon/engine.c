@@ -73,7 +73,6 @@ uint32_t engine_alloc_reqid(struct engine *e)
 	uint32_t r = e->next_reqid++;
 	if (e->next_reqid > XIKED_REQID_MAX)
 		e->next_reqid = XIKED_REQID_BASE + 1;
-	e->next_unique_if_id = CONFIG_IF_ID_UNIQUE_BASE;
 	return r;
 }
 
@@ -219,6 +218,7 @@ struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg
 	e->rxbuf = malloc(2 * IKE_MSG_MAX);
 	e->txbuf = malloc(IKE_MSG_MAX);
 	e->next_reqid = XIKED_REQID_BASE + 1;
+	e->next_unique_if_id = CONFIG_IF_ID_UNIQUE_BASE;
 	if (!e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->by_conn ||
 	    !e->by_peer ||
 	    !e->policy_refs || !e->traps || !e->dos || !e->scratch_msg || !e->rxbuf || !e->txbuf) {

@@ -96,7 +96,7 @@ struct engine {
 	struct dos *dos;                /* half-open limits and cookies (dos.h) */
 	struct ike_msg *scratch_msg;    /* parsed IKE_SA_INIT requests, judged before any state */
 	uint32_t next_reqid;
-	struct route_iface *ifaces;     /* route-based bindings (route_iface.h) */
+	struct route_ifaces *ifaces;    /* route-based bindings and their index (route_iface.c) */
 	uint32_t next_unique_if_id;     /* if_id = %unique: next candidate */
 	struct engine_stats stats;
 	uint8_t *rxbuf, *txbuf;         /* scratch: decrypted payloads, messages being built */

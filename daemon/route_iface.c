@@ -10,6 +10,7 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/spi_table.h"
 #include "daemon/ts.h"
 
 struct route_ref {
@@ -19,7 +20,8 @@ struct route_ref {
 };
 
 struct route_iface {
-	struct route_iface *next;
+	struct route_iface *next, *prev; /* every binding (free_all) */
+	struct route_iface *hnext;       /* same by_key hash */
 	char conn_name[CONFIG_NAME_MAX + 1];
 	bool unique;           /* if_id from the %unique pool */
 	uint32_t if_id, mark;
@@ -32,6 +34,162 @@ struct route_iface {
 	struct route_ref *routes;
 	size_t n_routes, cap_routes;
 };
+
+/*
+ * A %unique hub has one binding per spoke, so nothing done per setup may
+ * walk them all (DESIGN.md: scale): bindings are found through hash tables.
+ */
+struct addr_ref {
+	struct addr_ref *next; /* same hash */
+	struct kaddr a;
+	unsigned refs;         /* bindings that added it */
+};
+
+struct route_ifaces {
+	struct route_iface *all;
+	struct spi_table *by_unique;  /* %unique if_id -> binding */
+	struct spi_table *by_key;     /* name_key() -> chain (hnext) of the other bindings */
+	struct spi_table *by_ifindex; /* device ifindex -> binding (route_iface_owns_ifindex) */
+	struct spi_table *addrs;      /* addr_key() -> chain of struct addr_ref */
+};
+
+/* FNV-1a, mixed further by spi_table. */
+static uint64_t fnv(const void *p, size_t n, uint64_t h)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ ((const uint8_t *)p)[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Non-%unique bindings are shared by device name, or without one by (if_id, mark). */
+static uint64_t name_key(const char *name, uint32_t if_id, uint32_t mark)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	if (name[0])
+		return fnv(name, strlen(name), h);
+	h = fnv("\0", 1, h);
+	h = fnv(&if_id, sizeof(if_id), h);
+	return fnv(&mark, sizeof(mark), h);
+}
+
+static uint64_t addr_key(const struct kaddr *a)
+{
+	return fnv(a->a, a->family == AF_INET ? 4 : 16, fnv(&a->family, 1, 0xcbf29ce484222325ull));
+}
+
+static struct route_ifaces *ix(struct engine *e)
+{
+	struct route_ifaces *x = e->ifaces;
+	if (x)
+		return x;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	x->by_unique = spi_table_new();
+	x->by_key = spi_table_new();
+	x->by_ifindex = spi_table_new();
+	x->addrs = spi_table_new();
+	if (!x->by_unique || !x->by_key || !x->by_ifindex || !x->addrs) {
+		spi_table_free(x->by_unique);
+		spi_table_free(x->by_key);
+		spi_table_free(x->by_ifindex);
+		spi_table_free(x->addrs);
+		free(x);
+		return NULL;
+	}
+	return e->ifaces = x;
+}
+
+static void addr_ref_add(struct route_ifaces *x, const struct kaddr *a)
+{
+	uint64_t k = addr_key(a);
+	struct addr_ref *head = spi_table_get(x->addrs, k);
+	for (struct addr_ref *r = head; r; r = r->next)
+		if (kaddr_eq(&r->a, a)) {
+			r->refs++;
+			return;
+		}
+	struct addr_ref *r = calloc(1, sizeof(*r));
+	if (!r)
+		return; /* only MOBIKE's address filter misses it */
+	r->a = *a;
+	r->refs = 1;
+	r->next = head;
+	spi_table_del(x->addrs, k);
+	if (spi_table_add(x->addrs, k, r) != 0) {
+		if (head)
+			spi_table_add(x->addrs, k, head); /* the slot was just freed */
+		free(r);
+	}
+}
+
+static void addr_ref_del(struct route_ifaces *x, const struct kaddr *a)
+{
+	uint64_t k = addr_key(a);
+	struct addr_ref *head = spi_table_get(x->addrs, k), **pp = &head;
+	while (*pp && !kaddr_eq(&(*pp)->a, a))
+		pp = &(*pp)->next;
+	struct addr_ref *r = *pp;
+	if (!r || --r->refs)
+		return;
+	*pp = r->next;
+	free(r);
+	spi_table_del(x->addrs, k);
+	if (head)
+		spi_table_add(x->addrs, k, head); /* the slot was just freed */
+}
+
+/* Puts b into the index (its if_id and name are final). 0 or -ENOMEM. */
+static int index_add(struct route_ifaces *x, struct route_iface *b)
+{
+	int rc;
+	if (b->unique) {
+		rc = spi_table_add(x->by_unique, b->if_id, b);
+	} else {
+		uint64_t k = name_key(b->name, b->if_id, b->mark);
+		b->hnext = spi_table_del(x->by_key, k);
+		rc = spi_table_add(x->by_key, k, b);
+		if (rc != 0 && b->hnext)
+			spi_table_add(x->by_key, k, b->hnext);
+	}
+	if (rc != 0)
+		return rc;
+	b->next = x->all;
+	if (x->all)
+		x->all->prev = b;
+	x->all = b;
+	return 0;
+}
+
+static void index_del(struct route_ifaces *x, struct route_iface *b)
+{
+	if (b->unique) {
+		if (spi_table_get(x->by_unique, b->if_id) == b)
+			spi_table_del(x->by_unique, b->if_id);
+	} else {
+		uint64_t k = name_key(b->name, b->if_id, b->mark);
+		struct route_iface *head = spi_table_get(x->by_key, k), **pp = &head;
+		while (*pp && *pp != b)
+			pp = &(*pp)->hnext;
+		if (*pp) {
+			*pp = b->hnext;
+			spi_table_del(x->by_key, k);
+			if (head)
+				spi_table_add(x->by_key, k, head); /* the slot was just freed */
+		}
+	}
+	if (b->ifindex > 0 && spi_table_get(x->by_ifindex, (uint64_t)b->ifindex) == b)
+		spi_table_del(x->by_ifindex, (uint64_t)b->ifindex);
+	for (size_t i = 0; i < b->n_addrs; i++)
+		addr_ref_del(x, &b->addrs[i].addr);
+	if (b->prev)
+		b->prev->next = b->next;
+	else if (x->all == b)
+		x->all = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	b->next = b->prev = NULL;
+}
 
 static struct link *lk(struct engine *e)
 {
@@ -55,10 +213,7 @@ static const char *strerr(int rc)
 
 static bool unique_in_use(struct engine *e, uint32_t id)
 {
-	for (struct route_iface *b = e->ifaces; b; b = b->next)
-		if (b->unique && b->if_id == id)
-			return true;
-	return false;
+	return spi_table_get(e->ifaces->by_unique, id) != NULL;
 }
 
 /* The next free %unique if_id, wrapping in [BASE, UINT32_MAX]; 0 if all are taken. */
@@ -93,11 +248,7 @@ static void release(struct engine *e, struct route_iface *b)
 			log_msg(LOG_KNL, LOG_LVL_INFO, "interface %s released (adopted, it stays)", b->name);
 		}
 	}
-	struct route_iface **pp = &e->ifaces;
-	while (*pp && *pp != b)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = b->next;
+	index_del(e->ifaces, b);
 	free(b->routes);
 	free(b);
 }
@@ -156,6 +307,10 @@ static int setup_device(struct ikesa *sa, struct route_iface *b)
 		l->ops->disable_policy(l->l, b->name, AF_INET);
 		l->ops->disable_policy(l->l, b->name, AF_INET6);
 	}
+	/* Link events on it are ours, not a path change (route_iface_owns_ifindex). */
+	if (!spi_table_get(e->ifaces->by_ifindex, (uint64_t)b->ifindex) &&
+	    (rc = spi_table_add(e->ifaces->by_ifindex, (uint64_t)b->ifindex, b)) != 0)
+		return rc;
 	if ((rc = l->ops->set_up(l->l, b->ifindex, r->mtu, b->created)) != 0) {
 		log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface %s: up/mtu failed: %s", tag, b->name,
 			strerr(rc));
@@ -165,9 +320,10 @@ static int setup_device(struct ikesa *sa, struct route_iface *b)
 		struct link_prefix p = {.plen = r->addresses[i].plen};
 		to_kaddr(&r->addresses[i].addr, &p.addr);
 		rc = l->ops->addr_add(l->l, b->ifindex, &p);
-		if (rc == 0)
+		if (rc == 0) {
 			b->addrs[b->n_addrs++] = p;
-		else if (rc != -EEXIST)
+			addr_ref_add(e->ifaces, &p.addr);
+		} else if (rc != -EEXIST)
 			log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface %s: address %u failed: %s", tag,
 				b->name, (unsigned)i + 1, strerr(rc));
 	}
@@ -198,9 +354,8 @@ static struct route_iface *find_binding(struct ikesa *sa, const char *name, int 
 				return x->iface;
 		return NULL;
 	}
-	for (struct route_iface *b = sa->e->ifaces; b; b = b->next) {
-		if (b->unique)
-			continue;
+	uint64_t k = name_key(name, r->if_id, r->mark);
+	for (struct route_iface *b = spi_table_get(sa->e->ifaces->by_key, k); b; b = b->hnext) {
 		if (name[0] && strcmp(b->name, name) == 0) {
 			if (b->if_id == r->if_id && b->mark == r->mark)
 				return b;
@@ -225,6 +380,8 @@ int route_iface_attach(struct ikesa *sa, struct child_sa *c)
 	const char *tmpl = r->vti[0] ? r->vti : r->interface;
 	char name[LINK_NAME_MAX] = "";
 	int rc = 0;
+	if (!ix(e))
+		return -ENOMEM;
 	if (tmpl[0] && !r->if_id_unique && (rc = link_name_format(tmpl, r->if_id, name)) != 0) {
 		log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface name %s with if_id %u: %s",
 			ikesa_tag(sa), tmpl, r->if_id, strerr(rc));
@@ -253,8 +410,10 @@ int route_iface_attach(struct ikesa *sa, struct child_sa *c)
 					ikesa_tag(sa), tmpl, b->if_id, strerr(rc));
 		}
 		strcpy(b->name, name);
-		b->next = e->ifaces;
-		e->ifaces = b;
+		if (rc == 0 && (rc = index_add(e->ifaces, b)) != 0) {
+			free(b);
+			return rc;
+		}
 		if (rc == 0 && b->name[0])
 			rc = setup_device(sa, b);
 		if (rc != 0) {
@@ -383,17 +542,42 @@ const char *route_iface_name(const struct child_sa *c)
 
 bool route_iface_has_addr(struct engine *e, const struct sockaddr_storage *addr)
 {
+	if (!e->ifaces)
+		return false;
 	struct kaddr k;
 	to_kaddr(addr, &k);
-	for (struct route_iface *b = e->ifaces; b; b = b->next)
-		for (size_t i = 0; i < b->n_addrs; i++)
-			if (kaddr_eq(&b->addrs[i].addr, &k))
-				return true;
+	for (struct addr_ref *r = spi_table_get(e->ifaces->addrs, addr_key(&k)); r; r = r->next)
+		if (kaddr_eq(&r->a, &k))
+			return true;
 	return false;
+}
+
+bool route_iface_owns_ifindex(const struct engine *e, int ifindex)
+{
+	const struct route_iface *b = e->ifaces && ifindex > 0 ?
+		spi_table_get(e->ifaces->by_ifindex, (uint64_t)ifindex) : NULL;
+	return b && b->created;
+}
+
+size_t route_iface_count(const struct engine *e)
+{
+	size_t n = 0;
+	for (const struct route_iface *b = e->ifaces ? e->ifaces->all : NULL; b; b = b->next)
+		n++;
+	return n;
 }
 
 void route_iface_free_all(struct engine *e)
 {
-	while (e->ifaces)
-		release(e, e->ifaces);
+	struct route_ifaces *x = e->ifaces;
+	if (!x)
+		return;
+	while (x->all)
+		release(e, x->all);
+	spi_table_free(x->by_unique);
+	spi_table_free(x->by_key);
+	spi_table_free(x->by_ifindex);
+	spi_table_free(x->addrs);
+	free(x);
+	e->ifaces = NULL;
 }

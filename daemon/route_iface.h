@@ -22,6 +22,7 @@
 #define XIKED_ROUTE_IFACE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "netlink/link.h"
@@ -50,6 +51,14 @@ const char *route_iface_name(const struct child_sa *c);
  * to reach the IKE SA by.
  */
 bool route_iface_has_addr(struct engine *e, const struct sockaddr_storage *addr);
+/*
+ * Whether ifindex is a device xiked created for a binding: its link,
+ * address and route events are xiked's own doing, not a path change
+ * (netmon's filter, so MOBIKE does not re-check routes for them).
+ */
+bool route_iface_owns_ifindex(const struct engine *e, int ifindex);
+/* Bindings alive (tests; walks them all, never on a setup path). */
+size_t route_iface_count(const struct engine *e);
 /* Removes every binding left (engine_free). */
 void route_iface_free_all(struct engine *e);
 

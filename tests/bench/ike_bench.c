@@ -9,7 +9,12 @@
  *   - the responder's resident memory per established IKE SA (VmRSS
  *     before and after N SAs, divided by N).
  *
- *   ike_bench [-n SAS] [-w WINDOW] [-g x25519|ecp256|...]
+ *   ike_bench [-n SAS] [-w WINDOW] [-g x25519|ecp256|...] [-u]
+ *
+ * -u makes the responder a route-based hub: if_id = %unique with
+ * interface = xfrm-%d, so every IKE SA gets its own if_id and interface
+ * (route_iface.h) from a null link_ops; what it adds per setup is the cost
+ * of finding a free if_id and binding among all the spokes' bindings.
  *
  * Not a test: it prints numbers. Run by hand or tools/bench.
  */
@@ -34,6 +39,7 @@
 #include "daemon/log.h"
 #include "daemon/loop.h"
 #include "netlink/kernel_ops.h"
+#include "netlink/link.h"
 
 /* ---- a kernel that remembers nothing ---- */
 
@@ -85,6 +91,46 @@ static const struct kernel_ops null_ops = {
 	.flush_stale = null_flush,
 };
 
+/* ---- links that exist only as numbers (-u) ---- */
+
+static int null_ifindex = 100;
+static int null_find(void *l, const char *name, int *ifindex, bool *ours)
+{
+	(void)l, (void)name, (void)ifindex, (void)ours;
+	return -ENODEV;
+}
+static int null_create(void *l, const struct link_spec *s, int *ifindex)
+{
+	(void)l, (void)s;
+	*ifindex = null_ifindex++;
+	return 0;
+}
+static int null_set_up(void *l, int ifindex, uint32_t mtu, bool ours)
+{
+	(void)l, (void)ifindex, (void)mtu, (void)ours;
+	return 0;
+}
+static int null_dis(void *l, const char *name, uint8_t family)
+{
+	(void)l, (void)name, (void)family;
+	return 0;
+}
+static int null_prefix(void *l, int ifindex, const struct link_prefix *p)
+{
+	(void)l, (void)ifindex, (void)p;
+	return 0;
+}
+static int null_del(void *l, int ifindex)
+{
+	(void)l, (void)ifindex;
+	return 0;
+}
+static const struct link_ops null_link_ops = {
+	.find = null_find, .create = null_create, .set_up = null_set_up,
+	.disable_policy = null_dis, .addr_add = null_prefix, .addr_del = null_prefix,
+	.route_add = null_prefix, .route_del = null_prefix, .del = null_del,
+};
+
 /* ---- plumbing ---- */
 
 static int sock_fd;
@@ -126,7 +172,8 @@ static double cpu_s(void)
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-static struct engine *make_engine(struct loop *loop, struct kernel k, const char *text)
+static struct engine *make_engine(struct loop *loop, struct kernel k, struct link lnk,
+				  const char *text)
 {
 	struct xiked_config *cfg = NULL;
 	char err[256];
@@ -135,7 +182,7 @@ static struct engine *make_engine(struct loop *loop, struct kernel k, const char
 		exit(2);
 	}
 	struct engine_env env = {.loop = loop, .rng = rng_system(), .kernel = k, .send = send_cb,
-				 .port = 500, .natt_port = 4500};
+				 .port = 500, .natt_port = 4500, .link = lnk};
 	return engine_new(&env, cfg);
 }
 
@@ -147,7 +194,7 @@ static const char *ike_for(const char *g)
 }
 
 /* Responder: answer until the initiator says stop, then report. */
-static int responder(const char *group, size_t n)
+static int responder(const char *group, size_t n, bool hub)
 {
 	struct clock clk = clock_boottime();
 	struct loop *loop = loop_new(&clk);
@@ -157,10 +204,11 @@ static int responder(const char *group, size_t n)
 		 "[daemon]\nlog = error\ncookie_threshold = 1000000\nhalf_open_max = 1000000\n"
 		 "half_open_per_ip = 1000000\n[conn any]\nlocal_addr = 192.0.2.2\nremote_addr = %%any\n"
 		 "local_id = b.example\nremote_id = %%any\nauth = psk\npsk = \"bench\"\n"
-		 "ike = %s\nesp = aes256gcm16\nlocal_ts = 10.2.0.0/24\nremote_ts = 10.1.0.0/16\n",
-		 ike_for(group));
+		 "ike = %s\nesp = aes256gcm16\nlocal_ts = 10.2.0.0/24\nremote_ts = 10.1.0.0/16\n%s",
+		 ike_for(group), hub ? "if_id = %unique\ninterface = xfrm-%d\n" : "");
 	struct kernel k = {.ops = &null_ops};
-	struct engine *e = make_engine(loop, k, conf);
+	struct link lnk = {.ops = hub ? &null_link_ops : NULL};
+	struct engine *e = make_engine(loop, k, lnk, conf);
 	struct sockaddr_storage me, peer;
 	mkaddr(&me, "192.0.2.2");
 	mkaddr(&peer, "192.0.2.1");
@@ -178,9 +226,9 @@ static int responder(const char *group, size_t n)
 	double cpu = cpu_s() - cpu0;
 	long rss = rss_kib() - rss0;
 	size_t sas = engine_ike_sa_count(e);
-	printf("responder: %zu IKE SAs (%s, PSK, 1 Child SA each) in %.3f CPU-s: %.0f setups per "
-	       "CPU-second\n",
-	       sas, group, cpu, sas / cpu);
+	printf("responder: %zu IKE SAs (%s, PSK, 1 Child SA each%s) in %.3f CPU-s: %.0f setups "
+	       "per CPU-second\n",
+	       sas, group, hub ? ", if_id = %unique hub" : "", cpu, sas / cpu);
 	printf("responder: resident memory +%ld KiB for %zu IKE SAs: %.2f KiB per IKE SA\n", rss,
 	       sas, sas ? (double)rss / sas : 0.0);
 	fflush(stdout);
@@ -206,7 +254,7 @@ static int initiator(const char *group, size_t n, size_t window)
 					"local_ts = 10.1.%zu.0/24\nremote_ts = 10.2.0.0/24\n",
 					i, i, ike_for(group), i % 256);
 	struct kernel k = {.ops = &null_ops};
-	struct engine *e = make_engine(loop, k, conf);
+	struct engine *e = make_engine(loop, k, (struct link){0}, conf);
 	free(conf);
 	struct sockaddr_storage me, peer;
 	mkaddr(&me, "192.0.2.1");
@@ -243,16 +291,19 @@ int main(int argc, char **argv)
 {
 	size_t n = 10000, window = 64;
 	const char *group = "x25519";
+	bool hub = false;
 	int opt;
-	while ((opt = getopt(argc, argv, "n:w:g:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:w:g:u")) != -1) {
 		if (opt == 'n')
 			n = strtoul(optarg, NULL, 10);
 		else if (opt == 'w')
 			window = strtoul(optarg, NULL, 10);
 		else if (opt == 'g')
 			group = optarg;
+		else if (opt == 'u')
+			hub = true;
 		else {
-			fprintf(stderr, "usage: ike_bench [-n SAS] [-w WINDOW] [-g GROUP]\n");
+			fprintf(stderr, "usage: ike_bench [-n SAS] [-w WINDOW] [-g GROUP] [-u]\n");
 			return 2;
 		}
 	}
@@ -270,7 +321,7 @@ int main(int argc, char **argv)
 	if (pid == 0) {
 		close(sv[0]);
 		sock_fd = sv[1];
-		_exit(responder(group, n));
+		_exit(responder(group, n, hub));
 	}
 	close(sv[1]);
 	sock_fd = sv[0];

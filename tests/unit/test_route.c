@@ -141,7 +141,7 @@ static void test_xfrmi_static(void **st)
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(link_fake_dev_count(W->s[i].lfake), 0);
 		assert_int_equal(link_fake_calls(W->s[i].lfake, LFAKE_DEL), 1);
-		assert_null(W->s[i].e->ifaces);
+		assert_int_equal(route_iface_count(W->s[i].e), 0);
 	}
 	/* Up again: created again. */
 	establish();
@@ -214,6 +214,11 @@ static void test_adopt(void **st)
 	assert_int_equal(d->n_addrs, 1);
 	assert_true(link_fake_has_route(d, "10.1.0.0/24"));
 	assert_int_equal(link_fake_calls(W->s[1].lfake, LFAKE_CREATE), 0);
+	/* Not ours: its link events are the administrator's, netmon passes them on. */
+	assert_false(route_iface_owns_ifindex(W->s[1].e, d->ifindex));
+	struct sockaddr_storage ss;
+	mkaddr(&ss, "10.255.1.1", 0);
+	assert_true(route_iface_has_addr(W->s[1].e, &ss));
 	/* a has no if_id: plain policies. */
 	assert_carry(0, 0, 0);
 	down(0, "b");
@@ -223,6 +228,7 @@ static void test_adopt(void **st)
 	assert_int_equal(link_fake_calls(W->s[1].lfake, LFAKE_DEL), 0);
 	assert_int_equal(d->n_addrs, 0);
 	assert_int_equal(d->n_routes, 0);
+	assert_false(route_iface_has_addr(W->s[1].e, &ss));
 	world_free();
 }
 
@@ -242,7 +248,7 @@ static void test_create_fails(void **st)
 	settle();
 	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 0);
 	assert_int_equal(kernel_fake_policy_count(W->s[0].fake), 0);
-	assert_null(W->s[0].e->ifaces);
+	assert_int_equal(route_iface_count(W->s[0].e), 0);
 	world_free();
 }
 
@@ -278,6 +284,13 @@ static void test_unique(void **st)
 	assert_non_null(d2);
 	assert_int_equal(d1->spec.if_id, CONFIG_IF_ID_UNIQUE_BASE);
 	assert_int_equal(d2->mtu, 1380);
+	/* Devices xiked made: netmon drops their events (route_iface_owns_ifindex). */
+	int if1 = d1->ifindex, if2 = d2->ifindex;
+	assert_true(route_iface_owns_ifindex(W->s[1].e, if1));
+	assert_true(route_iface_owns_ifindex(W->s[1].e, if2));
+	assert_false(route_iface_owns_ifindex(W->s[1].e, 0));
+	assert_false(route_iface_owns_ifindex(W->s[0].e, if1));
+	assert_int_equal(route_iface_count(W->s[1].e), 2);
 	/* 0.0.0.0/0 gets no route: a default route is the administrator's. */
 	assert_int_equal(link_fake_calls(W->s[1].lfake, LFAKE_ROUTE_ADD), 0);
 	struct ksel any = {.src.family = AF_INET, .dst.family = AF_INET};
@@ -298,8 +311,15 @@ static void test_unique(void **st)
 	assert_int_equal(link_fake_dev_count(W->s[1].lfake), 1);
 	assert_int_equal(kernel_fake_policy_count(W->s[1].fake), 3);
 	assert_null(kernel_fake_find_policy(W->s[1].fake, &any, KDIR_OUT, 0, 0, CONFIG_IF_ID_UNIQUE_BASE));
-	/* It comes back: a fresh if_id and interface. */
+	assert_false(route_iface_owns_ifindex(W->s[1].e, if1));
+	assert_true(route_iface_owns_ifindex(W->s[1].e, if2));
+	assert_int_equal(route_iface_count(W->s[1].e), 1);
+	/* It comes back: a fresh if_id and interface (the next candidate, not one in use). */
 	establish();
+	char n3[16];
+	snprintf(n3, sizeof(n3), "xfrm-%u", CONFIG_IF_ID_UNIQUE_BASE + 2);
+	assert_non_null(link_fake_find(W->s[1].lfake, n3));
+	assert_non_null(kernel_fake_find_policy(W->s[1].fake, &any, KDIR_OUT, 0, 0, CONFIG_IF_ID_UNIQUE_BASE + 2));
 	assert_int_equal(link_fake_dev_count(W->s[1].lfake), 2);
 	assert_int_equal(link_fake_calls(W->s[1].lfake, LFAKE_CREATE), 3);
 	down(0, "b");
@@ -307,7 +327,7 @@ static void test_unique(void **st)
 	assert_nothing_left();
 	assert_int_equal(link_fake_dev_count(W->s[1].lfake), 0);
 	assert_int_equal(link_fake_calls(W->s[1].lfake, LFAKE_DEL), 3);
-	assert_null(W->s[1].e->ifaces);
+	assert_int_equal(route_iface_count(W->s[1].e), 0);
 	world_free();
 }
 
