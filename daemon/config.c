@@ -1474,9 +1474,10 @@ static int interpret_route(struct parse *ps, const struct section *s, struct con
 		p->plen = (uint8_t)(slash ? v : p->addr.ss_family == AF_INET ? 32 : 128);
 		r->n_addresses++;
 	}
-	if ((r->if_id || r->if_id_unique || r->mark) && c->start == CONFIG_START_TRAP) {
-		perr(ps, find_entry(s, "start")->line, "start = trap does not work with if_id or "
-		     "mark yet (trap policies carry neither)");
+	if (r->if_id_unique && c->start == CONFIG_START_TRAP) {
+		/* A trap is installed before any IKE SA exists; %unique if_ids come with one. */
+		perr(ps, find_entry(s, "start")->line, "start = trap needs a fixed if_id = N: "
+		     "if_id = %%unique is given per IKE SA, so there is none to trap with");
 		return -1;
 	}
 	return 0;

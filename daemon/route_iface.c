@@ -253,13 +253,22 @@ static void release(struct engine *e, struct route_iface *b)
 	free(b);
 }
 
+/* Who binds: an IKE SA's Child SA, or a trap (sa NULL; never %unique). */
+struct bctx {
+	struct engine *e;
+	const struct conn_cfg *conn;
+	const struct sockaddr_storage *local, *remote;
+	const char *tag;
+	struct ikesa *sa;
+};
+
 /* Create or adopt b's device, bring it up, mtu, addresses. 0 or -errno (logged). */
-static int setup_device(struct ikesa *sa, struct route_iface *b)
+static int setup_device(const struct bctx *x, struct route_iface *b)
 {
-	struct engine *e = sa->e;
+	struct engine *e = x->e;
 	struct link *l = lk(e);
-	const struct route_cfg *r = &sa->conn->route;
-	const char *tag = ikesa_tag(sa);
+	const struct route_cfg *r = &x->conn->route;
+	const char *tag = x->tag;
 	int rc;
 	if (!l->ops) {
 		log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface %s: no link management here", tag, b->name);
@@ -281,8 +290,8 @@ static int setup_device(struct ikesa *sa, struct route_iface *b)
 				r->interface_link, strerr(rc));
 			return rc;
 		}
-		to_kaddr(&sa->local, &s.local);
-		to_kaddr(&sa->remote, &s.remote);
+		to_kaddr(x->local, &s.local);
+		to_kaddr(x->remote, &s.remote);
 		if ((rc = l->ops->create(l->l, &s, &b->ifindex)) != 0) {
 			log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: creating %s interface %s failed: %s%s", tag,
 				s.kind == LINK_VTI ? "VTI" : "XFRM", b->name, strerr(rc),
@@ -337,30 +346,31 @@ static int setup_device(struct ikesa *sa, struct route_iface *b)
  * Child SA of any of them); -EEXIST in *err when they disagree on its
  * if_id or mark.
  */
-static struct route_iface *find_binding(struct ikesa *sa, const char *name, int *err)
+static struct route_iface *find_binding(const struct bctx *x, const char *name, int *err)
 {
-	const struct route_cfg *r = &sa->conn->route;
+	const struct route_cfg *r = &x->conn->route;
+	struct ikesa *sa = x->sa;
 	*err = 0;
-	if (r->if_id_unique) {
+	if (r->if_id_unique && sa) {
 		/* One per IKE SA: whatever its other Child SAs (or, after an IKE
 		 * rekey, the ones it took over) are bound to. */
-		for (struct child_sa *x = sa->children; x; x = x->next)
-			if (x->iface && x->iface->unique)
-				return x->iface;
+		for (struct child_sa *y = sa->children; y; y = y->next)
+			if (y->iface && y->iface->unique)
+				return y->iface;
 		/* A reauthentication's new IKE SA keeps the old one's (task_reauth.h). */
 		struct ikesa *o = sa->reauth_of ? engine_find(sa->e, sa->reauth_of) : NULL;
-		for (struct child_sa *x = o ? o->children : NULL; x; x = x->next)
-			if (x->iface && x->iface->unique)
-				return x->iface;
+		for (struct child_sa *y = o ? o->children : NULL; y; y = y->next)
+			if (y->iface && y->iface->unique)
+				return y->iface;
 		return NULL;
 	}
 	uint64_t k = name_key(name, r->if_id, r->mark);
-	for (struct route_iface *b = spi_table_get(sa->e->ifaces->by_key, k); b; b = b->hnext) {
+	for (struct route_iface *b = spi_table_get(x->e->ifaces->by_key, k); b; b = b->hnext) {
 		if (name[0] && strcmp(b->name, name) == 0) {
 			if (b->if_id == r->if_id && b->mark == r->mark)
 				return b;
 			log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface %s is in use by conn %s with "
-				"if_id %u mark %u", ikesa_tag(sa), name, b->conn_name, b->if_id, b->mark);
+				"if_id %u mark %u", x->tag, name, b->conn_name, b->if_id, b->mark);
 			*err = -EEXIST;
 			return NULL;
 		}
@@ -370,12 +380,14 @@ static struct route_iface *find_binding(struct ikesa *sa, const char *name, int 
 	return NULL;
 }
 
-int route_iface_attach(struct ikesa *sa, struct child_sa *c)
+static int attach(const struct bctx *x, struct child_sa *c)
 {
-	const struct route_cfg *r = &sa->conn->route;
-	struct engine *e = sa->e;
+	const struct route_cfg *r = &x->conn->route;
+	struct engine *e = x->e;
 	if (c->iface || (!r->if_id && !r->if_id_unique && !r->mark))
 		return 0;
+	if (r->if_id_unique && !x->sa)
+		return -EINVAL; /* config.c refuses start = trap with %unique */
 	/* The device name: for %unique it follows the if_id, known once allocated. */
 	const char *tmpl = r->vti[0] ? r->vti : r->interface;
 	char name[LINK_NAME_MAX] = "";
@@ -384,17 +396,17 @@ int route_iface_attach(struct ikesa *sa, struct child_sa *c)
 		return -ENOMEM;
 	if (tmpl[0] && !r->if_id_unique && (rc = link_name_format(tmpl, r->if_id, name)) != 0) {
 		log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface name %s with if_id %u: %s",
-			ikesa_tag(sa), tmpl, r->if_id, strerr(rc));
+			x->tag, tmpl, r->if_id, strerr(rc));
 		return rc;
 	}
-	struct route_iface *b = find_binding(sa, name, &rc);
+	struct route_iface *b = find_binding(x, name, &rc);
 	if (rc != 0)
 		return rc;
 	if (!b) {
 		b = calloc(1, sizeof(*b));
 		if (!b)
 			return -ENOMEM;
-		strcpy(b->conn_name, sa->conn->name);
+		strcpy(b->conn_name, x->conn->name);
 		b->mark = r->mark;
 		b->if_id = r->if_id;
 		if (r->if_id_unique) {
@@ -402,12 +414,12 @@ int route_iface_attach(struct ikesa *sa, struct child_sa *c)
 			b->if_id = alloc_unique(e);
 			if (!b->if_id) {
 				free(b);
-				log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: no free if_id", ikesa_tag(sa));
+				log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: no free if_id", x->tag);
 				return -ENOSPC;
 			}
 			if (tmpl[0] && (rc = link_name_format(tmpl, b->if_id, name)) != 0)
 				log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: interface name %s with if_id %u: %s",
-					ikesa_tag(sa), tmpl, b->if_id, strerr(rc));
+					x->tag, tmpl, b->if_id, strerr(rc));
 		}
 		strcpy(b->name, name);
 		if (rc == 0 && (rc = index_add(e->ifaces, b)) != 0) {
@@ -415,7 +427,7 @@ int route_iface_attach(struct ikesa *sa, struct child_sa *c)
 			return rc;
 		}
 		if (rc == 0 && b->name[0])
-			rc = setup_device(sa, b);
+			rc = setup_device(x, b);
 		if (rc != 0) {
 			release(e, b);
 			return rc;
@@ -426,6 +438,20 @@ int route_iface_attach(struct ikesa *sa, struct child_sa *c)
 	c->if_id = b->if_id;
 	c->mark = b->mark;
 	return 0;
+}
+
+int route_iface_attach(struct ikesa *sa, struct child_sa *c)
+{
+	struct bctx x = {sa->e, sa->conn, &sa->local, &sa->remote, ikesa_tag(sa), sa};
+	return attach(&x, c);
+}
+
+int route_iface_attach_trap(struct engine *e, const struct conn_cfg *conn,
+			    const struct sockaddr_storage *local, const struct sockaddr_storage *remote,
+			    const char *tag, struct child_sa *pol)
+{
+	struct bctx x = {e, conn, local, remote, tag, NULL};
+	return attach(&x, pol);
 }
 
 /* A traffic selector that is one prefix: its length, or -1 (a range: no route). */
@@ -450,11 +476,12 @@ static int ts_plen(const struct ike_ts *t, size_t n)
 	return plen + bits;
 }
 
-void route_iface_add_routes(struct ikesa *sa, struct child_sa *c)
+static void add_routes(struct engine *e, const struct conn_cfg *conn, const char *tag,
+		       struct child_sa *c)
 {
 	struct route_iface *b = c->iface;
-	struct link *l = lk(sa->e);
-	if (!b || c->routed || !sa->conn->route.routes || b->ifindex <= 0 || !l->ops)
+	struct link *l = lk(e);
+	if (!b || c->routed || !conn->route.routes || b->ifindex <= 0 || !l->ops)
 		return;
 	c->routed = true;
 	for (size_t i = 0; i < c->n_remote_ts; i++) {
@@ -466,7 +493,7 @@ void route_iface_add_routes(struct ikesa *sa, struct child_sa *c)
 		if (plen <= 0) {
 			/* A default route through the tunnel would also take the IKE
 			 * traffic: left to the administrator (or a routing daemon). */
-			log_msg(LOG_KNL, LOG_LVL_INFO, "%s: no route for %s via %s (%s)", ikesa_tag(sa),
+			log_msg(LOG_KNL, LOG_LVL_INFO, "%s: no route for %s via %s (%s)", tag,
 				txt, b->name, plen == 0 ? "a default route is left to the administrator"
 							: "not a prefix");
 			continue;
@@ -490,16 +517,27 @@ void route_iface_add_routes(struct ikesa *sa, struct child_sa *c)
 			int rc = l->ops->route_add(l->l, b->ifindex, &p);
 			if (rc != 0 && rc != -EEXIST) {
 				log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: route %s via %s failed: %s",
-					ikesa_tag(sa), txt, b->name, strerr(rc));
+					tag, txt, b->name, strerr(rc));
 				continue;
 			}
 			b->routes[b->n_routes++] = (struct route_ref){.p = p, .ours = rc == 0};
 			if (rc == 0)
-				log_msg(LOG_KNL, LOG_LVL_INFO, "%s: route %s via %s", ikesa_tag(sa), txt,
+				log_msg(LOG_KNL, LOG_LVL_INFO, "%s: route %s via %s", tag, txt,
 					b->name);
 		}
 		b->routes[k].refs++;
 	}
+}
+
+void route_iface_add_routes(struct ikesa *sa, struct child_sa *c)
+{
+	add_routes(sa->e, sa->conn, ikesa_tag(sa), c);
+}
+
+void route_iface_add_routes_trap(struct engine *e, const struct conn_cfg *conn, const char *tag,
+				 struct child_sa *pol)
+{
+	add_routes(e, conn, tag, pol);
 }
 
 void route_iface_detach(struct engine *e, struct child_sa *c)

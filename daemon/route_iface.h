@@ -31,6 +31,7 @@ struct engine;
 struct ikesa;
 struct child_sa;
 struct route_iface;
+struct conn_cfg;
 struct sockaddr_storage;
 
 /*
@@ -41,6 +42,20 @@ struct sockaddr_storage;
 int route_iface_attach(struct ikesa *sa, struct child_sa *c);
 /* Routes to c's remote traffic selectors through its interface (routes = yes). Logged. */
 void route_iface_add_routes(struct ikesa *sa, struct child_sa *c);
+/*
+ * The same for a trap (start = trap, daemon/trap.c): pol is the trap's
+ * policy holder, which gets the conn's fixed if_id or mark so that its
+ * policies match the Child SA the ACQUIRE brings (that one joins the same
+ * binding); its device exists and routes point into it before any
+ * traffic, which is what makes the kernel send the ACQUIRE. Never for
+ * if_id = %unique (config.c refuses it: no IKE SA, no if_id yet).
+ * route_iface_detach undoes both.
+ */
+int route_iface_attach_trap(struct engine *e, const struct conn_cfg *conn,
+			    const struct sockaddr_storage *local, const struct sockaddr_storage *remote,
+			    const char *tag, struct child_sa *pol);
+void route_iface_add_routes_trap(struct engine *e, const struct conn_cfg *conn, const char *tag,
+				 struct child_sa *pol);
 /* Undoes attach and add_routes for c (idempotent). */
 void route_iface_detach(struct engine *e, struct child_sa *c);
 /* Device name of c's binding, or NULL (none or no device). */

@@ -11,6 +11,7 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/route_iface.h"
 #include "daemon/spi_table.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
@@ -53,13 +54,22 @@ static void install_one(struct engine *e, const struct conn_cfg *conn, const str
 	t->pol.n_local_ts = ts_from_cfg(&cfg->local_ts, &t->local, t->pol.local_ts, CHILD_TS_MAX);
 	t->pol.n_remote_ts = ts_from_cfg(&cfg->remote_ts, &t->remote, t->pol.remote_ts,
 					 CHILD_TS_MAX);
-	if (child_kernel_hold_policies(e, &t->local, &t->remote, t->tag, &t->pol) != 0 ||
+	/*
+	 * Route-based (if_id = N, mark = N): the trap policies carry the
+	 * conn's if_id and mark like the Child SA's will, and its device and
+	 * routes exist now, so that traffic routed into the interface finds
+	 * the policy and the kernel sends the ACQUIRE.
+	 */
+	if (route_iface_attach_trap(e, conn, &t->local, &t->remote, t->tag, &t->pol) != 0 ||
+	    child_kernel_hold_policies(e, &t->local, &t->remote, t->tag, &t->pol) != 0 ||
 	    spi_table_add(e->traps, TRAP_KEY(t->pol.reqid), t) != 0) {
 		child_kernel_release_policies(e, &t->local, &t->remote, t->tag, &t->pol);
+		route_iface_detach(e, &t->pol);
 		cfg_ref_put(t->ref);
 		free(t);
 		return;
 	}
+	route_iface_add_routes_trap(e, conn, t->tag, &t->pol);
 	t->next = e->trap_list;
 	e->trap_list = t;
 	char l[TS_STRLEN], r[TS_STRLEN];
@@ -97,6 +107,7 @@ void trap_remove_all(struct engine *e)
 		e->trap_list = t->next;
 		spi_table_del(e->traps, TRAP_KEY(t->pol.reqid));
 		child_kernel_release_policies(e, &t->local, &t->remote, t->tag, &t->pol);
+		route_iface_detach(e, &t->pol);
 		cfg_ref_put(t->ref);
 		free(t);
 	}

@@ -331,6 +331,90 @@ static void test_unique(void **st)
 	world_free();
 }
 
+static struct kaddr kaddr4(const char *ip)
+{
+	struct kaddr k = {.family = AF_INET};
+	inet_pton(AF_INET, ip, k.a);
+	return k;
+}
+
+/* The first packet routed into the interface: the ACQUIRE of a route-based trap. */
+static void trap_acquire(void)
+{
+	const struct kernel_fake_call *call = kernel_fake_log_at(W->s[0].fake, 0);
+	uint32_t reqid = call->reqid;
+	struct ksel sel = {.src = kaddr4("10.1.0.5"), .dst = kaddr4("10.2.0.7"), .src_plen = 32,
+			   .dst_plen = 32, .proto = 1};
+	kernel_fake_inject_acquire(W->s[0].fake, &sel, reqid);
+	kernel_events();
+	assert_int_equal(W->nq, 1);
+	settle();
+	assert_tunnel();
+	assert_int_equal(sa_of(0)->children->reqid, reqid);
+	/* The trap's policies are the Child SA's: none added on top. */
+	assert_int_equal(kernel_fake_calls(W->s[0].fake, KFAKE_ADD_POLICY), 3);
+}
+
+/* start = trap with if_id = N: the trap policies carry the if_id, the interface and its
+ * route exist before any traffic, the ACQUIRE's Child SA joins them with the same if_id. */
+static void test_trap_if_id(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.extra_a = "start = trap\nif_id = 7\ninterface = xfrm-a\n";
+	p.extra_b = "if_id = 9\n";
+	world_new(&p);
+	engine_start(W->s[0].e);
+	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 0);
+	struct want w = {7, 0, 0, 0};
+	kernel_fake_foreach_policy(W->s[0].fake, pol_check, &w);
+	assert_int_equal(w.n, 3);
+	assert_int_equal(w.bad, 0);
+	const struct link_fake_dev *d = link_fake_find(W->s[0].lfake, "xfrm-a");
+	assert_non_null(d);
+	assert_true(d->up);
+	assert_int_equal(d->spec.if_id, 7);
+	assert_true(link_fake_has_route(d, "10.2.0.0/24"));
+	assert_true(route_iface_owns_ifindex(W->s[0].e, d->ifindex));
+	trap_acquire();
+	assert_carry(0, 7, 0);
+	assert_carry(1, 9, 0);
+	assert_int_equal(sa_of(0)->children->if_id, 7);
+	assert_string_equal(route_iface_name(sa_of(0)->children), "xfrm-a");
+	assert_int_equal(link_fake_calls(W->s[0].lfake, LFAKE_CREATE), 1);
+	assert_int_equal(link_fake_calls(W->s[0].lfake, LFAKE_ROUTE_ADD), 1);
+	/* down: the Child SA goes, the trap keeps its policies, interface and route. */
+	down(0, "b");
+	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 0);
+	w = (struct want){7, 0, 0, 0};
+	kernel_fake_foreach_policy(W->s[0].fake, pol_check, &w);
+	assert_int_equal(w.n, 3);
+	assert_int_equal(w.bad, 0);
+	d = link_fake_find(W->s[0].lfake, "xfrm-a");
+	assert_non_null(d);
+	assert_true(link_fake_has_route(d, "10.2.0.0/24"));
+	assert_int_equal(link_fake_calls(W->s[0].lfake, LFAKE_DEL), 0);
+	world_free();
+}
+
+/* start = trap with a mark (no device): the trap policies and the Child SA carry it. */
+static void test_trap_mark(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.extra_a = "start = trap\nmark = 42\n";
+	world_new(&p);
+	engine_start(W->s[0].e);
+	struct want w = {0, 42, 0, 0};
+	kernel_fake_foreach_policy(W->s[0].fake, pol_check, &w);
+	assert_int_equal(w.n, 3);
+	assert_int_equal(w.bad, 0);
+	trap_acquire();
+	assert_carry(0, 0, 42);
+	assert_int_equal(sa_of(0)->children->mark, 42);
+	world_free();
+}
+
 /* Distinct identities: INITIAL_CONTACT from one conn would end the other's IKE SA at b. */
 #define SHARED_A(name, lts, rts, ifid) \
 	"[conn " name "]\nlocal_addr = 192.0.2.1\nremote_addr = 192.0.2.2\nlocal_id = " name ".example\n" \
@@ -438,6 +522,9 @@ static void test_config(void **st)
 	assert_true(r->routes);
 	assert_int_equal(r->if_id, 0);
 	config_free(c);
+	/* Traps carry a fixed if_id or mark. */
+	assert_int_equal(parse("if_id = 1\ninterface = x0\nstart = trap\n", err, sizeof(err)), 0);
+	assert_int_equal(parse("vti = vti0\nmark = 42\nstart = trap\n", err, sizeof(err)), 0);
 
 	static const struct {
 		const char *text, *msg;
@@ -455,7 +542,7 @@ static void test_config(void **st)
 		{"address = 10.0.0.1/24\n", "address"},
 		{"if_id = 1\ninterface = x0\naddress = 10.0.0.1/33\n", "address"},
 		{"if_id = 1\nroutes = maybe\n", "routes"},
-		{"if_id = 1\nstart = trap\n", "trap"},
+		{"if_id = %unique\nstart = trap\n", "needs a fixed if_id = N"},
 		{"if_id = 1\ninterface_link = eth0\n", "interface_link"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -492,6 +579,8 @@ int main(void)
 		cmocka_unit_test(test_unique),
 		cmocka_unit_test(test_shared_iface),
 		cmocka_unit_test(test_take_over_stale),
+		cmocka_unit_test(test_trap_if_id),
+		cmocka_unit_test(test_trap_mark),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
