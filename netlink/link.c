@@ -62,17 +62,22 @@ static int nle_errno(int nle)
 	}
 }
 
+void link_read(struct rtnl_link *link, int *ifindex_out, bool *ours_out)
+{
+	*ifindex_out = rtnl_link_get_ifindex(link);
+	if (ours_out) {
+		const char *alias = rtnl_link_get_ifalias(link);
+		*ours_out = alias && strcmp(alias, LINK_ALIAS) == 0;
+	}
+}
+
 static int lk_find(void *l, const char *name, int *ifindex_out, bool *ours_out)
 {
 	struct rtnl_link *link = NULL;
 	int rc = rtnl_link_get_kernel(l, 0, name, &link);
 	if (rc < 0)
 		return rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV ? -ENODEV : nle_errno(rc);
-	*ifindex_out = rtnl_link_get_ifindex(link);
-	if (ours_out) {
-		const char *alias = rtnl_link_get_ifalias(link);
-		*ours_out = alias && strcmp(alias, LINK_ALIAS) == 0;
-	}
+	link_read(link, ifindex_out, ours_out);
 	rtnl_link_put(link);
 	return 0;
 }

@@ -76,6 +76,14 @@ struct link {
 /* netlink/link.c: open an rtnetlink socket. 0 or -errno; on error *out stays zeroed. */
 int link_netlink_new(struct link *out);
 
+/*
+ * What link.c takes from the kernel's RTM_NEWLINK answer (libnl's object,
+ * borrowed): the ifindex, and whether the alias says xiked made it
+ * (ours_out may be NULL). Exposed for tests/fuzz/fuzz_netmon.c.
+ */
+struct rtnl_link;
+void link_read(struct rtnl_link *link, int *ifindex_out, bool *ours_out);
+
 /* Free whichever implementation is behind lk (NULL-safe, safe on a zeroed struct). */
 void link_free(struct link *lk);
 

@@ -21,21 +21,26 @@ struct netmon {
 	bool changed;        /* set by the event callback during netmon_dispatch */
 };
 
-static int on_event(struct nl_msg *msg, void *arg)
+bool netmon_msg_changes(uint16_t type)
 {
-	struct netmon *m = arg;
-	switch (nlmsg_hdr(msg)->nlmsg_type) {
+	switch (type) {
 	case RTM_NEWADDR:
 	case RTM_DELADDR:
 	case RTM_NEWLINK:
 	case RTM_DELLINK:
 	case RTM_NEWROUTE:
 	case RTM_DELROUTE:
-		m->changed = true;
-		break;
+		return true;
 	default:
-		break;
+		return false;
 	}
+}
+
+static int on_event(struct nl_msg *msg, void *arg)
+{
+	struct netmon *m = arg;
+	if (netmon_msg_changes(nlmsg_hdr(msg)->nlmsg_type))
+		m->changed = true;
 	return NL_OK;
 }
 
@@ -123,21 +128,27 @@ static void set_addr(struct sockaddr_storage *ss, int family, const void *a)
 	}
 }
 
-static int on_route(struct nl_msg *msg, void *arg)
+bool netmon_route_answer(struct nlmsghdr *h, struct sockaddr_storage *src)
 {
-	struct route_answer *r = arg;
-	struct nlmsghdr *h = nlmsg_hdr(msg);
 	struct nlattr *tb[RTA_MAX + 1];
 	struct rtmsg rtm;
 	if (h->nlmsg_type != RTM_NEWROUTE || !nlmsg_valid_hdr(h, sizeof(rtm)))
-		return NL_SKIP;
+		return false;
 	memcpy(&rtm, nlmsg_data(h), sizeof(rtm));
 	if (nlmsg_parse(h, sizeof(rtm), tb, RTA_MAX, NULL) < 0 || !tb[RTA_PREFSRC])
-		return NL_SKIP;
+		return false;
 	size_t want = rtm.rtm_family == AF_INET ? 4 : rtm.rtm_family == AF_INET6 ? 16 : 0;
 	if (!want || (size_t)nla_len(tb[RTA_PREFSRC]) != want)
+		return false;
+	set_addr(src, rtm.rtm_family, nla_data(tb[RTA_PREFSRC]));
+	return true;
+}
+
+static int on_route(struct nl_msg *msg, void *arg)
+{
+	struct route_answer *r = arg;
+	if (!netmon_route_answer(nlmsg_hdr(msg), r->src))
 		return NL_SKIP;
-	set_addr(r->src, rtm.rtm_family, nla_data(tb[RTA_PREFSRC]));
 	r->got = true;
 	return NL_OK;
 }
@@ -197,19 +208,27 @@ struct addr_walk {
 	size_t n, cap;
 };
 
-static void on_addr(struct nl_object *obj, void *arg)
+bool netmon_addr_usable(struct rtnl_addr *a, struct sockaddr_storage *out)
 {
-	struct addr_walk *w = arg;
-	struct rtnl_addr *a = (struct rtnl_addr *)obj;
 	struct nl_addr *local = rtnl_addr_get_local(a);
 	int family = rtnl_addr_get_family(a);
 	/* Global addresses only: host and link scope cannot reach a peer elsewhere. */
-	if (w->n == w->cap || !local || rtnl_addr_get_scope(a) != RT_SCOPE_UNIVERSE ||
+	if (!local || rtnl_addr_get_scope(a) != RT_SCOPE_UNIVERSE ||
 	    (rtnl_addr_get_flags(a) & (IFA_F_TENTATIVE | IFA_F_DADFAILED | IFA_F_DEPRECATED)))
-		return;
+		return false;
 	if ((family == AF_INET && nl_addr_get_len(local) == 4) ||
-	    (family == AF_INET6 && nl_addr_get_len(local) == 16))
-		set_addr(&w->out[w->n++], family, nl_addr_get_binary_addr(local));
+	    (family == AF_INET6 && nl_addr_get_len(local) == 16)) {
+		set_addr(out, family, nl_addr_get_binary_addr(local));
+		return true;
+	}
+	return false;
+}
+
+static void on_addr(struct nl_object *obj, void *arg)
+{
+	struct addr_walk *w = arg;
+	if (w->n < w->cap && netmon_addr_usable((struct rtnl_addr *)obj, &w->out[w->n]))
+		w->n++;
 }
 
 size_t netmon_local_addrs(void *ctx, struct sockaddr_storage *out, size_t cap)

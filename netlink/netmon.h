@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 struct netmon;
@@ -35,5 +36,22 @@ bool netmon_dispatch(struct netmon *m);
 /* struct engine_env.route_source / local_addrs with ctx = the netmon. */
 int netmon_route_source(void *m, const struct sockaddr_storage *dst, struct sockaddr_storage *src);
 size_t netmon_local_addrs(void *m, struct sockaddr_storage *out, size_t cap);
+
+/*
+ * What the calls above make of the kernel's messages (exposed for
+ * tests/fuzz/fuzz_netmon.c; all borrowed):
+ *  - netmon_msg_changes: whether an event of this nlmsg_type changes an
+ *    address, link or route;
+ *  - netmon_route_answer: the RTA_PREFSRC of an RTM_NEWROUTE answer into
+ *    *src (h's nlmsg_len checked against the buffer, as nl_recvmsgs does);
+ *  - netmon_addr_usable: a global, usable address of an RTM_GETADDR dump
+ *    entry (libnl's object) into *out.
+ * The last two return true when they wrote.
+ */
+struct nlmsghdr;
+struct rtnl_addr;
+bool netmon_msg_changes(uint16_t type);
+bool netmon_route_answer(struct nlmsghdr *h, struct sockaddr_storage *src);
+bool netmon_addr_usable(struct rtnl_addr *a, struct sockaddr_storage *out);
 
 #endif

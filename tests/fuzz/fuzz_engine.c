@@ -30,7 +30,12 @@
  *                               fl bit 3: as an RFC 7383 fragment (SKF),
  *                               Total Fragments ((fl >> 6) & 3) + 1, number
  *                               ((fl >> 4) & 3) % total + 1, so authentic
- *                               fragments reach reassembly in any order
+ *                               fragments reach reassembly in any order;
+ *                               without bit 3, (fl >> 4) & 3 is where it
+ *                               comes from, as from a peer that moved
+ *                               (RFC 4555): the SA's remote address /
+ *                               198.51.100.9 / 192.0.2.254 / the sender's
+ *                               IPv6 address to the receiver's (ports kept)
  *   PUMP    n                   deliver the next (n & 7) + 1 queued
  *                               messages between a and b
  *   UP                          a initiates conn "b"
@@ -512,8 +517,21 @@ static void op_sealed(struct in *in)
 	h.msg_id = id >= 0xf0 ? id : base + (id & 3) - 1;
 	uint16_t frags = (fl & 8) ? ((fl >> 6) & 3) + 1 : 0;
 	size_t n = seal_frag(sa, &h, first, p, len, frags ? ((fl >> 4) & 3) % frags + 1 : 0, frags);
-	if (n)
-		deliver(side, W.msg, n, &sa->local, &sa->remote);
+	if (!n)
+		return;
+	struct sockaddr_storage local = sa->local, remote = sa->remote;
+	static const char *const moved[2][2] = {{"2001:db8::2", "2001:db8::1"},
+						{"2001:db8::1", "2001:db8::2"}};
+	unsigned from = frags ? 0 : (fl >> 4) & 3;
+	uint16_t lport = ntohs(((struct sockaddr_in *)&local)->sin_port); /* same offset in sin6 */
+	uint16_t rport = ntohs(((struct sockaddr_in *)&remote)->sin_port);
+	if (from == 1 || from == 2)
+		mkaddr(&remote, from == 1 ? "198.51.100.9" : "192.0.2.254", rport);
+	if (from == 3) {
+		mkaddr(&remote, moved[side][0], rport);
+		mkaddr(&local, moved[side][1], lport);
+	}
+	deliver(side, W.msg, n, &local, &remote);
 }
 
 static void op_pump(struct in *in)

@@ -16,6 +16,9 @@
  *    most XFRM_PARSE_MAX_TMPL templates;
  *  - the extended-ack text is always terminated within the caller's
  *    buffer, also for a 1-octet buffer;
+ *  - a MAPPING event's new address makes an XFRM_MSG_MIGRATE request
+ *    (what the daemon does with it, natt.c and MOBIKE's child_kernel_migrate)
+ *    whenever the event names two addresses of one family;
  *  - selectors: after one xfrm_sel_to_ksel / xfrm_sel_from_ksel pass
  *    (which normalizes host bits and port masks), a second pass gives the
  *    same xfrm_selector, byte for byte (policies are deleted by their
@@ -63,6 +66,9 @@ static void check_sel(const struct xfrm_selector *xs)
 		die("selector conversion is not a fixed point");
 }
 
+/* The selector of the last ACQUIRE in the buffer (a Child SA's traffic selector). */
+static struct ksel last_sel;
+
 static void one(struct nlmsghdr *h)
 {
 	struct xfrm_sa_brief sa;
@@ -95,13 +101,30 @@ static void one(struct nlmsghdr *h)
 		struct xfrm_selector xs;
 		check_addr(&acq.sel.src);
 		check_addr(&acq.sel.dst);
-		if (xfrm_sel_from_ksel(&acq.sel, &xs) == 0)
+		if (xfrm_sel_from_ksel(&acq.sel, &xs) == 0) {
 			check_sel(&xs);
+			last_sel = acq.sel; /* the Child SA's selector, for the migrate below */
+		}
 	}
 	if (xfrm_parse_mapping(h, &map) == 0) {
 		check_addr(&map.dst);
 		check_addr(&map.old_addr);
 		check_addr(&map.new_addr);
+		/* The inbound state follows the peer: from old_addr to new_addr (RFC 3948, 4555). */
+		struct kernel_migrate km = {
+			.sel = last_sel, .dir = KDIR_IN, .old_src = map.old_addr, .old_dst = map.dst,
+			.new_src = map.new_addr, .new_dst = map.dst, .proto = map.proto,
+			.mode = KMODE_TUNNEL, .reqid = map.reqid, .encap = true,
+			.encap_sport = map.new_port, .encap_dport = 4500,
+		};
+		int rc = xfrm_msg_migrate(&km, &req);
+		if (rc == 0)
+			xfrm_msg_free(req);
+		else if (map.old_addr.family != 0 && map.old_addr.family == map.dst.family &&
+			 map.new_addr.family == map.dst.family &&
+			 (map.proto == IPPROTO_ESP || map.proto == IPPROTO_AH) &&
+			 xfrm_sel_from_ksel(&last_sel, &(struct xfrm_selector){0}) == 0)
+			die("migrate refused for a mapping of one family");
 	}
 	bool got = xfrm_parse_extack(h, ack, sizeof(ack));
 	if (memchr(ack, 0, sizeof(ack)) == NULL || (got && ack[0] == '\0'))
@@ -121,6 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!buf)
 		return 0;
 	memcpy(buf, data, size);
+	memset(&last_sel, 0, sizeof(last_sel));
 	int rem = (int)size;
 	for (struct nlmsghdr *h = (struct nlmsghdr *)(void *)buf; nlmsg_ok(h, rem);
 	     h = nlmsg_next(h, &rem))

@@ -344,6 +344,80 @@ def seeds_engine():
                 + sealed(exch, first, chain, fl=2, msgid=1))
 
 
+# MOBIKE (RFC 4555) notifies, inner chains of INFORMATIONAL
+PL_NOTIFY = 41
+N_NAT_DETECTION_SOURCE_IP, N_NAT_DETECTION_DESTINATION_IP = 16388, 16389
+N_ADDITIONAL_IP4_ADDRESS, N_ADDITIONAL_IP6_ADDRESS, N_NO_ADDITIONAL_ADDRESSES = 16397, 16398, 16399
+N_UPDATE_SA_ADDRESSES, N_COOKIE2, N_NO_NATS_ALLOWED = 16400, 16401, 16402
+
+
+def notifies(*ns):
+    """(first type, chain) of Notify payloads (type, data), protocol 0, no SPI."""
+    out = b""
+    for i, (t, data) in enumerate(ns):
+        nxt = PL_NOTIFY if i + 1 < len(ns) else 0
+        out += struct.pack(">BBHBBH", nxt, 0, 8 + len(data), 0, 0, t) + data
+    return PL_NOTIFY, out
+
+
+def seeds_mobike():
+    """fuzz_engine programs reaching daemon/task_mobike.c: b (the responder) gets
+    UPDATE_SA_ADDRESSES and address lists, a (the original initiator) learns b's
+    other addresses and, its DPD probe dropped, tries them (path failure)."""
+    tunnel = up() + pump(8) + pump(8)
+    ip4 = lambda s: bytes(int(x) for x in s.split("."))
+    v6_7 = bytes.fromhex("20010db8000000000000000000000007")
+    natd_other = (N_NAT_DETECTION_SOURCE_IP, b"\x5a" * 20), (N_NAT_DETECTION_DESTINATION_IP, b"\xa5" * 20)
+    cookie = (N_COOKIE2, bytes(range(16)))
+    # a's IKE SA after IKE_AUTH with MOBIKE: 192.0.2.1[4500] -> 192.0.2.2[4500]
+    nonats_ok = ip4("192.0.2.1") + ip4("192.0.2.2") + struct.pack(">HH", 4500, 4500)
+    nonats_bad = ip4("192.0.2.1") + ip4("192.0.2.2") + struct.pack(">HH", 500, 4500)
+    cases = {
+        # the NAT hashes do not match: UDP encapsulation on, Child SAs migrated
+        "mobike-update-natd": notifies((N_UPDATE_SA_ADDRESSES, b""), *natd_other, cookie,
+                                       (N_ADDITIONAL_IP4_ADDRESS, ip4("198.51.100.7")),
+                                       (N_ADDITIONAL_IP6_ADDRESS, v6_7)),
+        "mobike-update-nonats": notifies((N_UPDATE_SA_ADDRESSES, b""), *natd_other, cookie,
+                                         (N_NO_NATS_ALLOWED, nonats_ok)),
+        "mobike-update-nonats-bad": notifies((N_UPDATE_SA_ADDRESSES, b""), *natd_other, cookie,
+                                             (N_NO_NATS_ALLOWED, nonats_bad)),
+        "mobike-update-plain": notifies((N_UPDATE_SA_ADDRESSES, b""), cookie),
+        "mobike-cookie2": notifies(cookie),
+        "mobike-addrs": notifies((N_ADDITIONAL_IP4_ADDRESS, ip4("198.51.100.7")),
+                                 (N_ADDITIONAL_IP4_ADDRESS, b"\x01\x02"),
+                                 (N_ADDITIONAL_IP6_ADDRESS, v6_7)),
+        "mobike-no-addrs": notifies((N_NO_ADDITIONAL_ADDRESSES, b"")),
+    }
+    for name, (first, chain) in cases.items():
+        put("corpus-engine", name, tunnel + sealed(INFORMATIONAL, first, chain, msgid=1) + pump(8)
+            + time(8) + pump(8))
+    # the update twice (a retransmission, then a new one), then a Child rekey by time
+    first, chain = cases["mobike-update-natd"]
+    put("corpus-engine", "mobike-update-twice",
+        tunnel + sealed(INFORMATIONAL, first, chain, msgid=1) + pump(8)
+        + sealed(INFORMATIONAL, first, chain, msgid=0) + sealed(INFORMATIONAL, first, chain, msgid=1)
+        + pump(8) + bytes([OP_EXPIRE, 0, 0]) + pump(8) + pump(8))
+    # b hears the update from elsewhere (SEALED fl bits 4-5): the IKE SA and the Child SAs move,
+    # unless NO_NATS_ALLOWED names the addresses a sent from
+    for name, case, fl in (("mobike-moved", "mobike-update-natd", 0x10),
+                           ("mobike-moved-v6", "mobike-update-plain", 0x30),
+                           ("mobike-moved-nonats", "mobike-update-nonats", 0x20)):
+        first, chain = cases[case]
+        put("corpus-engine", name, tunnel + sealed(INFORMATIONAL, first, chain, fl=fl, msgid=1)
+            + pump(8) + time(8) + bytes([OP_EXPIRE, 0, 0]) + pump(8) + pump(8)
+            + bytes([OP_CONTROL, 2]))
+    # to a: b's other addresses; a's next request goes unanswered: a moves to them
+    first, chain = cases["mobike-addrs"]
+    put("corpus-engine", "mobike-path-failure",
+        tunnel + sealed(INFORMATIONAL, first, chain, fl=4, msgid=1) + pump(8)
+        + time(0x84) + bytes([OP_CONTROL, 3, OP_CONTROL, 3]) + time(20) + time(40) + pump(8)
+        + time(60) + pump(8) + bytes([OP_CONTROL, 2]))
+    # to a: an UPDATE_SA_ADDRESSES from the responder is ignored
+    first, chain = cases["mobike-update-plain"]
+    put("corpus-engine", "mobike-update-to-a",
+        tunnel + sealed(INFORMATIONAL, first, chain, fl=4, msgid=1) + pump(8))
+
+
 # ---------------------------------------------------------------- ikedump
 DLT_ORDER = [1, 113, 276, 12, 228, 229, 0, 108]  # fuzz_ikedump_frame's table
 
@@ -392,6 +466,7 @@ def seeds_ikedump():
 def main():
     seeds_config_json()
     seeds_engine()
+    seeds_mobike()
     seeds_ikedump()
 
 

@@ -313,5 +313,30 @@ int main(int argc, char **argv)
 	attr(&o, h, XFRMA_TMPL, &t, sizeof(t));
 	start(&o, XFRM_MSG_EXPIRE, 0, &ue, sizeof(ue));
 	save("events", &o);
+
+	/*
+	 * XFRM_MSG_MIGRATE as the kernel broadcasts it to XFRMNLGRP_MIGRATE
+	 * (the daemon is subscribed; every parser must refuse it): the
+	 * request xfrm_msg_migrate builds for a MOBIKE move, which is the
+	 * event's layout.
+	 */
+	struct kernel_migrate km = {
+		.sel = {.src = A("10.1.0.0"), .dst = A("10.2.0.0"), .src_plen = 24, .dst_plen = 24},
+		.dir = KDIR_OUT, .old_src = A("192.0.2.1"), .old_dst = A("192.0.2.2"),
+		.new_src = A("198.51.100.9"), .new_dst = A("192.0.2.2"), .proto = IPPROTO_ESP,
+		.mode = KMODE_TUNNEL, .reqid = 7, .km_local = A("198.51.100.9"),
+		.km_remote = A("192.0.2.2"),
+	};
+	struct nl_msg *mm;
+	if (xfrm_msg_migrate(&km, &mm) != 0) {
+		fprintf(stderr, "xfrm_seeds: xfrm_msg_migrate failed\n");
+		return 1;
+	}
+	struct nlmsghdr *mh = nlmsg_hdr(mm);
+	o.len = 0;
+	memcpy(o.b, mh, mh->nlmsg_len);
+	o.len = NLMSG_ALIGN(mh->nlmsg_len);
+	save("migrate", &o);
+	xfrm_msg_free(mm);
 	return 0;
 }
