@@ -56,6 +56,14 @@
  *                               1 shutdown b, 2 status of a and b (read
  *                               back as JSON),
  *                               3 drop the first queued message
+ *   NET     x                   x & 7: a's IPv4 address moves between
+ *                               192.0.2.1 and 192.0.2.11 (0) / a's IPv4
+ *                               routes go or come back (1), then an
+ *                               address event (mobike_net_changed: roams
+ *                               after the debounce, TIME); 2 a reauthenticates
+ *                               conn b; 3, 4 a rekeys its Child SAs / IKE SA;
+ *                               5, 6 b rekeys its Child SAs / IKE SAs;
+ *                               7 a roams at once (mobike_roam)
  * At the end b's status is written, every state and policy in the fake
  * kernels must belong to a Child SA the engines know, both engines are
  * freed, and everything must be gone from the fake kernels. Datagrams the fuzzer writes without
@@ -84,6 +92,7 @@
 #include "daemon/log.h"
 #include "daemon/loop.h"
 #include "daemon/message.h"
+#include "daemon/mobike.h"
 #include "daemon/spi_table.h"
 #include "netlink/kernel_fake.h"
 
@@ -100,6 +109,7 @@ enum op {
 	OP_SPLICE,
 	OP_EXPIRE,
 	OP_CONTROL,
+	OP_NET,
 	OP_COUNT
 };
 
@@ -179,6 +189,8 @@ static struct {
 	struct pkt q[QMAX];
 	size_t nq;
 	uint64_t sent_elsewhere;
+	bool a_moved;   /* NET: a's IPv4 address is 192.0.2.11 */
+	bool a_no_v4;   /* NET: a has no IPv4 route */
 	uint8_t plain[IKE_MSG_MAX], msg[IKE_MSG_MAX];
 } W;
 
@@ -236,7 +248,7 @@ static int send_cb(void *ctx, const struct sockaddr_storage *from, const struct 
 	/* b's answers to senders other than a go nowhere. */
 	if (len == 0 || len > IKE_MSG_MAX)
 		die("engine sent an empty or oversized datagram");
-	if (W.nq == QMAX || !addr_is(to, dest == 0 ? "192.0.2.1" : "192.0.2.2")) {
+	if (W.nq == QMAX || !addr_is(to, dest == 1 ? "192.0.2.2" : W.a_moved ? "192.0.2.11" : "192.0.2.1")) {
 		W.sent_elsewhere++;
 		return 0;
 	}
@@ -290,6 +302,13 @@ static int route_cb(void *ctx, const struct sockaddr_storage *dst, struct sockad
 	const struct side *s = ctx;
 	if (dst->ss_family != AF_INET && dst->ss_family != AF_INET6)
 		return -EAFNOSUPPORT;
+	if (s == &W.s[0] && dst->ss_family == AF_INET && (W.a_moved || W.a_no_v4)) {
+		/* NET: a's address or routes changed */
+		if (W.a_no_v4)
+			return -ENETUNREACH;
+		mkaddr(src, "192.0.2.11", 0);
+		return 0;
+	}
 	mkaddr(src, self[s == &W.s[1]][dst->ss_family == AF_INET6], 0);
 	return 0;
 }
@@ -803,6 +822,38 @@ static void op_control(struct in *in)
 	}
 }
 
+static void op_net(struct in *in)
+{
+	uint8_t x = u8(in);
+	char err[160];
+	if (in->short_)
+		return;
+	switch (x & 7) {
+	case 0:
+	case 1:
+		if (x & 1)
+			W.a_no_v4 = !W.a_no_v4;
+		else
+			W.a_moved = !W.a_moved;
+		mobike_net_changed(W.s[0].e);
+		break;
+	case 2:
+		(void)engine_reauth(W.s[0].e, "b", err, sizeof(err));
+		break;
+	case 3:
+	case 4:
+		(void)engine_rekey(W.s[0].e, "b", (x & 7) == 4, err, sizeof(err));
+		break;
+	case 5:
+	case 6:
+		(void)engine_rekey(W.s[1].e, "a", (x & 7) == 6, err, sizeof(err));
+		break;
+	case 7:
+		mobike_roam(W.s[0].e);
+		break;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct in in = {.p = data, .left = size};
@@ -836,6 +887,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case OP_CONTROL:
 			op_control(&in);
+			break;
+		case OP_NET:
+			op_net(&in);
 			break;
 		case OP_COUNT:
 			break;

@@ -208,7 +208,7 @@ def seeds_config_json():
 
 
 # ---------------------------------------------------------------- engine
-OP_RAW, OP_SEALED, OP_PUMP, OP_UP, OP_TIME, OP_DOWN, OP_SPLICE, OP_EXPIRE, OP_CONTROL = range(9)
+OP_RAW, OP_SEALED, OP_PUMP, OP_UP, OP_TIME, OP_DOWN, OP_SPLICE, OP_EXPIRE, OP_CONTROL, OP_NET = range(10)
 
 IKE_SA_INIT, IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL = 34, 35, 36, 37
 PL_SK = 46
@@ -412,6 +412,24 @@ def seeds_mobike():
         tunnel + sealed(INFORMATIONAL, first, chain, fl=4, msgid=1) + pump(8)
         + time(0x84) + bytes([OP_CONTROL, 3, OP_CONTROL, 3]) + time(20) + time(40) + pump(8)
         + time(60) + pump(8) + bytes([OP_CONTROL, 2]))
+    # NET: a's address moves (MOBIKE roaming after the debounce), its routes go and come
+    # back, reauthentication and rekeys by hand, a move while a rekey is under way
+    net = lambda *xs: bytes(b for x in xs for b in (OP_NET, x))
+    first, chain = cases["mobike-addrs"]
+    to_a_addrs = sealed(INFORMATIONAL, first, chain, fl=4, msgid=1) + pump(8)
+    put("corpus-engine", "net-roam", tunnel + net(0) + time(1) + pump(8) + pump(8)
+        + net(0) + time(1) + pump(8) + pump(8) + bytes([OP_CONTROL, 2]))
+    put("corpus-engine", "net-roam-at-once", tunnel + net(0, 7) + pump(8) + pump(8))
+    put("corpus-engine", "net-no-route", tunnel + to_a_addrs + net(1) + time(1) + pump(8)
+        + time(20) + pump(8) + net(1) + time(1) + pump(8) + pump(8))
+    put("corpus-engine", "net-reauth", tunnel + net(2) + pump(8) + pump(8) + pump(8) + pump(8)
+        + time(40) + pump(8) + bytes([OP_CONTROL, 2]))
+    put("corpus-engine", "net-rekeys", tunnel + net(3) + pump(8) + pump(8) + net(4) + pump(8)
+        + pump(8) + net(5) + pump(8) + pump(8) + net(6) + pump(8) + pump(8))
+    put("corpus-engine", "net-roam-during-rekey", tunnel + net(4, 0) + time(1) + pump(1)
+        + pump(8) + pump(8) + net(3, 0, 7) + pump(8) + pump(8))
+    put("corpus-engine", "net-roam-during-reauth", tunnel + net(2) + pump(2) + net(0)
+        + time(1) + pump(8) + pump(8) + pump(8) + time(40) + pump(8))
     # to a: an UPDATE_SA_ADDRESSES from the responder is ignored
     first, chain = cases["mobike-update-plain"]
     put("corpus-engine", "mobike-update-to-a",
