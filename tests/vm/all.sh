@@ -12,7 +12,10 @@ passed=0 failed=0 failures=()
 for s in "$@"; do
   echo "=== vm: $s"
   t0=${EPOCHREALTIME/./}
-  bash "$s" "$build"
+  # Each script gets its own daemon and charon directories: logs there are
+  # appended to, and one script must not count another's lines.
+  name=$(basename "$s" .sh)
+  XIKED_XK_DIR=/tmp/xiked-xk-$name XIKED_SS_DIR=/tmp/xiked-ss-$name bash "$s" "$build"
   rc=$?
   secs=$(((${EPOCHREALTIME/./} - t0) / 1000000))
   if [ $rc -eq 0 ]; then
