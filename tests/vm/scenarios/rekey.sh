@@ -13,12 +13,12 @@
 #      so that the requests cross for certain); then one rekeys the Child SA
 #      while the other rekeys the IKE SA (TEMPORARY_FAILURE, retry). Each
 #      ends with one IKE SA and one pair of states per side.
-#   4. Against strongSwan, both roles: strongSwan rekeys (short rekey_time),
-#      xiked rekeys (short lifetimes), each as original initiator and as
-#      original responder (the latter exercises RFC 7296 2.17: keys are split
-#      by the initiator of the CREATE_CHILD_SA, not of the IKE SA), PFS
-#      (esp = aes256gcm16-x25519) in two of them; `swanctl --list-sas` shows
-#      the same new SPIs as xiked.
+#   4. Against strongSwan, both roles: strongSwan rekeys (short rekey_time)
+#      and xiked rekeys (short lifetimes), each as the original responder
+#      (RFC 7296 2.17: keys are split by the initiator of the CREATE_CHILD_SA,
+#      not of the IKE SA) with PFS (esp = aes256gcm16-x25519); as the original
+#      initiator too with XIKED_VM_FULL=1; `swanctl --list-sas` shows the
+#      same new SPIs as xiked.
 # Every change of the SAD and SPD is followed with `ip xfrm monitor` (exact,
 # not sampled); the kernel's ACQUIREs and /proc/net/xfrm_stat show any packet
 # that met no state.  No case may hit a hard lifetime (a rekey too late).
@@ -716,8 +716,14 @@ if wanted "strongSwan"; then
   t=$EPOCHREALTIME
   check "charon starts in s" charon_start s
   note "charon started in $(((${EPOCHREALTIME/./} - ${t/./}) / 1000)) ms"
-  case_ss "strongSwan rekeys, strongSwan initiated" strongswan strongswan aes256gcm16 32
-  case_ss "xiked rekeys, xiked initiated" xiked xiked aes256gcm16 32
+  # The role swap (rekeying as the original responder, with PFS) is the
+  # harder half of the who-initiated x who-rekeys matrix and is always run;
+  # the other half costs 85 s of the CI budget and runs on request
+  # (XIKED_REKEY_CASES matching "initiated", or XIKED_VM_FULL=1).
+  if [ "${XIKED_VM_FULL:-0}" = 1 ] || [ -n "${XIKED_REKEY_CASES:-}" ]; then
+    case_ss "strongSwan rekeys, strongSwan initiated" strongswan strongswan aes256gcm16 32
+    case_ss "xiked rekeys, xiked initiated" xiked xiked aes256gcm16 32
+  fi
   case_ss "xiked rekeys as original responder, PFS" strongswan xiked aes256gcm16-x25519 32
   case_ss "strongSwan rekeys as original responder, PFS" xiked strongswan aes256gcm16-x25519 32
   charon_stop s
