@@ -22,6 +22,7 @@
 #include "daemon/control.h"
 #include "daemon/engine.h"
 #include "daemon/log.h"
+#include "daemon/route_iface.h"
 #include "daemon/loop.h"
 #include "daemon/mobike.h"
 #include "daemon/natt.h"
@@ -83,6 +84,13 @@ static void on_netmon_event(struct loop *loop, int fd, uint32_t events, void *ct
 	struct daemon *d = ctx;
 	if (netmon_dispatch(d->netmon) && d->engine)
 		mobike_net_changed(d->engine);
+}
+
+/* Events on the interfaces xiked made for route-based Child SAs are no path change. */
+static bool netmon_skip(void *ctx, int ifindex)
+{
+	struct daemon *d = ctx;
+	return route_iface_owns_ifindex(d->engine, ifindex);
 }
 
 /* The kernel is opened before the engine exists: events reach it through the daemon. */
@@ -264,6 +272,7 @@ int main(int argc, char **argv)
 		env.route_source = netmon_route_source;
 		env.local_addrs = netmon_local_addrs;
 		env.net_ctx = d.netmon;
+		netmon_set_skip(d.netmon, netmon_skip, &d);
 	} else {
 		log_msg(LOG_KNL, LOG_LVL_WARN, "cannot watch addresses and routes (rtnetlink): %s; "
 			"MOBIKE will not follow address changes", strerror(-nrc));

@@ -39,6 +39,8 @@ struct route_iface {
  * A %unique hub has one binding per spoke, so nothing done per setup may
  * walk them all (DESIGN.md: scale): bindings are found through hash tables.
  */
+#define ROUTE_IFACE_GONE_MAX 1024
+
 struct addr_ref {
 	struct addr_ref *next; /* same hash */
 	struct kaddr a;
@@ -51,6 +53,16 @@ struct route_ifaces {
 	struct spi_table *by_key;     /* name_key() -> chain (hnext) of the other bindings */
 	struct spi_table *by_ifindex; /* device ifindex -> binding (route_iface_owns_ifindex) */
 	struct spi_table *addrs;      /* addr_key() -> chain of struct addr_ref */
+	/*
+	 * Devices we removed lately: their RTM_DELLINK (and the routes and
+	 * addresses going with them) reach netmon after the binding is gone,
+	 * and are ours too. A ring bounds it (a hub's spokes come and go);
+	 * the kernel hands out ifindexes cyclically, so an old one is not
+	 * soon reused.
+	 */
+	struct spi_table *gone;       /* ifindex -> (void *)1 */
+	int gone_ring[ROUTE_IFACE_GONE_MAX];
+	size_t gone_next;
 };
 
 /* FNV-1a, mixed further by spi_table. */
@@ -89,7 +101,9 @@ static struct route_ifaces *ix(struct engine *e)
 	x->by_key = spi_table_new();
 	x->by_ifindex = spi_table_new();
 	x->addrs = spi_table_new();
-	if (!x->by_unique || !x->by_key || !x->by_ifindex || !x->addrs) {
+	x->gone = spi_table_new();
+	if (!x->by_unique || !x->by_key || !x->by_ifindex || !x->addrs || !x->gone) {
+		spi_table_free(x->gone);
 		spi_table_free(x->by_unique);
 		spi_table_free(x->by_key);
 		spi_table_free(x->by_ifindex);
@@ -191,6 +205,18 @@ static void index_del(struct route_ifaces *x, struct route_iface *b)
 	b->next = b->prev = NULL;
 }
 
+static void remember_gone(struct route_ifaces *x, int ifindex)
+{
+	int *slot = &x->gone_ring[x->gone_next];
+	x->gone_next = (x->gone_next + 1) % ROUTE_IFACE_GONE_MAX;
+	if (*slot > 0)
+		spi_table_del(x->gone, (uint64_t)*slot);
+	*slot = 0;
+	if (spi_table_get(x->gone, (uint64_t)ifindex) ||
+	    spi_table_add(x->gone, (uint64_t)ifindex, (void *)1) == 0)
+		*slot = ifindex;
+}
+
 static struct link *lk(struct engine *e)
 {
 	return &e->env.link;
@@ -242,6 +268,7 @@ static void release(struct engine *e, struct route_iface *b)
 					strerr(rc));
 			else
 				log_msg(LOG_KNL, LOG_LVL_INFO, "interface %s removed", b->name);
+			remember_gone(e->ifaces, b->ifindex);
 		} else {
 			for (size_t i = 0; i < b->n_addrs; i++)
 				l->ops->addr_del(l->l, b->ifindex, &b->addrs[i]);
@@ -592,9 +619,12 @@ bool route_iface_has_addr(struct engine *e, const struct sockaddr_storage *addr)
 
 bool route_iface_owns_ifindex(const struct engine *e, int ifindex)
 {
-	const struct route_iface *b = e->ifaces && ifindex > 0 ?
-		spi_table_get(e->ifaces->by_ifindex, (uint64_t)ifindex) : NULL;
-	return b && b->created;
+	if (!e || !e->ifaces || ifindex <= 0)
+		return false;
+	const struct route_iface *b = spi_table_get(e->ifaces->by_ifindex, (uint64_t)ifindex);
+	if (b)
+		return b->created;
+	return spi_table_get(e->ifaces->gone, (uint64_t)ifindex) != NULL;
 }
 
 size_t route_iface_count(const struct engine *e)
@@ -616,6 +646,7 @@ void route_iface_free_all(struct engine *e)
 	spi_table_free(x->by_key);
 	spi_table_free(x->by_ifindex);
 	spi_table_free(x->addrs);
+	spi_table_free(x->gone);
 	free(x);
 	e->ifaces = NULL;
 }

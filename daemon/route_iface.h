@@ -67,9 +67,11 @@ const char *route_iface_name(const struct child_sa *c);
  */
 bool route_iface_has_addr(struct engine *e, const struct sockaddr_storage *addr);
 /*
- * Whether ifindex is a device xiked created for a binding: its link,
- * address and route events are xiked's own doing, not a path change
- * (netmon's filter, so MOBIKE does not re-check routes for them).
+ * Whether ifindex is a device xiked created for a binding, or removed
+ * lately (the last ROUTE_IFACE_GONE_MAX): its link, address and route
+ * events are xiked's own doing, not a path change (netmon's filter, so
+ * MOBIKE does not re-check routes for them). e may be NULL. An adopted
+ * device is the administrator's: false.
  */
 bool route_iface_owns_ifindex(const struct engine *e, int ifindex);
 /* Bindings alive (tests; walks them all, never on a setup path). */

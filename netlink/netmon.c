@@ -19,6 +19,8 @@ struct netmon {
 	struct nl_sock *ev;  /* joined to the groups, non-blocking */
 	struct nl_sock *req; /* RTM_GETROUTE, RTM_GETADDR */
 	bool changed;        /* set by the event callback during netmon_dispatch */
+	bool (*skip)(void *ctx, int ifindex); /* netmon_set_skip */
+	void *skip_ctx;
 };
 
 bool netmon_msg_changes(uint16_t type)
@@ -36,12 +38,40 @@ bool netmon_msg_changes(uint16_t type)
 	}
 }
 
+/* The device an event is about, or 0 (unknown, e.g. a multipath route: not skipped). */
+static int event_ifindex(struct nlmsghdr *h)
+{
+	switch (h->nlmsg_type) {
+	case RTM_NEWLINK:
+	case RTM_DELLINK:
+		return nlmsg_valid_hdr(h, sizeof(struct ifinfomsg)) ?
+		       ((struct ifinfomsg *)nlmsg_data(h))->ifi_index : 0;
+	case RTM_NEWADDR:
+	case RTM_DELADDR:
+		return nlmsg_valid_hdr(h, sizeof(struct ifaddrmsg)) ?
+		       (int)((struct ifaddrmsg *)nlmsg_data(h))->ifa_index : 0;
+	default: {
+		if (!nlmsg_valid_hdr(h, sizeof(struct rtmsg)))
+			return 0;
+		struct nlattr *oif = nlmsg_find_attr(h, sizeof(struct rtmsg), RTA_OIF);
+		return oif && nla_len(oif) >= 4 ? (int)nla_get_u32(oif) : 0;
+	}
+	}
+}
+
 static int on_event(struct nl_msg *msg, void *arg)
 {
 	struct netmon *m = arg;
-	if (netmon_msg_changes(nlmsg_hdr(msg)->nlmsg_type))
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	if (netmon_msg_changes(h->nlmsg_type) && (!m->skip || !m->skip(m->skip_ctx, event_ifindex(h))))
 		m->changed = true;
 	return NL_OK;
+}
+
+void netmon_set_skip(struct netmon *m, bool (*skip)(void *ctx, int ifindex), void *ctx)
+{
+	m->skip = skip;
+	m->skip_ctx = ctx;
 }
 
 int netmon_new(struct netmon **out)

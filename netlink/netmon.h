@@ -33,6 +33,14 @@ int netmon_fd(const struct netmon *m);
 /* Read every pending event; true if an address, link or route was added, changed or removed. */
 bool netmon_dispatch(struct netmon *m);
 
+/*
+ * Events about device ifindex are dropped when skip(ctx, ifindex) says so
+ * (ifindex 0: not known): the daemon passes route_iface_owns_ifindex, so
+ * interfaces xiked itself creates and removes (route-based VPNs) do not
+ * look like path changes. NULL skip: none dropped.
+ */
+void netmon_set_skip(struct netmon *m, bool (*skip)(void *ctx, int ifindex), void *ctx);
+
 /* struct engine_env.route_source / local_addrs with ctx = the netmon. */
 int netmon_route_source(void *m, const struct sockaddr_storage *dst, struct sockaddr_storage *src);
 size_t netmon_local_addrs(void *m, struct sockaddr_storage *out, size_t cap);

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -51,6 +52,13 @@ static bool event(struct netmon *m)
 	while (poll(&p, 1, changed ? 100 : 2000) > 0)
 		changed |= netmon_dispatch(m);
 	return changed;
+}
+
+static int skip_idx[2];
+static bool skip(void *ctx, int ifindex)
+{
+	(void)ctx;
+	return ifindex > 0 && (ifindex == skip_idx[0] || ifindex == skip_idx[1]);
 }
 
 static const char *source(struct netmon *m, int *err)
@@ -133,6 +141,22 @@ int main(void)
 	CHECK(event(m), "event: lte back");
 	s = source(m, &err);
 	CHECK(err == 0 && strcmp(s, "203.0.113.2") == 0, "source lte's %s (err %d)", s, err);
+
+	/* netmon_set_skip: a device the daemon made itself (route_iface) is no path change. */
+	sh("ip link add xk0 type veth peer name xk0-r");
+	/* Until quiet: lte's IPv6 link-local address still comes after DAD. */
+	while (event(m))
+		;
+	skip_idx[0] = (int)if_nametoindex("xk0");
+	skip_idx[1] = (int)if_nametoindex("xk0-r");
+	netmon_set_skip(m, skip, NULL);
+	sh("ip link set xk0 up && ip link set xk0-r up && ip addr add 10.77.0.1/30 dev xk0 && "
+	   "ip route add 10.78.0.0/16 dev xk0");
+	CHECK(!event(m), "skipped: link up, address and route on a skipped device");
+	sh("ip link del xk0");
+	CHECK(!event(m), "skipped: the skipped device removed");
+	sh("ip addr add 203.0.113.9/24 dev lte");
+	CHECK(event(m), "event: an address on lte while a skip hook is set");
 	netmon_free(m);
 	netmon_free(NULL);
 out:
