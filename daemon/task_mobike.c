@@ -43,6 +43,7 @@
 #define MOBIKE_COOKIE2_MAX 64
 #define MOBIKE_PEER_ADDRS_MAX 8   /* the peer's additional addresses we keep */
 #define MOBIKE_LOCAL_ADDRS_MAX 16 /* our addresses we announce */
+#define MOBIKE_BAD_MAX 8          /* paths that failed or were refused, until the network changes */
 
 struct mobike {
 	/* The peer's additional addresses (3.4), from IKE_AUTH or INFORMATIONAL. */
@@ -51,6 +52,16 @@ struct mobike {
 	size_t next_peer_addr;  /* round robin when a path fails */
 	bool update_queued;     /* an UPDATE_SA_ADDRESSES waits in the queue */
 	bool update_in_flight;  /* ours is sent and not answered yet */
+	/*
+	 * Initiator: local/remote address pairs that went unanswered or that
+	 * the peer refused (UNACCEPTABLE_ADDRESSES, 3.5), not tried again
+	 * until an address or route changes or an update succeeds: each
+	 * failure marks one more, so trying the next path cannot loop.
+	 */
+	struct sockaddr_storage bad_local[MOBIKE_BAD_MAX], bad_remote[MOBIKE_BAD_MAX];
+	bool bad_refused[MOBIKE_BAD_MAX]; /* by the peer's policy: kept across our network changes */
+	size_t n_bad;
+	bool stuck; /* every path refused or failed: retry on the next change */
 	/* Responder: Child SAs still at rr_local/rr_remote until the return routability check passes. */
 	bool rr_pending;
 	struct sockaddr_storage rr_local, rr_remote;
@@ -307,6 +318,27 @@ static void log_move(struct ikesa *sa, const struct sockaddr_storage *ol, const 
 
 static struct task *task_mobike_update_new(void);
 
+/*
+ * The address we leave is still one of the peer's (3.4: its list names
+ * the others than the one in use): kept as a path to try, until the peer
+ * sends a new list.
+ */
+static void keep_peer_addr(struct mobike *mb, const struct sockaddr_storage *addr)
+{
+	struct kaddr k = {0};
+	uint8_t raw[16];
+	size_t n = addr_bytes(addr, raw);
+	if (!n)
+		return;
+	k.family = n == 4 ? AF_INET : AF_INET6;
+	memcpy(k.a, raw, n);
+	for (size_t i = 0; i < mb->n_peer_addrs; i++)
+		if (kaddr_eq(&mb->peer_addrs[i], &k))
+			return;
+	if (mb->n_peer_addrs < MOBIKE_PEER_ADDRS_MAX)
+		mb->peer_addrs[mb->n_peer_addrs++] = k;
+}
+
 /* Initiator: sa now uses local -> remote; the Child SAs follow, the peer is told. */
 static void move_to(struct ikesa *sa, const struct sockaddr_storage *local,
 		    const struct sockaddr_storage *remote, const char *why)
@@ -318,6 +350,8 @@ static void move_to(struct ikesa *sa, const struct sockaddr_storage *local,
 	log_move(sa, &ol, &orr, why);
 	children_follow(sa, &ol, &orr, natt_encap(sa));
 	struct mobike *mb = state_of(sa);
+	if (mb && !same_addr(&orr, remote))
+		keep_peer_addr(mb, &orr);
 	if (mb && mb->update_queued)
 		return; /* the queued update is built from the addresses it finds then */
 	struct task *t = task_mobike_update_new();
@@ -343,28 +377,119 @@ static bool roams(struct ikesa *sa)
 	       original_initiator(sa);
 }
 
-/* A new path for sa: the routes' source to its peer, or to one of the peer's other addresses. */
+static bool is_bad(const struct mobike *mb, const struct sockaddr_storage *l,
+		   const struct sockaddr_storage *r)
+{
+	for (size_t i = 0; mb && i < mb->n_bad; i++)
+		if (same_addr(&mb->bad_local[i], l) && same_addr(&mb->bad_remote[i], r))
+			return true;
+	return false;
+}
+
+/*
+ * sa's current path is not to be tried again until the network changes
+ * (no answer) or an update succeeds (refused by the peer's policy, which
+ * our network changes do not change).
+ */
+static void mark_bad(struct ikesa *sa, bool refused)
+{
+	struct mobike *mb = state_of(sa);
+	if (!mb || is_bad(mb, &sa->local, &sa->remote))
+		return;
+	if (mb->n_bad == MOBIKE_BAD_MAX) { /* the oldest goes */
+		memmove(mb->bad_local, mb->bad_local + 1, (MOBIKE_BAD_MAX - 1) * sizeof(mb->bad_local[0]));
+		memmove(mb->bad_remote, mb->bad_remote + 1, (MOBIKE_BAD_MAX - 1) * sizeof(mb->bad_remote[0]));
+		memmove(mb->bad_refused, mb->bad_refused + 1, (MOBIKE_BAD_MAX - 1) * sizeof(mb->bad_refused[0]));
+		mb->n_bad--;
+	}
+	mb->bad_local[mb->n_bad] = sa->local;
+	mb->bad_remote[mb->n_bad] = sa->remote;
+	mb->bad_refused[mb->n_bad] = refused;
+	mb->n_bad++;
+}
+
+/* Forgets the paths that went unanswered, and with refused_too the refused ones. */
+static void clear_bad(struct ikesa *sa, bool refused_too)
+{
+	struct mobike *mb = sa->mobike;
+	if (!mb)
+		return;
+	size_t k = 0;
+	for (size_t i = 0; i < mb->n_bad; i++) {
+		if (refused_too || !mb->bad_refused[i])
+			continue;
+		mb->bad_local[k] = mb->bad_local[i];
+		mb->bad_remote[k] = mb->bad_remote[i];
+		mb->bad_refused[k] = true;
+		k++;
+	}
+	mb->n_bad = k;
+	mb->stuck = false;
+}
+
+/* Candidate local -> r: a path, unless marked bad or (skip_current) the current one. */
+static bool candidate(struct ikesa *sa, bool skip_current, const struct sockaddr_storage *l,
+		      const struct sockaddr_storage *r)
+{
+	if (skip_current && same_addr(l, &sa->local) && same_addr(r, &sa->remote))
+		return false;
+	return l->ss_family == r->ss_family && !is_bad(sa->mobike, l, r);
+}
+
+/*
+ * A new path for sa, first found of (3.5 leaves the order to us):
+ * 1. the routes' source to the peer's current address,
+ * 2. the routes' source to each of the peer's other addresses (3.4),
+ * 3. each of our other addresses (env local_addrs) to the peer's current
+ *    address, then to its other addresses: a route may exist from a
+ *    source the routing table does not prefer (another uplink).
+ * Paths marked bad (failed, refused) are skipped, and with skip_current
+ * the current one. Remote addresses come from the peer's list, at most
+ * MOBIKE_PEER_ADDRS_MAX, and ours MOBIKE_LOCAL_ADDRS_MAX: bounded.
+ */
 static bool find_path(struct ikesa *sa, bool skip_current, struct sockaddr_storage *local,
 		      struct sockaddr_storage *remote)
 {
 	struct engine *e = sa->e;
 	uint16_t lp = port_of(&sa->local), rp = port_of(&sa->remote);
-	if (!skip_current && route_source(e, &sa->remote, local) == 0) {
-		set_port(local, lp);
-		*remote = sa->remote;
+	struct mobike *mb = sa->mobike;
+	struct sockaddr_storage rs[1 + MOBIKE_PEER_ADDRS_MAX];
+	size_t nr = 0;
+	rs[nr++] = sa->remote;
+	for (size_t i = 0; mb && i < mb->n_peer_addrs; i++) {
+		struct sockaddr_storage r;
+		from_kaddr(&mb->peer_addrs[(mb->next_peer_addr + i) % mb->n_peer_addrs], rp, &r);
+		if (!same_addr(&r, &sa->remote))
+			rs[nr++] = r;
+	}
+	struct sockaddr_storage l;
+	for (size_t i = 0; i < nr; i++) {
+		if (route_source(e, &rs[i], &l) != 0)
+			continue;
+		set_port(&l, lp);
+		if (!candidate(sa, skip_current, &l, &rs[i]))
+			continue;
+		if (i && mb)
+			mb->next_peer_addr = (mb->next_peer_addr + i) % mb->n_peer_addrs;
+		*local = l;
+		*remote = rs[i];
 		return true;
 	}
-	struct mobike *mb = sa->mobike;
-	for (size_t i = 0; mb && i < mb->n_peer_addrs; i++) {
-		const struct kaddr *k = &mb->peer_addrs[(mb->next_peer_addr + i) % mb->n_peer_addrs];
-		struct sockaddr_storage r;
-		from_kaddr(k, rp, &r);
-		if (same_addr(&r, &sa->remote) || route_source(e, &r, local) != 0)
-			continue;
-		mb->next_peer_addr = (mb->next_peer_addr + i + 1) % mb->n_peer_addrs;
-		set_port(local, lp);
-		*remote = r;
-		return true;
+	if (!e->env.local_addrs)
+		return false;
+	struct sockaddr_storage ls[MOBIKE_LOCAL_ADDRS_MAX];
+	size_t nl = e->env.local_addrs(e->env.net_ctx, ls, MOBIKE_LOCAL_ADDRS_MAX);
+	for (size_t i = 0; i < nr; i++) {
+		for (size_t j = 0; j < nl; j++) {
+			if (route_iface_has_addr(e, &ls[j]))
+				continue; /* our tunnel's own addresses carry no IKE */
+			set_port(&ls[j], lp);
+			if (!candidate(sa, skip_current, &ls[j], &rs[i]))
+				continue;
+			*local = ls[j];
+			*remote = rs[i];
+			return true;
+		}
 	}
 	return false;
 }
@@ -403,6 +528,9 @@ void mobike_roam(struct engine *e)
 			continue;
 		if (!roams(sa))
 			continue;
+		/* The network changed: paths that failed or were refused may do now. */
+		bool was_stuck = sa->mobike && sa->mobike->stuck;
+		clear_bad(sa, false);
 		struct sockaddr_storage l, r;
 		if (!find_path(sa, false, &l, &r)) {
 			char ra[64];
@@ -410,9 +538,10 @@ void mobike_roam(struct engine *e)
 				"waiting for one", ikesa_tag(sa), addr_str(&sa->remote, ra, sizeof(ra)));
 			continue;
 		}
-		if (same_endpoint(&l, &sa->local) && same_endpoint(&r, &sa->remote))
+		if (same_endpoint(&l, &sa->local) && same_endpoint(&r, &sa->remote) && !was_stuck)
 			continue;
-		move_to(sa, &l, &r, "local addresses or routes changed");
+		move_to(sa, &l, &r, was_stuck ? "local addresses or routes changed, trying again" :
+						"local addresses or routes changed");
 	}
 	free(c.keys);
 }
@@ -437,19 +566,30 @@ void mobike_net_changed(struct engine *e)
 	timer_arm_in(e->env.loop, &e->roam_timer, MOBIKE_DEBOUNCE_MS);
 }
 
+/* The initiator's current path failed or was refused: the next one, or wait for a change. */
+static bool next_path(struct ikesa *sa, bool refused, const char *why)
+{
+	mark_bad(sa, refused);
+	struct sockaddr_storage l, r;
+	if (!find_path(sa, true, &l, &r)) {
+		struct mobike *mb = state_of(sa);
+		if (mb)
+			mb->stuck = true;
+		char a[64], b[64];
+		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: %s on %s - %s and no other path to try: staying, "
+			"trying again on the next address or route change", ikesa_tag(sa), why,
+			addr_str(&sa->local, a, sizeof(a)), addr_str(&sa->remote, b, sizeof(b)));
+		return false;
+	}
+	move_to(sa, &l, &r, why);
+	return true;
+}
+
 bool mobike_path_failed(struct ikesa *sa)
 {
 	if (!roams(sa))
 		return false;
-	struct sockaddr_storage l, r;
-	/* First the routes again (the address may be gone quietly), then the peer's others. */
-	if (!(find_path(sa, false, &l, &r) && !same_endpoint(&l, &sa->local)) &&
-	    !find_path(sa, true, &l, &r))
-		return false;
-	if (same_endpoint(&l, &sa->local) && same_endpoint(&r, &sa->remote))
-		return false;
-	move_to(sa, &l, &r, "no answer on the current path");
-	return true;
+	return next_path(sa, false, "no answer on the current path");
 }
 
 void mobike_adopt(struct ikesa *old, struct ikesa *n)
@@ -643,10 +783,19 @@ static enum task_status update_process_i(struct task *t, struct ikesa *sa, const
 		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: the peer refused UPDATE_SA_ADDRESSES: %s%s", ikesa_tag(sa),
 			names_notify(err->type, &nb),
 			err->type == N_UNEXPECTED_NAT_DETECTED ? " (NO_NATS_ALLOWED and a NAT on the path)" : "");
+		/*
+		 * 3.5, 3.6: the peer kept the old addresses; our Child SAs are
+		 * on the refused path already: not staying there.
+		 */
+		if ((err->type == N_UNACCEPTABLE_ADDRESSES || err->type == N_UNEXPECTED_NAT_DETECTED) &&
+		    roams(sa))
+			next_path(sa, true, err->type == N_UNACCEPTABLE_ADDRESSES ? "the peer refused the addresses" :
+									  "a NAT the peer does not allow");
 		return TASK_FAILED;
 	}
 	if (!cookie2_ok(sa, m, u->cookie2))
 		return TASK_NEED_MORE;
+	clear_bad(sa, true);
 	bool old_encap = natt_encap(sa);
 	check_natd(sa, m);
 	/* The NAT came or went: the Child SAs' encapsulation follows (3.8), and keepalives. */
@@ -720,6 +869,38 @@ struct resp_task {
 	bool natd;
 };
 
+/*
+ * 3.5: our policy for a peer's new address. A conn whose local_addr or
+ * remote_addr is an address allows only that address's family (the
+ * kernel states and policies of a conn are of one family); %any allows
+ * both. Unspecified and multicast addresses never. The address itself is
+ * not checked against remote_addr: a roaming peer's new address is not
+ * known in advance (strongSwan does not check it either).
+ */
+static bool acceptable(const struct ikesa *sa, const struct sockaddr_storage *local,
+		       const struct sockaddr_storage *remote)
+{
+	const struct conn_cfg *c = sa->conn;
+	if (remote->ss_family != AF_INET && remote->ss_family != AF_INET6)
+		return false;
+	if (local->ss_family && local->ss_family != remote->ss_family)
+		return false;
+	if (c->remote_addr.ss_family && c->remote_addr.ss_family != remote->ss_family)
+		return false;
+	if (c->local_addr.ss_family && c->local_addr.ss_family != remote->ss_family)
+		return false;
+	uint8_t a[16];
+	size_t n = addr_bytes(remote, a), zero = 0;
+	for (size_t i = 0; i < n; i++)
+		zero += a[i] == 0;
+	if (zero == n)
+		return false;
+	if (n == 4 ? (a[0] & 0xf0) == 0xe0 || (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255) :
+		     a[0] == 0xff)
+		return false;
+	return true;
+}
+
 /* 4.2.7: what the initiator saw must be what we see, else a NAT is on the path. */
 static bool no_nats_ok(const struct ike_notify *n, const struct sockaddr_storage *from,
 		       const struct sockaddr_storage *to)
@@ -762,6 +943,14 @@ static enum task_status resp_process_r(struct task *t, struct ikesa *sa, const s
 		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: NO_NATS_ALLOWED, but the addresses changed on the way: "
 			"not moving", ikesa_tag(sa));
 		r->error = N_UNEXPECTED_NAT_DETECTED;
+		return TASK_DONE;
+	}
+	if (!acceptable(sa, e->rx_local, e->rx_remote)) {
+		char ra[64];
+		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: UPDATE_SA_ADDRESSES from %s, which this conn does not "
+			"allow: UNACCEPTABLE_ADDRESSES, keeping the old addresses", ikesa_tag(sa),
+			addr_str(e->rx_remote, ra, sizeof(ra)));
+		r->error = N_UNACCEPTABLE_ADDRESSES;
 		return TASK_DONE;
 	}
 	struct sockaddr_storage ol = sa->local, orr = sa->remote;

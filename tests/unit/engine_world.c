@@ -23,6 +23,13 @@ struct world *W;
 void mkaddr(struct sockaddr_storage *ss, const char *ip, uint16_t port)
 {
 	memset(ss, 0, sizeof(*ss));
+	if (strchr(ip, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		assert_int_equal(inet_pton(AF_INET6, ip, &s6->sin6_addr), 1);
+		return;
+	}
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	s4->sin_family = AF_INET;
 	s4->sin_port = htons(port);
@@ -75,15 +82,28 @@ static void on_acquire(void *ctx, const struct ksel *sel, uint32_t reqid)
 	trap_on_acquire(s->e, sel, reqid);
 }
 
-/* RFC 4555 path selection: the side's route (route_src, or its own address; none if down). */
+/*
+ * RFC 4555 path selection: the side's route (route_src, or its own address;
+ * none if down); to a destination of another family, the first of its
+ * local_addrs of that family, as a dual-stack host's routes would give.
+ */
 static int route_cb(void *ctx, const struct sockaddr_storage *dst, struct sockaddr_storage *src)
 {
-	(void)dst;
 	struct side *s = ctx;
 	if (s->no_route)
 		return -ENETUNREACH;
-	*src = s->route_src.ss_family ? s->route_src : s->addr;
-	return 0;
+	const struct sockaddr_storage *r = s->route_src.ss_family ? &s->route_src : &s->addr;
+	if (r->ss_family == dst->ss_family) {
+		*src = *r;
+		return 0;
+	}
+	for (size_t i = 0; i < s->n_local_addrs; i++) {
+		if (s->local_addrs[i].ss_family == dst->ss_family) {
+			*src = s->local_addrs[i];
+			return 0;
+		}
+	}
+	return -ENETUNREACH;
 }
 
 static size_t local_addrs_cb(void *ctx, struct sockaddr_storage *out, size_t cap)

@@ -30,15 +30,20 @@ static struct kaddr kaddr_of(const char *ip)
 
 static uint16_t port_of(const struct sockaddr_storage *ss)
 {
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
 static const char *ip_of(const struct sockaddr_storage *ss)
 {
-	static char buf[2][INET_ADDRSTRLEN];
+	static char buf[2][INET6_ADDRSTRLEN];
 	static int n;
 	n ^= 1;
-	inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf[n], sizeof(buf[n]));
+	if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, buf[n], sizeof(buf[n]));
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf[n], sizeof(buf[n]));
 	return buf[n];
 }
 
@@ -474,6 +479,119 @@ static void test_debounce(void **st)
 	world_free();
 }
 
+/* side's addresses (local_addrs) are ips, in order. */
+static void set_addrs(int side, const char *const *ips, size_t n)
+{
+	assert_true(n <= 4);
+	for (size_t i = 0; i < n; i++)
+		mkaddr(&W->s[side].local_addrs[i], ips[i], 0);
+	W->s[side].n_local_addrs = n;
+}
+
+/*
+ * a's DPD goes unanswered on 192.0.2.1 - 192.0.2.2: after the second
+ * retransmit the routes' source to b's other address, 2001:db8::2
+ * (ADDITIONAL_IP6_ADDRESS), which b's conn (local_addr = 192.0.2.2) does
+ * not allow: UNACCEPTABLE_ADDRESSES.
+ */
+static void refused_v6(void)
+{
+	static const char *const b_ips[] = {"192.0.2.2", "2001:db8::2"};
+	set_addrs(1, b_ips, 2);
+	establish();
+	struct ikesa *a = sa_of(0), *b = sa_of(1);
+	assert_true(a->ext & EXT_MOBIKE);
+	tm_queue(a, task_dpd_new());
+	drop(INFORMATIONAL, false);
+	advance(4000);
+	drop(INFORMATIONAL, false); /* retransmit 1 */
+	advance(7200);              /* retransmit 2: on the other path */
+	assert_string_equal(ip_of(&a->local), "2001:db8::1");
+	assert_string_equal(ip_of(&a->remote), "2001:db8::2");
+	assert_int_equal(port_of(&a->local), 4500);
+	assert_children_at(0, "2001:db8::1", "2001:db8::2");
+	step(1, INFORMATIONAL, false); /* the DPD, answered where it came from */
+	step(0, INFORMATIONAL, true);
+	/* UPDATE_SA_ADDRESSES --> */
+	size_t moves_b = b->moves;
+	step(1, INFORMATIONAL, false);
+	/* b keeps the old addresses (3.5) ... */
+	assert_int_equal(b->moves, moves_b);
+	assert_children_at(1, "192.0.2.2", "192.0.2.1");
+	/* <-- N(UNACCEPTABLE_ADDRESSES), to where the update came from */
+	assert_int_equal(W->nq, 1);
+	assert_string_equal(ip_of(&W->q[0].dst), "2001:db8::1");
+	step(0, INFORMATIONAL, true);
+}
+
+/* RFC 4555 3.5, 3.6: refused addresses; the initiator tries its next local address. */
+static void test_unacceptable_next_local(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	static const char *const a_ips[] = {"192.0.2.1", "2001:db8::1", "192.0.2.11"};
+	set_addrs(0, a_ips, 3);
+	refused_v6();
+	struct ikesa *a = sa_of(0);
+	/* Not staying on the refused path: 192.0.2.1 went unanswered, so 192.0.2.11. */
+	assert_children_at(0, "192.0.2.11", "192.0.2.2");
+	assert_int_equal(W->nq, 1);
+	step(1, INFORMATIONAL, false);
+	step(0, INFORMATIONAL, true);
+	assert_int_equal(W->nq, 0);
+	assert_children_at(1, "192.0.2.2", "192.0.2.11");
+	assert_ptr_equal(sa_of(0), a);
+	world_free();
+}
+
+/* Refused with no other path: a logs, sends nothing more, and tries again on the next change. */
+static void test_unacceptable_no_other_path(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	static const char *const a_ips[] = {"192.0.2.1", "2001:db8::1"};
+	set_addrs(0, a_ips, 2);
+	refused_v6();
+	struct ikesa *a = sa_of(0);
+	assert_int_equal(W->nq, 0);
+	advance(30000);
+	assert_int_equal(W->nq, 0);
+	/* An address or route change: the paths that failed may do now. Same route, sent again. */
+	mobike_roam(W->s[0].e);
+	assert_int_equal(W->nq, 1);
+	assert_string_equal(ip_of(&W->q[0].from), "192.0.2.1");
+	step(1, INFORMATIONAL, false);
+	step(0, INFORMATIONAL, true);
+	assert_int_equal(W->nq, 0);
+	assert_children_at(0, "192.0.2.1", "192.0.2.2");
+	assert_children_at(1, "192.0.2.2", "192.0.2.1");
+	assert_ptr_equal(sa_of(0), a);
+	/* Settled: a further change with the same route sends nothing. */
+	mobike_roam(W->s[0].e);
+	assert_int_equal(W->nq, 0);
+	world_free();
+}
+
+/* The responder's policy (3.5): a conn pinned to IPv4 refuses an IPv6 path, whatever the cause. */
+static void test_unacceptable_responder(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	static const char *const b_ips[] = {"192.0.2.2", "2001:db8::2"};
+	set_addrs(1, b_ips, 2);
+	establish();
+	struct ikesa *b = sa_of(1);
+	roam_a("192.0.2.11");
+	struct sockaddr_storage from, to;
+	mkaddr(&from, "2001:db8::11", 4500);
+	mkaddr(&to, "2001:db8::2", 4500);
+	q_rewrite(0, &from, &to);
+	step(1, INFORMATIONAL, false);
+	assert_int_equal(b->moves, 0);
+	assert_children_at(1, "192.0.2.2", "192.0.2.1");
+	world_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +607,9 @@ int main(void)
 		cmocka_unit_test(test_path_failed_next_address),
 		cmocka_unit_test(test_no_route),
 		cmocka_unit_test(test_debounce),
+		cmocka_unit_test(test_unacceptable_next_local),
+		cmocka_unit_test(test_unacceptable_no_other_path),
+		cmocka_unit_test(test_unacceptable_responder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
