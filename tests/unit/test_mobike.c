@@ -592,6 +592,74 @@ static void test_unacceptable_responder(void **st)
 	world_free();
 }
 
+/*
+ * No answer on the current path and the peer has no other address: after
+ * the second retransmit, our next local address (env local_addrs), not
+ * only the routes' source. If that path is silent too, nothing more is
+ * tried (192.0.2.1 failed already): no loop, the peer is declared dead.
+ */
+static void test_path_failed_next_local(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	static const char *const a_ips[] = {"192.0.2.1", "192.0.2.11"};
+	set_addrs(0, a_ips, 2);
+	establish();
+	struct ikesa *a = sa_of(0);
+	assert_true(a->ext & EXT_MOBIKE);
+	uint64_t spi = a->spi_i;
+	tm_queue(a, task_dpd_new());
+	drop(INFORMATIONAL, false);
+	advance(4000);
+	drop(INFORMATIONAL, false); /* retransmit 1 */
+	advance(7200);
+	/* retransmit 2 from our other address, the update behind it */
+	assert_int_equal(W->nq, 1);
+	assert_string_equal(ip_of(&W->q[0].from), "192.0.2.11");
+	assert_children_at(0, "192.0.2.11", "192.0.2.2");
+	assert_int_equal(a->moves, 1);
+	/* Silent there too: every datagram lost until a gives up. */
+	unsigned sent = 0;
+	for (int i = 0; i < 400 && engine_find(W->s[0].e, a->local_spi_key); i++) {
+		while (W->nq) {
+			assert_int_equal(W->q[0].to, 1);
+			assert_string_equal(ip_of(&W->q[0].from), "192.0.2.11");
+			pop(0, false);
+			sent++;
+		}
+		if (engine_find(W->s[0].e, a->local_spi_key))
+			assert_int_equal(a->moves, 1);
+		advance(1000);
+	}
+	assert_null(sa_of(0) && sa_of(0)->spi_i == spi ? sa_of(0) : NULL);
+	assert_true(sent >= 1 && sent <= 8);
+	world_free();
+}
+
+/* ... and the update that follows the move succeeds on the new local address. */
+static void test_path_failed_next_local_answered(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	static const char *const a_ips[] = {"192.0.2.1", "192.0.2.11"};
+	set_addrs(0, a_ips, 2);
+	establish();
+	struct ikesa *a = sa_of(0);
+	tm_queue(a, task_dpd_new());
+	drop(INFORMATIONAL, false);
+	advance(4000);
+	drop(INFORMATIONAL, false);
+	advance(7200);
+	step(1, INFORMATIONAL, false); /* the DPD */
+	step(0, INFORMATIONAL, true);
+	step(1, INFORMATIONAL, false); /* UPDATE_SA_ADDRESSES */
+	step(0, INFORMATIONAL, true);
+	assert_int_equal(W->nq, 0);
+	assert_children_at(1, "192.0.2.2", "192.0.2.11");
+	assert_children_at(0, "192.0.2.11", "192.0.2.2");
+	world_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -610,6 +678,8 @@ int main(void)
 		cmocka_unit_test(test_unacceptable_next_local),
 		cmocka_unit_test(test_unacceptable_no_other_path),
 		cmocka_unit_test(test_unacceptable_responder),
+		cmocka_unit_test(test_path_failed_next_local),
+		cmocka_unit_test(test_path_failed_next_local_answered),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
