@@ -440,9 +440,10 @@ static bool candidate(struct ikesa *sa, bool skip_current, const struct sockaddr
  * A new path for sa, first found of (3.5 leaves the order to us):
  * 1. the routes' source to the peer's current address,
  * 2. the routes' source to each of the peer's other addresses (3.4),
- * 3. each of our other addresses (env local_addrs) to the peer's current
- *    address, then to its other addresses: a route may exist from a
- *    source the routing table does not prefer (another uplink).
+ * 3. with skip_current (a path failed or was refused), each of our other
+ *    addresses (env local_addrs) to the peer's current address, then to
+ *    its other addresses: a route may exist from a source the routing
+ *    table does not prefer (another uplink).
  * Paths marked bad (failed, refused) are skipped, and with skip_current
  * the current one. Remote addresses come from the peer's list, at most
  * MOBIKE_PEER_ADDRS_MAX, and ours MOBIKE_LOCAL_ADDRS_MAX: bounded.
@@ -475,7 +476,12 @@ static bool find_path(struct ikesa *sa, bool skip_current, struct sockaddr_stora
 		*remote = rs[i];
 		return true;
 	}
-	if (!e->env.local_addrs)
+	/*
+	 * Our other addresses only when a path failed or was refused: a
+	 * change of routes with no route to the peer waits for one rather
+	 * than move to an address the routes do not use.
+	 */
+	if (!skip_current || !e->env.local_addrs)
 		return false;
 	struct sockaddr_storage ls[MOBIKE_LOCAL_ADDRS_MAX];
 	size_t nl = e->env.local_addrs(e->env.net_ctx, ls, MOBIKE_LOCAL_ADDRS_MAX);

@@ -445,6 +445,12 @@ static void test_no_route(void **st)
 	mobike_roam(W->s[0].e);
 	assert_int_equal(W->nq, 0);
 	assert_int_equal(sa_of(0)->moves, 0);
+	/* Our other addresses are for a failed path, not for no route at all. */
+	mkaddr(&W->s[0].local_addrs[0], "192.0.2.14", 0);
+	W->s[0].n_local_addrs = 1;
+	mobike_roam(W->s[0].e);
+	assert_int_equal(W->nq, 0);
+	assert_int_equal(sa_of(0)->moves, 0);
 	W->s[0].no_route = false;
 	roam_a("192.0.2.13");
 	step(1, INFORMATIONAL, false);
