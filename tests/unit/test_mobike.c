@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -667,6 +668,105 @@ static void test_path_failed_next_local_answered(void **st)
 	world_free();
 }
 
+/* The default two sites (engine_world.c), with the addresses given; "%any" allowed. */
+static void world_addrs(const char *la, const char *ra, const char *lb)
+{
+	static const char fmt_a[] = "[daemon]\nlog = error\n[conn b]\nlocal_addr = %s\nremote_addr = %s\n"
+		"local_id = a.example\nremote_id = b.example\nauth = psk\n"
+		"psk = \"correct horse battery staple\"\nike = aes256gcm16-prfsha256-x25519\n"
+		"esp = aes256gcm16\nlocal_ts = 10.1.0.0/24\nremote_ts = 10.2.0.0/24\nmode = tunnel\n";
+	static const char fmt_b[] = "[daemon]\nlog = error\n[conn a]\nlocal_addr = %s\nremote_addr = %%any\n"
+		"local_id = b.example\nremote_id = a.example\nauth = psk\n"
+		"psk = \"correct horse battery staple\"\nike = aes256gcm16-prfsha256-x25519\n"
+		"esp = aes256gcm16\nlocal_ts = 10.2.0.0/24\nremote_ts = 10.1.0.0/24\nmode = tunnel\n";
+	char a[1024], b[1024];
+	snprintf(a, sizeof(a), fmt_a, la, ra);
+	snprintf(b, sizeof(b), fmt_b, lb);
+	world_new_text(a, b, 42);
+}
+
+/* IPv6 only: a moves from 2001:db8::1 to 2001:db8::11 and back. */
+static void test_ipv6_move(void **st)
+{
+	(void)st;
+	world_addrs("2001:db8::1", "2001:db8::2", "2001:db8::2");
+	mkaddr(&W->s[0].route_src, "2001:db8::1", 0);
+	mkaddr(&W->s[1].route_src, "2001:db8::2", 0);
+	establish();
+	struct ikesa *a = sa_of(0), *b = sa_of(1);
+	assert_true(a->ext & EXT_MOBIKE);
+	assert_true(b->ext & EXT_MOBIKE);
+	assert_children_at(0, "2001:db8::1", "2001:db8::2");
+	uint32_t a_in = a->children->spi_in, a_out = a->children->spi_out;
+	roam_a("2001:db8::11");
+	assert_children_at(0, "2001:db8::11", "2001:db8::2");
+	assert_int_equal(W->nq, 1);
+	assert_string_equal(ip_of(&W->q[0].from), "2001:db8::11");
+	assert_int_equal(port_of(&W->q[0].from), 4500);
+	step(1, INFORMATIONAL, false);
+	assert_children_at(1, "2001:db8::2", "2001:db8::11");
+	assert_int_equal(port_of(&b->remote), 4500);
+	step(0, INFORMATIONAL, true);
+	assert_int_equal(W->nq, 0);
+	assert_false(a->ext & (EXT_NAT_LOCAL | EXT_NAT_REMOTE));
+	roam_a("2001:db8::1");
+	step(1, INFORMATIONAL, false);
+	step(0, INFORMATIONAL, true);
+	assert_children_at(1, "2001:db8::2", "2001:db8::1");
+	assert_children_at(0, "2001:db8::1", "2001:db8::2");
+	assert_int_equal(a->moves, 2);
+	assert_int_equal(b->moves, 2);
+	assert_int_equal(a->children->spi_in, a_in);
+	assert_int_equal(a->children->spi_out, a_out);
+	assert_int_equal(kernel_fake_calls(W->s[0].fake, KFAKE_DEL_SA), 0);
+	world_free();
+}
+
+/*
+ * IPv4 -> IPv6: a loses its IPv4 routes; b announced ADDITIONAL_IP6_ADDRESS
+ * and its conn (local_addr = %any) allows both families: the IKE SA and the
+ * Child SAs (tunnel mode: outer addresses only) move to IPv6, and back.
+ */
+static void test_ipv4_to_ipv6(void **st)
+{
+	(void)st;
+	world_addrs("192.0.2.1", "192.0.2.2", "%any");
+	static const char *const b_ips[] = {"192.0.2.2", "2001:db8::2"};
+	set_addrs(1, b_ips, 2);
+	establish();
+	struct ikesa *a = sa_of(0), *b = sa_of(1);
+	assert_true(a->ext & EXT_MOBIKE);
+	uint32_t a_in = a->children->spi_in;
+	/* Only an IPv6 address and routes left on a. */
+	static const char *const a_ips[] = {"2001:db8::1"};
+	set_addrs(0, a_ips, 1);
+	roam_a("2001:db8::1");
+	assert_children_at(0, "2001:db8::1", "2001:db8::2");
+	assert_int_equal(W->nq, 1);
+	assert_string_equal(ip_of(&W->q[0].dst), "2001:db8::2");
+	step(1, INFORMATIONAL, false);
+	assert_children_at(1, "2001:db8::2", "2001:db8::1");
+	assert_int_equal(b->moves, 1);
+	step(0, INFORMATIONAL, true);
+	assert_int_equal(W->nq, 0);
+	assert_int_equal(a->children->spi_in, a_in);
+	/* IPv4 back: the routes prefer it again; b's IPv4 address is still one of its own. */
+	static const char *const a_ips2[] = {"192.0.2.1", "2001:db8::1"};
+	set_addrs(0, a_ips2, 2);
+	W->s[0].route_src.ss_family = 0;
+	/* the routes' source toward b's current (IPv6) address is unchanged: a path failure moves */
+	mobike_roam(W->s[0].e);
+	assert_int_equal(W->nq, 0);
+	assert_true(mobike_path_failed(a));
+	assert_children_at(0, "192.0.2.1", "192.0.2.2");
+	step(1, INFORMATIONAL, false);
+	step(0, INFORMATIONAL, true);
+	assert_children_at(1, "192.0.2.2", "192.0.2.1");
+	assert_int_equal(kernel_fake_calls(W->s[0].fake, KFAKE_DEL_SA), 0);
+	assert_int_equal(kernel_fake_calls(W->s[1].fake, KFAKE_DEL_SA), 0);
+	world_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -687,6 +787,8 @@ int main(void)
 		cmocka_unit_test(test_unacceptable_responder),
 		cmocka_unit_test(test_path_failed_next_local),
 		cmocka_unit_test(test_path_failed_next_local_answered),
+		cmocka_unit_test(test_ipv6_move),
+		cmocka_unit_test(test_ipv4_to_ipv6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
