@@ -60,6 +60,14 @@ static void install_one(struct engine *e, const struct conn_cfg *conn, const str
 	 * routes exist now, so that traffic routed into the interface finds
 	 * the policy and the kernel sends the ACQUIRE.
 	 */
+	if (conn->route.if_id_unique) {
+		/* config.c refuses start = trap; dpd_action = trap comes here too. */
+		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: no trap for %s: if_id = %%unique has no if_id "
+			"without an IKE SA", conn->name, cfg->name);
+		cfg_ref_put(t->ref);
+		free(t);
+		return;
+	}
 	if (route_iface_attach_trap(e, conn, &t->local, &t->remote, t->tag, &t->pol) != 0 ||
 	    child_kernel_hold_policies(e, &t->local, &t->remote, t->tag, &t->pol) != 0 ||
 	    spi_table_add(e->traps, TRAP_KEY(t->pol.reqid), t) != 0) {

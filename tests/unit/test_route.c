@@ -20,6 +20,7 @@
 
 #include "daemon/log.h"
 #include "daemon/route_iface.h"
+#include "daemon/trap.h"
 #include "netlink/link.h"
 #include "tests/unit/engine_world.h"
 
@@ -417,6 +418,21 @@ static void test_trap_mark(void **st)
 	world_free();
 }
 
+/* dpd_action = trap on a %unique conn: no trap (no if_id without an IKE SA), nothing left. */
+static void test_trap_unique_refused(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.extra_a = "if_id = %unique\ninterface = xfrm-%d\ndpd_action = trap\n";
+	world_new(&p);
+	trap_install_conn(W->s[0].e, "b");
+	assert_null(W->s[0].e->trap_list);
+	assert_int_equal(kernel_fake_policy_count(W->s[0].fake), 0);
+	assert_int_equal(link_fake_dev_count(W->s[0].lfake), 0);
+	assert_int_equal(route_iface_count(W->s[0].e), 0);
+	world_free();
+}
+
 /* Distinct identities: INITIAL_CONTACT from one conn would end the other's IKE SA at b. */
 #define SHARED_A(name, lts, rts, ifid) \
 	"[conn " name "]\nlocal_addr = 192.0.2.1\nremote_addr = 192.0.2.2\nlocal_id = " name ".example\n" \
@@ -583,6 +599,7 @@ int main(void)
 		cmocka_unit_test(test_take_over_stale),
 		cmocka_unit_test(test_trap_if_id),
 		cmocka_unit_test(test_trap_mark),
+		cmocka_unit_test(test_trap_unique_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
