@@ -881,7 +881,7 @@ struct resp_task {
  * kernel states and policies of a conn are of one family); %any allows
  * both. Unspecified and multicast addresses never. The address itself is
  * not checked against remote_addr: a roaming peer's new address is not
- * known in advance (strongSwan does not check it either).
+ * known in advance.
  */
 static bool acceptable(const struct ikesa *sa, const struct sockaddr_storage *local,
 		       const struct sockaddr_storage *remote)
