@@ -123,6 +123,15 @@ static int derive(struct ikesa *old, struct ikesa *n, const struct ike_ke *ke)
 /* Children, queued tasks and the initiated-conn role go to the successor. */
 static void adopt(struct ikesa *old, struct ikesa *n)
 {
+	/*
+	 * The old SA may have moved since n was made from it (MOBIKE, a NATed
+	 * peer followed): its Child SAs' states are at its current endpoints,
+	 * which n must have to delete or move them later (RFC 4555 3.5).
+	 */
+	uint32_t nat = EXT_NATT | EXT_NAT_LOCAL | EXT_NAT_REMOTE;
+	n->local = old->local;
+	n->remote = old->remote;
+	n->ext = (n->ext & ~nat) | (old->ext & nat);
 	while (old->children)
 		ikesa_move_child(old, n, old->children);
 	struct task **tail = &n->tm.queue;
