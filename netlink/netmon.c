@@ -39,7 +39,7 @@ bool netmon_msg_changes(uint16_t type)
 }
 
 /* The device an event is about, or 0 (unknown, e.g. a multipath route: not skipped). */
-static int event_ifindex(struct nlmsghdr *h)
+int netmon_event_ifindex(struct nlmsghdr *h)
 {
 	switch (h->nlmsg_type) {
 	case RTM_NEWLINK:
@@ -63,7 +63,7 @@ static int on_event(struct nl_msg *msg, void *arg)
 {
 	struct netmon *m = arg;
 	struct nlmsghdr *h = nlmsg_hdr(msg);
-	if (netmon_msg_changes(h->nlmsg_type) && (!m->skip || !m->skip(m->skip_ctx, event_ifindex(h))))
+	if (netmon_msg_changes(h->nlmsg_type) && (!m->skip || !m->skip(m->skip_ctx, netmon_event_ifindex(h))))
 		m->changed = true;
 	return NL_OK;
 }

@@ -55,11 +55,13 @@ size_t netmon_local_addrs(void *m, struct sockaddr_storage *out, size_t cap);
  *  - netmon_addr_usable: a global, usable address of an RTM_GETADDR dump
  *    entry (libnl's object) into *out.
  * The last two return true when they wrote.
+ * netmon_event_ifindex: the device an event is about (netmon_set_skip), 0 if unknown.
  */
 struct nlmsghdr;
 struct rtnl_addr;
 bool netmon_msg_changes(uint16_t type);
 bool netmon_route_answer(struct nlmsghdr *h, struct sockaddr_storage *src);
 bool netmon_addr_usable(struct rtnl_addr *a, struct sockaddr_storage *out);
+int netmon_event_ifindex(struct nlmsghdr *h);
 
 #endif

@@ -9,7 +9,7 @@
  * Input: one buffer as recv() returns it from a NETLINK_ROUTE socket: any
  * number of netlink messages back to back, walked as nl_recvmsgs walks it
  * (nlmsg_ok / nlmsg_next). Every message goes to every reader, whatever
- * its type: the event filter, the route answer parser, and for address and
+ * its type: the event filter and the device it is about, the route answer parser, and for address and
  * link messages libnl's object parser (nl_msg_parse, the one
  * rtnl_addr_alloc_cache and rtnl_link_get_kernel use), whose rtnl_addr /
  * rtnl_link objects go to netmon_addr_usable / link_read.
@@ -70,7 +70,8 @@ static void on_object(struct nl_object *obj, void *arg)
 static void one(struct nlmsghdr *h)
 {
 	struct sockaddr_storage ss;
-	(void)netmon_msg_changes(h->nlmsg_type);
+	if (netmon_msg_changes(h->nlmsg_type))
+		(void)netmon_event_ifindex(h); /* is the event about one of our devices (netmon_set_skip) */
 	if (netmon_route_answer(h, &ss)) {
 		if (h->nlmsg_type != RTM_NEWROUTE)
 			die("a route answer taken from another message type");
