@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -675,6 +676,36 @@ static int readd_unmoved(struct ikesa *sa, struct child_sa *c, bool inbound, con
 	return r;
 }
 
+/*
+ * The IKE SA that sa replaces by reauthentication shares sa's reqids (its
+ * Child SAs keep the policies): XFRM_MSG_MIGRATE picks
+ * the first state of a reqid at the old addresses, which may be one of its
+ * Child SAs'. While it still sits on the old path it moves with sa, its
+ * states where MIGRATE left them or added again, so that its Delete finds
+ * them (fuzz_engine: regress-roam-during-reauth).
+ */
+static void follow_sibling(struct ikesa *sa, const struct sockaddr_storage *old_local,
+			   const struct sockaddr_storage *old_remote, const struct kaddr *ol,
+			   const struct kaddr *or)
+{
+	uint64_t key = sa->reauth_of ? sa->reauth_of : sa->predecessor;
+	struct ikesa *p = key ? engine_find(sa->e, key) : NULL;
+	if (!p || p == sa || !same_addr(&p->local, old_local) || !same_addr(&p->remote, old_remote))
+		return;
+	uint32_t nat = EXT_NATT | EXT_NAT_LOCAL | EXT_NAT_REMOTE;
+	p->local = sa->local;
+	p->remote = sa->remote;
+	p->ext = (p->ext & ~nat) | (sa->ext & nat);
+	for (struct child_sa *c = p->children; c; c = c->next) {
+		if (c->installed_in && readd_unmoved(p, c, true, ol) != 0)
+			c->installed_in = false;
+		if (c->installed_out && readd_unmoved(p, c, false, or) != 0)
+			c->installed_out = false;
+	}
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: follows its replacement %016" PRIx64 " to the new path "
+		"(its Delete is under way)", ikesa_tag(p), ikesa_local_spi(sa));
+}
+
 int child_kernel_migrate(struct ikesa *sa, const struct sockaddr_storage *old_local,
 			 const struct sockaddr_storage *old_remote, bool old_encap)
 {
@@ -723,5 +754,6 @@ int child_kernel_migrate(struct ikesa *sa, const struct sockaddr_storage *old_lo
 	}
 	if (rc == 0)
 		log_msg(LOG_KNL, LOG_LVL_DEBUG, "%s: Child SAs migrated", ikesa_tag(sa));
+	follow_sibling(sa, old_local, old_remote, &ol, &or);
 	return rc;
 }

@@ -196,6 +196,13 @@ struct ikesa {
 	 * SPI of the one this SA replaces (cleared once that is being deleted).
 	 */
 	uint64_t reauth_by, reauth_of;
+	/*
+	 * The IKE SA this one replaced by reauthentication, while its Delete is
+	 * under way (local SPI, 0 = none): its Child SAs share our reqids, so
+	 * XFRM_MSG_MIGRATE may move their states with ours, and it follows our
+	 * path moves until it goes (child_kernel_migrate).
+	 */
+	uint64_t predecessor;
 	/* An IKE rekey the peer made while ours was in flight (2.8.2), by its local SPI. */
 	uint64_t peer_successor;
 	uint64_t created_ms, established_ms;

@@ -64,6 +64,7 @@ static enum task_status done_build_i(struct task *t, struct ikesa *n, struct ike
 		"SA %016" PRIx64 "_i %016" PRIx64 "_r", ikesa_tag(n), has, old->spi_i, old->spi_r);
 	/* Replaced: no rekey or reauthentication of it any more, only its Delete (2.8.3). */
 	old->ike_rekeyed = true;
+	n->predecessor = old->local_spi_key;
 	timer_cancel(e->env.loop, &old->rekey_timer);
 	old->rekey_ms = 0;
 	struct task *d = task_delete_new(0);
