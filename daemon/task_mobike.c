@@ -625,11 +625,14 @@ void mobike_adopt(struct ikesa *old, struct ikesa *n)
 	}
 	/*
 	 * The rekey's answer goes out first (n does not exist for the peer
-	 * before), then n's queue starts, from the loop.
+	 * before), then n's queue starts, from the loop. A kick still armed
+	 * for the old SA (rekeyed again before the loop ran it) points at an
+	 * SA about to be freed: it is n's now.
 	 */
-	if (mb->update_queued) {
-		if (mb->loop)
-			timer_cancel(mb->loop, &mb->kick);
+	bool kicked = mb->loop && timer_armed(&mb->kick);
+	if (mb->loop)
+		timer_cancel(mb->loop, &mb->kick);
+	if (mb->update_queued || kicked) {
 		mb->loop = n->e->env.loop;
 		timer_init(&mb->kick, on_kick, n);
 		timer_arm_in(mb->loop, &mb->kick, 0);
