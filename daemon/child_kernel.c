@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "daemon/endpoint.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
@@ -24,25 +25,6 @@ size_t child_keymat_len(const struct esp_suite *s)
 	if (!esp_alg_xfrm(s, &x))
 		return 0;
 	return 2 * (x.enc_key_len + x.integ_key_len);
-}
-
-static void to_kaddr(const struct sockaddr_storage *ss, struct kaddr *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->family = (uint8_t)ss->ss_family;
-	if (ss->ss_family == AF_INET)
-		memcpy(k->a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	else if (ss->ss_family == AF_INET6)
-		memcpy(k->a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-}
-
-static uint16_t port_of(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-	return 0;
 }
 
 /* Route-based Child SAs (route_iface.h): a mark matches exactly. */
@@ -86,8 +68,8 @@ static void log_kernel_error(struct ikesa *sa, struct child_sa *c, const char *w
 int child_kernel_alloc_spi(struct ikesa *sa, struct child_sa *c)
 {
 	struct kaddr src, dst;
-	to_kaddr(&sa->remote, &src);
-	to_kaddr(&sa->local, &dst);
+	kaddr_from_sockaddr(&sa->remote, &src);
+	kaddr_from_sockaddr(&sa->local, &dst);
 	int rc = kern(sa)->ops->get_spi(kern(sa)->k, &src, &dst, IPPROTO_ESP, c->reqid, &c->spi_in);
 	if (rc != 0) {
 		log_kernel_error(sa, c, "allocating an SPI", rc);
@@ -132,8 +114,8 @@ static void make_policy(const struct polctx *pc, struct child_sa *c, const struc
 			int dir, struct kernel_policy *p)
 {
 	struct kaddr l, r;
-	to_kaddr(pc->local, &l);
-	to_kaddr(pc->remote, &r);
+	kaddr_from_sockaddr(pc->local, &l);
+	kaddr_from_sockaddr(pc->remote, &r);
 	*p = (struct kernel_policy){0};
 	if (dir == 0) {
 		p->sel = *s;
@@ -294,13 +276,13 @@ static void fill_sa(struct ikesa *sa, struct child_sa *c, bool inbound, const st
 {
 	*k = (struct kernel_sa){0};
 	if (inbound) {
-		to_kaddr(&sa->remote, &k->src);
-		to_kaddr(&sa->local, &k->dst);
+		kaddr_from_sockaddr(&sa->remote, &k->src);
+		kaddr_from_sockaddr(&sa->local, &k->dst);
 		k->spi = c->spi_in;
 		k->replay_window = REPLAY_WINDOW;
 	} else {
-		to_kaddr(&sa->local, &k->src);
-		to_kaddr(&sa->remote, &k->dst);
+		kaddr_from_sockaddr(&sa->local, &k->src);
+		kaddr_from_sockaddr(&sa->remote, &k->dst);
 		k->spi = c->spi_out;
 	}
 	k->proto = IPPROTO_ESP;
@@ -322,8 +304,8 @@ static void fill_sa(struct ikesa *sa, struct child_sa *c, bool inbound, const st
 	if (natt_encap(sa)) {
 		/* RFC 3948: ESP in UDP between the IKE SA's current (NAT-T) ports. */
 		k->encap = true;
-		k->encap_sport = port_of(inbound ? &sa->remote : &sa->local);
-		k->encap_dport = port_of(inbound ? &sa->local : &sa->remote);
+		k->encap_sport = endpoint_port(inbound ? &sa->remote : &sa->local);
+		k->encap_dport = endpoint_port(inbound ? &sa->local : &sa->remote);
 	}
 	set_lifetimes(sa, c, k);
 }
@@ -435,7 +417,7 @@ void child_kernel_uninstall_out(struct ikesa *sa, struct child_sa *c)
 	c->pending_out = NULL;
 	if (!c->installed_out)
 		return;
-	to_kaddr(&sa->remote, &dst);
+	kaddr_from_sockaddr(&sa->remote, &dst);
 	kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, c->mark, mark_mask(c));
 	c->installed_out = false;
 }
@@ -446,12 +428,12 @@ void child_kernel_query(struct ikesa *sa, struct child_sa *c, struct kernel_sa_s
 	struct kaddr dst;
 	*in = *out = (struct kernel_sa_stats){0};
 	if (c->installed_in) {
-		to_kaddr(&sa->local, &dst);
+		kaddr_from_sockaddr(&sa->local, &dst);
 		if (kern(sa)->ops->query_sa(kern(sa)->k, &dst, c->spi_in, IPPROTO_ESP, c->mark, mark_mask(c), in) != 0)
 			*in = (struct kernel_sa_stats){0};
 	}
 	if (c->installed_out) {
-		to_kaddr(&sa->remote, &dst);
+		kaddr_from_sockaddr(&sa->remote, &dst);
 		if (kern(sa)->ops->query_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, c->mark, mark_mask(c), out) != 0)
 			*out = (struct kernel_sa_stats){0};
 	}
@@ -467,14 +449,14 @@ void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c)
 	secret_free(c->keymat);
 	c->keymat = NULL;
 	if (c->installed_out) {
-		to_kaddr(&sa->remote, &dst);
+		kaddr_from_sockaddr(&sa->remote, &dst);
 		kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, c->mark, mark_mask(c));
 		c->installed_out = false;
 	}
 	if (c->installed_in || c->spi_in_allocated) {
 		/* An installed state moves with the IKE SA; a larval one stays where it was made. */
 		if (c->installed_in)
-			to_kaddr(&sa->local, &dst);
+			kaddr_from_sockaddr(&sa->local, &dst);
 		else
 			dst = c->spi_in_dst;
 		int rc = kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_in, IPPROTO_ESP, c->mark, mark_mask(c));
@@ -483,14 +465,6 @@ void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c)
 		c->installed_in = c->spi_in_allocated = false;
 	}
 	route_iface_detach(sa->e, c);
-}
-
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	struct kaddr ka, kb;
-	to_kaddr(a, &ka);
-	to_kaddr(b, &kb);
-	return memcmp(&ka, &kb, sizeof(ka)) == 0;
 }
 
 /*
@@ -531,7 +505,7 @@ static int refresh_one(struct ikesa *sa, struct child_sa *c, const struct sockad
 	 * place (xfrm_state_update). An address is part of the state's key or
 	 * of the policies' templates: delete and add again, policies too.
 	 */
-	bool moved = !same_addr(old_local, &sa->local) || !same_addr(old_remote, &sa->remote);
+	bool moved = !endpoint_same_addr(old_local, &sa->local) || !endpoint_same_addr(old_remote, &sa->remote);
 	bool again = moved || readd;
 	struct polctx old_pc = {sa->e, old_local, old_remote, ikesa_tag(sa)};
 	struct kaddr dst;
@@ -543,7 +517,7 @@ static int refresh_one(struct ikesa *sa, struct child_sa *c, const struct sockad
 		fill_sa(sa, c, true, &x, wi ? ri_enc : ir_enc, x.integ_name ? (wi ? ri_int : ir_int) : NULL,
 			&k);
 		if (again) {
-			to_kaddr(old_local, &dst);
+			kaddr_from_sockaddr(old_local, &dst);
 			r = readd_state(sa, c, &dst, &k);
 		} else {
 			r = kern(sa)->ops->update_sa(kern(sa)->k, &k);
@@ -559,7 +533,7 @@ static int refresh_one(struct ikesa *sa, struct child_sa *c, const struct sockad
 		fill_sa(sa, c, false, &x, wi ? ir_enc : ri_enc, x.integ_name ? (wi ? ir_int : ri_int) : NULL,
 			&k);
 		if (again) {
-			to_kaddr(old_remote, &dst);
+			kaddr_from_sockaddr(old_remote, &dst);
 			r = readd_state(sa, c, &dst, &k);
 		} else {
 			r = kern(sa)->ops->update_sa(kern(sa)->k, &k);
@@ -603,10 +577,10 @@ static int migrate_policies(struct ikesa *sa, struct child_sa *c, const struct k
 	struct polctx pc = polctx_of(sa);
 	struct ksel sels[POLICY_SEL_MAX];
 	struct kaddr nl, nr;
-	uint16_t lp = port_of(&sa->local), rp = port_of(&sa->remote);
+	uint16_t lp = endpoint_port(&sa->local), rp = endpoint_port(&sa->remote);
 	int n = child_selectors(c, sels, POLICY_SEL_MAX), rc = 0;
-	to_kaddr(&sa->local, &nl);
-	to_kaddr(&sa->remote, &nr);
+	kaddr_from_sockaddr(&sa->local, &nl);
+	kaddr_from_sockaddr(&sa->remote, &nr);
 	for (int i = 0; i < n; i++)
 		for (int d = 0; d < dirs(c); d++) {
 			struct kernel_policy p;
@@ -651,8 +625,8 @@ static int readd_unmoved(struct ikesa *sa, struct child_sa *c, bool inbound, con
 	struct kaddr dst;
 	struct esp_xfrm x;
 	struct kaddr src;
-	to_kaddr(inbound ? &sa->local : &sa->remote, &dst);
-	to_kaddr(inbound ? &sa->remote : &sa->local, &src);
+	kaddr_from_sockaddr(inbound ? &sa->local : &sa->remote, &dst);
+	kaddr_from_sockaddr(inbound ? &sa->remote : &sa->local, &src);
 	uint32_t spi = inbound ? c->spi_in : c->spi_out;
 	if (k->ops->query_sa(k->k, &dst, spi, IPPROTO_ESP, c->mark, mark_mask(c), &st) == 0 && kaddr_eq(&st.src, &src))
 		return 0;
@@ -690,7 +664,7 @@ static void follow_sibling(struct ikesa *sa, const struct sockaddr_storage *old_
 {
 	uint64_t key = sa->reauth_of ? sa->reauth_of : sa->predecessor;
 	struct ikesa *p = key ? engine_find(sa->e, key) : NULL;
-	if (!p || p == sa || !same_addr(&p->local, old_local) || !same_addr(&p->remote, old_remote))
+	if (!p || p == sa || !endpoint_same_addr(&p->local, old_local) || !endpoint_same_addr(&p->remote, old_remote))
 		return;
 	uint32_t nat = EXT_NATT | EXT_NAT_LOCAL | EXT_NAT_REMOTE;
 	p->local = sa->local;
@@ -710,7 +684,7 @@ int child_kernel_migrate(struct ikesa *sa, const struct sockaddr_storage *old_lo
 			 const struct sockaddr_storage *old_remote, bool old_encap)
 {
 	struct kernel *k = kern(sa);
-	bool moved = !same_addr(old_local, &sa->local) || !same_addr(old_remote, &sa->remote);
+	bool moved = !endpoint_same_addr(old_local, &sa->local) || !endpoint_same_addr(old_remote, &sa->remote);
 	bool encap = natt_encap(sa);
 	int rc = 0, r;
 	/*
@@ -734,8 +708,8 @@ int child_kernel_migrate(struct ikesa *sa, const struct sockaddr_storage *old_lo
 		return rc;
 	}
 	struct kaddr ol, or;
-	to_kaddr(old_local, &ol);
-	to_kaddr(old_remote, &or);
+	kaddr_from_sockaddr(old_local, &ol);
+	kaddr_from_sockaddr(old_remote, &or);
 	for (struct child_sa *c = sa->children; c; c = c->next) {
 		if (!c->holds_policies || reqid_seen(sa, c))
 			continue;

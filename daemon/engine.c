@@ -13,6 +13,7 @@
 #include "daemon/auth.h"
 #include "daemon/child_kernel.h"
 #include "daemon/dos.h"
+#include "daemon/endpoint.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/message.h"
@@ -74,29 +75,6 @@ uint32_t engine_alloc_reqid(struct engine *e)
 	if (e->next_reqid > XIKED_REQID_MAX)
 		e->next_reqid = XIKED_REQID_BASE + 1;
 	return r;
-}
-
-static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (ss->ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
-		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, a, sizeof(a));
-		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-	}
-	snprintf(buf, len, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
-	return buf;
-}
-
-static void set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
 }
 
 static bool addr_eq(const struct sockaddr_storage *cfg, const struct sockaddr_storage *a)
@@ -347,7 +325,7 @@ static void new_responder(struct engine *e, const struct ike_hdr *h, const uint8
 	if (message_parse(e->scratch_msg, buf, len, &perr) != PAYLOAD_OK) {
 		e->stats.rx_malformed++;
 		log_msg(LOG_NET, LOG_LVL_DEBUG, "malformed IKE_SA_INIT from %s dropped: %s",
-			addr_str(remote, ra, sizeof(ra)), perr.why);
+			endpoint_str(remote, ra, sizeof(ra)), perr.why);
 		return;
 	}
 	switch (dos_check_init(e->dos, e->scratch_msg, remote, cookie)) {
@@ -364,7 +342,7 @@ static void new_responder(struct engine *e, const struct ike_hdr *h, const uint8
 	const struct conn_cfg *conn = responder_conn(e, local, remote);
 	if (!conn) {
 		log_msg(LOG_IKE, LOG_LVL_WARN, "IKE_SA_INIT from %s: no connection configured for "
-			"this peer: NO_PROPOSAL_CHOSEN", addr_str(remote, ra, sizeof(ra)));
+			"this peer: NO_PROPOSAL_CHOSEN", endpoint_str(remote, ra, sizeof(ra)));
 		tm_send_stateless_notify(e, h, IKE_SA_INIT, N_NO_PROPOSAL_CHOSEN, NULL, 0, local,
 					 remote);
 		return;
@@ -389,7 +367,7 @@ static void new_responder(struct engine *e, const struct ike_hdr *h, const uint8
 	timer_arm_in(e->env.loop, &sa->life_timer,
 		     (uint64_t)e->cfg->cfg->d.half_open_timeout_s * 1000);
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: IKE_SA_INIT from %s", ikesa_tag(sa),
-		addr_str(remote, ra, sizeof(ra)));
+		endpoint_str(remote, ra, sizeof(ra)));
 	tm_receive(sa, h, buf, len, local, remote);
 }
 
@@ -406,7 +384,7 @@ void engine_receive(struct engine *e, const struct sockaddr_storage *local,
 		log_msg(LOG_NET, LOG_LVL_WARN, "%s message (version %u.%u) from %s: xiked speaks "
 			"only IKEv2%s; answering INVALID_MAJOR_VERSION",
 			h.major == 1 ? "IKEv1" : "unknown IKE", h.major, h.minor,
-			addr_str(remote, ra, sizeof(ra)),
+			endpoint_str(remote, ra, sizeof(ra)),
 			h.major == 1 ? " (IKEv1 is deprecated, RFC 9395)" : "");
 		if (!ike_hdr_is_response(&h) || h.major == 1)
 			tm_send_stateless_notify(e, &h, INFORMATIONAL, N_INVALID_MAJOR_VERSION, NULL, 0,
@@ -416,7 +394,7 @@ void engine_receive(struct engine *e, const struct sockaddr_storage *local,
 	if (st != PAYLOAD_OK) {
 		e->stats.rx_malformed++;
 		log_msg(LOG_NET, LOG_LVL_DEBUG, "malformed datagram from %s dropped: %s",
-			addr_str(remote, ra, sizeof(ra)), err.why);
+			endpoint_str(remote, ra, sizeof(ra)), err.why);
 		return;
 	}
 	if (h.exchange == IKE_SA_INIT && !ike_hdr_is_response(&h) && h.spi_r == 0 &&
@@ -443,7 +421,7 @@ void engine_receive(struct engine *e, const struct sockaddr_storage *local,
 			"%016" PRIx64 "_i %016" PRIx64 "_r: dropped",
 			names_exchange(h.exchange, &(struct names_buf){0}),
 			ike_hdr_is_response(&h) ? "response" : "request", h.msg_id,
-			addr_str(remote, ra, sizeof(ra)), h.spi_i, h.spi_r);
+			endpoint_str(remote, ra, sizeof(ra)), h.spi_i, h.spi_r);
 		return;
 	}
 	tm_receive(sa, &h, buf, len, local, remote);
@@ -466,7 +444,7 @@ int engine_route_source(const struct sockaddr_storage *dst, struct sockaddr_stor
 	socklen_t sl = dst->ss_family == AF_INET ? sizeof(struct sockaddr_in)
 						 : sizeof(struct sockaddr_in6);
 	struct sockaddr_storage d = *dst;
-	set_port(&d, IKE_PORT);
+	endpoint_set_port(&d, IKE_PORT);
 	int rc = 0;
 	if (connect(fd, (const struct sockaddr *)&d, sl) != 0 ||
 	    getsockname(fd, (struct sockaddr *)src, &sl) != 0)
@@ -577,19 +555,19 @@ int engine_up(struct engine *e, const char *name, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	sa->remote = conn->remote_addr;
-	set_port(&sa->remote, e->env.port);
+	endpoint_set_port(&sa->remote, e->env.port);
 	if (conn->local_addr.ss_family) {
 		sa->local = conn->local_addr;
 	} else {
 		int rc = engine_source_for(e, &sa->remote, &sa->local);
 		if (rc != 0) {
 			char ra[64];
-			snprintf(err, errlen, "no route to %s", addr_str(&sa->remote, ra, sizeof(ra)));
+			snprintf(err, errlen, "no route to %s", endpoint_str(&sa->remote, ra, sizeof(ra)));
 			ikesa_free(sa);
 			return rc;
 		}
 	}
-	set_port(&sa->local, e->env.port);
+	endpoint_set_port(&sa->local, e->env.port);
 	if (engine_index(e, sa) != 0) {
 		ikesa_free(sa);
 		snprintf(err, errlen, "no free SPI");
@@ -599,7 +577,7 @@ int engine_up(struct engine *e, const char *name, char *err, size_t errlen)
 	spi_table_add(e->by_conn, conn_key(conn->name), sa);
 	char ra[64];
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: initiating to %s", ikesa_tag(sa),
-		addr_str(&sa->remote, ra, sizeof(ra)));
+		endpoint_str(&sa->remote, ra, sizeof(ra)));
 	uint64_t key = sa->local_spi_key;
 	tm_queue(sa, task_ike_init_new());
 	if (!engine_find(e, key))

@@ -8,50 +8,10 @@
 #include <string.h>
 
 #include "daemon/child_kernel.h"
+#include "daemon/endpoint.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
-
-static void set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-}
-
-static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-	uint16_t port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
-		port = ntohs(s4->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
-		port = ntohs(s6->sin6_port);
-	}
-	snprintf(buf, len, "%s[%u]", a, port);
-	return buf;
-}
-
-static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-		return x->sin6_port == y->sin6_port &&
-		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-	}
-	return false;
-}
 
 static void spi_bytes(uint64_t v, uint8_t out[8])
 {
@@ -94,13 +54,13 @@ void natt_float(struct ikesa *sa)
 	bool mobike = sa->conn && sa->conn->live.mobike;
 	if ((!natt_encap(sa) && !mobike) || !p)
 		return;
-	set_port(&sa->local, p);
-	set_port(&sa->remote, p);
+	endpoint_set_port(&sa->local, p);
+	endpoint_set_port(&sa->remote, p);
 	char ra[64];
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: %s: floating to %s", ikesa_tag(sa),
 		sa->ext & (EXT_NAT_LOCAL | EXT_NAT_REMOTE) ? "NAT detected" :
 		natt_encap(sa) ? "encap = yes" : "MOBIKE offered",
-		addr_str(&sa->remote, ra, sizeof(ra)));
+		endpoint_str(&sa->remote, ra, sizeof(ra)));
 }
 
 /* sa's endpoints moved from old_local/old_remote: its installed Child SAs follow. */
@@ -124,8 +84,8 @@ void natt_follow(struct ikesa *sa, const struct sockaddr_storage *local,
 	sa->remote = *remote;
 	if (local->ss_family)
 		sa->local = *local;
-	if (same_endpoint(&old_remote, &sa->remote) &&
-	    (!local->ss_family || same_endpoint(&old_local, &sa->local)))
+	if (endpoint_same(&old_remote, &sa->remote) &&
+	    (!local->ss_family || endpoint_same(&old_local, &sa->local)))
 		return;
 	/*
 	 * RFC 7296 2.23: without MOBIKE, only a peer behind a NAT is followed
@@ -136,25 +96,9 @@ void natt_follow(struct ikesa *sa, const struct sockaddr_storage *local,
 	char o[64], n[64];
 	sa->moves++;
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: NATed peer moved from %s to %s: Child SAs follow",
-		ikesa_tag(sa), addr_str(&old_remote, o, sizeof(o)), addr_str(&sa->remote, n, sizeof(n)));
+		ikesa_tag(sa), endpoint_str(&old_remote, o, sizeof(o)), endpoint_str(&sa->remote, n, sizeof(n)));
 	sa->e->stats.nat_peer_moves++;
 	children_follow(sa, &old_local, &old_remote);
-}
-
-static void from_kaddr(const struct kaddr *k, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (k->family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, k->a, 4);
-		s4->sin_port = htons(port);
-	} else if (k->family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, k->a, 16);
-		s6->sin6_port = htons(port);
-	}
 }
 
 void natt_on_mapping(void *ctx, uint32_t spi, const struct kaddr *old_addr, uint16_t old_port,
@@ -173,15 +117,15 @@ void natt_on_mapping(void *ctx, uint32_t spi, const struct kaddr *old_addr, uint
 	if (!natt_encap(sa))
 		return; /* nothing of ours is encapsulated: not our mapping */
 	struct sockaddr_storage now;
-	from_kaddr(new_addr, new_port, &now);
-	if (now.ss_family != sa->remote.ss_family || same_endpoint(&now, &sa->remote))
+	kaddr_to_sockaddr(new_addr, new_port, &now);
+	if (now.ss_family != sa->remote.ss_family || endpoint_same(&now, &sa->remote))
 		return;
 	struct sockaddr_storage old_local = sa->local, old_remote = sa->remote;
 	sa->remote = now;
 	sa->moves++;
 	/* RFC 3948 / RFC 7296 2.23: the NAT in front of the peer remapped it. */
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: NAT mapping changed: peer %s is now %s (Child SA %08x)",
-		ikesa_tag(sa), addr_str(&old_remote, o, sizeof(o)), addr_str(&now, n, sizeof(n)),
+		ikesa_tag(sa), endpoint_str(&old_remote, o, sizeof(o)), endpoint_str(&now, n, sizeof(n)),
 		ntohl(spi));
 	e->stats.nat_mapping_events++;
 	children_follow(sa, &old_local, &old_remote);

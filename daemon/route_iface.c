@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/endpoint.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
@@ -222,16 +223,6 @@ static struct link *lk(struct engine *e)
 	return &e->env.link;
 }
 
-static void to_kaddr(const struct sockaddr_storage *ss, struct kaddr *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->family = (uint8_t)ss->ss_family;
-	if (ss->ss_family == AF_INET)
-		memcpy(k->a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	else if (ss->ss_family == AF_INET6)
-		memcpy(k->a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-}
-
 static const char *strerr(int rc)
 {
 	return strerror(rc < 0 ? -rc : rc);
@@ -317,8 +308,8 @@ static int setup_device(const struct bctx *x, struct route_iface *b)
 				r->interface_link, strerr(rc));
 			return rc;
 		}
-		to_kaddr(x->local, &s.local);
-		to_kaddr(x->remote, &s.remote);
+		kaddr_from_sockaddr(x->local, &s.local);
+		kaddr_from_sockaddr(x->remote, &s.remote);
 		if ((rc = l->ops->create(l->l, &s, &b->ifindex)) != 0) {
 			log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: creating %s interface %s failed: %s%s", tag,
 				s.kind == LINK_VTI ? "VTI" : "XFRM", b->name, strerr(rc),
@@ -354,7 +345,7 @@ static int setup_device(const struct bctx *x, struct route_iface *b)
 	}
 	for (size_t i = 0; i < r->n_addresses; i++) {
 		struct link_prefix p = {.plen = r->addresses[i].plen};
-		to_kaddr(&r->addresses[i].addr, &p.addr);
+		kaddr_from_sockaddr(&r->addresses[i].addr, &p.addr);
 		rc = l->ops->addr_add(l->l, b->ifindex, &p);
 		if (rc == 0) {
 			b->addrs[b->n_addrs++] = p;
@@ -610,7 +601,7 @@ bool route_iface_has_addr(struct engine *e, const struct sockaddr_storage *addr)
 	if (!e->ifaces)
 		return false;
 	struct kaddr k;
-	to_kaddr(addr, &k);
+	kaddr_from_sockaddr(addr, &k);
 	for (struct addr_ref *r = spi_table_get(e->ifaces->addrs, addr_key(&k)); r; r = r->next)
 		if (kaddr_eq(&r->a, &k))
 			return true;

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "daemon/child_kernel.h"
+#include "daemon/endpoint.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
@@ -94,40 +95,6 @@ static struct mobike *state_of(struct ikesa *sa)
 	return sa->mobike;
 }
 
-static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-	uint16_t port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
-		port = ntohs(s4->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
-		port = ntohs(s6->sin6_port);
-	}
-	snprintf(buf, len, "%s[%u]", a, port);
-	return buf;
-}
-
-static uint16_t port_of(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-	return 0;
-}
-
-static void set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-}
-
 /* The address octets of ss (4 or 16) into out; their number, 0 for another family. */
 static size_t addr_bytes(const struct sockaddr_storage *ss, uint8_t out[16])
 {
@@ -140,33 +107,6 @@ static size_t addr_bytes(const struct sockaddr_storage *ss, uint8_t out[16])
 		return 16;
 	}
 	return 0;
-}
-
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	uint8_t x[16], y[16];
-	size_t n = addr_bytes(a, x);
-	return a->ss_family == b->ss_family && n && n == addr_bytes(b, y) && memcmp(x, y, n) == 0;
-}
-
-static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	return same_addr(a, b) && port_of(a) == port_of(b);
-}
-
-static void from_kaddr(const struct kaddr *k, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (k->family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, k->a, 4);
-	} else if (k->family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, k->a, 16);
-	}
-	set_port(ss, port);
 }
 
 static int route_source(struct engine *e, const struct sockaddr_storage *dst, struct sockaddr_storage *src)
@@ -192,7 +132,7 @@ static void build_addresses(struct ikesa *sa, struct ike_builder *b)
 	for (size_t i = 0; i < n; i++) {
 		uint8_t raw[16];
 		size_t len = addr_bytes(&a[i], raw);
-		if (!len || same_addr(&a[i], &sa->local) || route_iface_has_addr(e, &a[i]))
+		if (!len || endpoint_same_addr(&a[i], &sa->local) || route_iface_has_addr(e, &a[i]))
 			continue;
 		payload_build_notify_simple(b, PROTO_NONE,
 					    len == 4 ? N_ADDITIONAL_IP4_ADDRESS : N_ADDITIONAL_IP6_ADDRESS,
@@ -298,7 +238,7 @@ static bool check_natd(struct ikesa *sa, const struct ike_msg *m)
 static void children_follow(struct ikesa *sa, const struct sockaddr_storage *old_local,
 			    const struct sockaddr_storage *old_remote, bool old_encap)
 {
-	if (same_endpoint(old_local, &sa->local) && same_endpoint(old_remote, &sa->remote) &&
+	if (endpoint_same(old_local, &sa->local) && endpoint_same(old_remote, &sa->remote) &&
 	    old_encap == natt_encap(sa))
 		return;
 	if (!sa->children)
@@ -312,8 +252,8 @@ static void log_move(struct ikesa *sa, const struct sockaddr_storage *ol, const 
 {
 	char a[64], b[64], c[64], d[64];
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: %s: path %s - %s -> %s - %s (move %u)", ikesa_tag(sa), why,
-		addr_str(ol, a, sizeof(a)), addr_str(orr, b, sizeof(b)), addr_str(&sa->local, c, sizeof(c)),
-		addr_str(&sa->remote, d, sizeof(d)), sa->moves);
+		endpoint_str(ol, a, sizeof(a)), endpoint_str(orr, b, sizeof(b)), endpoint_str(&sa->local, c, sizeof(c)),
+		endpoint_str(&sa->remote, d, sizeof(d)), sa->moves);
 }
 
 static struct task *task_mobike_update_new(void);
@@ -350,7 +290,7 @@ static void move_to(struct ikesa *sa, const struct sockaddr_storage *local,
 	log_move(sa, &ol, &orr, why);
 	children_follow(sa, &ol, &orr, natt_encap(sa));
 	struct mobike *mb = state_of(sa);
-	if (mb && !same_addr(&orr, remote))
+	if (mb && !endpoint_same_addr(&orr, remote))
 		keep_peer_addr(mb, &orr);
 	if (mb && mb->update_queued)
 		return; /* the queued update is built from the addresses it finds then */
@@ -381,7 +321,7 @@ static bool is_bad(const struct mobike *mb, const struct sockaddr_storage *l,
 		   const struct sockaddr_storage *r)
 {
 	for (size_t i = 0; mb && i < mb->n_bad; i++)
-		if (same_addr(&mb->bad_local[i], l) && same_addr(&mb->bad_remote[i], r))
+		if (endpoint_same_addr(&mb->bad_local[i], l) && endpoint_same_addr(&mb->bad_remote[i], r))
 			return true;
 	return false;
 }
@@ -431,7 +371,7 @@ static void clear_bad(struct ikesa *sa, bool refused_too)
 static bool candidate(struct ikesa *sa, bool skip_current, const struct sockaddr_storage *l,
 		      const struct sockaddr_storage *r)
 {
-	if (skip_current && same_addr(l, &sa->local) && same_addr(r, &sa->remote))
+	if (skip_current && endpoint_same_addr(l, &sa->local) && endpoint_same_addr(r, &sa->remote))
 		return false;
 	return l->ss_family == r->ss_family && !is_bad(sa->mobike, l, r);
 }
@@ -452,22 +392,22 @@ static bool find_path(struct ikesa *sa, bool skip_current, struct sockaddr_stora
 		      struct sockaddr_storage *remote)
 {
 	struct engine *e = sa->e;
-	uint16_t lp = port_of(&sa->local), rp = port_of(&sa->remote);
+	uint16_t lp = endpoint_port(&sa->local), rp = endpoint_port(&sa->remote);
 	struct mobike *mb = sa->mobike;
 	struct sockaddr_storage rs[1 + MOBIKE_PEER_ADDRS_MAX];
 	size_t nr = 0;
 	rs[nr++] = sa->remote;
 	for (size_t i = 0; mb && i < mb->n_peer_addrs; i++) {
 		struct sockaddr_storage r;
-		from_kaddr(&mb->peer_addrs[(mb->next_peer_addr + i) % mb->n_peer_addrs], rp, &r);
-		if (!same_addr(&r, &sa->remote))
+		kaddr_to_sockaddr(&mb->peer_addrs[(mb->next_peer_addr + i) % mb->n_peer_addrs], rp, &r);
+		if (!endpoint_same_addr(&r, &sa->remote))
 			rs[nr++] = r;
 	}
 	struct sockaddr_storage l;
 	for (size_t i = 0; i < nr; i++) {
 		if (route_source(e, &rs[i], &l) != 0)
 			continue;
-		set_port(&l, lp);
+		endpoint_set_port(&l, lp);
 		if (!candidate(sa, skip_current, &l, &rs[i]))
 			continue;
 		if (i && mb)
@@ -489,7 +429,7 @@ static bool find_path(struct ikesa *sa, bool skip_current, struct sockaddr_stora
 		for (size_t j = 0; j < nl; j++) {
 			if (route_iface_has_addr(e, &ls[j]))
 				continue; /* our tunnel's own addresses carry no IKE */
-			set_port(&ls[j], lp);
+			endpoint_set_port(&ls[j], lp);
 			if (!candidate(sa, skip_current, &ls[j], &rs[i]))
 				continue;
 			*local = ls[j];
@@ -541,10 +481,10 @@ void mobike_roam(struct engine *e)
 		if (!find_path(sa, false, &l, &r)) {
 			char ra[64];
 			log_msg(LOG_IKE, LOG_LVL_WARN, "%s: no route to %s or the peer's other addresses: "
-				"waiting for one", ikesa_tag(sa), addr_str(&sa->remote, ra, sizeof(ra)));
+				"waiting for one", ikesa_tag(sa), endpoint_str(&sa->remote, ra, sizeof(ra)));
 			continue;
 		}
-		if (same_endpoint(&l, &sa->local) && same_endpoint(&r, &sa->remote) && !was_stuck)
+		if (endpoint_same(&l, &sa->local) && endpoint_same(&r, &sa->remote) && !was_stuck)
 			continue;
 		move_to(sa, &l, &r, was_stuck ? "local addresses or routes changed, trying again" :
 						"local addresses or routes changed");
@@ -584,7 +524,7 @@ static bool next_path(struct ikesa *sa, bool refused, const char *why)
 		char a[64], b[64];
 		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: %s on %s - %s and no other path to try: staying, "
 			"trying again on the next address or route change", ikesa_tag(sa), why,
-			addr_str(&sa->local, a, sizeof(a)), addr_str(&sa->remote, b, sizeof(b)));
+			endpoint_str(&sa->local, a, sizeof(a)), endpoint_str(&sa->remote, b, sizeof(b)));
 		return false;
 	}
 	move_to(sa, &l, &r, why);
@@ -769,7 +709,7 @@ static enum task_status update_build_i(struct task *t, struct ikesa *sa, struct 
 		size_t n = addr_bytes(&sa->local, a);
 		memcpy(d, a, n);
 		addr_bytes(&sa->remote, d + n);
-		uint16_t sp = htons(port_of(&sa->local)), dp = htons(port_of(&sa->remote));
+		uint16_t sp = htons(endpoint_port(&sa->local)), dp = htons(endpoint_port(&sa->remote));
 		memcpy(d + 2 * n, &sp, 2);
 		memcpy(d + 2 * n + 2, &dp, 2);
 		payload_build_notify_simple(b, PROTO_NONE, N_NO_NATS_ALLOWED, NULL, 0, d, 2 * n + 4);
@@ -777,7 +717,7 @@ static enum task_status update_build_i(struct task *t, struct ikesa *sa, struct 
 	build_addresses(sa, b);
 	char l[64], r[64];
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: UPDATE_SA_ADDRESSES from %s to %s", ikesa_tag(sa),
-		addr_str(&sa->local, l, sizeof(l)), addr_str(&sa->remote, r, sizeof(r)));
+		endpoint_str(&sa->local, l, sizeof(l)), endpoint_str(&sa->remote, r, sizeof(r)));
 	return b->err ? TASK_DESTROY : TASK_DONE;
 }
 
@@ -842,7 +782,7 @@ static enum task_status rr_build_i(struct task *t, struct ikesa *sa, struct ike_
 	payload_build_notify_simple(b, PROTO_NONE, N_COOKIE2, NULL, 0, u->cookie2, sizeof(u->cookie2));
 	char r[64];
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: return routability check of %s", ikesa_tag(sa),
-		addr_str(&sa->remote, r, sizeof(r)));
+		endpoint_str(&sa->remote, r, sizeof(r)));
 	return b->err ? TASK_DESTROY : TASK_DONE;
 }
 
@@ -919,7 +859,7 @@ static bool no_nats_ok(const struct ike_notify *n, const struct sockaddr_storage
 	if (!len || addr_bytes(to, d + len) != len)
 		return false;
 	memcpy(d, a, len);
-	uint16_t sp = htons(port_of(from)), dp = htons(port_of(to));
+	uint16_t sp = htons(endpoint_port(from)), dp = htons(endpoint_port(to));
 	memcpy(d + 2 * len, &sp, 2);
 	memcpy(d + 2 * len + 2, &dp, 2);
 	return n->data.len == 2 * len + 4 && memcmp(n->data.ptr, d, n->data.len) == 0;
@@ -958,7 +898,7 @@ static enum task_status resp_process_r(struct task *t, struct ikesa *sa, const s
 		char ra[64];
 		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: UPDATE_SA_ADDRESSES from %s, which this conn does not "
 			"allow: UNACCEPTABLE_ADDRESSES, keeping the old addresses", ikesa_tag(sa),
-			addr_str(e->rx_remote, ra, sizeof(ra)));
+			endpoint_str(e->rx_remote, ra, sizeof(ra)));
 		r->error = N_UNACCEPTABLE_ADDRESSES;
 		return TASK_DONE;
 	}
@@ -968,7 +908,7 @@ static enum task_status resp_process_r(struct task *t, struct ikesa *sa, const s
 		sa->local = *e->rx_local;
 	sa->remote = *e->rx_remote;
 	r->natd = check_natd(sa, m);
-	bool moved = !same_endpoint(&ol, &sa->local) || !same_endpoint(&orr, &sa->remote);
+	bool moved = !endpoint_same(&ol, &sa->local) || !endpoint_same(&orr, &sa->remote);
 	if (!moved && old_encap == natt_encap(sa))
 		return TASK_DONE;
 	/*
@@ -980,7 +920,7 @@ static enum task_status resp_process_r(struct task *t, struct ikesa *sa, const s
 		log_move(sa, &ol, &orr, "UPDATE_SA_ADDRESSES");
 	}
 	struct mobike *mb = state_of(sa);
-	if (sa->conn->live.mobike_check && mb && !same_addr(&orr, &sa->remote)) {
+	if (sa->conn->live.mobike_check && mb && !endpoint_same_addr(&orr, &sa->remote)) {
 		/* 3.5: the Child SAs stay where they were until the new address answers. */
 		if (!mb->rr_pending) {
 			mb->rr_local = ol;

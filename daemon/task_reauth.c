@@ -13,21 +13,13 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 
+#include "daemon/endpoint.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
 #include "daemon/timers.h"
-
-/* The IKE port of the engine on ss: the new IKE SA starts where any IKE SA starts (2.11). */
-static void set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-}
 
 bool reauth_wanted(struct ikesa *sa)
 {
@@ -136,8 +128,8 @@ int reauth_start(struct ikesa *old)
 	}
 	n->local = old->local;
 	n->remote = old->remote;
-	set_port(&n->local, e->env.port);
-	set_port(&n->remote, e->env.port);
+	endpoint_set_port(&n->local, e->env.port);
+	endpoint_set_port(&n->remote, e->env.port);
 	n->reauth_of = old->local_spi_key;
 	old->reauth_by = n->local_spi_key;
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: reauthenticating: new IKE SA %016" PRIx64 "_i "

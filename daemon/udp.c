@@ -14,6 +14,7 @@
 
 #include <linux/xfrm.h>
 
+#include "daemon/endpoint.h"
 #include "daemon/ikev2.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
@@ -55,14 +56,6 @@ static uint16_t ss_port(const struct sockaddr_storage *ss)
 	return 0;
 }
 
-static void ss_set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-}
-
 static socklen_t ss_len(const struct sockaddr_storage *ss)
 {
 	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
@@ -75,19 +68,6 @@ static bool ss_is_any(const struct sockaddr_storage *ss)
 	if (ss->ss_family == AF_INET6)
 		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 	return true;
-}
-
-static bool ss_same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	if (a->ss_family == AF_INET6)
-		return IN6_ARE_ADDR_EQUAL(&((const struct sockaddr_in6 *)a)->sin6_addr,
-					  &((const struct sockaddr_in6 *)b)->sin6_addr);
-	return false;
 }
 
 /* "192.0.2.1[500]" / "2001:db8::1[4500]" for log lines. */
@@ -259,7 +239,7 @@ static int open_sock(struct udp *u, const struct sockaddr_storage *addr, uint16_
 	s->u = u;
 	s->natt = natt;
 	s->bound = *addr;
-	ss_set_port(&s->bound, port);
+	endpoint_set_port(&s->bound, port);
 	s->wildcard = ss_is_any(&s->bound);
 
 	fd = socket(addr->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
@@ -407,7 +387,7 @@ static struct udp_sock *pick_sock(struct udp *u, sa_family_t family,
 
 		if (s->natt != natt || s->bound.ss_family != family)
 			continue;
-		if (from && !ss_is_any(from) && ss_same_addr(&s->bound, from))
+		if (from && !ss_is_any(from) && endpoint_same_addr(&s->bound, from))
 			return s;
 		if (s->wildcard && !wild)
 			wild = s;

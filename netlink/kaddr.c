@@ -51,3 +51,31 @@ const char *kaddr_to_string(const struct kaddr *a, char *buf, size_t len)
 	}
 	return buf;
 }
+
+void kaddr_from_sockaddr(const struct sockaddr_storage *ss, struct kaddr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ss->ss_family == AF_INET) {
+		out->family = AF_INET;
+		memcpy(out->a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		out->family = AF_INET6;
+		memcpy(out->a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	}
+}
+
+void kaddr_to_sockaddr(const struct kaddr *k, uint16_t port, struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (k->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)out;
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, k->a, 4);
+		s4->sin_port = htons(port);
+	} else if (k->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)out;
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, k->a, 16);
+		s6->sin6_port = htons(port);
+	}
+}

@@ -27,6 +27,13 @@ bool kaddr_eq(const struct kaddr *x, const struct kaddr *y);
 /* Fill *out from text ("192.0.2.1", "2001:db8::1"). Returns 0 or -EINVAL. */
 int kaddr_from_string(const char *s, struct kaddr *out);
 
+/* Conversions from and to the socket address type the daemon keeps its
+ * endpoints in (port in host order; 0 left out of kaddr). An unknown family
+ * gives family 0 / an all-zero sockaddr. */
+struct sockaddr_storage;
+void kaddr_from_sockaddr(const struct sockaddr_storage *ss, struct kaddr *out);
+void kaddr_to_sockaddr(const struct kaddr *k, uint16_t port, struct sockaddr_storage *out);
+
 /* Format into buf (at least KADDR_STRLEN bytes); returns buf. Unset family prints "any". */
 #define KADDR_STRLEN 46 /* INET6_ADDRSTRLEN */
 const char *kaddr_to_string(const struct kaddr *a, char *buf, size_t len);
