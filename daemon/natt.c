@@ -12,6 +12,8 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/message.h"
+#include "daemon/payload.h"
 
 static void spi_bytes(uint64_t v, uint8_t out[8])
 {
@@ -40,6 +42,40 @@ void natt_hash(uint64_t spi_i, uint64_t spi_r, const struct sockaddr_storage *ss
 	memcpy(buf + n, &port, 2); /* already network order */
 	n += 2;
 	gcry_md_hash_buffer(GCRY_MD_SHA1, out, buf, n);
+}
+
+void natt_build_natd(struct ikesa *sa, struct ike_builder *b, uint64_t spi_i, uint64_t spi_r)
+{
+	uint8_t h[20];
+	natt_hash(spi_i, spi_r, &sa->local, h);
+	if (sa->conn && sa->conn->live.encap)
+		rng_fill(sa->e->env.rng, h, sizeof(h));
+	payload_build_notify_simple(b, PROTO_NONE, N_NAT_DETECTION_SOURCE_IP, NULL, 0, h, 20);
+	natt_hash(spi_i, spi_r, &sa->remote, h);
+	payload_build_notify_simple(b, PROTO_NONE, N_NAT_DETECTION_DESTINATION_IP, NULL, 0, h, 20);
+}
+
+bool natt_match_natd(const struct ikesa *sa, const struct ike_msg *m, uint64_t spi_i,
+		     uint64_t spi_r, bool *src_match, bool *dst_match)
+{
+	uint8_t h_src[20], h_dst[20];
+	bool have_src = false;
+	*src_match = *dst_match = false;
+	natt_hash(spi_i, spi_r, &sa->remote, h_src);
+	natt_hash(spi_i, spi_r, &sa->local, h_dst);
+	for (const struct ike_payload *p = message_find(m, PL_NOTIFY, NULL); p;
+	     p = message_find(m, PL_NOTIFY, p)) {
+		const struct ike_notify *n = &p->u.notify;
+		if (n->data.len != 20)
+			continue;
+		if (n->type == N_NAT_DETECTION_SOURCE_IP) {
+			have_src = true;
+			*src_match |= memcmp(n->data.ptr, h_src, 20) == 0;
+		} else if (n->type == N_NAT_DETECTION_DESTINATION_IP) {
+			*dst_match |= memcmp(n->data.ptr, h_dst, 20) == 0;
+		}
+	}
+	return have_src;
 }
 
 bool natt_encap(const struct ikesa *sa)

@@ -19,6 +19,22 @@ struct engine;
 /* RFC 7296 2.23 NAT_DETECTION hash: SHA-1(SPIi | SPIr | IP | Port) of ss (IKE_SA_INIT,
  * and RFC 4555 UPDATE_SA_ADDRESSES). */
 void natt_hash(uint64_t spi_i, uint64_t spi_r, const struct sockaddr_storage *ss, uint8_t out[20]);
+struct ike_builder;
+struct ike_msg;
+/*
+ * NAT_DETECTION_SOURCE_IP / _DESTINATION_IP for sa's endpoints (RFC 7296
+ * 2.23; RFC 4555 3.5 in UPDATE_SA_ADDRESSES), hashed with the SPIs of the
+ * header that carries them. encap = yes sends a source hash that cannot
+ * match, so that the peer sees us behind a NAT and both encapsulate.
+ */
+void natt_build_natd(struct ikesa *sa, struct ike_builder *b, uint64_t spi_i, uint64_t spi_r);
+/*
+ * m's NAT_DETECTION hashes (spi_i/spi_r: its header's) against sa's
+ * endpoints: *src_match whether the peer's source is what we see, *dst_match
+ * whether we are where it sent to. false if m carries no source hash.
+ */
+bool natt_match_natd(const struct ikesa *sa, const struct ike_msg *m, uint64_t spi_i,
+		     uint64_t spi_r, bool *src_match, bool *dst_match);
 /* Whether sa's Child SAs are UDP-encapsulated: a NAT was detected, or encap = yes. */
 bool natt_encap(const struct ikesa *sa);
 /*

@@ -37,44 +37,11 @@ struct ike_init {
 	struct proposal_sel sel;
 };
 
-/* spi_r: as in the header of the message carrying the hashes (0 in the request). */
-static void add_natd(struct ikesa *sa, struct ike_builder *b, uint64_t spi_r)
-{
-	uint8_t h[20];
-	natt_hash(sa->spi_i, spi_r, &sa->local, h);
-	if (sa->conn && sa->conn->live.encap) {
-		/*
-		 * encap = yes: a source hash that cannot match makes the peer
-		 * see us behind a NAT, so both sides encapsulate (RFC 7296 2.23
-		 * allows forcing it; strongSwan does the same).
-		 */
-		rng_fill(sa->e->env.rng, h, sizeof(h));
-	}
-	payload_build_notify_simple(b, PROTO_NONE, N_NAT_DETECTION_SOURCE_IP, NULL, 0, h, 20);
-	natt_hash(sa->spi_i, spi_r, &sa->remote, h);
-	payload_build_notify_simple(b, PROTO_NONE, N_NAT_DETECTION_DESTINATION_IP, NULL, 0, h, 20);
-}
-
 /* Compare the peer's NAT-D hashes with what we see (RFC 7296 2.23). */
 static void check_natd(struct ikesa *sa, const struct ike_msg *m)
 {
-	uint8_t h_src[20], h_dst[20];
-	bool have_src = false, src_match = false, dst_match = false;
-	natt_hash(m->hdr.spi_i, m->hdr.spi_r, &sa->remote, h_src);
-	natt_hash(m->hdr.spi_i, m->hdr.spi_r, &sa->local, h_dst);
-	for (const struct ike_payload *p = message_find(m, PL_NOTIFY, NULL); p;
-	     p = message_find(m, PL_NOTIFY, p)) {
-		const struct ike_notify *n = &p->u.notify;
-		if (n->data.len != 20)
-			continue;
-		if (n->type == N_NAT_DETECTION_SOURCE_IP) {
-			have_src = true;
-			src_match |= memcmp(n->data.ptr, h_src, 20) == 0;
-		} else if (n->type == N_NAT_DETECTION_DESTINATION_IP) {
-			dst_match |= memcmp(n->data.ptr, h_dst, 20) == 0;
-		}
-	}
-	if (!have_src)
+	bool src_match, dst_match;
+	if (!natt_match_natd(sa, m, m->hdr.spi_i, m->hdr.spi_r, &src_match, &dst_match))
 		return;
 	sa->ext |= EXT_NATT;
 	if (!src_match)
@@ -194,7 +161,7 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 	proposal_build_offer(b, &sa->conn->ike, PROTO_IKE, NULL, 0, true, it->group);
 	add_ke(sa, b);
 	payload_build_nonce(b, &(struct ike_nonce){{sa->ni, sa->ni_len}});
-	add_natd(sa, b, 0);
+	natt_build_natd(sa, b, sa->spi_i, 0); /* spi_r: 0 in the request's header */
 	add_sig_hash(b);
 	frag_build_init_notify(sa, b, false); /* RFC 7383 2.3 */
 	return TASK_DONE;
@@ -356,7 +323,7 @@ static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_bui
 	dh_free(sa->dh);
 	sa->dh = NULL;
 	payload_build_nonce(b, &(struct ike_nonce){{sa->nr, sa->nr_len}});
-	add_natd(sa, b, sa->spi_r);
+	natt_build_natd(sa, b, sa->spi_i, sa->spi_r);
 	if (it->peer_sig_hash)
 		add_sig_hash(b);
 	frag_build_init_notify(sa, b, true);

@@ -109,6 +109,26 @@ static size_t addr_bytes(const struct sockaddr_storage *ss, uint8_t out[16])
 	return 0;
 }
 
+/*
+ * NO_NATS_ALLOWED data (RFC 4555 4.2.7): source address, destination
+ * address, source port, destination port; its length, 0 if the families
+ * differ or are unknown.
+ */
+#define NO_NATS_MAX (2 * 16 + 4)
+static size_t no_nats_data(const struct sockaddr_storage *src, const struct sockaddr_storage *dst,
+			   uint8_t d[NO_NATS_MAX])
+{
+	uint8_t a[16];
+	size_t n = addr_bytes(src, a);
+	if (!n || addr_bytes(dst, d + n) != n)
+		return 0;
+	memcpy(d, a, n);
+	uint16_t sp = htons(endpoint_port(src)), dp = htons(endpoint_port(dst));
+	memcpy(d + 2 * n, &sp, 2);
+	memcpy(d + 2 * n + 2, &dp, 2);
+	return 2 * n + 4;
+}
+
 static int route_source(struct engine *e, const struct sockaddr_storage *dst, struct sockaddr_storage *src)
 {
 	return engine_source_for(e, dst, src);
@@ -182,37 +202,11 @@ static void take_addresses(struct ikesa *sa, const struct ike_msg *m)
 
 /* ---- NAT detection in UPDATE_SA_ADDRESSES (3.8), as in IKE_SA_INIT (RFC 7296 2.23) ---- */
 
-static void build_natd(struct ikesa *sa, struct ike_builder *b)
-{
-	uint8_t h[20];
-	natt_hash(sa->spi_i, sa->spi_r, &sa->local, h);
-	if (sa->conn->live.encap)
-		rng_fill(sa->e->env.rng, h, sizeof(h)); /* encap = yes: look NATed (natt.h) */
-	payload_build_notify_simple(b, PROTO_NONE, N_NAT_DETECTION_SOURCE_IP, NULL, 0, h, 20);
-	natt_hash(sa->spi_i, sa->spi_r, &sa->remote, h);
-	payload_build_notify_simple(b, PROTO_NONE, N_NAT_DETECTION_DESTINATION_IP, NULL, 0, h, 20);
-}
-
 /* The NAT bits anew from m's hashes against local/remote; false if m has none. */
 static bool check_natd(struct ikesa *sa, const struct ike_msg *m)
 {
-	uint8_t h_src[20], h_dst[20];
-	bool have_src = false, src_match = false, dst_match = false;
-	natt_hash(sa->spi_i, sa->spi_r, &sa->remote, h_src);
-	natt_hash(sa->spi_i, sa->spi_r, &sa->local, h_dst);
-	for (const struct ike_payload *p = message_find(m, PL_NOTIFY, NULL); p;
-	     p = message_find(m, PL_NOTIFY, p)) {
-		const struct ike_notify *n = &p->u.notify;
-		if (n->data.len != 20)
-			continue;
-		if (n->type == N_NAT_DETECTION_SOURCE_IP) {
-			have_src = true;
-			src_match |= memcmp(n->data.ptr, h_src, 20) == 0;
-		} else if (n->type == N_NAT_DETECTION_DESTINATION_IP) {
-			dst_match |= memcmp(n->data.ptr, h_dst, 20) == 0;
-		}
-	}
-	if (!have_src)
+	bool src_match, dst_match;
+	if (!natt_match_natd(sa, m, sa->spi_i, sa->spi_r, &src_match, &dst_match))
 		return false;
 	uint32_t before = sa->ext & (EXT_NAT_LOCAL | EXT_NAT_REMOTE);
 	sa->ext &= ~(uint32_t)(EXT_NAT_LOCAL | EXT_NAT_REMOTE);
@@ -700,19 +694,14 @@ static enum task_status update_build_i(struct task *t, struct ikesa *sa, struct 
 	if (mb)
 		mb->update_in_flight = true;
 	payload_build_notify_simple(b, PROTO_NONE, N_UPDATE_SA_ADDRESSES, NULL, 0, NULL, 0);
-	build_natd(sa, b);
+	natt_build_natd(sa, b, sa->spi_i, sa->spi_r);
 	rng_fill(sa->e->env.rng, u->cookie2, sizeof(u->cookie2));
 	payload_build_notify_simple(b, PROTO_NONE, N_COOKIE2, NULL, 0, u->cookie2, sizeof(u->cookie2));
 	if (sa->conn->live.mobike_no_nats) {
-		/* 4.2.7: source address, destination address, source port, destination port. */
-		uint8_t d[2 * 16 + 4], a[16];
-		size_t n = addr_bytes(&sa->local, a);
-		memcpy(d, a, n);
-		addr_bytes(&sa->remote, d + n);
-		uint16_t sp = htons(endpoint_port(&sa->local)), dp = htons(endpoint_port(&sa->remote));
-		memcpy(d + 2 * n, &sp, 2);
-		memcpy(d + 2 * n + 2, &dp, 2);
-		payload_build_notify_simple(b, PROTO_NONE, N_NO_NATS_ALLOWED, NULL, 0, d, 2 * n + 4);
+		uint8_t d[NO_NATS_MAX];
+		size_t n = no_nats_data(&sa->local, &sa->remote, d);
+		if (n)
+			payload_build_notify_simple(b, PROTO_NONE, N_NO_NATS_ALLOWED, NULL, 0, d, n);
 	}
 	build_addresses(sa, b);
 	char l[64], r[64];
@@ -854,15 +843,9 @@ static bool acceptable(const struct ikesa *sa, const struct sockaddr_storage *lo
 static bool no_nats_ok(const struct ike_notify *n, const struct sockaddr_storage *from,
 		       const struct sockaddr_storage *to)
 {
-	uint8_t d[2 * 16 + 4], a[16];
-	size_t len = addr_bytes(from, a);
-	if (!len || addr_bytes(to, d + len) != len)
-		return false;
-	memcpy(d, a, len);
-	uint16_t sp = htons(endpoint_port(from)), dp = htons(endpoint_port(to));
-	memcpy(d + 2 * len, &sp, 2);
-	memcpy(d + 2 * len + 2, &dp, 2);
-	return n->data.len == 2 * len + 4 && memcmp(n->data.ptr, d, n->data.len) == 0;
+	uint8_t d[NO_NATS_MAX];
+	size_t len = no_nats_data(from, to, d);
+	return len && n->data.len == len && memcmp(n->data.ptr, d, len) == 0;
 }
 
 static enum task_status resp_process_r(struct task *t, struct ikesa *sa, const struct ike_msg *m)
@@ -953,7 +936,7 @@ static enum task_status resp_build_r(struct task *t, struct ikesa *sa, struct ik
 		return b->err ? TASK_DESTROY : TASK_DONE;
 	}
 	if (r->natd)
-		build_natd(sa, b);
+		natt_build_natd(sa, b, sa->spi_i, sa->spi_r);
 	if (r->cookie2_len)
 		payload_build_notify_simple(b, PROTO_NONE, N_COOKIE2, NULL, 0, r->cookie2, r->cookie2_len);
 	return b->err ? TASK_DESTROY : TASK_DONE;
