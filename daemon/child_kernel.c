@@ -316,12 +316,14 @@ static int install_out(struct ikesa *sa, struct child_sa *c, const struct esp_xf
 	struct kernel_sa k;
 	fill_sa(sa, c, false, x, enc, x->integ_name ? integ : NULL, &k);
 	int rc = kern(sa)->ops->add_sa(kern(sa)->k, &k);
+	struct kaddr out_at = k.dst;
 	crypto_wipe(&k, sizeof(k));
 	if (rc != 0) {
 		log_kernel_error(sa, c, "installing the outbound SA", rc);
 		return rc;
 	}
 	c->installed_out = true;
+	c->out_at = out_at;
 	return 0;
 }
 
@@ -364,12 +366,14 @@ int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secr
 	}
 	rc = c->spi_in_allocated ? kern(sa)->ops->update_sa(kern(sa)->k, &k)
 				 : kern(sa)->ops->add_sa(kern(sa)->k, &k);
+	struct kaddr in_at = k.dst;
 	crypto_wipe(&k, sizeof(k));
 	if (rc != 0) {
 		log_kernel_error(sa, c, "installing the inbound SA", rc);
 		goto fail;
 	}
 	c->installed_in = true;
+	c->in_at = in_at;
 	if (defer_out) {
 		/* Kept (wiping type) until child_kernel_install_out(). */
 		secret_free(c->pending_out);
@@ -412,29 +416,24 @@ int child_kernel_install_out(struct ikesa *sa, struct child_sa *c)
 
 void child_kernel_uninstall_out(struct ikesa *sa, struct child_sa *c)
 {
-	struct kaddr dst;
 	secret_free(c->pending_out);
 	c->pending_out = NULL;
 	if (!c->installed_out)
 		return;
-	kaddr_from_sockaddr(&sa->remote, &dst);
-	kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, c->mark, mark_mask(c));
+	kern(sa)->ops->del_sa(kern(sa)->k, &c->out_at, c->spi_out, IPPROTO_ESP, c->mark, mark_mask(c));
 	c->installed_out = false;
 }
 
 void child_kernel_query(struct ikesa *sa, struct child_sa *c, struct kernel_sa_stats *in,
 			struct kernel_sa_stats *out)
 {
-	struct kaddr dst;
 	*in = *out = (struct kernel_sa_stats){0};
 	if (c->installed_in) {
-		kaddr_from_sockaddr(&sa->local, &dst);
-		if (kern(sa)->ops->query_sa(kern(sa)->k, &dst, c->spi_in, IPPROTO_ESP, c->mark, mark_mask(c), in) != 0)
+		if (kern(sa)->ops->query_sa(kern(sa)->k, &c->in_at, c->spi_in, IPPROTO_ESP, c->mark, mark_mask(c), in) != 0)
 			*in = (struct kernel_sa_stats){0};
 	}
 	if (c->installed_out) {
-		kaddr_from_sockaddr(&sa->remote, &dst);
-		if (kern(sa)->ops->query_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, c->mark, mark_mask(c), out) != 0)
+		if (kern(sa)->ops->query_sa(kern(sa)->k, &c->out_at, c->spi_out, IPPROTO_ESP, c->mark, mark_mask(c), out) != 0)
 			*out = (struct kernel_sa_stats){0};
 	}
 }
@@ -449,16 +448,12 @@ void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c)
 	secret_free(c->keymat);
 	c->keymat = NULL;
 	if (c->installed_out) {
-		kaddr_from_sockaddr(&sa->remote, &dst);
-		kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_out, IPPROTO_ESP, c->mark, mark_mask(c));
+		kern(sa)->ops->del_sa(kern(sa)->k, &c->out_at, c->spi_out, IPPROTO_ESP, c->mark, mark_mask(c));
 		c->installed_out = false;
 	}
 	if (c->installed_in || c->spi_in_allocated) {
-		/* An installed state moves with the IKE SA; a larval one stays where it was made. */
-		if (c->installed_in)
-			kaddr_from_sockaddr(&sa->local, &dst);
-		else
-			dst = c->spi_in_dst;
+		/* Each state where it is: installed ones move with MIGRATE, a larval one stays. */
+		dst = c->installed_in ? c->in_at : c->spi_in_dst;
 		int rc = kern(sa)->ops->del_sa(kern(sa)->k, &dst, c->spi_in, IPPROTO_ESP, c->mark, mark_mask(c));
 		if (rc != 0 && rc != -ENOENT && rc != -ESRCH && c->installed_in)
 			log_kernel_error(sa, c, "deleting the inbound SA", rc);
@@ -516,33 +511,30 @@ static int refresh_one(struct ikesa *sa, struct child_sa *c, const struct sockad
 	if (c->installed_in) {
 		fill_sa(sa, c, true, &x, wi ? ri_enc : ir_enc, x.integ_name ? (wi ? ri_int : ir_int) : NULL,
 			&k);
-		if (again) {
-			kaddr_from_sockaddr(old_local, &dst);
-			r = readd_state(sa, c, &dst, &k);
-		} else {
-			r = kern(sa)->ops->update_sa(kern(sa)->k, &k);
-		}
+		/* Deleted where it is (in_at), added where the IKE SA now is. */
+		r = again ? readd_state(sa, c, &c->in_at, &k) : kern(sa)->ops->update_sa(kern(sa)->k, &k);
+		dst = k.dst;
 		crypto_wipe(&k, sizeof(k));
 		if (r != 0) {
 			log_kernel_error(sa, c, "updating the inbound SA", r);
 			c->installed_in = false;
 			rc = r;
+		} else {
+			c->in_at = dst;
 		}
 	}
 	if (c->installed_out) {
 		fill_sa(sa, c, false, &x, wi ? ir_enc : ri_enc, x.integ_name ? (wi ? ir_int : ri_int) : NULL,
 			&k);
-		if (again) {
-			kaddr_from_sockaddr(old_remote, &dst);
-			r = readd_state(sa, c, &dst, &k);
-		} else {
-			r = kern(sa)->ops->update_sa(kern(sa)->k, &k);
-		}
+		r = again ? readd_state(sa, c, &c->out_at, &k) : kern(sa)->ops->update_sa(kern(sa)->k, &k);
+		dst = k.dst;
 		crypto_wipe(&k, sizeof(k));
 		if (r != 0) {
 			log_kernel_error(sa, c, "updating the outbound SA", r);
 			c->installed_out = false;
 			rc = r;
+		} else {
+			c->out_at = dst;
 		}
 	}
 	if (moved) {
@@ -628,8 +620,10 @@ static int readd_unmoved(struct ikesa *sa, struct child_sa *c, bool inbound, con
 	kaddr_from_sockaddr(inbound ? &sa->local : &sa->remote, &dst);
 	kaddr_from_sockaddr(inbound ? &sa->remote : &sa->local, &src);
 	uint32_t spi = inbound ? c->spi_in : c->spi_out;
-	if (k->ops->query_sa(k->k, &dst, spi, IPPROTO_ESP, c->mark, mark_mask(c), &st) == 0 && kaddr_eq(&st.src, &src))
+	if (k->ops->query_sa(k->k, &dst, spi, IPPROTO_ESP, c->mark, mark_mask(c), &st) == 0 && kaddr_eq(&st.src, &src)) {
+		*(inbound ? &c->in_at : &c->out_at) = dst; /* MIGRATE moved it */
 		return 0;
+	}
 	if (!c->keymat || !esp_alg_xfrm(&c->suite, &x) || c->keymat->len != child_keymat_len(&c->suite))
 		return -ENOKEY;
 	const uint8_t *ir_enc = c->keymat->data, *ir_int = ir_enc + x.enc_key_len;
@@ -641,13 +635,15 @@ static int readd_unmoved(struct ikesa *sa, struct child_sa *c, bool inbound, con
 		x.integ_name ? (first ? ir_int : ri_int) : NULL, &ks);
 	int r = readd_state(sa, c, old_dst, &ks);
 	crypto_wipe(&ks, sizeof(ks));
-	if (r != 0)
+	if (r != 0) {
 		log_kernel_error(sa, c, inbound ? "moving the inbound SA" : "moving the outbound SA", r);
-	else
-		log_msg(LOG_KNL, LOG_LVL_INFO, "%s: Child SA %s: %s SA %08x added again at the new "
-			"address (not moved by XFRM_MSG_MIGRATE)", ikesa_tag(sa), c->cfg->name,
-			inbound ? "inbound" : "outbound", ntohl(spi));
-	return r;
+		return r;
+	}
+	*(inbound ? &c->in_at : &c->out_at) = dst;
+	log_msg(LOG_KNL, LOG_LVL_INFO, "%s: Child SA %s: %s SA %08x added again at the new "
+		"address (not moved by XFRM_MSG_MIGRATE)", ikesa_tag(sa), c->cfg->name,
+		inbound ? "inbound" : "outbound", ntohl(spi));
+	return 0;
 }
 
 /*
@@ -659,8 +655,7 @@ static int readd_unmoved(struct ikesa *sa, struct child_sa *c, bool inbound, con
  * them (fuzz_engine: regress-roam-during-reauth).
  */
 static void follow_sibling(struct ikesa *sa, const struct sockaddr_storage *old_local,
-			   const struct sockaddr_storage *old_remote, const struct kaddr *ol,
-			   const struct kaddr *or)
+			   const struct sockaddr_storage *old_remote)
 {
 	uint64_t key = sa->reauth_of ? sa->reauth_of : sa->predecessor;
 	struct ikesa *p = key ? engine_find(sa->e, key) : NULL;
@@ -671,9 +666,9 @@ static void follow_sibling(struct ikesa *sa, const struct sockaddr_storage *old_
 	p->remote = sa->remote;
 	p->ext = (p->ext & ~nat) | (sa->ext & nat);
 	for (struct child_sa *c = p->children; c; c = c->next) {
-		if (c->installed_in && readd_unmoved(p, c, true, ol) != 0)
+		if (c->installed_in && readd_unmoved(p, c, true, &c->in_at) != 0)
 			c->installed_in = false;
-		if (c->installed_out && readd_unmoved(p, c, false, or) != 0)
+		if (c->installed_out && readd_unmoved(p, c, false, &c->out_at) != 0)
 			c->installed_out = false;
 	}
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: follows its replacement %016" PRIx64 " to the new path "
@@ -717,17 +712,17 @@ int child_kernel_migrate(struct ikesa *sa, const struct sockaddr_storage *old_lo
 			rc = r;
 	}
 	for (struct child_sa *c = sa->children; c; c = c->next) {
-		if (c->installed_in && (r = readd_unmoved(sa, c, true, &ol)) != 0) {
+		if (c->installed_in && (r = readd_unmoved(sa, c, true, &c->in_at)) != 0) {
 			c->installed_in = false;
 			rc = r;
 		}
-		if (c->installed_out && (r = readd_unmoved(sa, c, false, &or)) != 0) {
+		if (c->installed_out && (r = readd_unmoved(sa, c, false, &c->out_at)) != 0) {
 			c->installed_out = false;
 			rc = r;
 		}
 	}
 	if (rc == 0)
 		log_msg(LOG_KNL, LOG_LVL_DEBUG, "%s: Child SAs migrated", ikesa_tag(sa));
-	follow_sibling(sa, old_local, old_remote, &ol, &or);
+	follow_sibling(sa, old_local, old_remote);
 	return rc;
 }

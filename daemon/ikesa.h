@@ -70,6 +70,14 @@ struct child_sa {
 	struct kaddr spi_in_dst;  /* where it was allocated (the IKE SA may move before install) */
 	bool indexed;             /* in the engine's child_by_spi table */
 	bool installed_in, installed_out;
+	/*
+	 * Where the installed states are (their destination addresses, kept
+	 * through MIGRATE and re-adds): deletes and queries go there, not to
+	 * the IKE SA's current addresses, which may have moved without them
+	 * (RFC 7296 2.11: an IKE SA follows a request's source; its Child SAs
+	 * only when the peer is behind a NAT, 2.23).
+	 */
+	struct kaddr in_at, out_at;
 	bool holds_policies;      /* counted in the engine's per-reqid policy references */
 	enum config_mode mode;
 	struct esp_suite suite;

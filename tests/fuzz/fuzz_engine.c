@@ -755,9 +755,14 @@ static bool child_has(const struct sa_list *l, const struct kernel_sa *k, const 
 static void orphan_sa(void *arg, const struct kernel_fake_sa *s)
 {
 	struct orphan_ctx *o = arg;
-	if (!child_has(&o->l, &s->sa, NULL))
+	if (!child_has(&o->l, &s->sa, NULL)) {
+		char d[64];
+		kaddr_to_string(&s->sa.dst, d, sizeof(d));
+		fprintf(stderr, "fuzz_engine: orphan %s state %08x to %s (reqid %u)\n",
+			s->sa.inbound ? "inbound" : "outbound", ntohl(s->sa.spi), d, s->sa.reqid);
 		o->what = s->larval ? "a larval kernel state (SPI) outlives its Child SA"
 				    : "a kernel state outlives its Child SA";
+	}
 }
 
 static void orphan_policy(void *arg, const struct kernel_policy *p)
