@@ -163,26 +163,27 @@ static void del_policies(const struct polctx *pc, struct child_sa *c)
  * Policies belong to a reqid, not to one Child SA: a rekeyed SA and its
  * successor share them (DESIGN.md: keep policies stable across rekeys), and
  * so do a trap (start = trap) and the Child SA its ACQUIRE brought up. The
- * engine counts the holders of each reqid's policies; the first installs
- * them, the last removes them.
+ * engine keeps the holders of each reqid's policies in a list (reqid_next);
+ * the first installs them, the last removes them. XFRM_MSG_MIGRATE moves
+ * states by reqid, so the list also says whose states a move may carry.
  */
-static uintptr_t policy_refs(struct engine *e, uint32_t reqid)
+static struct child_sa *policy_holders(struct engine *e, uint32_t reqid)
 {
-	return (uintptr_t)spi_table_get(e->policy_refs, reqid);
+	return spi_table_get(e->policy_refs, reqid);
 }
 
-static void set_policy_refs(struct engine *e, uint32_t reqid, uintptr_t n)
+static void set_policy_holders(struct engine *e, uint32_t reqid, struct child_sa *first)
 {
 	spi_table_del(e->policy_refs, reqid);
-	if (n)
-		spi_table_add(e->policy_refs, reqid, (void *)n);
+	if (first)
+		spi_table_add(e->policy_refs, reqid, first);
 }
 
 static int hold_policies(const struct polctx *pc, struct child_sa *c)
 {
 	struct kernel *k = &pc->e->env.kernel;
-	uintptr_t refs = policy_refs(pc->e, c->reqid);
-	if (refs == 0) {
+	struct child_sa *first = policy_holders(pc->e, c->reqid);
+	if (!first) {
 		struct ksel sels[POLICY_SEL_MAX];
 		int n = child_selectors(c, sels, POLICY_SEL_MAX);
 		if (n <= 0) {
@@ -202,7 +203,8 @@ static int hold_policies(const struct polctx *pc, struct child_sa *c)
 				}
 			}
 	}
-	set_policy_refs(pc->e, c->reqid, refs + 1);
+	c->reqid_next = first;
+	set_policy_holders(pc->e, c->reqid, c);
 	c->holds_policies = true;
 	return 0;
 }
@@ -212,10 +214,15 @@ static void release_policies(const struct polctx *pc, struct child_sa *c)
 	if (!c->holds_policies)
 		return;
 	c->holds_policies = false;
-	uintptr_t refs = policy_refs(pc->e, c->reqid);
-	if (refs <= 1)
+	struct child_sa *first = policy_holders(pc->e, c->reqid), **pp = &first;
+	while (*pp && *pp != c)
+		pp = &(*pp)->reqid_next;
+	if (*pp)
+		*pp = c->reqid_next;
+	c->reqid_next = NULL;
+	if (!first)
 		del_policies(pc, c);
-	set_policy_refs(pc->e, c->reqid, refs ? refs - 1 : 0);
+	set_policy_holders(pc->e, c->reqid, first);
 }
 
 int child_kernel_hold_policies(struct engine *e, const struct sockaddr_storage *local,
@@ -675,6 +682,42 @@ static void follow_sibling(struct ikesa *sa, const struct sockaddr_storage *old_
 		"(its Delete is under way)", ikesa_tag(p), ikesa_local_spi(sa));
 }
 
+/*
+ * Finds a state of spi that was at *at after a MIGRATE from old to now: if
+ * it is no longer at *at but at now, *at follows.
+ */
+static void locate_state(struct kernel *k, const struct child_sa *h, uint32_t spi, struct kaddr *at,
+			 const struct kaddr *old, const struct kaddr *now)
+{
+	struct kernel_sa_stats st;
+	if (!kaddr_eq(at, old) || kaddr_eq(old, now) ||
+	    k->ops->query_sa(k->k, at, spi, IPPROTO_ESP, h->mark, mark_mask(h), &st) == 0)
+		return;
+	if (k->ops->query_sa(k->k, now, spi, IPPROTO_ESP, h->mark, mark_mask(h), &st) == 0)
+		*at = *now;
+}
+
+/*
+ * XFRM_MSG_MIGRATE moves the first state of a reqid at the old addresses,
+ * not a chosen SPI: it may carry the state of another holder of the reqid
+ * (a reauthenticated or rekeyed IKE SA's Child SA that stays on the old
+ * path). Their states are found again by SPI, so that they are deleted
+ * where they are.
+ */
+static void locate_holders(struct ikesa *sa, const struct child_sa *c, const struct kaddr *ol,
+			   const struct kaddr *or, const struct kaddr *nl, const struct kaddr *nr)
+{
+	struct kernel *k = kern(sa);
+	for (struct child_sa *h = policy_holders(sa->e, c->reqid); h; h = h->reqid_next) {
+		if (h->ike == sa)
+			continue;
+		if (h->installed_in)
+			locate_state(k, h, h->spi_in, &h->in_at, ol, nl);
+		if (h->installed_out)
+			locate_state(k, h, h->spi_out, &h->out_at, or, nr);
+	}
+}
+
 int child_kernel_migrate(struct ikesa *sa, const struct sockaddr_storage *old_local,
 			 const struct sockaddr_storage *old_remote, bool old_encap)
 {
@@ -702,14 +745,17 @@ int child_kernel_migrate(struct ikesa *sa, const struct sockaddr_storage *old_lo
 					rc = r;
 		return rc;
 	}
-	struct kaddr ol, or;
+	struct kaddr ol, or, nl, nr;
 	kaddr_from_sockaddr(old_local, &ol);
 	kaddr_from_sockaddr(old_remote, &or);
+	kaddr_from_sockaddr(&sa->local, &nl);
+	kaddr_from_sockaddr(&sa->remote, &nr);
 	for (struct child_sa *c = sa->children; c; c = c->next) {
 		if (!c->holds_policies || reqid_seen(sa, c))
 			continue;
 		if ((r = migrate_policies(sa, c, &ol, &or, encap)) != 0)
 			rc = r;
+		locate_holders(sa, c, &ol, &or, &nl, &nr);
 	}
 	for (struct child_sa *c = sa->children; c; c = c->next) {
 		if (c->installed_in && (r = readd_unmoved(sa, c, true, &c->in_at)) != 0) {

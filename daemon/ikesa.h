@@ -78,7 +78,8 @@ struct child_sa {
 	 * only when the peer is behind a NAT, 2.23).
 	 */
 	struct kaddr in_at, out_at;
-	bool holds_policies;      /* counted in the engine's per-reqid policy references */
+	bool holds_policies;      /* on the engine's per-reqid list of policy holders */
+	struct child_sa *reqid_next; /* the next holder of this reqid's policies (policy_refs) */
 	enum config_mode mode;
 	struct esp_suite suite;
 	struct ike_ts local_ts[CHILD_TS_MAX], remote_ts[CHILD_TS_MAX];

@@ -347,14 +347,25 @@ static void pop(size_t i, bool deliver)
 	free(p.buf);
 }
 
+static void print_left_sa(void *arg, const struct kernel_fake_sa *s)
+{
+	char d[64], src[64];
+	fprintf(stderr, "fuzz_engine: %c: %s%s state %08x %s -> %s (reqid %u)\n", *(int *)arg ? 'b' : 'a',
+		s->larval ? "larval " : "", s->sa.inbound ? "inbound" : "outbound", ntohl(s->sa.spi),
+		kaddr_to_string(&s->sa.src, src, sizeof(src)), kaddr_to_string(&s->sa.dst, d, sizeof(d)),
+		s->sa.reqid);
+}
+
 static void world_free(void)
 {
 	for (int i = 0; i < 2; i++) {
 		engine_free(W.s[i].e);
 		/* engine_free deletes every SA from the kernel: nothing may be left. */
 		if (kernel_fake_sa_count(W.s[i].fake) != 0 ||
-		    kernel_fake_policy_count(W.s[i].fake) != 0)
+		    kernel_fake_policy_count(W.s[i].fake) != 0) {
+			kernel_fake_foreach_sa(W.s[i].fake, print_left_sa, &i);
 			die("kernel state left after engine_free");
+		}
 		kernel_free(&W.s[i].kern);
 	}
 	while (W.nq)
