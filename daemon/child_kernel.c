@@ -144,13 +144,19 @@ static int dirs(const struct child_sa *c)
 	return c->mode == CONFIG_MODE_TUNNEL ? 3 : 2;
 }
 
-static void del_policies(const struct polctx *pc, struct child_sa *c)
+/*
+ * Deletes c's first `count` policies (in the order hold_policies adds
+ * them; SIZE_MAX: all). The kernel deletes a policy by selector, whoever
+ * added it: a failed install must remove only what it added, never the
+ * policies of another tunnel with the same selectors (NEWPOLICY's EEXIST).
+ */
+static void del_policies(const struct polctx *pc, struct child_sa *c, size_t count)
 {
 	struct kernel *k = &pc->e->env.kernel;
 	struct ksel sels[POLICY_SEL_MAX];
 	int n = child_selectors(c, sels, POLICY_SEL_MAX);
 	for (int i = 0; i < n; i++)
-		for (int d = 0; d < dirs(c); d++) {
+		for (int d = 0; d < dirs(c) && count; d++, count--) {
 			struct kernel_policy p;
 			make_policy(pc, c, &sels[i], d, &p);
 			int rc = k->ops->del_policy(k->k, &p.sel, p.dir, p.mark, p.mark_mask, p.if_id);
@@ -191,14 +197,15 @@ static int hold_policies(const struct polctx *pc, struct child_sa *c)
 				"than %d kernel policies", pc->tag, c->cfg->name, POLICY_SEL_MAX);
 			return n < 0 ? n : -EINVAL;
 		}
+		size_t added = 0;
 		for (int i = 0; i < n; i++)
-			for (int d = 0; d < dirs(c); d++) {
+			for (int d = 0; d < dirs(c); d++, added++) {
 				struct kernel_policy p;
 				make_policy(pc, c, &sels[i], d, &p);
 				int rc = k->ops->add_policy(k->k, &p);
 				if (rc != 0) {
 					log_kernel_error_tag(pc->e, pc->tag, c, "installing a policy", rc);
-					del_policies(pc, c);
+					del_policies(pc, c, added);
 					return rc;
 				}
 			}
@@ -221,7 +228,7 @@ static void release_policies(const struct polctx *pc, struct child_sa *c)
 		*pp = c->reqid_next;
 	c->reqid_next = NULL;
 	if (!first)
-		del_policies(pc, c);
+		del_policies(pc, c, SIZE_MAX);
 	set_policy_holders(pc->e, c->reqid, first);
 }
 

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include "crypto/rng.h"
 #include "daemon/clock.h"
+#include "daemon/child_kernel.h"
 #include "daemon/config.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
@@ -400,6 +402,64 @@ static void test_half_open_caps(void **st)
 	world_free();
 }
 
+
+/* kernel_fake_foreach_policy: how many policies carry reqid (0 = any). */
+struct pol_count {
+	uint32_t reqid;
+	size_t n;
+};
+static void count_policy(void *arg, const struct kernel_policy *p)
+{
+	struct pol_count *pc = arg;
+	if (!pc->reqid || p->reqid == pc->reqid)
+		pc->n++;
+}
+static size_t policies_of(int side, uint32_t reqid)
+{
+	struct pol_count pc = {reqid, 0};
+	kernel_fake_foreach_policy(W->s[side].fake, count_policy, &pc);
+	return pc.n;
+}
+
+/*
+ * Issue 12.1: a Child SA whose policies collide with another tunnel's
+ * (NEWPOLICY answers EEXIST) must not take that tunnel's policies with it
+ * when it rolls back: the kernel deletes policies by selector, so only
+ * what this install added is deleted. Here the new holder's first selector
+ * pair (10.9.0.0/24) installs, the second collides with b's tunnel.
+ */
+static void test_policy_collision_rollback(void **state)
+{
+	(void)state;
+	world_new(&DEFAULTS);
+	establish();
+	assert_tunnel();
+	struct ikesa *sa = sa_of(1);
+	assert_non_null(sa);
+	struct child_sa *held = sa->children;
+	assert_non_null(held);
+	assert_int_equal(policies_of(1, held->reqid), 3);
+
+	struct child_sa c2 = *held;
+	c2.next = NULL;
+	c2.reqid_next = NULL;
+	c2.holds_policies = false;
+	c2.installed_in = c2.installed_out = false;
+	c2.reqid = engine_alloc_reqid(W->s[1].e);
+	c2.remote_ts[1] = held->remote_ts[0];
+	c2.remote_ts[0] = held->remote_ts[0];
+	c2.remote_ts[0].start[1] = c2.remote_ts[0].end[1] = 9; /* 10.9.0.0/24 */
+	c2.n_remote_ts = 2;
+	int rc = child_kernel_hold_policies(W->s[1].e, &sa->local, &sa->remote, "collide", &c2);
+	assert_int_equal(rc, -EEXIST);
+	assert_false(c2.holds_policies);
+	/* b's tunnel keeps its three policies; nothing of the failed install is left. */
+	assert_int_equal(policies_of(1, held->reqid), 3);
+	assert_int_equal(policies_of(1, c2.reqid), 0);
+	assert_int_equal(policies_of(1, 0), 3);
+	world_free();
+}
+
 int main(void)
 {
 	crypto_init();
@@ -425,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_redirect_response),
 		cmocka_unit_test(test_cookie),
 		cmocka_unit_test(test_half_open_caps),
+		cmocka_unit_test(test_policy_collision_rollback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
