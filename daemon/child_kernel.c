@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "daemon/child_route.h"
 #include "daemon/endpoint.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
@@ -405,6 +406,7 @@ int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secr
 	if ((rc = hold_policies(&pc, c)) != 0)
 		goto fail;
 	route_iface_add_routes(sa, c);
+	child_route_add(sa->e, sa->conn, &sa->local, &sa->remote, ikesa_tag(sa), c);
 	secret_free(c->keymat);
 	c->keymat = secret_new(keymat->len);
 	if (c->keymat) {
@@ -473,6 +475,7 @@ void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c)
 			log_kernel_error(sa, c, "deleting the inbound SA", rc);
 		c->installed_in = c->spi_in_allocated = false;
 	}
+	child_route_del(sa->e, c);
 	route_iface_detach(sa->e, c);
 }
 
@@ -555,6 +558,7 @@ static int refresh_one(struct ikesa *sa, struct child_sa *c, const struct sockad
 		struct polctx pc = polctx_of(sa);
 		if ((r = hold_policies(&pc, c)) != 0)
 			rc = r;
+		child_route_move(sa->e, sa->conn, &sa->local, &sa->remote, ikesa_tag(sa), c);
 	}
 	return rc;
 }
@@ -774,6 +778,9 @@ int child_kernel_migrate(struct ikesa *sa, const struct sockaddr_storage *old_lo
 			rc = r;
 		}
 	}
+	/* The routes to the remote selectors follow the new path to the peer. */
+	for (struct child_sa *c = sa->children; moved && c; c = c->next)
+		child_route_move(sa->e, sa->conn, &sa->local, &sa->remote, ikesa_tag(sa), c);
 	if (rc == 0)
 		log_msg(LOG_KNL, LOG_LVL_DEBUG, "%s: Child SAs migrated", ikesa_tag(sa));
 	follow_sibling(sa, old_local, old_remote);

@@ -908,6 +908,21 @@ static int interpret_daemon(struct parse *ps, const struct section *s, struct da
 				perr(ps, e->line, "%s: must be at least 1", e->key);
 				return -1;
 			}
+		} else if (strcmp(e->key, "route_table") == 0) {
+			/* 253-255 are the kernel's default, main and local tables. */
+			if (parse_uint(e->value, UINT32_MAX, &v) < 0 || (v >= 253 && v <= 255)) {
+				perr(ps, e->line, "route_table: '%s' is not 0 (no routes) or a table "
+				     "number other than 253-255 (default, main, local)", e->value);
+				return -1;
+			}
+			d->route_table = (uint32_t)v;
+		} else if (strcmp(e->key, "route_rule_priority") == 0) {
+			/* Before the main table's rule (32766); 0 is the local table's. */
+			if (parse_uint(e->value, 32765, &v) < 0 || v == 0) {
+				perr(ps, e->line, "route_rule_priority: '%s' is not 1-32765", e->value);
+				return -1;
+			}
+			d->route_rule_priority = (uint32_t)v;
 		} else if (strcmp(e->key, "fragment_size") == 0) {
 			if (parse_fragment_size(ps, e, &d->fragment_size) < 0)
 				return -1;
@@ -1959,6 +1974,8 @@ static int build(struct parse *ps, struct xiked_config *cfg)
 	cfg->d.retransmit_timeout_ms = 4000;
 	cfg->d.retransmit_base_tenths = 18;
 	cfg->d.retransmit_tries = 5;
+	cfg->d.route_table = 220;
+	cfg->d.route_rule_priority = 220;
 	strcpy(cfg->d.control, CONFIG_CONTROL_DEFAULT);
 
 	for (size_t i = 0; i < ps->n_secs; i++) {

@@ -253,6 +253,13 @@ struct daemon_cfg {
 	uint32_t retransmit_tries;      /* default 5 */
 	/* RFC 7383 2.5.1: largest IP datagram of a fragment; 0 (default) = 576 IPv4, 1280 IPv6. */
 	uint16_t fragment_size;
+	/*
+	 * Routes of policy-based tunnel-mode Child SAs (daemon/child_route.h):
+	 * xiked's routing table and the priority of its one ip rule
+	 * ("lookup route_table"). route_table 0: no such routes. Read at start.
+	 */
+	uint32_t route_table;         /* default 220 (as strongSwan) */
+	uint32_t route_rule_priority; /* default 220 */
 };
 
 struct xiked_config {

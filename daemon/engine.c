@@ -12,6 +12,7 @@
 
 #include "daemon/auth.h"
 #include "daemon/child_kernel.h"
+#include "daemon/child_route.h"
 #include "daemon/dos.h"
 #include "daemon/endpoint.h"
 #include "daemon/ikesa.h"
@@ -251,6 +252,7 @@ void engine_free(struct engine *e)
 	if (e->roam_pending)
 		timer_cancel(e->env.loop, &e->roam_timer);
 	route_iface_free_all(e);
+	child_route_free_all(e);
 	spi_table_free(e->by_spi);
 	spi_table_free(e->half_open);
 	spi_table_free(e->child_by_spi);

@@ -98,6 +98,7 @@ struct engine {
 	uint32_t next_reqid;
 	struct route_ifaces *ifaces;    /* route-based bindings and their index (route_iface.c) */
 	uint32_t next_unique_if_id;     /* if_id = %unique: next candidate */
+	struct croutes *croutes;        /* policy-based routes in xiked's table (child_route.c) */
 	struct engine_stats stats;
 	uint8_t *rxbuf, *txbuf;         /* scratch: decrypted payloads, messages being built */
 	/* Where the message being processed came from and to (tm_receive; borrowed, else NULL). */

@@ -128,6 +128,8 @@ struct child_sa {
 	uint32_t if_id, mark;     /* 0 = none */
 	struct route_iface *iface; /* shared binding, NULL = none */
 	bool routed;              /* counted in the binding's routes */
+	/* Policy-based: its routes in xiked's table (child_route.h), NULL = none. */
+	struct child_routes *troutes;
 };
 
 /* Message state of the task manager (RFC 7296 2.1-2.3; window size 1). */

@@ -18,6 +18,7 @@
 
 #include "crypto/rng.h"
 #include "daemon/clock.h"
+#include "daemon/child_route.h"
 #include "daemon/config.h"
 #include "daemon/control.h"
 #include "daemon/engine.h"
@@ -40,7 +41,7 @@ struct daemon {
 	struct loop *loop;
 	struct udp *udp;
 	struct kernel kernel;
-	struct link link; /* rtnetlink: route-based interfaces (route_iface.h) */
+	struct link link; /* rtnetlink: route-based interfaces (route_iface.h), routes (child_route.h) */
 	struct engine *engine;
 	struct control *control;
 	struct netmon *netmon; /* rtnetlink events for MOBIKE (netlink/netmon.h), or NULL */
@@ -280,6 +281,8 @@ int main(int argc, char **argv)
 	d.engine = engine_new(&env, cfg);
 	if (!d.engine)
 		goto out;
+	/* Routes and rules a killed xiked left in its table (child_route.h). */
+	child_route_start(d.engine);
 	loop_add_fd(d.loop, d.kernel.ops->event_fd(d.kernel.k), EPOLLIN, on_kernel_event, &d);
 	if (d.netmon)
 		loop_add_fd(d.loop, netmon_fd(d.netmon), EPOLLIN, on_netmon_event, &d);

@@ -11,6 +11,7 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/child_route.h"
 #include "daemon/route_iface.h"
 #include "daemon/spi_table.h"
 #include "daemon/task.h"
@@ -78,6 +79,7 @@ static void install_one(struct engine *e, const struct conn_cfg *conn, const str
 		return;
 	}
 	route_iface_add_routes_trap(e, conn, t->tag, &t->pol);
+	child_route_add(e, conn, &t->local, &t->remote, t->tag, &t->pol);
 	t->next = e->trap_list;
 	e->trap_list = t;
 	char l[TS_STRLEN], r[TS_STRLEN];
@@ -115,6 +117,7 @@ void trap_remove_all(struct engine *e)
 		e->trap_list = t->next;
 		spi_table_del(e->traps, TRAP_KEY(t->pol.reqid));
 		child_kernel_release_policies(e, &t->local, &t->remote, t->tag, &t->pol);
+		child_route_del(e, &t->pol);
 		route_iface_detach(e, &t->pol);
 		cfg_ref_put(t->ref);
 		free(t);

@@ -14,9 +14,16 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <linux/fib_rules.h>
+#include <linux/if_addr.h>
+
+#include <netlink/attr.h>
+#include <netlink/cache.h>
 #include <netlink/errno.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
+#include <netlink/route/rule.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/ip6vti.h>
 #include <netlink/route/link/ipvti.h>
@@ -247,6 +254,272 @@ static int lk_del(void *l, int ifindex)
 	return rc;
 }
 
+/* ---- policy-based routes: xiked's table, its rule, the route to a peer ---- */
+
+struct path_answer {
+	struct link_path *out;
+	int err;   /* -errno from an NLMSG_ERROR */
+	bool got, done;
+};
+
+static int on_path(struct nl_msg *msg, void *arg)
+{
+	struct path_answer *r = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct nlattr *tb[RTA_MAX + 1];
+	struct rtmsg rtm;
+	if (h->nlmsg_type != RTM_NEWROUTE || !nlmsg_valid_hdr(h, sizeof(rtm)))
+		return NL_SKIP;
+	memcpy(&rtm, nlmsg_data(h), sizeof(rtm));
+	if (nlmsg_parse(h, sizeof(rtm), tb, RTA_MAX, NULL) < 0)
+		return NL_SKIP;
+	size_t want = kaddr_len(rtm.rtm_family);
+	*r->out = (struct link_path){0};
+	if (tb[RTA_GATEWAY] && want && (size_t)nla_len(tb[RTA_GATEWAY]) == want) {
+		r->out->gw.family = rtm.rtm_family;
+		memcpy(r->out->gw.a, nla_data(tb[RTA_GATEWAY]), want);
+	}
+	if (tb[RTA_OIF] && nla_len(tb[RTA_OIF]) >= 4)
+		r->out->ifindex = (int)nla_get_u32(tb[RTA_OIF]);
+	r->got = true;
+	return NL_OK;
+}
+
+static int on_path_ack(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	((struct path_answer *)arg)->done = true;
+	return NL_STOP;
+}
+
+static int on_path_err(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	(void)nla;
+	struct path_answer *r = arg;
+	r->err = e->error < 0 ? e->error : -e->error;
+	r->done = true;
+	return NL_STOP;
+}
+
+static int lk_get_path(void *l, const struct kaddr *dst, const struct kaddr *src, struct link_path *out)
+{
+	size_t len = kaddr_len(dst->family);
+	if (!len)
+		return -EAFNOSUPPORT;
+	struct rtmsg rtm = {.rtm_family = dst->family, .rtm_dst_len = (unsigned char)(len * 8)};
+	bool with_src = src && src->family == dst->family;
+	if (with_src)
+		rtm.rtm_src_len = (unsigned char)(len * 8);
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST);
+	if (!msg)
+		return -ENOMEM;
+	int err = -EMSGSIZE;
+	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put(msg, RTA_DST, (int)len, dst->a) < 0 ||
+	    (with_src && nla_put(msg, RTA_SRC, (int)len, src->a) < 0))
+		goto out;
+	struct path_answer r = {.out = out};
+	struct nl_cb *cb = nl_cb_clone(nl_socket_get_cb(l));
+	err = -ENOMEM;
+	if (!cb)
+		goto out;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_path, &r);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_path_ack, &r);
+	nl_cb_err(cb, NL_CB_CUSTOM, on_path_err, &r);
+	err = -EIO;
+	if (nl_send_auto(l, msg) >= 0) {
+		/* The answer, then the ACK that the socket's auto-ack asked for (bounded: a
+		 * receive times out after LINK_ACK_TIMEOUT_S). */
+		for (int i = 0; i < 8 && !r.done; i++)
+			if (nl_recvmsgs(l, cb) < 0)
+				break;
+		err = r.err ? r.err : r.got ? 0 : -ENETUNREACH;
+	}
+	nl_cb_put(cb);
+out:
+	nlmsg_free(msg);
+	return err;
+}
+
+struct addr_find {
+	uint8_t family;
+	const uint8_t *start, *end;
+	struct kaddr *out;
+	bool found;
+};
+
+static void on_local_addr(struct nl_object *obj, void *arg)
+{
+	struct addr_find *f = arg;
+	struct rtnl_addr *a = (struct rtnl_addr *)obj;
+	struct nl_addr *local = rtnl_addr_get_local(a);
+	size_t n = kaddr_len(f->family);
+	if (f->found || !local || rtnl_addr_get_family(a) != f->family ||
+	    nl_addr_get_len(local) != n || rtnl_addr_get_scope(a) == RT_SCOPE_HOST ||
+	    (rtnl_addr_get_flags(a) & (IFA_F_TENTATIVE | IFA_F_DADFAILED)))
+		return;
+	const uint8_t *b = nl_addr_get_binary_addr(local);
+	if (memcmp(b, f->start, n) < 0 || memcmp(b, f->end, n) > 0)
+		return;
+	*f->out = (struct kaddr){.family = f->family};
+	memcpy(f->out->a, b, n);
+	f->found = true;
+}
+
+static int lk_local_addr_in(void *l, uint8_t family, const uint8_t *start, const uint8_t *end,
+			    struct kaddr *out)
+{
+	struct nl_cache *cache = NULL;
+	if (!kaddr_len(family))
+		return -EAFNOSUPPORT;
+	int rc = rtnl_addr_alloc_cache(l, &cache);
+	if (rc < 0)
+		return nle_errno(rc);
+	struct addr_find f = {family, start, end, out, false};
+	nl_cache_foreach(cache, on_local_addr, &f);
+	nl_cache_free(cache);
+	return f.found ? 0 : -ENOENT;
+}
+
+static struct nl_addr *kaddr_nl(const struct kaddr *k)
+{
+	return nl_addr_build(k->family, k->a, kaddr_len(k->family));
+}
+
+static int troute_op(void *l, const struct link_table_route *t, bool add, bool replace)
+{
+	struct rtnl_route *r = rtnl_route_alloc();
+	struct nl_addr *dst = to_nladdr(&t->dst), *src = NULL;
+	int rc = -ENOMEM;
+	if (!r || !dst)
+		goto out;
+	rtnl_route_set_family(r, t->dst.addr.family);
+	rtnl_route_set_dst(r, dst);
+	rtnl_route_set_table(r, t->table);
+	rtnl_route_set_protocol(r, LINK_RTPROT_XIKED);
+	rtnl_route_set_type(r, t->throw_ ? RTN_THROW : RTN_UNICAST);
+	if (!add) {
+		/* RT_SCOPE_NOWHERE: any scope; no next hop: the one route of this key. */
+		rtnl_route_set_scope(r, RT_SCOPE_NOWHERE);
+		rc = nle_errno(rtnl_route_delete(l, r, 0));
+		goto out;
+	}
+	if (!t->throw_) {
+		struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+		struct nl_addr *gw = t->gw.family ? kaddr_nl(&t->gw) : NULL;
+		if (!nh || (t->gw.family && !gw)) {
+			rtnl_route_nh_free(nh);
+			nl_addr_put(gw);
+			goto out;
+		}
+		rtnl_route_nh_set_ifindex(nh, t->ifindex);
+		if (gw)
+			rtnl_route_nh_set_gateway(nh, gw);
+		nl_addr_put(gw);
+		rtnl_route_add_nexthop(r, nh); /* r owns nh from here */
+		if (t->src.family) {
+			if (!(src = kaddr_nl(&t->src)))
+				goto out;
+			rtnl_route_set_pref_src(r, src);
+		}
+		rtnl_route_set_scope(r, t->gw.family ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+	} else {
+		rtnl_route_set_scope(r, RT_SCOPE_UNIVERSE);
+	}
+	rc = nle_errno(rtnl_route_add(l, r, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL)));
+out:
+	nl_addr_put(src);
+	nl_addr_put(dst);
+	rtnl_route_put(r);
+	return rc;
+}
+
+static int lk_troute_add(void *l, const struct link_table_route *r, bool replace)
+{
+	return troute_op(l, r, true, replace);
+}
+
+static int lk_troute_del(void *l, const struct link_table_route *r)
+{
+	return troute_op(l, r, false, false);
+}
+
+static int rule_op(void *l, uint8_t family, uint32_t prio, uint32_t table, bool add)
+{
+	struct rtnl_rule *r = rtnl_rule_alloc();
+	if (!r)
+		return -ENOMEM;
+	rtnl_rule_set_family(r, family);
+	rtnl_rule_set_prio(r, prio);
+	rtnl_rule_set_table(r, table);
+	rtnl_rule_set_action(r, FR_ACT_TO_TBL);
+	rtnl_rule_set_protocol(r, LINK_RTPROT_XIKED);
+	int rc = nle_errno(add ? rtnl_rule_add(l, r, NLM_F_CREATE | NLM_F_EXCL) : rtnl_rule_delete(l, r, 0));
+	rtnl_rule_put(r);
+	return rc;
+}
+
+static int lk_rule_add(void *l, uint8_t family, uint32_t prio, uint32_t table)
+{
+	return rule_op(l, family, prio, table, true);
+}
+
+static int lk_rule_del(void *l, uint8_t family, uint32_t prio, uint32_t table)
+{
+	return rule_op(l, family, prio, table, false);
+}
+
+struct flush_walk {
+	struct nl_sock *sk;
+	int n, err;
+};
+
+static void flush_route(struct nl_object *obj, void *arg)
+{
+	struct flush_walk *w = arg;
+	struct rtnl_route *r = (struct rtnl_route *)obj;
+	if (rtnl_route_get_protocol(r) != LINK_RTPROT_XIKED)
+		return;
+	int rc = rtnl_route_delete(w->sk, r, 0);
+	if (rc < 0)
+		w->err = nle_errno(rc);
+	else
+		w->n++;
+}
+
+static void flush_rule(struct nl_object *obj, void *arg)
+{
+	struct flush_walk *w = arg;
+	struct rtnl_rule *r = (struct rtnl_rule *)obj;
+	uint8_t proto = 0;
+	if (rtnl_rule_get_protocol(r, &proto) < 0 || proto != LINK_RTPROT_XIKED)
+		return;
+	int rc = rtnl_rule_delete(w->sk, r, 0);
+	if (rc < 0)
+		w->err = nle_errno(rc);
+	else
+		w->n++;
+}
+
+static int lk_flush(void *l)
+{
+	struct flush_walk w = {.sk = l};
+	struct nl_cache *cache = NULL;
+	/* Every table (RTM_GETROUTE dumps them all), both families. */
+	int rc = rtnl_route_alloc_cache(l, AF_UNSPEC, 0, &cache);
+	if (rc < 0)
+		return nle_errno(rc);
+	nl_cache_foreach(cache, flush_route, &w);
+	nl_cache_free(cache);
+	cache = NULL;
+	rc = rtnl_rule_alloc_cache(l, AF_UNSPEC, &cache);
+	if (rc < 0)
+		return nle_errno(rc);
+	nl_cache_foreach(cache, flush_rule, &w);
+	nl_cache_free(cache);
+	return w.err ? w.err : w.n;
+}
+
 static void lk_free(void *l)
 {
 	if (l)
@@ -263,6 +536,13 @@ static const struct link_ops netlink_link_ops = {
 	.route_add = lk_route_add,
 	.route_del = lk_route_del,
 	.del = lk_del,
+	.get_path = lk_get_path,
+	.local_addr_in = lk_local_addr_in,
+	.troute_add = lk_troute_add,
+	.troute_del = lk_troute_del,
+	.rule_add = lk_rule_add,
+	.rule_del = lk_rule_del,
+	.flush = lk_flush,
 	.free = lk_free,
 };
 

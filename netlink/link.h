@@ -2,7 +2,8 @@
  *
  * The engine creates, configures and removes XFRM interfaces (xfrmi, IFLA_XFRM_IF_ID) and
  * VTI interfaces (ip_vti / ip6_vti, keyed by ikey/okey = the SAs' mark), their addresses and
- * the routes through them, through struct link_ops only. Two implementations:
+ * the routes through them, through struct link_ops only; also the routes of policy-based
+ * Child SAs in xiked's own table and its rule (daemon/child_route.h). Two implementations:
  *   - netlink/link.c: rtnetlink over libnl-route-3 (never `ip`); disable_policy through
  *     /proc/sys/net/ipv{4,6}/conf/NAME/disable_policy;
  *   - netlink/link_fake.c: a recording fake for unit tests.
@@ -47,6 +48,30 @@ struct link_prefix {
 	uint8_t plen;
 };
 
+/*
+ * rtm_protocol of the routes and FRA_PROTOCOL of the rules in xiked's own
+ * routing table (daemon/child_route.h): a restarted xiked removes what a
+ * killed one left by this value. 150 is in none of the kernel's RTPROT_*
+ * nor iproute2's rt_protos (`ip route` shows "proto 150").
+ */
+#define LINK_RTPROT_XIKED 150
+
+/* The kernel's route to a destination (RTM_GETROUTE): next hop and device. */
+struct link_path {
+	struct kaddr gw;   /* family 0: on-link (no gateway) */
+	int ifindex;       /* output device, 0 = none given */
+};
+
+/* A route in xiked's table (protocol LINK_RTPROT_XIKED). */
+struct link_table_route {
+	uint32_t table;
+	struct link_prefix dst;
+	bool throw_;       /* RTN_THROW: lookup goes on with the next rule (an exception) */
+	struct kaddr gw;   /* unicast: next hop, family 0 = none (on-link or other family) */
+	int ifindex;       /* unicast: output device */
+	struct kaddr src;  /* unicast: preferred source (RTA_PREFSRC), family 0 = none */
+};
+
 struct link_ops {
 	/* ifindex of an existing device by name, and whether its alias is LINK_ALIAS (made by
 	 * an xiked); -ENODEV if none. ours_out may be NULL. */
@@ -65,6 +90,25 @@ struct link_ops {
 	int (*route_del)(void *l, int ifindex, const struct link_prefix *dst);
 	/* RTM_DELLINK; its addresses and routes go with it. */
 	int (*del)(void *l, int ifindex);
+	/*
+	 * Policy-based routes (daemon/child_route.h). get_path: RTM_GETROUTE to
+	 * dst (from src when its family is set): -ENETUNREACH/-EHOSTUNREACH
+	 * without a route. local_addr_in: an address of this host (any device,
+	 * any scope but host) within [start, end] of family into *out; -ENOENT
+	 * if none. troute_add: replace picks NLM_F_REPLACE (the route's path
+	 * changes in place), else NLM_F_EXCL (-EEXIST). rule_add/rule_del: the
+	 * rule "priority prio lookup table" of family with LINK_RTPROT_XIKED.
+	 * flush: removes every route (any table) and rule of LINK_RTPROT_XIKED;
+	 * how many, or -errno.
+	 */
+	int (*get_path)(void *l, const struct kaddr *dst, const struct kaddr *src, struct link_path *out);
+	int (*local_addr_in)(void *l, uint8_t family, const uint8_t *start, const uint8_t *end,
+			     struct kaddr *out);
+	int (*troute_add)(void *l, const struct link_table_route *r, bool replace);
+	int (*troute_del)(void *l, const struct link_table_route *r);
+	int (*rule_add)(void *l, uint8_t family, uint32_t prio, uint32_t table);
+	int (*rule_del)(void *l, uint8_t family, uint32_t prio, uint32_t table);
+	int (*flush)(void *l);
 	void (*free)(void *l); /* NULL-safe */
 };
 

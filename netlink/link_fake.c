@@ -6,10 +6,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct fake_troute {
+	struct link_table_route r;
+	bool ours; /* protocol LINK_RTPROT_XIKED */
+};
+
+struct fake_rule {
+	uint8_t family;
+	uint32_t prio, table;
+	bool ours;
+};
+
+struct fake_path {
+	struct kaddr dst;
+	struct link_path p;
+};
+
+#define FAKE_PATHS 16
+#define FAKE_HOST_ADDRS 16
+#define FAKE_RULES 8
+
 struct link_fake {
 	struct link_fake_dev devs[LINK_FAKE_DEV_MAX];
 	int next_ifindex;
 	unsigned calls[LFAKE_OP_COUNT];
+	struct fake_troute troutes[LINK_FAKE_TROUTE_MAX];
+	size_t n_troutes;
+	struct fake_rule rules[FAKE_RULES];
+	size_t n_rules;
+	struct fake_path paths[FAKE_PATHS];
+	size_t n_paths;
+	bool unreachable;
+	struct kaddr host[FAKE_HOST_ADDRS];
+	size_t n_host;
 };
 
 static struct link_fake_dev *by_index(struct link_fake *f, int ifindex)
@@ -164,6 +193,146 @@ static int lf_del(void *l, int ifindex)
 	return 0;
 }
 
+static int lf_get_path(void *l, const struct kaddr *dst, const struct kaddr *src, struct link_path *out)
+{
+	(void)src;
+	struct link_fake *f = l;
+	f->calls[LFAKE_GET_PATH]++;
+	if (f->unreachable)
+		return -ENETUNREACH;
+	/* Policy routing as the kernel does it: a route of xiked's table covering dst
+	 * answers first (the longest), unless it is a throw. */
+	const struct fake_troute *best = NULL;
+	for (size_t i = 0; i < f->n_troutes; i++) {
+		const struct fake_troute *t = &f->troutes[i];
+		if (t->r.dst.addr.family != dst->family || (best && best->r.dst.plen >= t->r.dst.plen))
+			continue;
+		unsigned b = 0;
+		while (b < t->r.dst.plen && !((t->r.dst.addr.a[b / 8] ^ dst->a[b / 8]) & (0x80 >> (b % 8))))
+			b++;
+		if (b == t->r.dst.plen)
+			best = t;
+	}
+	if (best && !best->r.throw_) {
+		*out = (struct link_path){.gw = best->r.gw, .ifindex = best->r.ifindex};
+		return 0;
+	}
+	for (size_t i = 0; i < f->n_paths; i++)
+		if (kaddr_eq(&f->paths[i].dst, dst)) {
+			*out = f->paths[i].p;
+			return 0;
+		}
+	*out = (struct link_path){.ifindex = LINK_FAKE_DEFAULT_IFINDEX};
+	return 0;
+}
+
+static int lf_local_addr_in(void *l, uint8_t family, const uint8_t *start, const uint8_t *end,
+			    struct kaddr *out)
+{
+	struct link_fake *f = l;
+	size_t n = kaddr_len(family);
+	for (size_t i = 0; i < f->n_host; i++) {
+		const struct kaddr *a = &f->host[i];
+		if (a->family == family && memcmp(a->a, start, n) >= 0 && memcmp(a->a, end, n) <= 0) {
+			*out = *a;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static struct fake_troute *troute_find(struct link_fake *f, uint32_t table, const struct link_prefix *p)
+{
+	for (size_t i = 0; i < f->n_troutes; i++)
+		if (f->troutes[i].r.table == table && prefix_eq(&f->troutes[i].r.dst, p))
+			return &f->troutes[i];
+	return NULL;
+}
+
+static int lf_troute_add(void *l, const struct link_table_route *r, bool replace)
+{
+	struct link_fake *f = l;
+	f->calls[replace ? LFAKE_TROUTE_REPLACE : LFAKE_TROUTE_ADD]++;
+	/* The kernel: a gateway route needs a device, the source must be ours. */
+	if (!r->throw_ && r->ifindex <= 0)
+		return -ENODEV;
+	if (!r->throw_ && r->src.family) {
+		size_t i = 0;
+		while (i < f->n_host && !kaddr_eq(&f->host[i], &r->src))
+			i++;
+		if (i == f->n_host)
+			return -EINVAL;
+	}
+	struct fake_troute *t = troute_find(f, r->table, &r->dst);
+	if (t && !replace)
+		return -EEXIST;
+	if (!t) {
+		if (f->n_troutes == LINK_FAKE_TROUTE_MAX)
+			return -ENOSPC;
+		t = &f->troutes[f->n_troutes++];
+	}
+	*t = (struct fake_troute){.r = *r, .ours = true};
+	return 0;
+}
+
+static int lf_troute_del(void *l, const struct link_table_route *r)
+{
+	struct link_fake *f = l;
+	f->calls[LFAKE_TROUTE_DEL]++;
+	struct fake_troute *t = troute_find(f, r->table, &r->dst);
+	if (!t || t->r.throw_ != r->throw_)
+		return -ESRCH;
+	*t = f->troutes[--f->n_troutes];
+	return 0;
+}
+
+static int lf_rule_add(void *l, uint8_t family, uint32_t prio, uint32_t table)
+{
+	struct link_fake *f = l;
+	f->calls[LFAKE_RULE_ADD]++;
+	if (link_fake_has_rule(f, family, prio, table))
+		return -EEXIST;
+	if (f->n_rules == FAKE_RULES)
+		return -ENOSPC;
+	f->rules[f->n_rules++] = (struct fake_rule){family, prio, table, true};
+	return 0;
+}
+
+static int lf_rule_del(void *l, uint8_t family, uint32_t prio, uint32_t table)
+{
+	struct link_fake *f = l;
+	f->calls[LFAKE_RULE_DEL]++;
+	for (size_t i = 0; i < f->n_rules; i++)
+		if (f->rules[i].family == family && f->rules[i].prio == prio &&
+		    f->rules[i].table == table && f->rules[i].ours) {
+			f->rules[i] = f->rules[--f->n_rules];
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static int lf_flush(void *l)
+{
+	struct link_fake *f = l;
+	int n = 0;
+	f->calls[LFAKE_FLUSH]++;
+	for (size_t i = 0; i < f->n_troutes;)
+		if (f->troutes[i].ours) {
+			f->troutes[i] = f->troutes[--f->n_troutes];
+			n++;
+		} else {
+			i++;
+		}
+	for (size_t i = 0; i < f->n_rules;)
+		if (f->rules[i].ours) {
+			f->rules[i] = f->rules[--f->n_rules];
+			n++;
+		} else {
+			i++;
+		}
+	return n;
+}
+
 static void lf_free(void *l)
 {
 	free(l);
@@ -179,6 +348,13 @@ static const struct link_ops fake_ops = {
 	.route_add = lf_route_add,
 	.route_del = lf_route_del,
 	.del = lf_del,
+	.get_path = lf_get_path,
+	.local_addr_in = lf_local_addr_in,
+	.troute_add = lf_troute_add,
+	.troute_del = lf_troute_del,
+	.rule_add = lf_rule_add,
+	.rule_del = lf_rule_del,
+	.flush = lf_flush,
 	.free = lf_free,
 };
 
@@ -235,6 +411,97 @@ bool link_fake_has_route(const struct link_fake_dev *d, const char *prefix_text)
 	p.plen = (uint8_t)atoi(slash + 1);
 	for (size_t i = 0; i < d->n_routes; i++)
 		if (prefix_eq(&d->routes[i], &p))
+			return true;
+	return false;
+}
+
+static struct kaddr text_addr(const char *t)
+{
+	struct kaddr a = {0};
+	if (t && *t && kaddr_from_string(t, &a) != 0)
+		a = (struct kaddr){0};
+	return a;
+}
+
+void link_fake_set_path(struct link_fake *f, const char *dst, const char *gw, int ifindex)
+{
+	struct kaddr d = text_addr(dst);
+	size_t i = 0;
+	while (i < f->n_paths && !kaddr_eq(&f->paths[i].dst, &d))
+		i++;
+	if (i == f->n_paths) {
+		if (f->n_paths == FAKE_PATHS)
+			return;
+		f->n_paths++;
+	}
+	f->paths[i] = (struct fake_path){.dst = d, .p = {.gw = text_addr(gw), .ifindex = ifindex}};
+}
+
+void link_fake_set_unreachable(struct link_fake *f, bool on)
+{
+	f->unreachable = on;
+}
+
+void link_fake_add_host_addr(struct link_fake *f, const char *addr)
+{
+	if (f->n_host < FAKE_HOST_ADDRS)
+		f->host[f->n_host++] = text_addr(addr);
+}
+
+void link_fake_plant_troute(struct link_fake *f, const struct link_table_route *r, bool ours)
+{
+	if (f->n_troutes < LINK_FAKE_TROUTE_MAX)
+		f->troutes[f->n_troutes++] = (struct fake_troute){.r = *r, .ours = ours};
+}
+
+void link_fake_plant_rule(struct link_fake *f, uint8_t family, uint32_t prio, uint32_t table, bool ours)
+{
+	if (f->n_rules < FAKE_RULES)
+		f->rules[f->n_rules++] = (struct fake_rule){family, prio, table, ours};
+}
+
+size_t link_fake_troute_count(const struct link_fake *f, uint32_t table)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < f->n_troutes; i++)
+		n += f->troutes[i].r.table == table;
+	return n;
+}
+
+size_t link_fake_rule_count(const struct link_fake *f)
+{
+	return f->n_rules;
+}
+
+static bool parse_prefix(const char *text, struct link_prefix *p)
+{
+	char buf[64];
+	const char *slash = strchr(text, '/');
+	if (!slash || (size_t)(slash - text) >= sizeof(buf))
+		return false;
+	memcpy(buf, text, (size_t)(slash - text));
+	buf[slash - text] = 0;
+	*p = (struct link_prefix){0};
+	if (kaddr_from_string(buf, &p->addr) != 0)
+		return false;
+	p->plen = (uint8_t)atoi(slash + 1);
+	return true;
+}
+
+const struct link_table_route *link_fake_troute(const struct link_fake *f, uint32_t table,
+						const char *prefix_text)
+{
+	struct link_prefix p;
+	if (!parse_prefix(prefix_text, &p))
+		return NULL;
+	const struct fake_troute *t = troute_find((struct link_fake *)f, table, &p);
+	return t ? &t->r : NULL;
+}
+
+bool link_fake_has_rule(const struct link_fake *f, uint8_t family, uint32_t prio, uint32_t table)
+{
+	for (size_t i = 0; i < f->n_rules; i++)
+		if (f->rules[i].family == family && f->rules[i].prio == prio && f->rules[i].table == table)
 			return true;
 	return false;
 }

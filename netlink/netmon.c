@@ -15,6 +15,8 @@
 #include <netlink/route/addr.h>
 #include <netlink/socket.h>
 
+#include "netlink/link.h"
+
 struct netmon {
 	struct nl_sock *ev;  /* joined to the groups, non-blocking */
 	struct nl_sock *req; /* RTM_GETROUTE, RTM_GETADDR */
@@ -59,11 +61,20 @@ int netmon_event_ifindex(struct nlmsghdr *h)
 	}
 }
 
+/* A route xiked put in its own table (netlink/link.h, LINK_RTPROT_XIKED): no path change. */
+static bool own_route(struct nlmsghdr *h)
+{
+	return (h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE) &&
+	       nlmsg_valid_hdr(h, sizeof(struct rtmsg)) &&
+	       ((struct rtmsg *)nlmsg_data(h))->rtm_protocol == LINK_RTPROT_XIKED;
+}
+
 static int on_event(struct nl_msg *msg, void *arg)
 {
 	struct netmon *m = arg;
 	struct nlmsghdr *h = nlmsg_hdr(msg);
-	if (netmon_msg_changes(h->nlmsg_type) && (!m->skip || !m->skip(m->skip_ctx, netmon_event_ifindex(h))))
+	if (netmon_msg_changes(h->nlmsg_type) && !own_route(h) &&
+	    (!m->skip || !m->skip(m->skip_ctx, netmon_event_ifindex(h))))
 		m->changed = true;
 	return NL_OK;
 }
