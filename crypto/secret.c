@@ -1,27 +1,39 @@
 /* The secret-buffer type; see secret.h. */
 #include "crypto/secret.h"
 
+#include <stddef.h>
+
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "crypto/secret_arena.h"
+
 /*
- * Header and data share one allocation: one malloc per key, and the data
- * pointer can never dangle apart from its length.
+ * Header and data share one allocation: one allocation per key, and the
+ * data pointer can never dangle apart from its length. The allocation
+ * comes from the arena that core dumps leave out (secret_arena.h); its
+ * size is kept beside the header, since len is public.
  */
+struct secret_block {
+	size_t alloc;
+	struct secret s;
+};
+
 struct secret *secret_new(size_t len)
 {
-	struct secret *s;
+	struct secret_block *b;
 
-	if (len > SIZE_MAX - sizeof(*s))
+	if (len > SIZE_MAX - sizeof(*b))
 		return NULL;
-	s = calloc(1, sizeof(*s) + len);
-	if (!s)
+	b = secret_arena_alloc(sizeof(*b) + len);
+	if (!b)
 		return NULL;
-	s->len = len;
-	s->data = (uint8_t *)(s + 1);
-	return s;
+	b->alloc = sizeof(*b) + len;
+	b->s.len = len;
+	b->s.data = (uint8_t *)(b + 1);
+	return &b->s;
 }
 
 struct secret *secret_dup(const void *p, size_t len)
@@ -53,9 +65,10 @@ void secret_free(struct secret *s)
 {
 	if (!s)
 		return;
-	sodium_memzero(s->data, s->len);
-	s->len = 0;
-	free(s);
+	struct secret_block *b = (struct secret_block *)((uint8_t *)s - offsetof(struct secret_block, s));
+	size_t alloc = b->alloc;
+	sodium_memzero(b, alloc);
+	secret_arena_free(b, alloc);
 }
 
 bool secret_eq_ct(const struct secret *a, const struct secret *b)

@@ -3,9 +3,10 @@
  *
  * Every key, shared secret, SKEYSEED and PSK copy lives in a struct secret
  * once it leaves a primitive. secret_free() always wipes. Buffers come from
- * plain malloc (one allocation holding header and data), not sodium_malloc:
- * guarded allocations cost pages each and xiked keeps tens of thousands of
- * SAs, each holding several keys.
+ * the secret arena (secret_arena.h: one allocation holding header and data,
+ * in mappings a core dump leaves out), not sodium_malloc: guarded
+ * allocations cost pages each and xiked keeps tens of thousands of SAs,
+ * each holding several keys.
  */
 #ifndef XIKED_CRYPTO_SECRET_H
 #define XIKED_CRYPTO_SECRET_H

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "crypto/rng.h"
@@ -207,6 +208,13 @@ int main(int argc, char **argv)
 			return opt == 'h' ? 0 : 2;
 		}
 	}
+	/*
+	 * Before any key exists: no core file and no ptrace by other users'
+	 * processes (keys live in memory a dump would hold; the secret arena
+	 * is MADV_DONTDUMP too, for a dump forced by a privileged tool).
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fprintf(stderr, "xiked: prctl(PR_SET_DUMPABLE): %s\n", strerror(errno));
 	if (crypto_init() != 0) {
 		fprintf(stderr, "xiked: crypto libraries failed to initialise\n");
 		return 1;
