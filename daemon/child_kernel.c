@@ -71,7 +71,7 @@ int child_kernel_alloc_spi(struct ikesa *sa, struct child_sa *c)
 	struct kaddr src, dst;
 	kaddr_from_sockaddr(&sa->remote, &src);
 	kaddr_from_sockaddr(&sa->local, &dst);
-	int rc = kern(sa)->ops->get_spi(kern(sa)->k, &src, &dst, IPPROTO_ESP, c->reqid, &c->spi_in);
+	int rc = kern(sa)->ops->get_spi(kern(sa)->k, &src, &dst, IPPROTO_ESP, c->reqid, 0, &c->spi_in);
 	if (rc != 0) {
 		log_kernel_error(sa, c, "allocating an SPI", rc);
 		return rc;
@@ -79,6 +79,49 @@ int child_kernel_alloc_spi(struct ikesa *sa, struct child_sa *c)
 	c->spi_in_allocated = true;
 	c->spi_in_dst = dst;
 	return 0;
+}
+
+/*
+ * The kernel deletes the larval state of an XFRM_MSG_ALLOCSPI after
+ * net.core.xfrm_acq_expires seconds (30 by default) and reports a hard
+ * expire for it. An exchange may take longer (retransmissions on a lossy
+ * path, a slow peer): the peer knows the SPI already, so the same one is
+ * reserved again (ALLOCSPI with min = max) at the current addresses. That
+ * keeps it ours: no other ALLOCSPI, of this daemon or another, is handed it
+ * before the install, and ESP for it is still dropped as for any larval
+ * state. Should that fail, the install adds the state with XFRM_MSG_NEWSA
+ * under the SPI (child_kernel_install).
+ */
+void child_kernel_larval_expired(struct ikesa *sa, struct child_sa *c)
+{
+	struct kaddr src, dst;
+	uint32_t spi = 0;
+	kaddr_from_sockaddr(&sa->remote, &src);
+	kaddr_from_sockaddr(&sa->local, &dst);
+	c->spi_in_allocated = false;
+	int rc = kern(sa)->ops->get_spi(kern(sa)->k, &src, &dst, IPPROTO_ESP, c->reqid, c->spi_in, &spi);
+	if (rc == 0 && spi != c->spi_in) {
+		kern(sa)->ops->del_sa(kern(sa)->k, &dst, spi, IPPROTO_ESP, 0, 0);
+		rc = -EEXIST;
+	}
+	if (rc != 0) {
+		log_msg(LOG_KNL, LOG_LVL_WARN, "%s: Child SA %s: the reservation of SPI %08x expired "
+			"(net.core.xfrm_acq_expires) and reserving it again failed: %s; it is added "
+			"when the exchange completes", ikesa_tag(sa), c->cfg ? c->cfg->name : "?",
+			ntohl(c->spi_in), kernel_strerror(rc, IPPROTO_ESP));
+		return;
+	}
+	c->spi_in_allocated = true;
+	c->spi_in_dst = dst;
+	log_msg(LOG_KNL, LOG_LVL_INFO, "%s: Child SA %s: the reservation of SPI %08x expired "
+		"(net.core.xfrm_acq_expires) before its exchange completed: reserved again",
+		ikesa_tag(sa), c->cfg ? c->cfg->name : "?", ntohl(c->spi_in));
+}
+
+bool child_kernel_has_state(struct ikesa *sa, const struct child_sa *c, const struct kaddr *dst, uint32_t spi)
+{
+	struct kernel_sa_stats st;
+	return kern(sa)->ops->query_sa(kern(sa)->k, dst, spi, IPPROTO_ESP, c->mark, mark_mask(c), &st) == 0;
 }
 
 /* Selector pairs of c in the outbound orientation; count or -errno. */
@@ -381,6 +424,14 @@ int child_kernel_install(struct ikesa *sa, struct child_sa *c, const struct secr
 	}
 	rc = c->spi_in_allocated ? kern(sa)->ops->update_sa(kern(sa)->k, &k)
 				 : kern(sa)->ops->add_sa(kern(sa)->k, &k);
+	if (c->spi_in_allocated && (rc == -ESRCH || rc == -ENOENT)) {
+		/* The larval state expired and its hard expire is not read yet: add the SA. */
+		log_msg(LOG_KNL, LOG_LVL_INFO, "%s: Child SA %s: the reservation of SPI %08x expired "
+			"(net.core.xfrm_acq_expires): adding the SA under it", ikesa_tag(sa),
+			c->cfg->name, ntohl(c->spi_in));
+		c->spi_in_allocated = false;
+		rc = kern(sa)->ops->add_sa(kern(sa)->k, &k);
+	}
 	struct kaddr in_at = k.dst;
 	crypto_wipe(&k, sizeof(k));
 	if (rc != 0) {

@@ -7,6 +7,7 @@
 #ifndef XIKED_CHILD_KERNEL_H
 #define XIKED_CHILD_KERNEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "crypto/secret.h"
@@ -22,6 +23,14 @@ struct sockaddr_storage;
 size_t child_keymat_len(const struct esp_suite *s);
 /* Reserve our inbound SPI (XFRM_MSG_ALLOCSPI). 0 or -errno (logged). */
 int child_kernel_alloc_spi(struct ikesa *sa, struct child_sa *c);
+/*
+ * The kernel removed c's larval inbound state (xfrm_acq_expires) before
+ * its exchange completed: reserve the same SPI again; if that fails the
+ * install adds the state under it (logged). c stays.
+ */
+void child_kernel_larval_expired(struct ikesa *sa, struct child_sa *c);
+/* Whether the kernel holds a state (dst, spi) of c's (a hard expire for it is stale). */
+bool child_kernel_has_state(struct ikesa *sa, const struct child_sa *c, const struct kaddr *dst, uint32_t spi);
 /*
  * Install c with keys from keymat (borrowed; child_keymat_len octets, the
  * initiator-to-responder keys first; we_initiated: we sent the request of

@@ -712,7 +712,6 @@ void engine_shutdown(struct engine *e)
 
 void engine_on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr *dst, bool hard)
 {
-	(void)dst;
 	struct engine *e = ctx;
 	struct ikesa *sa;
 	if (proto != IPPROTO_ESP)
@@ -730,6 +729,21 @@ void engine_on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr
 		struct task *t = task_child_rekey_new(c->spi_in);
 		if (t)
 			tm_queue(sa, t);
+		return;
+	}
+	if (spi == c->spi_in && !c->installed_in && c->state == CHILD_CREATED) {
+		/* Only the SPI's reservation expired (a larval state): the exchange goes on. */
+		child_kernel_larval_expired(sa, c);
+		return;
+	}
+	if (dst && child_kernel_has_state(sa, c, dst, spi)) {
+		/*
+		 * The kernel deletes a state before reporting its hard expire: a
+		 * state there now is a newer one under the same SPI (added when
+		 * the larval state had expired before its event was read).
+		 */
+		log_msg(LOG_CHD, LOG_LVL_DEBUG, "%s: Child SA %s: hard expire of an earlier state "
+			"%08x ignored", ikesa_tag(sa), c->cfg->name, ntohl(spi));
 		return;
 	}
 	log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s (%08x) reached its hard lifetime: deleting",

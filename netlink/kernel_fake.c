@@ -413,7 +413,7 @@ static bool family_ok(uint8_t family)
 /* --- kernel_ops --- */
 
 static int fk_get_spi(void *k, const struct kaddr *src, const struct kaddr *dst, uint8_t proto, uint32_t reqid,
-		      uint32_t *spi_out)
+		      uint32_t want, uint32_t *spi_out)
 {
 	struct kernel_fake *f = k;
 	struct kernel_fake_call c = { .op = KFAKE_GET_SPI, .dst = *dst, .proto = proto, .reqid = reqid, .inbound = true };
@@ -425,9 +425,16 @@ static int fk_get_spi(void *k, const struct kaddr *src, const struct kaddr *dst,
 		return finish(f, &c, err);
 	if (!family_ok(dst->family) || src->family != dst->family || (proto != IPPROTO_ESP && proto != IPPROTO_AH))
 		return finish(f, &c, -EINVAL);
-	do
-		spi = htonl(f->next_spi++);
-	while (sa_find_key(f, dst, spi, proto, NULL) != NULL);
+	if (want != 0) {
+		/* xfrm_alloc_spi with min == max: that SPI or -ENOENT. */
+		if (sa_find_key(f, dst, want, proto, NULL) != NULL)
+			return finish(f, &c, -ENOENT);
+		spi = want;
+	} else {
+		do
+			spi = htonl(f->next_spi++);
+		while (sa_find_key(f, dst, spi, proto, NULL) != NULL);
+	}
 	err = table_insert(&f->sas, sa_hash(dst, spi, proto), sa_slot_hash, (void **)&s);
 	if (err != 0)
 		return finish(f, &c, err);
@@ -1000,6 +1007,27 @@ int kernel_fake_inject_expire(struct kernel_fake *f, uint32_t spi, uint8_t proto
 	if (hard && sa_find_key(f, dst, spi, proto, &idx) != NULL)
 		sa_remove(f, idx);
 	return ev_push(f, &e);
+}
+
+size_t kernel_fake_expire_larval(struct kernel_fake *f)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->sas.cap; i++) {
+		struct sa_slot *s = slot_at(&f->sas, (uint32_t)i);
+
+		if (s->used && s->larval) {
+			struct fake_event e = {
+				.type = EV_EXPIRE, .spi = s->sa.spi, .proto = s->sa.proto, .a = s->sa.dst, .hard = true
+			};
+
+			/* xfrm_timer_handler: __xfrm_state_delete, then km_state_expired(x, 1). */
+			sa_remove(f, (uint32_t)i);
+			if (ev_push(f, &e) == 0)
+				n++;
+		}
+	}
+	return n;
 }
 
 int kernel_fake_inject_acquire(struct kernel_fake *f, const struct ksel *sel, uint32_t reqid)

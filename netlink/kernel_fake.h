@@ -2,6 +2,8 @@
  *
  * Behaves like XFRM where the engine can tell the difference:
  *   - states are keyed by (dst, spi, proto) in a hash table; get_spi creates a larval state
+ *     (any free SPI, or the one asked for: -ENOENT when taken) that kernel_fake_expire_larval
+ *     deletes with a hard expire as the kernel's xfrm_acq_expires timer does,
  *     that update_sa fills; add_sa on an existing key is -EEXIST; del/query/update of a
  *     missing state are -ESRCH (xfrm_user's answers); a mark that does not match the stored
  *     one is treated as missing;
@@ -113,6 +115,10 @@ void kernel_fake_log_clear(struct kernel_fake *f);
 /* Queue events; they are delivered by event_dispatch (event_fd becomes readable).
  * Arguments are copied. A hard expire of an installed state removes it now. */
 int kernel_fake_inject_expire(struct kernel_fake *f, uint32_t spi, uint8_t proto, const struct kaddr *dst, bool hard);
+/* What the kernel does net.core.xfrm_acq_expires seconds after an ALLOCSPI: every larval
+ * state is deleted and a hard expire carrying its (dst, spi, proto) is queued. Returns the
+ * number of states expired. */
+size_t kernel_fake_expire_larval(struct kernel_fake *f);
 int kernel_fake_inject_acquire(struct kernel_fake *f, const struct ksel *sel, uint32_t reqid);
 int kernel_fake_inject_mapping(struct kernel_fake *f, uint32_t spi, const struct kaddr *old_addr, uint16_t old_port,
 			       const struct kaddr *new_addr, uint16_t new_port);

@@ -138,9 +138,12 @@ struct kernel_events {
 
 struct kernel_ops {
 	/* XFRM_MSG_ALLOCSPI: reserve an SPI for an inbound SA; creates a larval state that a
-	 * later update_sa fills in. */
+	 * later update_sa fills in. want 0: any SPI of xiked's range; otherwise exactly that
+	 * one (network order), -ENOENT when another state holds it (xfrm_alloc_spi). The
+	 * kernel deletes a larval state after net.core.xfrm_acq_expires seconds (30 by
+	 * default) and reports a hard expire for it; update_sa then answers -ESRCH. */
 	int (*get_spi)(void *k, const struct kaddr *src, const struct kaddr *dst, uint8_t proto,
-		       uint32_t reqid, uint32_t *spi_out /* network order */);
+		       uint32_t reqid, uint32_t want, uint32_t *spi_out /* network order */);
 	int (*add_sa)(void *k, const struct kernel_sa *sa); /* XFRM_MSG_NEWSA */
 	int (*update_sa)(void *k, const struct kernel_sa *sa); /* XFRM_MSG_UPDSA, for the SA created by get_spi (larval) */
 	int (*del_sa)(void *k, const struct kaddr *dst, uint32_t spi, uint8_t proto, uint32_t mark,

@@ -223,14 +223,14 @@ static int on_allocspi(struct nlmsghdr *h, void *arg)
 }
 
 static int xk_get_spi(void *k, const struct kaddr *src, const struct kaddr *dst, uint8_t proto, uint32_t reqid,
-		      uint32_t *spi_out)
+		      uint32_t want, uint32_t *spi_out)
 {
 	struct xk *xk = k;
 	struct nl_msg *msg;
 	struct spi_ctx c = { 0 };
 	int err;
 
-	err = xfrm_msg_allocspi(src, dst, proto, reqid, &msg);
+	err = xfrm_msg_allocspi(src, dst, proto, reqid, want, &msg);
 	if (err != 0)
 		return err;
 	err = xk_transact(xk, msg, on_allocspi, &c);

@@ -360,7 +360,7 @@ out:
 }
 
 int xfrm_msg_allocspi(const struct kaddr *src, const struct kaddr *dst, uint8_t proto, uint32_t reqid,
-		      struct nl_msg **out)
+		      uint32_t want, struct nl_msg **out)
 {
 	struct xfrm_userspi_info *spi;
 	void *hdr;
@@ -380,8 +380,9 @@ int xfrm_msg_allocspi(const struct kaddr *src, const struct kaddr *dst, uint8_t 
 	addr_to_xfrm(src, &spi->info.saddr);
 	spi->info.id.proto = proto;
 	spi->info.reqid = reqid;
-	spi->min = XFRM_SPI_MIN;
-	spi->max = XFRM_SPI_MAX;
+	/* min == max asks for that SPI alone (xfrm_alloc_spi). */
+	spi->min = want != 0 ? ntohl(want) : XFRM_SPI_MIN;
+	spi->max = want != 0 ? ntohl(want) : XFRM_SPI_MAX;
 	return 0;
 }
 

@@ -47,9 +47,10 @@ void xfrm_msg_free(struct nl_msg *msg);
 
 /* XFRM_MSG_NEWSA, or XFRM_MSG_UPDSA when update (filling a larval state from ALLOCSPI). */
 int xfrm_msg_newsa(const struct kernel_sa *sa, bool update, struct nl_msg **out);
-/* XFRM_MSG_ALLOCSPI for [XFRM_SPI_MIN, XFRM_SPI_MAX]. */
+/* XFRM_MSG_ALLOCSPI for [XFRM_SPI_MIN, XFRM_SPI_MAX], or for exactly want (network
+ * order) when it is not 0. */
 int xfrm_msg_allocspi(const struct kaddr *src, const struct kaddr *dst, uint8_t proto, uint32_t reqid,
-		      struct nl_msg **out);
+		      uint32_t want, struct nl_msg **out);
 /* XFRM_MSG_GETSA or XFRM_MSG_DELSA (type) for one state. */
 int xfrm_msg_said(int type, const struct kaddr *dst, uint32_t spi, uint8_t proto, uint32_t mark,
 		  uint32_t mark_mask, struct nl_msg **out);

@@ -45,10 +45,10 @@
 
 static uint32_t null_spi = 0x10000;
 static int null_get_spi(void *k, const struct kaddr *s, const struct kaddr *d, uint8_t p,
-			uint32_t r, uint32_t *out)
+			uint32_t r, uint32_t want, uint32_t *out)
 {
 	(void)k, (void)s, (void)d, (void)p, (void)r;
-	*out = htonl(null_spi++);
+	*out = want ? want : htonl(null_spi++);
 	return 0;
 }
 static int null_sa(void *k, const struct kernel_sa *sa)

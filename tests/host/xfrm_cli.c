@@ -379,7 +379,7 @@ int main(int argc, char **argv)
 		struct kaddr src = addr(arg(argc, argv, "src"), "src"), dst = addr(arg(argc, argv, "dst"), "dst");
 		uint32_t spi;
 
-		err = kern.ops->get_spi(kern.k, &src, &dst, proto(argc, argv), (uint32_t)numarg(argc, argv, "reqid", 0),
+		err = kern.ops->get_spi(kern.k, &src, &dst, proto(argc, argv), (uint32_t)numarg(argc, argv, "reqid", 0), 0,
 					&spi);
 		if (err != 0)
 			rc = fail(&kern, err, proto(argc, argv));

@@ -10,6 +10,8 @@
  *   - add_policy / del_policy, -EEXIST / -ENOENT, priorities by specificity;
  *   - an ACQUIRE event from a trap policy, and a hard EXPIRE of a larval state (the
  *     namespace's xfrm_acq_expires is set to 1 s), both through event_fd/event_dispatch;
+ *     after it, update_sa answers -ESRCH, get_spi reserves the same SPI again (-ENOENT
+ *     while it is taken) and add_sa installs under it (what xiked does for slow exchanges);
  *   - migrate (XFRM_MSG_MIGRATE, CONFIG_XFRM_MIGRATE): a policy's template moves to new
  *     addresses (-ENODATA from the old ones afterwards), and with ESP the state moves too,
  *     keeping its SPI and counters;
@@ -191,11 +193,11 @@ static void check_spi(struct kernel *kern)
 	uint32_t spi4 = 0, spi6 = 0, spi4b = 0;
 	int err;
 
-	err = kern->ops->get_spi(kern->k, &r4, &l4, IPPROTO_ESP, REQ(1), &spi4);
+	err = kern->ops->get_spi(kern->k, &r4, &l4, IPPROTO_ESP, REQ(1), 0, &spi4);
 	CHECK(err == 0 && spi_in_range(spi4), "get_spi IPv4 -> 0x%08x (err %d)", ntohl(spi4), err);
-	err = kern->ops->get_spi(kern->k, &r4, &l4, IPPROTO_ESP, REQ(1), &spi4b);
+	err = kern->ops->get_spi(kern->k, &r4, &l4, IPPROTO_ESP, REQ(1), 0, &spi4b);
 	CHECK(err == 0 && spi4b != spi4, "second get_spi IPv4 gives another SPI 0x%08x", ntohl(spi4b));
-	err = kern->ops->get_spi(kern->k, &r6, &l6, IPPROTO_ESP, REQ(2), &spi6);
+	err = kern->ops->get_spi(kern->k, &r6, &l6, IPPROTO_ESP, REQ(2), 0, &spi6);
 	CHECK(err == 0 && spi_in_range(spi6), "get_spi IPv6 -> 0x%08x (err %d)", ntohl(spi6), err);
 	err = kern->ops->query_sa(kern->k, &l4, spi4, IPPROTO_ESP, 0, 0, &st);
 	CHECK(err == 0 && st.bytes == 0 && st.packets == 0, "query_sa finds the larval IPv4 state (err %d)", err);
@@ -205,7 +207,7 @@ static void check_spi(struct kernel *kern)
 	CHECK(err == -ESRCH, "del_sa again -> -ESRCH: %s", err_text(kern, err, IPPROTO_ESP));
 	err = kern->ops->query_sa(kern->k, &l6, htonl(0x12345678), IPPROTO_ESP, 0, 0, &st);
 	CHECK(err == -ESRCH, "query_sa of a missing state -> -ESRCH (%d)", err);
-	err = kern->ops->get_spi(kern->k, &r4, &l6, IPPROTO_ESP, REQ(1), &spi4b);
+	err = kern->ops->get_spi(kern->k, &r4, &l6, IPPROTO_ESP, REQ(1), 0, &spi4b);
 	CHECK(err == -EINVAL, "get_spi with mixed families -> -EINVAL (%d)", err);
 }
 
@@ -284,7 +286,7 @@ static void check_sa(struct kernel *kern, bool expect_esp)
 	}
 
 	/* Fill a larval state (the responder's path: get_spi, then update_sa). */
-	err = kern->ops->get_spi(kern->k, &sa.src, &sa.dst, IPPROTO_ESP, REQ(4), &spi);
+	err = kern->ops->get_spi(kern->k, &sa.src, &sa.dst, IPPROTO_ESP, REQ(4), 0, &spi);
 	CHECK(err == 0, "get_spi for update_sa (err %d)", err);
 	base_sa(&sa, "192.0.2.2", "192.0.2.1", ntohl(spi), REQ(4));
 	sa_cbc(&sa);
@@ -451,21 +453,57 @@ static void check_acquire(struct kernel *kern, struct seen *seen)
 	      seen->acq_sel.dport);
 }
 
-static void check_expire(struct kernel *kern, struct seen *seen)
+static void check_expire(struct kernel *kern, struct seen *seen, bool expect_esp)
 {
 	struct kaddr src = A("198.51.100.2"), dst = A("198.51.100.1");
-	uint32_t spi = 0;
+	struct kernel_sa_stats st;
+	struct kernel_sa sa;
+	uint32_t spi = 0, again = 0;
 	int err;
 
 	/* A larval state lives xfrm_acq_expires seconds (set to 1 in main), then the kernel
 	 * deletes it and reports a hard expire. */
-	err = kern->ops->get_spi(kern->k, &src, &dst, IPPROTO_ESP, FOREIGN_REQID, &spi);
+	err = kern->ops->get_spi(kern->k, &src, &dst, IPPROTO_ESP, FOREIGN_REQID, 0, &spi);
 	CHECK(err == 0, "get_spi for the expire check (err %d)", err);
 	seen->exp_spi = spi;
 	seen->exp_dst = dst;
 	CHECK(wait_event(kern, seen, got_hard_expire, 5000),
 	      "hard EXPIRE event for spi 0x%08x delivered (%d hard expires seen in all)", ntohl(spi),
 	      seen->expires_hard);
+	/* What xiked relies on when an exchange outlives its larval state (child_kernel.c). */
+	err = kern->ops->query_sa(kern->k, &dst, spi, IPPROTO_ESP, 0, 0, &st);
+	CHECK(err == -ESRCH, "the expired larval state is gone (query -> %d)", err);
+	base_sa(&sa, "198.51.100.2", "198.51.100.1", ntohl(spi), FOREIGN_REQID);
+	sa_cbc(&sa);
+	sa.inbound = true;
+	err = kern->ops->update_sa(kern->k, &sa);
+	CHECK(err == -ESRCH || (!expect_esp && err == -EPROTONOSUPPORT),
+	      "update_sa on the expired larval state -> %s", err_text(kern, err, IPPROTO_ESP));
+	err = kern->ops->get_spi(kern->k, &src, &dst, IPPROTO_ESP, FOREIGN_REQID, spi, &again);
+	CHECK(err == 0 && again == spi, "get_spi reserves the same SPI 0x%08x again (got 0x%08x, err %d)",
+	      ntohl(spi), ntohl(again), err);
+	err = kern->ops->get_spi(kern->k, &src, &dst, IPPROTO_ESP, FOREIGN_REQID, spi, &again);
+	CHECK(err == -ENOENT, "get_spi of an SPI that is taken -> -ENOENT (%d)", err);
+	if (expect_esp) {
+		err = kern->ops->update_sa(kern->k, &sa);
+		CHECK(err == 0, "update_sa fills the larval state reserved again: %s",
+		      err_text(kern, err, IPPROTO_ESP));
+	}
+	(void)kern->ops->del_sa(kern->k, &dst, spi, IPPROTO_ESP, 0, 0);
+	/* NEWSA under an SPI whose larval state expired (the fallback when reserving failed). */
+	err = kern->ops->get_spi(kern->k, &src, &dst, IPPROTO_ESP, FOREIGN_REQID, 0, &spi);
+	CHECK(err == 0, "get_spi for the NEWSA check (err %d)", err);
+	seen->exp_spi = spi;
+	seen->exp_match = false;
+	CHECK(wait_event(kern, seen, got_hard_expire, 5000), "hard EXPIRE for spi 0x%08x", ntohl(spi));
+	if (expect_esp) {
+		base_sa(&sa, "198.51.100.2", "198.51.100.1", ntohl(spi), FOREIGN_REQID);
+		sa_cbc(&sa);
+		sa.inbound = true;
+		err = kern->ops->add_sa(kern->k, &sa);
+		CHECK(err == 0, "add_sa under the expired larval state's SPI: %s", err_text(kern, err, IPPROTO_ESP));
+		(void)kern->ops->del_sa(kern->k, &dst, spi, IPPROTO_ESP, 0, 0);
+	}
 }
 
 static void check_flush(struct kernel *kern)
@@ -480,8 +518,8 @@ static void check_flush(struct kernel *kern)
 	err = kern->ops->add_policy(kern->k, &foreign);
 	CHECK(err == 0, "foreign policy (reqid %u) added (err %d)", FOREIGN_REQID, err);
 	/* Larval states expire after 1 s here; make fresh ones right before the flush. */
-	err = kern->ops->get_spi(kern->k, &r4, &l4, IPPROTO_ESP, FOREIGN_REQID, &spi_foreign);
-	err |= kern->ops->get_spi(kern->k, &r4, &l4, IPPROTO_ESP, REQ(30), &spi_ours);
+	err = kern->ops->get_spi(kern->k, &r4, &l4, IPPROTO_ESP, FOREIGN_REQID, 0, &spi_foreign);
+	err |= kern->ops->get_spi(kern->k, &r4, &l4, IPPROTO_ESP, REQ(30), 0, &spi_ours);
 	CHECK(err == 0, "foreign and own larval states created");
 	err = kern->ops->flush_stale(kern->k);
 	CHECK(err == 0, "flush_stale: %s", err_text(kern, err, 0));
@@ -541,7 +579,7 @@ int main(int argc, char **argv)
 	check_policy(&kern);
 	check_migrate(&kern, expect_esp);
 	check_acquire(&kern, &seen);
-	check_expire(&kern, &seen);
+	check_expire(&kern, &seen, expect_esp);
 	check_flush(&kern);
 	kernel_free(&kern);
 	kernel_free(&kern); /* safe twice */

@@ -141,9 +141,9 @@ static void test_larval_update(void **state)
 	const struct kernel_fake_sa *got;
 	uint32_t spi = 0, spi2 = 0;
 
-	assert_int_equal(k->ops->get_spi(k->k, &peer, &me, IPPROTO_ESP, XIKED_REQID_BASE + 3, &spi), 0);
+	assert_int_equal(k->ops->get_spi(k->k, &peer, &me, IPPROTO_ESP, XIKED_REQID_BASE + 3, 0, &spi), 0);
 	assert_int_equal(ntohl(spi), KERNEL_FAKE_SPI_FIRST);
-	assert_int_equal(k->ops->get_spi(k->k, &peer, &me, IPPROTO_ESP, XIKED_REQID_BASE + 3, &spi2), 0);
+	assert_int_equal(k->ops->get_spi(k->k, &peer, &me, IPPROTO_ESP, XIKED_REQID_BASE + 3, 0, &spi2), 0);
 	assert_int_not_equal(spi, spi2);
 	assert_int_equal(kernel_fake_larval_count(fx->f), 2);
 	got = kernel_fake_find_sa(fx->f, &me, spi, IPPROTO_ESP);
@@ -178,8 +178,23 @@ static void test_larval_update(void **state)
 	sa.spi = htonl(0x1234);
 	assert_int_equal(k->ops->update_sa(k->k, &sa), -ESRCH);
 	/* Mixed families are refused. */
-	assert_int_equal(k->ops->get_spi(k->k, &peer, &(struct kaddr){ .family = AF_INET }, IPPROTO_ESP, 1, &spi),
+	assert_int_equal(k->ops->get_spi(k->k, &peer, &(struct kaddr){ .family = AF_INET }, IPPROTO_ESP, 1, 0, &spi),
 			 -EINVAL);
+
+	/* xfrm_acq_expires: the larval state (spi2) goes with a hard expire carrying its SPI. */
+	assert_int_equal(kernel_fake_expire_larval(fx->f), 1);
+	assert_int_equal(kernel_fake_larval_count(fx->f), 0);
+	assert_null(kernel_fake_find_sa(fx->f, &me, spi2, IPPROTO_ESP));
+	assert_int_equal(kernel_fake_pending_events(fx->f), 1);
+	sa.spi = spi2;
+	assert_int_equal(k->ops->update_sa(k->k, &sa), -ESRCH);
+	/* The same SPI can be asked for again; a taken one is -ENOENT. */
+	assert_int_equal(k->ops->get_spi(k->k, &peer, &me, IPPROTO_ESP, XIKED_REQID_BASE + 3, spi2, &spi), 0);
+	assert_int_equal(spi, spi2);
+	assert_true(kernel_fake_find_sa(fx->f, &me, spi2, IPPROTO_ESP)->larval);
+	assert_int_equal(k->ops->get_spi(k->k, &peer, &me, IPPROTO_ESP, XIKED_REQID_BASE + 3, spi2, &spi), -ENOENT);
+	assert_int_equal(kernel_fake_expire_larval(fx->f), 1);
+	assert_int_equal(kernel_fake_expire_larval(fx->f), 0);
 }
 
 static void test_marks(void **state)

@@ -378,7 +378,7 @@ static void test_misc_requests(void **state)
 	struct xfrm_usersa_id id;
 
 	(void)state;
-	assert_int_equal(xfrm_msg_allocspi(&s, &d, IPPROTO_ESP, 99, &msg), 0);
+	assert_int_equal(xfrm_msg_allocspi(&s, &d, IPPROTO_ESP, 99, 0, &msg), 0);
 	h = nlmsg_hdr(msg);
 	assert_int_equal(h->nlmsg_type, XFRM_MSG_ALLOCSPI);
 	memcpy(&spi, nlmsg_data(h), sizeof(spi));
@@ -388,7 +388,13 @@ static void test_misc_requests(void **state)
 	assert_int_equal(spi.info.reqid, 99);
 	assert_memory_equal(&spi.info.id.daddr, d.a, 4);
 	xfrm_msg_free(msg);
-	assert_int_equal(xfrm_msg_allocspi(&s, &d, IPPROTO_UDP, 99, &msg), -EINVAL);
+	assert_int_equal(xfrm_msg_allocspi(&s, &d, IPPROTO_UDP, 99, 0, &msg), -EINVAL);
+	/* One wanted SPI: min = max (an expired reservation made again). */
+	assert_int_equal(xfrm_msg_allocspi(&s, &d, IPPROTO_ESP, 99, htonl(0xc1234567u), &msg), 0);
+	memcpy(&spi, nlmsg_data(nlmsg_hdr(msg)), sizeof(spi));
+	assert_int_equal(spi.min, 0xc1234567u);
+	assert_int_equal(spi.max, 0xc1234567u);
+	xfrm_msg_free(msg);
 
 	assert_int_equal(xfrm_msg_said(XFRM_MSG_DELSA, &d, htonl(0xc0000001u), IPPROTO_ESP, 0, 0, &msg), 0);
 	h = nlmsg_hdr(msg);
