@@ -319,7 +319,10 @@ static int lk_get_path(void *l, const struct kaddr *dst, const struct kaddr *src
 	    (with_src && nla_put(msg, RTA_SRC, (int)len, src->a) < 0))
 		goto out;
 	struct path_answer r = {.out = out};
-	struct nl_cb *cb = nl_cb_clone(nl_socket_get_cb(l));
+	/* nl_socket_get_cb() takes a reference: put it back, or the socket's cb leaks. */
+	struct nl_cb *scb = nl_socket_get_cb(l);
+	struct nl_cb *cb = scb ? nl_cb_clone(scb) : NULL;
+	nl_cb_put(scb);
 	err = -ENOMEM;
 	if (!cb)
 		goto out;
