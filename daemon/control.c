@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "daemon/json.h"
+#include "daemon/text.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
 
@@ -97,15 +98,10 @@ static void ok_response(struct json_writer *w)
 	json_obj_end(w);
 }
 
-/* s for a log line: truncated, anything but printable ASCII as '?' (no log injection). */
+/* s for a log line: truncated and escaped (text.h: no log injection). */
 static const char *printable(const char *s, char *buf, size_t len)
 {
-	size_t i;
-
-	for (i = 0; s[i] && i + 1 < len; i++)
-		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	buf[i] = '\0';
-	return buf;
+	return text_escape(s, strlen(s), buf, len);
 }
 
 /* Handles one request line into w. */

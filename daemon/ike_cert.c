@@ -26,6 +26,7 @@
 #include "daemon/auth.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/text.h"
 #include "daemon/names.h"
 
 /* Certificates of the peer we look at per message. */
@@ -199,10 +200,9 @@ static void id_text(const struct ike_id *id, char *buf, size_t len)
 
 	memcpy(c.data, id->data.ptr, n);
 	c.len = (uint16_t)n;
-	config_id_format(&c, buf, len);
-	for (char *p = buf; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	char raw[CONFIG_ID_MAX * 4 + 64];
+	config_id_format(&c, raw, sizeof(raw));
+	text_escape(raw, strlen(raw), buf, len); /* the peer chose it: valid UTF-8 kept, controls escaped */
 }
 
 int ike_cert_peer_key(struct ikesa *sa, const struct ike_msg *m, const struct ike_id *id,

@@ -1,5 +1,6 @@
 /* JSON writer and bounded reader; see json.h. */
 #include "daemon/json.h"
+#include "daemon/text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -13,42 +14,6 @@
 /* Longest number literal, characters. */
 #define JSON_NUMBER_MAX 64
 
-/*
- * Length of the valid UTF-8 sequence at p[0..left) (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF), or 0 if invalid.
- */
-static size_t utf8_seq_len(const unsigned char *p, size_t left)
-{
-	unsigned char c = p[0];
-	size_t n;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (left < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
 
 /* ---- writer ---- */
 

@@ -19,6 +19,7 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/text.h"
 #include "daemon/names.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
@@ -103,10 +104,9 @@ static void id_text(const struct ike_id *id, char *buf, size_t len)
 		c.type = 0;
 	if (id->type == ID_IPV6_ADDR && n != 16)
 		c.type = 0;
-	config_id_format(&c, buf, len);
-	for (char *p = buf; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-			*p = '?';
+	char raw[CONFIG_ID_MAX * 4 + 64];
+	config_id_format(&c, raw, sizeof(raw));
+	text_escape(raw, strlen(raw), buf, len); /* the peer chose it: valid UTF-8 kept, controls escaped */
 }
 
 /* "a pre-shared key", "ecdsa-sha256 (certificate 'C=.., CN=..')"... of the peer's side. */

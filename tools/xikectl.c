@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemon/json.h"
+#include "daemon/text.h"
 
 #define DEFAULT_SOCKET "/run/xiked/xiked.sock"
 /* Largest response we accept, octets (a status of many SAs can be large). */
@@ -120,15 +121,19 @@ fail:
 	return NULL;
 }
 
-/* A member as text: strings as they are, integers in decimal, else NULL. */
+/* Longest member text shown (an escaped octet takes four). */
+#define FIELD_MAX 1024
+
+/* A member as text: strings escaped (text.h), integers in decimal, else NULL. */
 static const char *field(const struct json_value *obj, const char *key, char *buf, size_t len)
 {
 	const struct json_value *v = json_get(obj, key);
 
 	if (!v)
 		return NULL;
+	/* Peers choose identities and certificate subjects: escaped for the terminal. */
 	if (v->type == JSON_STRING)
-		return v->u.str.s;
+		return text_escape(v->u.str.s, v->u.str.len, buf, len);
 	if (v->type == JSON_NUMBER) {
 		if (v->u.num.is_int)
 			snprintf(buf, len, "%" PRId64, v->u.num.i);
@@ -141,7 +146,7 @@ static const char *field(const struct json_value *obj, const char *key, char *bu
 	return NULL;
 }
 
-#define FIELD(obj, key) field(obj, key, (char[32]){ 0 }, 32)
+#define FIELD(obj, key) field(obj, key, (char[FIELD_MAX]){ 0 }, FIELD_MAX)
 
 static const char *or(const char *s, const char *dflt)
 {

@@ -34,6 +34,7 @@ struct fake {
 	char last_up[64], last_down[64];
 	int reloads;
 	int status_fail;
+	int hostile; /* the peer's identity carries terminal escapes (issue 12.6) */
 };
 
 static int fake_status(void *ctx, struct json_writer *w)
@@ -58,7 +59,9 @@ static int fake_status(void *ctx, struct json_writer *w)
 	json_obj_begin(w);
 	json_kv_str(w, "addr", "192.0.2.2");
 	json_kv_uint(w, "port", 4500);
-	json_kv_str(w, "id", "b.example");
+	json_kv_str(w, "id", f->hostile ? "b\x1b[31mRED caf\xc3\xa9" : "b.example");
+	if (f->hostile)
+		json_kv_str(w, "cert_subject", "CN=x\x1b]0;owned\x07");
 	json_obj_end(w);
 	json_kv_str(w, "spi_i", "0123456789abcdef");
 	json_kv_str(w, "spi_r", "fedcba9876543210");
@@ -467,6 +470,22 @@ static void test_xikectl(void **state)
 	xikectl(loop, 1, "",
 		"xikectl: xiked.conf:3: log: 'loud' is not one of error, warn, info, debug\n",
 		sock_path, "reload", NULL);
+	/* A peer's identity and certificate subject cannot drive the terminal; UTF-8 stays. */
+	f.hostile = 1;
+	xikectl(loop, 0, "site-b: ESTABLISHED, 0123456789abcdef_i fedcba9876543210_r\n"
+			 "  local  'a.example' @ 192.0.2.1[500]\n"
+			 "  remote 'b\\x1b[31mRED caf\xc3\xa9' @ 192.0.2.2[4500]\n"
+			 "         cert 'CN=x\\x1b]0;owned\\x07' issued by '?'\n"
+			 "  aes256gcm16-prfsha256-x25519\n"
+			 "  established 42s ago\n"
+			 "  site-b: INSTALLED, TUNNEL, ESP:aes256gcm16\n"
+			 "    interface xfrm-b, if_id 7\n"
+			 "    in  c1234567, 1234 bytes, 12 packets\n"
+			 "    out c7654321, 5678 bytes, 34 packets\n"
+			 "    local  10.1.0.0/24\n"
+			 "    remote 10.2.0.0/24 10.3.0.0/24[tcp/443]\n",
+		"", sock_path, "status", NULL);
+	f.hostile = 0;
 	f.status_fail = 1;
 	xikectl(loop, 1, "", "xikectl: status failed\n", sock_path, "status", NULL);
 	assert_string_equal(f.last_down, "site-b");
