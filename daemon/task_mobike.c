@@ -38,6 +38,7 @@
 #include "daemon/spi_table.h"
 #include "daemon/task_manager.h"
 #include "daemon/timers.h"
+#include "daemon/ts.h"
 #include "netlink/kaddr.h"
 
 #define MOBIKE_COOKIE2_LEN 16     /* RFC 4555 4.2.6: 8 to 64 octets */
@@ -141,6 +142,52 @@ static const struct ike_notify *find_notify(const struct ike_msg *m, uint16_t ty
 
 /* ---- address lists (3.4, 3.6) ---- */
 
+/* Whether the address range of ts holds the len octets of a (ports and protocol aside). */
+static bool ts_holds(const struct ike_ts *ts, const uint8_t *a, size_t len)
+{
+	size_t n = ts->type == TS_IPV4_ADDR_RANGE ? 4 : ts->type == TS_IPV6_ADDR_RANGE ? 16 : 0;
+	return n == len && memcmp(ts->start, a, n) <= 0 && memcmp(a, ts->end, n) <= 0;
+}
+
+/* Whether ts spans its whole address family (0.0.0.0/0, ::/0). */
+static bool ts_whole_family(const struct ike_ts *ts)
+{
+	size_t n = ts->type == TS_IPV4_ADDR_RANGE ? 4 : ts->type == TS_IPV6_ADDR_RANGE ? 16 : 0;
+	static const uint8_t zero[16], ones[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+						   0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	return n && memcmp(ts->start, zero, n) == 0 && memcmp(ts->end, ones, n) == 0;
+}
+
+/*
+ * Whether a is an address inside the tunnel rather than a way to reach us
+ * (3.4 asks for the addresses the peer can use for the IKE SA): one within
+ * a local traffic selector of sa's conn, a gateway's LAN address, is
+ * reached only through the tunnel. A selector that spans a whole family
+ * or holds the IKE SA's own address (a road warrior's 0.0.0.0/0) tells
+ * nothing about that and is left out.
+ */
+static bool inside_tunnel(const struct ikesa *sa, const struct sockaddr_storage *a)
+{
+	uint8_t raw[16], own[16];
+	size_t len = addr_bytes(a, raw), own_len = addr_bytes(&sa->local, own);
+	for (size_t i = 0; len && i < sa->conn->n_children; i++) {
+		struct ike_ts ts[CHILD_TS_MAX];
+		size_t n = ts_from_cfg(&sa->conn->children[i].local_ts, &sa->local, ts, CHILD_TS_MAX);
+		for (size_t j = 0; j < n; j++)
+			if (ts_holds(&ts[j], raw, len) && !ts_whole_family(&ts[j]) &&
+			    !ts_holds(&ts[j], own, own_len))
+				return true;
+	}
+	return false;
+}
+
+/* Whether our address a may be offered to the peer or used as a path's source. */
+static bool usable_local(const struct ikesa *sa, const struct sockaddr_storage *a)
+{
+	/* Our tunnel's own addresses carry no IKE, nor do those behind it. */
+	return !route_iface_has_addr(sa->e, a) && !inside_tunnel(sa, a);
+}
+
 /* Our addresses other than the IKE SA's own, or NO_ADDITIONAL_ADDRESSES; nothing if unknown. */
 static void build_addresses(struct ikesa *sa, struct ike_builder *b)
 {
@@ -152,7 +199,7 @@ static void build_addresses(struct ikesa *sa, struct ike_builder *b)
 	for (size_t i = 0; i < n; i++) {
 		uint8_t raw[16];
 		size_t len = addr_bytes(&a[i], raw);
-		if (!len || endpoint_same_addr(&a[i], &sa->local) || route_iface_has_addr(e, &a[i]))
+		if (!len || endpoint_same_addr(&a[i], &sa->local) || !usable_local(sa, &a[i]))
 			continue;
 		payload_build_notify_simple(b, PROTO_NONE,
 					    len == 4 ? N_ADDITIONAL_IP4_ADDRESS : N_ADDITIONAL_IP6_ADDRESS,
@@ -421,8 +468,8 @@ static bool find_path(struct ikesa *sa, bool skip_current, struct sockaddr_stora
 	size_t nl = e->env.local_addrs(e->env.net_ctx, ls, MOBIKE_LOCAL_ADDRS_MAX);
 	for (size_t i = 0; i < nr; i++) {
 		for (size_t j = 0; j < nl; j++) {
-			if (route_iface_has_addr(e, &ls[j]))
-				continue; /* our tunnel's own addresses carry no IKE */
+			if (!usable_local(sa, &ls[j]))
+				continue;
 			endpoint_set_port(&ls[j], lp);
 			if (!candidate(sa, skip_current, &ls[j], &rs[i]))
 				continue;

@@ -2,6 +2,7 @@
 #include "netlink/netmon.h"
 
 #include <errno.h>
+#include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
@@ -13,6 +14,7 @@
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
+#include <netlink/route/link.h>
 #include <netlink/socket.h>
 
 #include "netlink/link.h"
@@ -247,7 +249,22 @@ out:
 struct addr_walk {
 	struct sockaddr_storage *out;
 	size_t n, cap;
+	struct nl_cache *links; /* NULL: the devices' flags are not known */
 };
+
+/*
+ * Whether device ifindex is a loopback device (IFF_LOOPBACK): a global
+ * address kept there (a gateway's LAN address on lo, inside its traffic
+ * selectors) is no endpoint a peer can reach outside the tunnel.
+ */
+static bool on_loopback(struct nl_cache *links, int ifindex)
+{
+	struct rtnl_link *l = links ? rtnl_link_get(links, ifindex) : NULL;
+	bool lo = l && (rtnl_link_get_flags(l) & IFF_LOOPBACK);
+	if (l)
+		rtnl_link_put(l);
+	return lo;
+}
 
 bool netmon_addr_usable(struct rtnl_addr *a, struct sockaddr_storage *out)
 {
@@ -268,7 +285,9 @@ bool netmon_addr_usable(struct rtnl_addr *a, struct sockaddr_storage *out)
 static void on_addr(struct nl_object *obj, void *arg)
 {
 	struct addr_walk *w = arg;
-	if (w->n < w->cap && netmon_addr_usable((struct rtnl_addr *)obj, &w->out[w->n]))
+	struct rtnl_addr *a = (struct rtnl_addr *)obj;
+	if (w->n < w->cap && !on_loopback(w->links, rtnl_addr_get_ifindex(a)) &&
+	    netmon_addr_usable(a, &w->out[w->n]))
 		w->n++;
 }
 
@@ -279,7 +298,11 @@ size_t netmon_local_addrs(void *ctx, struct sockaddr_storage *out, size_t cap)
 	if (rtnl_addr_alloc_cache(m->req, &cache) < 0)
 		return 0;
 	struct addr_walk w = {.out = out, .cap = cap};
+	if (rtnl_link_alloc_cache(m->req, AF_UNSPEC, &w.links) < 0)
+		w.links = NULL; /* then addresses on lo are not told apart */
 	nl_cache_foreach(cache, on_addr, &w);
 	nl_cache_free(cache);
+	if (w.links)
+		nl_cache_free(w.links);
 	return w.n;
 }

@@ -6,8 +6,9 @@
  * whether anything changed; the daemon debounces (mobike_net_changed) and then asks:
  *   - netmon_route_source(): RTM_GETROUTE to a destination, the source address the
  *     kernel would use (RTA_PREFSRC); -ENETUNREACH/-EHOSTUNREACH without a route;
- *   - netmon_local_addrs(): the global-scope addresses of this host (RTM_GETADDR dump),
- *     announced to MOBIKE peers as ADDITIONAL_IP4/IP6_ADDRESS.
+ *   - netmon_local_addrs(): the global-scope addresses of this host (RTM_GETADDR dump)
+ *     outside loopback devices (RTM_GETLINK, IFF_LOOPBACK), announced to MOBIKE peers as
+ *     ADDITIONAL_IP4/IP6_ADDRESS.
  * The engine sees these two through struct engine_env (route_source, local_addrs), which
  * the unit tests fake (tests/unit/engine_world.c).
  *

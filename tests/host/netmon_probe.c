@@ -96,7 +96,7 @@ int main(void)
 		printf("skip: cannot create a network namespace (%s); run as root\n", strerror(errno));
 		return 77;
 	}
-	if (sh("ip link set lo up && "
+	if (sh("ip link set lo up && ip addr add 10.1.0.1/32 dev lo && "
 	       "ip link add wifi type veth peer name wifi-r && ip link set wifi up && ip link set wifi-r up && "
 	       "ip link add lte type veth peer name lte-r && ip link set lte up && ip link set lte-r up && "
 	       "ip addr add 198.51.100.2/24 dev wifi && ip addr add 203.0.113.2/24 dev lte && "
@@ -114,6 +114,7 @@ int main(void)
 	CHECK(err == 0 && strcmp(s, "198.51.100.2") == 0, "source toward the peer: wifi's %s (err %d)", s, err);
 	CHECK(has_addr(m, "198.51.100.2") && has_addr(m, "203.0.113.2"), "local addresses: both uplinks");
 	CHECK(!has_addr(m, "127.0.0.1"), "local addresses: not loopback");
+	CHECK(!has_addr(m, "10.1.0.1"), "local addresses: not a global address on lo (a LAN address kept there)");
 
 	sh("ip addr del 198.51.100.2/24 dev wifi");
 	CHECK(event(m), "event: wifi's address removed");

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/log.h"
 #include "daemon/mobike.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
@@ -668,6 +669,115 @@ static void test_path_failed_next_local_answered(void **st)
 	world_free();
 }
 
+/*
+ * How many additional addresses each side took from the other's list
+ * (RFC 4555 3.4), read from their logs ("the peer has N additional
+ * addresses"); -1 when a side logged none. a's tags start with its conn
+ * "b", b's with "a".
+ */
+static int peer_addrs_of[2];
+
+static void addrs_sink(void *ctx, enum log_group g, enum log_level l, const char *msg)
+{
+	(void)ctx, (void)g, (void)l;
+	const char *p = strstr(msg, ": the peer has ");
+	if (p && (msg[0] == 'a' || msg[0] == 'b') && msg[1] == '[')
+		peer_addrs_of[msg[0] == 'b' ? 0 : 1] = atoi(p + strlen(": the peer has "));
+}
+
+static void establish_counting_addrs(void)
+{
+	peer_addrs_of[0] = peer_addrs_of[1] = -1;
+	log_set_level(LOG_LVL_INFO);
+	log_set_sink(addrs_sink, NULL);
+	establish();
+	log_set_sink(NULL, NULL);
+	log_set_level(LOG_LVL_ERROR);
+	assert_tunnel();
+	assert_true(sa_of(0)->ext & EXT_MOBIKE);
+}
+
+/*
+ * Only addresses the peer can reach outside the tunnel are offered (3.4):
+ * not b's LAN address 10.2.0.1, inside its local selector 10.2.0.0/24
+ * (on lo: netmon leaves loopback devices out itself). When a's path
+ * fails, it tries b's other address 192.0.2.22, never 10.2.0.1.
+ */
+static void test_addresses_outside_tunnel(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	static const char *const b_ips[] = {"192.0.2.2", "10.2.0.1", "192.0.2.22"};
+	static const char *const a_ips[] = {"192.0.2.1", "10.1.0.7"};
+	set_addrs(1, b_ips, 3);
+	set_addrs(0, a_ips, 2);
+	establish_counting_addrs();
+	assert_int_equal(peer_addrs_of[0], 1); /* a took 192.0.2.22 */
+	assert_int_equal(peer_addrs_of[1], 0); /* b got NO_ADDITIONAL_ADDRESSES */
+	struct ikesa *a = sa_of(0);
+	tm_queue(a, task_dpd_new());
+	drop(INFORMATIONAL, false);
+	advance(4000);
+	drop(INFORMATIONAL, false); /* retransmit 1 */
+	advance(7200);
+	assert_int_equal(W->nq, 1);
+	assert_string_equal(ip_of(&W->q[0].dst), "192.0.2.22");
+	world_free();
+}
+
+/* a's own addresses inside its local selector are no path source when a path fails either. */
+static void test_local_path_outside_tunnel(void **st)
+{
+	(void)st;
+	world_new(&DEFAULTS);
+	static const char *const a_ips[] = {"192.0.2.1", "10.1.0.7", "192.0.2.11"};
+	set_addrs(0, a_ips, 3);
+	establish_counting_addrs();
+	assert_int_equal(peer_addrs_of[1], 1); /* b took 192.0.2.11 only */
+	struct ikesa *a = sa_of(0);
+	tm_queue(a, task_dpd_new());
+	drop(INFORMATIONAL, false);
+	advance(4000);
+	drop(INFORMATIONAL, false);
+	advance(7200);
+	assert_int_equal(W->nq, 1);
+	assert_string_equal(ip_of(&W->q[0].from), "192.0.2.11");
+	step(1, INFORMATIONAL, false); /* the DPD */
+	step(0, INFORMATIONAL, true);
+	step(1, INFORMATIONAL, false); /* UPDATE_SA_ADDRESSES */
+	step(0, INFORMATIONAL, true);
+	assert_children_at(0, "192.0.2.11", "192.0.2.2");
+	world_free();
+}
+
+/*
+ * Selectors that span a whole family (0.0.0.0/0, ::/0) or hold the IKE
+ * SA's own address say nothing about reachability: the addresses they
+ * cover are offered.
+ */
+static void test_addresses_wide_selectors(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.ts_lb = "0.0.0.0/0";
+	p.ts_ra = "0.0.0.0/0";
+	world_new(&p);
+	static const char *const b_ips[] = {"192.0.2.2", "10.2.0.1", "198.51.100.2"};
+	set_addrs(1, b_ips, 3);
+	establish_counting_addrs();
+	assert_int_equal(peer_addrs_of[0], 2);
+	world_free();
+	p = DEFAULTS;
+	p.ts_lb = "192.0.2.0/24";
+	p.ts_ra = "192.0.2.0/24";
+	world_new(&p);
+	static const char *const b2_ips[] = {"192.0.2.2", "192.0.2.22", "10.2.0.1"};
+	set_addrs(1, b2_ips, 3);
+	establish_counting_addrs();
+	assert_int_equal(peer_addrs_of[0], 2);
+	world_free();
+}
+
 /* The default two sites (engine_world.c), with the addresses given; "%any" allowed. */
 static void world_addrs(const char *la, const char *ra, const char *lb)
 {
@@ -789,6 +899,9 @@ int main(void)
 		cmocka_unit_test(test_path_failed_next_local_answered),
 		cmocka_unit_test(test_ipv6_move),
 		cmocka_unit_test(test_ipv4_to_ipv6),
+		cmocka_unit_test(test_addresses_outside_tunnel),
+		cmocka_unit_test(test_local_path_outside_tunnel),
+		cmocka_unit_test(test_addresses_wide_selectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
