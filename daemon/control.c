@@ -33,6 +33,7 @@ struct client {
 	size_t out_len, out_off;
 	bool eof; /* the client closed its side */
 	bool overflow; /* line too long: close after the error is written */
+	struct timer idle; /* closes a client that does nothing (CONTROL_IDLE_MS) */
 };
 
 struct control {
@@ -42,12 +43,14 @@ struct control {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct client *clients;
 	size_t n_clients;
+	uint32_t idle_ms; /* CONTROL_IDLE_MS; tests shorten it */
 };
 
 static void client_free(struct client *cl)
 {
 	struct control *c = cl->ctl;
 
+	timer_cancel(c->loop, &cl->idle);
 	loop_del_fd(c->loop, cl->fd);
 	close(cl->fd);
 	if (cl->prev)
@@ -282,7 +285,7 @@ static void client_cb(struct loop *loop, int fd, uint32_t events, void *ctx)
 {
 	struct client *cl = ctx;
 
-	(void)loop;
+	timer_arm_in(loop, &cl->idle, cl->ctl->idle_ms); /* it did something */
 	if (events & EPOLLIN) {
 		if (cl->in_cap < CONTROL_LINE_MAX) {
 			char *p = realloc(cl->in, CONTROL_LINE_MAX);
@@ -321,6 +324,31 @@ close:
 	client_free(cl);
 }
 
+static void idle_cb(struct loop *loop, struct timer *t, void *ctx)
+{
+	struct client *cl = ctx;
+
+	(void)loop;
+	(void)t;
+	log_msg(LOG_CTL, LOG_LVL_INFO, "control client idle for %u ms: closed", cl->ctl->idle_ms);
+	client_free(cl);
+}
+
+/*
+ * A client beyond CONTROL_CLIENTS_MAX: told why, then closed (the
+ * response fits the socket buffer; a client that connects and then
+ * writes still reads it, xikectl does).
+ */
+static void refuse_client(int cfd)
+{
+	char line[128];
+	int n = snprintf(line, sizeof(line),
+			 "{\"ok\":false,\"error\":\"xiked serves %d control clients already: try again later\"}\n",
+			 CONTROL_CLIENTS_MAX);
+	(void)!send(cfd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(cfd);
+}
+
 static void accept_cb(struct loop *loop, int fd, uint32_t events, void *ctx)
 {
 	struct control *c = ctx;
@@ -338,7 +366,7 @@ static void accept_cb(struct loop *loop, int fd, uint32_t events, void *ctx)
 		if (c->n_clients >= CONTROL_CLIENTS_MAX) {
 			log_msg(LOG_CTL, LOG_LVL_WARN, "refusing client: %d already connected",
 				CONTROL_CLIENTS_MAX);
-			close(cfd);
+			refuse_client(cfd);
 			continue;
 		}
 		cl = calloc(1, sizeof(*cl));
@@ -349,6 +377,8 @@ static void accept_cb(struct loop *loop, int fd, uint32_t events, void *ctx)
 		}
 		cl->fd = cfd;
 		cl->ctl = c;
+		timer_init(&cl->idle, idle_cb, cl);
+		timer_arm_in(loop, &cl->idle, c->idle_ms);
 		cl->next = c->clients;
 		if (c->clients)
 			c->clients->prev = cl;
@@ -420,6 +450,7 @@ int control_new(struct loop *loop, const char *path, const struct control_handle
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	c->idle_ms = CONTROL_IDLE_MS;
 	c->loop = loop;
 	c->h = *h;
 	c->fd = -1;
@@ -473,4 +504,9 @@ void control_free(struct control *c)
 	close(c->fd);
 	unlink(c->path);
 	free(c);
+}
+
+void control_set_idle_ms(struct control *c, uint32_t ms)
+{
+	c->idle_ms = ms;
 }

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct json_writer;
 struct loop;
@@ -25,8 +26,13 @@ struct control;
 
 /* Longest request line, octets, newline included. */
 #define CONTROL_LINE_MAX 65536
-/* Clients served at once; more are refused. */
+/* Clients served at once; more get an error response and are closed. */
 #define CONTROL_CLIENTS_MAX 64
+/*
+ * A client that neither sends a request nor reads its response for this
+ * long is closed, so silent clients cannot fill the table.
+ */
+#define CONTROL_IDLE_MS 30000
 
 /*
  * Provided by the engine. Each returns 0 on success or a negative value on
@@ -58,5 +64,8 @@ int control_new(struct loop *loop, const char *path, const struct control_handle
 		struct control **out);
 /* Closes every client and the socket and removes the socket file. NULL-safe. */
 void control_free(struct control *c);
+
+/* Shortens CONTROL_IDLE_MS (tests); clients accepted from now on get ms. */
+void control_set_idle_ms(struct control *c, uint32_t ms);
 
 #endif

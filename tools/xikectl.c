@@ -9,10 +9,12 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -20,6 +22,10 @@
 #include "daemon/text.h"
 
 #define DEFAULT_SOCKET "/run/xiked/xiked.sock"
+/* How long we wait for xiked's answer (a status of 100,000 SAs takes about a second). */
+#define RESPONSE_TIMEOUT_S 120
+#define STR(x) #x
+#define XSTR(x) STR(x)
 /* Largest response we accept, octets (a status of many SAs can be large). */
 #define RESPONSE_MAX (256u << 20)
 
@@ -45,6 +51,10 @@ static int connect_socket(const char *path)
 		fprintf(stderr, "xikectl: socket: %s\n", strerror(errno));
 		return -1;
 	}
+	/* Never wait for ever on a daemon that does not answer. */
+	struct timeval tv = {.tv_sec = RESPONSE_TIMEOUT_S};
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		int e = errno;
 
@@ -72,8 +82,8 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* Reads one line (without the newline) into a new buffer; NULL on error. */
-static char *read_line(int fd, size_t *out_len)
+/* Reads one line (without the newline) into a new buffer; NULL on error (said unless quiet). */
+static char *read_line(int fd, size_t *out_len, bool quiet)
 {
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap);
@@ -101,11 +111,16 @@ static char *read_line(int fd, size_t *out_len)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			fprintf(stderr, "xikectl: reading the response: %s\n", strerror(errno));
+			if (!quiet)
+				fprintf(stderr, "xikectl: reading the response: %s\n",
+					errno == EAGAIN || errno == EWOULDBLOCK
+						? "no answer within " XSTR(RESPONSE_TIMEOUT_S) " s"
+						: strerror(errno));
 			goto fail;
 		}
 		if (n == 0) {
-			fprintf(stderr, "xikectl: xiked closed the connection without answering\n");
+			if (!quiet)
+				fprintf(stderr, "xikectl: xiked closed the connection without answering\n");
 			goto fail;
 		}
 		nl = memchr(buf + len, '\n', (size_t)n);
@@ -343,10 +358,16 @@ int main(int argc, char **argv)
 		goto out;
 	if (write_all(fd, json_writer_str(&w), json_writer_len(&w)) < 0 ||
 	    write_all(fd, "\n", 1) < 0) {
-		fprintf(stderr, "xikectl: sending the request: %s\n", strerror(errno));
-		goto out;
+		/* A daemon that refuses us (too many clients) has answered before closing. */
+		int e = errno;
+		line = read_line(fd, &line_len, true);
+		if (!line) {
+			fprintf(stderr, "xikectl: sending the request: %s\n", strerror(e));
+			goto out;
+		}
+	} else {
+		line = read_line(fd, &line_len, false);
 	}
-	line = read_line(fd, &line_len);
 	if (!line)
 		goto out;
 	if (json_parse(line, line_len, 0, &resp, perr, sizeof(perr)) < 0) {

@@ -506,12 +506,82 @@ static void test_xikectl(void **state)
 	loop_free(loop);
 }
 
+/*
+ * Issue 12.7: silent clients cannot lock xikectl out. CONTROL_CLIENTS_MAX
+ * clients that send nothing fill the table: the next one is answered with
+ * an error (raw, and xikectl says it and exits 1, instead of hanging); a
+ * silent client is closed after the idle time, one that talks is not.
+ */
+static int stuck_clients(void *arg)
+{
+	int fds[CONTROL_CLIENTS_MAX];
+	char buf[256];
+	(void)arg;
+	for (int i = 0; i < CONTROL_CLIENTS_MAX; i++)
+		if ((fds[i] = client_connect()) < 0)
+			return 30;
+	int fd = client_connect();
+	if (fd < 0 || read_line(fd, buf, sizeof(buf)) < 0 ||
+	    strcmp(buf, "{\"ok\":false,\"error\":\"xiked serves 64 control clients already: try again later\"}") != 0)
+		return 31;
+	close(fd);
+	/* xikectl, as an administrator runs it now: an answer, not a hang */
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "timeout 20 %s -s %s status >%s/out 2>%s/err", getenv("XIKECTL"),
+		 sock_path, tmpdir, tmpdir);
+	int rc = system(cmd);
+	if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 1)
+		return 32;
+	snprintf(cmd, sizeof(cmd), "%s/err", tmpdir);
+	if (strcmp(slurp(cmd), "xikectl: xiked serves 64 control clients already: try again later\n") != 0)
+		return 33;
+	/* The silent ones are closed after the idle time (200 ms here); a talking one is not. */
+	usleep(400 * 1000); /* the silent ones' idle time passes: the table has room again */
+	int talk = client_connect();
+	if (talk < 0)
+		return 34;
+	for (int i = 0; i < 6; i++) {
+		usleep(60 * 1000);
+		if (write(talk, "{\"cmd\":\"status\"}\n", 17) != 17 || expect_line(talk, status_line))
+			return 35;
+	}
+	for (int i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+		if (read(fds[i], buf, sizeof(buf)) != 0)
+			return 36; /* EOF: the server closed it */
+		close(fds[i]);
+	}
+	close(talk);
+	return 0;
+}
+
+static void test_stuck_clients(void **state)
+{
+	struct fake f = { 0 };
+	struct control_handlers h = { .status = fake_status, .up = fake_up, .down = fake_down,
+				      .reload = fake_reload, .ctx = &f };
+	struct loop *loop = loop_new(NULL);
+	struct control *c;
+
+	(void)state;
+	if (!getenv("XIKECTL")) {
+		print_message("XIKECTL not set: skipped\n");
+		skip();
+	}
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(control_new(loop, sock_path, &h, &c), 0);
+	control_set_idle_ms(c, 200);
+	assert_int_equal(serve_while(loop, stuck_clients, NULL), 0);
+	control_free(c);
+	loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_requests, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_socket_file, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_xikectl, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_stuck_clients, setup_dir, teardown_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
