@@ -197,12 +197,17 @@ ns_addr() { # ns_addr NS IF ADDR/PFX...: IPv6 ones with nodad (usable at once)
 charon_dir() { echo "$VM_SS_DIR/$1"; }
 charon_log() { echo "$VM_SS_DIR/$1/charon.log"; }
 
+# A charon runs from the host root, or from a peer root (tools/peer-roots)
+# when VM_ROOT[NS] names one: charon_root NS ROOT-NAME before charon_start.
+declare -A VM_ROOT=()
+charon_root() { VM_ROOT[$1]=$(peer_root "$2"); }
+
 # charon_start NS [EXTRA]: write NS's strongswan.conf and start charon in NS;
 # EXTRA is added inside the charon section, one "key = value" per line.
 # Returns once the vici socket is there.  XIKED_CHARON_LOG sets the log
 # level of the ike/cfg/knl/net subsystems (default 1).
 charon_start() {
-  local n=$1 extra=${2:-} d lvl=${XIKED_CHARON_LOG:-1}
+  local n=$1 extra=${2:-} d lvl=${XIKED_CHARON_LOG:-1} root=${VM_ROOT[$1]:-}
   d=$(charon_dir "$n")
   mkdir -p "$d"
   rm -f "$d/charon.vici"
@@ -240,9 +245,14 @@ swanctl {
   socket = unix://$d/charon.vici
 }
 EOF
-  ip netns exec "$n" sh -c 'mount -t tmpfs t /run && exec "$@"' charon \
-    env STRONGSWAN_CONF="$d/strongswan.conf" /usr/lib/ipsec/charon \
-    > "$d/charon.out" 2>&1 &
+  if [ -n "$root" ]; then
+    in_root "$n" "$root" /usr/bin/env STRONGSWAN_CONF="$d/strongswan.conf" /usr/lib/ipsec/charon \
+      > "$d/charon.out" 2>&1 &
+  else
+    ip netns exec "$n" sh -c 'mount -t tmpfs t /run && exec "$@"' charon \
+      env STRONGSWAN_CONF="$d/strongswan.conf" /usr/lib/ipsec/charon \
+      > "$d/charon.out" 2>&1 &
+  fi
   echo $! > "$d/charon.pid"
   VM_CHARONS+=("$n")
   wait_for 60 "charon's vici socket in $n" test -S "$d/charon.vici" || {
@@ -252,10 +262,15 @@ EOF
 }
 
 swanctl_in() { # swanctl_in NS SWANCTL-ARGS...: swanctl against NS's charon
-  local n=$1 d
+  local n=$1 d root=${VM_ROOT[$1]:-}
   shift
   d=$(charon_dir "$n")
-  STRONGSWAN_CONF="$d/strongswan.conf" swanctl "$@" --uri "unix://$d/charon.vici"
+  if [ -n "$root" ]; then # the peer root's own swanctl, of its charon's version
+    in_root "$n" "$root" /usr/bin/env STRONGSWAN_CONF="$d/strongswan.conf" \
+      swanctl "$@" --uri "unix://$d/charon.vici"
+  else
+    STRONGSWAN_CONF="$d/strongswan.conf" swanctl "$@" --uri "unix://$d/charon.vici"
+  fi
 }
 
 charon_load() { swanctl_in "$1" --load-all --file "$2"; } # charon_load NS FILE
@@ -283,9 +298,134 @@ pid_gone() { # pid_gone PID: no such process, or only an unreaped zombie
   [ "$st" = Z ]
 }
 
-vm_cleanup() { # stop the charons and delete the namespaces this script made
+# ---------------------------------------------------------------- peer roots
+# Debian roots of other IKE implementations (tools/peer-roots builds them on
+# the host; the VM sees them read-only through its 9p host root).  A daemon
+# runs from one with chroot in a network namespace; what the chroot needs is
+# in tests/vm/README.
+
+VM_PEER_CACHE=${XIKED_PEER_CACHE:-/var/cache/xiked/peers}
+
+# peer_root NAME: the root's directory (status 1, and why, if it is missing).
+peer_root() {
+  local r=$VM_PEER_CACHE/$1
+  if [ ! -f "$r/.xiked-recipe" ]; then
+    echo "peer root $r missing (tools/peer-roots $1 builds it)" >&2
+    return 1
+  fi
+  echo "$r"
+}
+
+# peer_version NAME PACKAGE: PACKAGE's Debian version in root NAME.
+peer_version() { awk -v p="$2" '$1 == p { print $2 }' "$VM_PEER_CACHE/$1/.xiked-packages"; }
+
+# in_root NS ROOT CMD...: CMD chrooted into ROOT (a directory) in namespace
+# NS.  `ip netns exec` gives the command its own mount namespace (a slave of
+# the VM's), so the mounts below are private to it and vanish with it: the
+# VM's /dev, a proc of the namespace (its /proc/net is NS's), /sys, the VM's
+# /tmp at the same path (configuration, logs, sockets: one path inside and
+# outside the root) and an empty /run.
+in_root() {
+  local n=$1 r=$2
+  shift 2
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  ip netns exec "$n" sh -c '
+    r=$1; shift
+    mount --rbind /dev "$r/dev" && mount -t proc proc "$r/proc" &&
+      mount --rbind /sys "$r/sys" && mount --rbind /tmp "$r/tmp" &&
+      mount -t tmpfs -o mode=755 run "$r/run" || exit 125
+    exec chroot "$r" "$@"' in_root "$r" "$@"
+}
+
+# ---------------------------------------------------------------- libreswan
+# Each pluto gets $VM_LS_DIR/NS/ holding ipsec.conf (written by the
+# scenario), ipsec.secrets, its NSS database nss/, the control socket under
+# run/, pluto.log and pluto.out, pluto.pid.  Every path is passed on the
+# command line (--config, --rundir, --nssdir, --secretsfile, --ctlsocket):
+# nothing of the root's read-only /etc is used.
+
+VM_LS_DIR=${XIKED_LS_DIR:-/tmp/xiked-ls}
+VM_PLUTOS=()
+declare -A VM_LS_ROOT=()
+
+pluto_dir() { echo "$VM_LS_DIR/$1"; }
+
+# pluto_init NS ROOT-NAME [CA-CERT [NICK CERT KEY]]: NS's directory and NSS
+# database, trusting CA-CERT (PEM) if given, holding our certificate and key
+# (PEM) as NICK if given: through a PKCS#12 file, NSS takes keys no other
+# way.  One chroot for all of it (each costs seconds under TCG); the files
+# go through NS's directory since the root sees only the VM's /tmp.
+pluto_init() {
+  local n=$1 d root
+  root=$(peer_root "$2") || return 1
+  VM_LS_ROOT[$n]=$root
+  d=$(pluto_dir "$n")
+  rm -rf "$d"
+  mkdir -p "$d/nss" "$d/run"
+  : > "$d/ipsec.secrets"
+  chmod 600 "$d/ipsec.secrets"
+  [ -z "${3:-}" ] || cp "$3" "$d/ca.crt"
+  [ -z "${4:-}" ] || { cp "$5" "$d/$4.crt" && cp "$6" "$d/$4.key"; } || return 1
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  pluto_in "$n" sh -euc '
+    d=$1 nick=$2
+    certutil -N -d "sql:$d/nss" --empty-password
+    [ ! -f "$d/ca.crt" ] || certutil -A -d "sql:$d/nss" -n ca -t CT,, -a -i "$d/ca.crt"
+    if [ -n "$nick" ]; then
+      openssl pkcs12 -export -in "$d/$nick.crt" -inkey "$d/$nick.key" -name "$nick" \
+        -passout pass:xiked -out "$d/$nick.p12"
+      pk12util -i "$d/$nick.p12" -d "sql:$d/nss" -W xiked
+    fi' pluto_init "$d" "${4:-}"
+}
+
+pluto_in() { local n=$1; shift; in_root "$n" "${VM_LS_ROOT[$n]}" "$@"; } # pluto_in NS CMD...
+
+# pluto_start NS: start pluto in NS with $VM_LS_DIR/NS/ipsec.conf; returns
+# once its control socket answers.  pluto listens on the addresses NS has
+# when it starts (whack --listen rescans).
+pluto_start() {
+  local n=$1 d
+  d=$(pluto_dir "$n")
+  rm -f "$d/run/pluto.ctl"
+  pluto_in "$n" /usr/libexec/ipsec/pluto --nofork --stderrlog --config "$d/ipsec.conf" \
+    --rundir "$d/run" --dumpdir "$d/run" --nssdir "$d/nss" --secretsfile "$d/ipsec.secrets" \
+    --ipsecdir "$d" --logfile "$d/pluto.log" > "$d/pluto.out" 2>&1 &
+  echo $! > "$d/pluto.pid"
+  VM_PLUTOS+=("$n")
+  wait_for 60 "pluto's control socket in $n" whack_in "$n" --status || {
+    tail -n 20 "$d/pluto.out" "$d/pluto.log" >&2 2>/dev/null
+    return 1
+  }
+}
+
+whack_in() { # whack_in NS WHACK-ARGS...: whack against NS's pluto
+  pluto_in "$1" /usr/libexec/ipsec/whack --ctlsocket "$(pluto_dir "$1")/run/pluto.ctl" "${@:2}"
+}
+
+# pluto_add NS CONN...: load CONNs of NS's ipsec.conf into pluto.
+pluto_add() {
+  local d
+  d=$(pluto_dir "$1")
+  pluto_in "$1" /usr/libexec/ipsec/addconn --config "$d/ipsec.conf" \
+    --ctlsocket "$d/run/pluto.ctl" "${@:2}"
+}
+
+pluto_stop() { # pluto_stop NS: stop NS's pluto (it removes its SAs)
+  local d pid
+  d=$(pluto_dir "$1")
+  [ -f "$d/pluto.pid" ] || return 0
+  pid=$(cat "$d/pluto.pid")
+  rm -f "$d/pluto.pid"
+  whack_in "$1" --shutdown > /dev/null 2>&1 || kill "$pid" 2>/dev/null || return 0
+  wait_for 20 "pluto in $1 to stop" pid_gone "$pid" || kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null || true
+}
+
+vm_cleanup() { # stop the daemons and delete the namespaces this script made
   local n
   for n in "${VM_CHARONS[@]}"; do charon_stop "$n"; done
+  for n in "${VM_PLUTOS[@]}"; do pluto_stop "$n"; done
+  VM_PLUTOS=()
   for n in "${VM_NETNS[@]}"; do ip netns delete "$n" 2>/dev/null || true; done
   VM_CHARONS=()
   VM_NETNS=()
