@@ -212,10 +212,10 @@ charon_start() {
   mkdir -p "$d"
   rm -f "$d/charon.vici"
   # One key per line: "a = 1 b = 2" on one line is read as one value.
+  # charon installs its own routes into the tunnels (table 220, its default).
   cat > "$d/strongswan.conf" <<EOF
 charon {
   load = random nonce openssl pem pkcs1 x509 pubkey kdf hmac sha2 kernel-netlink socket-default vici
-  install_routes = no
   filelog {
     main {
       path = $d/charon.log

@@ -35,8 +35,6 @@ ns_addr a va 192.0.2.1/24 2001:db8::1/64
 ns_addr b vb 192.0.2.2/24 2001:db8::2/64
 ns_addr a lo 10.1.0.1/32
 ns_addr b lo 10.2.0.1/32
-ns a ip route add 10.2.0.1/32 via 192.0.2.2 src 10.1.0.1
-ns b ip route add 10.1.0.1/32 via 192.0.2.1 src 10.2.0.1
 check "veth IPv4" ns_ping a -c 1 -W 5 192.0.2.2
 check "veth IPv6 (nodad)" ns_ping a -6 -c 1 -W 5 2001:db8::2
 

@@ -76,10 +76,6 @@ ns_addr cs ss 198.51.100.2/24
 ns_addr ca lo 10.1.0.1/32
 ns_addr cb lo 10.2.0.1/32
 ns_addr cs lo 10.3.0.1/32
-ns ca ip route add 10.2.0.0/24 via 192.0.2.2 src 10.1.0.1
-ns ca ip route add 10.3.0.0/24 via 198.51.100.2 src 10.1.0.1
-ns cb ip route add 10.1.0.0/24 via 192.0.2.1 src 10.2.0.1
-ns cs ip route add 10.1.0.0/24 via 198.51.100.1 src 10.3.0.1
 check "veth ca-cb" ns_ping ca -c 1 -W 5 192.0.2.2
 check "veth ca-cs" ns_ping ca -c 1 -W 5 198.51.100.2
 

@@ -53,10 +53,10 @@ ns_addr r veth_rb 198.51.100.254/24
 ns_addr b veth_b 198.51.100.2/24
 ns_addr a lo 10.1.0.1/32
 ns_addr b lo 10.2.0.1/32
+# Each host's default route through the router, as any host on a routed network has;
+# the routes into the tunnel are xiked's (table 220).
 ns a ip route add default via 192.0.2.254
-ns a ip route add 10.2.0.0/16 via 192.0.2.254 src 10.1.0.1
 ns b ip route add default via 198.51.100.254
-ns b ip route add 10.1.0.0/16 via 198.51.100.254 src 10.2.0.1
 ns r sysctl -qw net.ipv4.ip_forward=1
 # Before any defragmentation (priority -500 < conntrack's -400): drop and count IP fragments.
 ns r nft -f - <<'EOF'

@@ -72,9 +72,9 @@ ns_addr r veth_rb 203.0.113.1/24
 ns_addr b veth_b 203.0.113.2/24
 ns_addr a lo 10.1.0.1/32
 ns_addr b lo 10.2.0.1/32
+# A's default route through its NAT router, as a host behind one has; the routes into
+# the tunnel are xiked's (table 220).
 ns a ip route add default via 192.168.1.1
-ns a ip route add 10.2.0.0/24 via 192.168.1.1 src 10.1.0.1
-ns b ip route add 10.1.0.0/24 via 203.0.113.1 src 10.2.0.1
 ns r sysctl -qw net.ipv4.ip_forward=1
 # Masquerade A behind 203.0.113.1; count one-octet UDP payloads to 4500 (keepalives).
 ns r nft -f - <<'EOF'

@@ -107,10 +107,6 @@ ns_addr s ss 198.51.100.2/24
 ns_addr a lo 10.1.0.1/32
 ns_addr b lo 10.2.0.1/32
 ns_addr s lo 10.3.0.1/32
-ns a ip route add 10.2.0.0/24 via 192.0.2.2 src 10.1.0.1
-ns a ip route add 10.3.0.0/24 via 198.51.100.2 src 10.1.0.1
-ns b ip route add 10.1.0.0/24 via 192.0.2.1 src 10.2.0.1
-ns s ip route add 10.1.0.0/24 via 198.51.100.1 src 10.3.0.1
 check "veth a-b" ns_ping a -c 1 -W 5 192.0.2.2
 check "veth a-s" ns_ping a -c 1 -W 5 198.51.100.2
 

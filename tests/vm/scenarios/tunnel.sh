@@ -14,6 +14,7 @@
 # XIKED_TUNNEL_CASES=REGEX runs only the cases whose label matches (grep -E),
 # for quicker runs while debugging; XIKED_VM_OUT=DIR keeps the daemons' logs.
 #
+# No route is added by hand: xiked's routes (table 220) and charon's steer the tunnels.
 # Topology (namespaces; inner addresses on lo):
 #   a (xiked A)  xa 192.0.2.1/24 2001:db8::1/64 --- xb 192.0.2.2 2001:db8::2  b (xiked B)
 #     10.1.0.1 fd01::1                                  10.2.0.1 fd02::1
@@ -71,12 +72,6 @@ ns_addr s ss 198.51.100.2/24
 ns_addr a lo 10.1.0.1/32 fd01::1/128
 ns_addr b lo 10.2.0.1/32 fd02::1/128
 ns_addr s lo 10.3.0.1/32
-ns a ip route add 10.2.0.0/24 via 192.0.2.2 src 10.1.0.1
-ns a ip -6 route add fd02::/64 via 2001:db8::2 src fd01::1
-ns a ip route add 10.3.0.0/24 via 198.51.100.2 src 10.1.0.1
-ns b ip route add 10.1.0.0/24 via 192.0.2.1 src 10.2.0.1
-ns b ip -6 route add fd01::/64 via 2001:db8::1 src fd02::1
-ns s ip route add 10.1.0.0/24 via 198.51.100.1 src 10.3.0.1
 check "veth a-b IPv4" ns_ping a -c 1 -W 5 192.0.2.2
 check "veth a-b IPv6 (nodad)" ns_ping a -6 -c 1 -W 5 2001:db8::2
 check "veth a-s IPv4" ns_ping a -c 1 -W 5 198.51.100.2
@@ -106,13 +101,15 @@ ping_all() {
 }
 
 # gone_everywhere NS...: no xfrm state or policy left in any of them (waits 30 s).
-all_empty() { local n; for n in "$@"; do xfrm_empty "$n" || return 1; done; }
+# Table 220 and the rules too: xiked's routes go with its Child SAs (and charon's with its).
+all_empty() { local n; for n in "$@"; do xfrm_empty "$n" && routes_empty "$n" || return 1; done; }
 gone_everywhere() {
   local n
   wait_for 30 "xfrm states and policies to go in $*" all_empty "$@" && return 0
   for n in "$@"; do
     echo "left in $n:"
     { ip -n "$n" xfrm state; xfrm_policies "$n"; } | sed -E 's/0x[0-9a-f]{16,}/KEY/g'
+    routes_show "$n"
   done
   return 1
 }
@@ -166,8 +163,16 @@ case_xx() {
       xfrm_expect $n 2 $pairs $pairs $pairs tunnel "${res[@]}"
   done
   if [ "$fam" = 4 ]; then
+    check "$label: xiked's routes: a 10.2.0.0/24 via 192.0.2.2 src 10.1.0.1 (table 220)" \
+      route_expect a '^10\.2\.0\.0/24 via 192\.0\.2\.2 dev xa proto 150 src 10\.1\.0\.1'
+    check "$label: xiked's routes: b 10.1.0.0/24 via 192.0.2.1 src 10.2.0.1 (table 220)" \
+      route_expect b '^10\.1\.0\.0/24 via 192\.0\.2\.1 dev xb proto 150 src 10\.2\.0\.1'
     check "$label: ping 10.1.0.1 -> 10.2.0.1 through the tunnel" ping_all a 10.1.0.1 10.2.0.1
   else
+    # Inner IPv4 over outer IPv6: a device route (no IPv4 next hop); IPv6 via the peer.
+    check "$label: xiked's routes: a 10.2.0.0/24 dev xa, fd02::/64 via 2001:db8::2 (table 220)" \
+      route_expect a '^10\.2\.0\.0/24 dev xa proto 150 scope link src 10\.1\.0\.1' \
+      '^fd02::/64 via 2001:db8::2 dev xa proto 150 src fd01::1'
     check "$label: ping 10.1.0.1 -> 10.2.0.1 and fd01::1 -> fd02::1 over IPv6" \
       ping_all a 10.1.0.1 10.2.0.1 fd01::1 fd02::1
   fi
@@ -271,6 +276,9 @@ case_ss() {
   check "$label: xfrm in s (strongSwan): 2 $esp $mode states" \
     xfrm_expect s 2 1 1 "$([ $fwd = 1 ] && echo 1 || echo -)" "$mode" "${res[@]}"
   if [ "$mode" = tunnel ]; then
+    check "$label: xiked's route in a: 10.3.0.0/24 via 198.51.100.2 src 10.1.0.1 (table 220)" \
+      route_expect a '^10\.3\.0\.0/24 via 198\.51\.100\.2 dev sa proto 150 src 10\.1\.0\.1'
+    note "$label: $(routes_show s | tr '\n' ' ')"
     if [ "$who" = xiked ]; then
       check "$label: ping 10.1.0.1 -> 10.3.0.1 through the tunnel" ping_all a 10.1.0.1 10.3.0.1
     else
