@@ -516,7 +516,9 @@ void child_route_move(struct engine *e, const struct conn_cfg *conn,
 		      const struct sockaddr_storage *local, const struct sockaddr_storage *remote,
 		      const char *tag, struct child_sa *c)
 {
-	if (!c->troutes || !applies(e, conn, c, remote))
+	/* Installed Child SAs only (one under negotiation gets its routes at install); one
+	 * that found no path at install gets them now. */
+	if (!(c->troutes || c->installed_in || c->installed_out) || !applies(e, conn, c, remote))
 		return;
 	struct child_routes *old = c->troutes;
 	c->troutes = build(e, local, remote, tag, c, true);

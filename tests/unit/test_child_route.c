@@ -403,6 +403,13 @@ static void test_no_path(void **st)
 	assert_tunnel();
 	assert_int_equal(link_fake_troute_count(lf(0), T), 0);
 	assert_int_equal(link_fake_rule_count(lf(0)), 0);
+	/* a path comes with a move: the routes come with it */
+	link_fake_set_unreachable(lf(0), false);
+	link_fake_add_host_addr(lf(0), "10.1.0.1");
+	mkaddr(&W->s[0].route_src, "192.0.2.11", 0);
+	mobike_roam(W->s[0].e);
+	settle();
+	assert_route(0, "10.2.0.0/24", "192.0.2.2", LINK_FAKE_DEFAULT_IFINDEX, "10.1.0.1");
 	world_free();
 }
 

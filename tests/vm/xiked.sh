@@ -166,30 +166,40 @@ xfrm_empty() {
   [ -z "$(ip -n "$1" xfrm state)" ] && [ -z "$(xfrm_policies "$1")" ]
 }
 
+# rules_of NS: NS's IPv4 and IPv6 rules (into a variable first: `| grep -q` under
+# pipefail would fail on SIGPIPE).
+rules_of() { ip -n "$1" rule show; ip -n "$1" -6 rule show; }
+routes_of() { { ip -n "$1" route show table 220; ip -n "$1" -6 route show table 220; } 2>/dev/null; }
+
 # routes_empty NS: no route in table 220 (IPv4, IPv6) and no rule of xiked's (proto 150) in NS.
 routes_empty() {
-  [ -z "$(ip -n "$1" route show table 220 2>/dev/null)" ] &&
-    [ -z "$(ip -n "$1" -6 route show table 220 2>/dev/null)" ] &&
-    ! ip -n "$1" rule show | grep -q 'proto 150' && ! ip -n "$1" -6 rule show | grep -q 'proto 150'
+  local t r
+  t=$(routes_of "$1")
+  r=$(rules_of "$1")
+  [ -z "$t" ] && [[ $r != *'proto 150'* ]]
 }
 
 # routes_show NS: table 220 and the rules of NS, for the log.
 routes_show() {
+  local t r
+  t=$(routes_of "$1")
+  r=$(rules_of "$1")
   echo "ip route show table 220 ($1):"
-  { ip -n "$1" route show table 220; ip -n "$1" -6 route show table 220; } 2>/dev/null | sed 's/^/  /'
+  [ -z "$t" ] || sed 's/^/  /' <<< "$t"
   echo "ip rule ($1):"
-  { ip -n "$1" rule show; ip -n "$1" -6 rule show; } | grep -E 'lookup 220' | sed 's/^/  /'
+  grep -E 'lookup 220' <<< "$r" | sed 's/^/  /' || true
 }
 
 # route_expect NS REGEX...: table 220 of NS has a route matching each extended REGEX
 # (IPv4 or IPv6), and a 'lookup 220' rule of xiked's; prints both.
 route_expect() {
-  local n=$1 r t
+  local n=$1 re t r
   shift
   routes_show "$n"
-  t=$({ ip -n "$n" route show table 220; ip -n "$n" -6 route show table 220; } 2>/dev/null)
-  for r in "$@"; do grep -qE -- "$r" <<< "$t" || { echo "no route matching: $r"; return 1; }; done
-  { ip -n "$n" rule show; ip -n "$n" -6 rule show; } | grep -qE '^220:.*lookup 220.*proto 150'
+  t=$(routes_of "$n")
+  r=$(rules_of "$n")
+  for re in "$@"; do grep -qE -- "$re" <<< "$t" || { echo "no route matching: $re"; return 1; }; done
+  grep -qE '^220:.*lookup 220.*proto 150' <<< "$r"
 }
 
 # xfrm_expect NS STATES OUT IN FWD MODE REGEX...: NS holds STATES states, all
