@@ -169,7 +169,11 @@ xfrm_empty() {
 # rules_of NS: NS's IPv4 and IPv6 rules (into a variable first: `| grep -q` under
 # pipefail would fail on SIGPIPE).
 rules_of() { ip -n "$1" rule show; ip -n "$1" -6 rule show; }
-routes_of() { { ip -n "$1" route show table 220; ip -n "$1" -6 route show table 220; } 2>/dev/null; }
+# routes_of NS: table 220 of both families ("FIB table does not exist" is an empty table).
+routes_of() {
+  ip -n "$1" route show table 220 2>/dev/null || true
+  ip -n "$1" -6 route show table 220 2>/dev/null || true
+}
 
 # routes_empty NS: no route in table 220 (IPv4, IPv6) and no rule of xiked's (proto 150) in NS.
 routes_empty() {
