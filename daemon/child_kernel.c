@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "daemon/child_route.h"
@@ -15,6 +16,7 @@
 #include "daemon/natt.h"
 #include "daemon/route_iface.h"
 #include "daemon/spi_table.h"
+#include "daemon/text.h"
 #include "daemon/ts.h"
 
 #define POLICY_SEL_MAX 64
@@ -188,6 +190,53 @@ static int dirs(const struct child_sa *c)
 	return c->mode == CONFIG_MODE_TUNNEL ? 3 : 2;
 }
 
+/* The kernel's identity of a policy (selector, direction, mark, if_id), hashed (FNV-1a). */
+static uint64_t policy_key(const struct kernel_policy *p)
+{
+	const struct ksel *s = &p->sel;
+	uint32_t words[] = {s->src.family, s->src_plen, s->dst_plen, s->proto, s->sport, s->sport_mask,
+			    s->dport, s->dport_mask, p->dir, p->mark, p->mark_mask, p->if_id};
+	uint64_t h = 0xcbf29ce484222325ull;
+	const uint8_t *parts[] = {s->src.a, s->dst.a, (const uint8_t *)words};
+	size_t lens[] = {sizeof(s->src.a), sizeof(s->dst.a), sizeof(words)};
+	for (size_t i = 0; i < 3; i++)
+		for (size_t j = 0; j < lens[i]; j++)
+			h = (h ^ parts[i][j]) * 0x100000001b3ull;
+	return h;
+}
+
+static struct child_sa *policy_holders(struct engine *e, uint32_t reqid);
+
+/*
+ * NEWPOLICY answered EEXIST: another tunnel holds these selectors. One
+ * log line names it (the policy index says which reqid, its holders which
+ * conn and peer); the caller answers the peer TS_UNACCEPTABLE.
+ */
+static void log_collision(const struct polctx *pc, struct child_sa *c, const struct kernel_policy *p)
+{
+	char tag[96];
+	snprintf(tag, sizeof(tag), "%s", pc->tag); /* ikesa_tag() below reuses its buffer */
+	uintptr_t reqid = (uintptr_t)spi_table_get(pc->e->policy_by_sel, policy_key(p));
+	struct child_sa *h = reqid ? policy_holders(pc->e, (uint32_t)reqid) : NULL;
+	char sel[128], src[64], dst[64], who[2048] = "a policy xiked did not install";
+	snprintf(sel, sizeof(sel), "%s/%u === %s/%u", kaddr_to_string(&p->sel.src, src, sizeof(src)),
+		 p->sel.src_plen, kaddr_to_string(&p->sel.dst, dst, sizeof(dst)), p->sel.dst_plen);
+	if (h && h->ike) {
+		struct ikesa *o = h->ike;
+		struct config_id id = {.type = o->peer_id_type, .len = o->peer_id_len};
+		char raw[CONFIG_ID_MAX * 4 + 64], idtext[CONFIG_ID_MAX * 4 + 8];
+		memcpy(id.data, o->peer_id, o->peer_id_len < sizeof(id.data) ? o->peer_id_len : sizeof(id.data));
+		config_id_format(&id, raw, sizeof(raw));
+		text_escape(raw, strlen(raw), idtext, sizeof(idtext));
+		snprintf(who, sizeof(who), "conn '%s' (Child SA %s, peer '%s', IKE SA %s)",
+			 o->conn ? o->conn->name : "?", h->cfg ? h->cfg->name : "?", idtext, ikesa_tag(o));
+	} else if (h) {
+		snprintf(who, sizeof(who), "the trap of conn '%s'", h->cfg ? h->cfg->name : "?");
+	}
+	log_msg(LOG_KNL, LOG_LVL_WARN, "%s: Child SA %s: refused: its traffic selectors (%s) are "
+		"held by %s", tag, c->cfg ? c->cfg->name : "?", sel, who);
+}
+
 /*
  * Deletes c's first `count` policies (in the order hold_policies adds
  * them; SIZE_MAX: all). The kernel deletes a policy by selector, whoever
@@ -206,6 +255,9 @@ static void del_policies(const struct polctx *pc, struct child_sa *c, size_t cou
 			int rc = k->ops->del_policy(k->k, &p.sel, p.dir, p.mark, p.mark_mask, p.if_id);
 			if (rc != 0 && rc != -ENOENT)
 				log_kernel_error_tag(pc->e, pc->tag, c, "deleting a policy", rc);
+			uint64_t key = policy_key(&p);
+			if ((uintptr_t)spi_table_get(pc->e->policy_by_sel, key) == c->reqid)
+				spi_table_del(pc->e->policy_by_sel, key);
 		}
 }
 
@@ -247,11 +299,18 @@ static int hold_policies(const struct polctx *pc, struct child_sa *c)
 				struct kernel_policy p;
 				make_policy(pc, c, &sels[i], d, &p);
 				int rc = k->ops->add_policy(k->k, &p);
-				if (rc != 0) {
+				if (rc == -EEXIST) {
+					log_collision(pc, c, &p);
+				} else if (rc != 0) {
 					log_kernel_error_tag(pc->e, pc->tag, c, "installing a policy", rc);
+				}
+				if (rc != 0) {
 					del_policies(pc, c, added);
 					return rc;
 				}
+				uint64_t key = policy_key(&p);
+				spi_table_del(pc->e->policy_by_sel, key); /* a stale entry: the kernel had none */
+				spi_table_add(pc->e->policy_by_sel, key, (void *)(uintptr_t)c->reqid);
 			}
 	}
 	c->reqid_next = first;

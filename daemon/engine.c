@@ -190,6 +190,7 @@ struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg
 	e->child_by_spi = spi_table_new();
 	e->by_conn = spi_table_new();
 	e->policy_refs = spi_table_new();
+	e->policy_by_sel = spi_table_new();
 	e->by_peer = spi_table_new();
 	e->traps = spi_table_new();
 	e->dos = dos_new(e);
@@ -200,7 +201,7 @@ struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg
 	e->next_unique_if_id = CONFIG_IF_ID_UNIQUE_BASE;
 	if (!e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->by_conn ||
 	    !e->by_peer ||
-	    !e->policy_refs || !e->traps || !e->dos || !e->scratch_msg || !e->rxbuf || !e->txbuf) {
+	    !e->policy_refs || !e->policy_by_sel || !e->traps || !e->dos || !e->scratch_msg || !e->rxbuf || !e->txbuf) {
 		if (!e->cfg)
 			config_free(cfg);
 		engine_free(e);
@@ -258,6 +259,7 @@ void engine_free(struct engine *e)
 	spi_table_free(e->child_by_spi);
 	spi_table_free(e->by_conn);
 	spi_table_free(e->policy_refs);
+	spi_table_free(e->policy_by_sel);
 	spi_table_free(e->by_peer);
 	spi_table_free(e->traps);
 	dos_free(e->dos);

@@ -91,6 +91,7 @@ struct engine {
 	struct spi_table *by_conn;      /* hash(conn name) -> the IKE SA we initiated for it */
 	struct spi_table *by_peer;      /* hash(conn, peer identity) -> list of IKE SAs */
 	struct spi_table *policy_refs;  /* reqid -> Child SAs holding its policies (a list, reqid_next) */
+	struct spi_table *policy_by_sel; /* hash(selector, dir, mark, if_id) -> reqid holding it */
 	struct spi_table *traps;        /* trap reqid -> struct trap (trap.h) */
 	struct trap *trap_list;
 	struct dos *dos;                /* half-open limits and cookies (dos.h) */

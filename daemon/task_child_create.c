@@ -26,6 +26,7 @@
  * of the surviving successor deletes the old SA.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -795,10 +796,15 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	size_t ni_len, nr_len;
 	exchange_nonces(cc, sa, false, &ni, &ni_len, &nr, &nr_len);
 	/* A rekey's (or reauthentication's) responder sends on the new SA once the old one goes. */
-	if (install(sa, c, cc->shared, ni, ni_len, nr, nr_len, false, old || twin) != 0) {
-		/* As strongSwan: an SA we cannot install is answered NO_PROPOSAL_CHOSEN. */
+	int irc = install(sa, c, cc->shared, ni, ni_len, nr, nr_len, false, old || twin);
+	if (irc != 0) {
+		/*
+		 * As strongSwan: an SA we cannot install is answered
+		 * NO_PROPOSAL_CHOSEN; selectors another tunnel holds (the
+		 * kernel's EEXIST, logged with the holder) TS_UNACCEPTABLE.
+		 */
 		ikesa_remove_child(owner, c);
-		cc->error = N_NO_PROPOSAL_CHOSEN;
+		cc->error = irc == -EEXIST ? N_TS_UNACCEPTABLE : N_NO_PROPOSAL_CHOSEN;
 		return TASK_FAILED;
 	}
 	ikesa_link_child(owner, c); /* index the outbound SPI too */

@@ -460,6 +460,53 @@ static void test_policy_collision_rollback(void **state)
 	world_free();
 }
 
+/*
+ * Issue 12.1: on a gateway with fixed selectors, a second identity asking
+ * for the first one's selectors in IKE_AUTH is refused (TS_UNACCEPTABLE,
+ * its IKE SA stays without a Child SA) and the first tunnel keeps its
+ * policies and states.
+ */
+static void test_policy_collision_second_identity(void **state)
+{
+	(void)state;
+	struct params p = DEFAULTS;
+	p.extra_a = "[conn b2]\nlocal_addr = 192.0.2.1\nremote_addr = 192.0.2.2\n"
+		    "local_id = a2.example\nremote_id = b.example\nauth = psk\n"
+		    "psk = \"correct horse battery staple\"\nike = aes256gcm16-prfsha256-x25519\n"
+		    "esp = aes256gcm16\nlocal_ts = 10.1.0.0/24\nremote_ts = 10.2.0.0/24\n";
+	p.extra_b = "[conn a2]\nlocal_addr = 192.0.2.2\nremote_addr = %any\n"
+		    "local_id = b.example\nremote_id = a2.example\nauth = psk\n"
+		    "psk = \"correct horse battery staple\"\nike = aes256gcm16-prfsha256-x25519\n"
+		    "esp = aes256gcm16\nlocal_ts = 10.2.0.0/24\nremote_ts = 10.1.0.0/24\n";
+	world_new(&p);
+	establish();
+	assert_tunnel();
+	uint32_t reqid = sa_of(1)->children->reqid;
+	assert_int_equal(policies_of(1, 0), 3);
+	assert_int_equal(kernel_fake_sa_count(W->s[1].fake), 2);
+
+	char err[128];
+	log_set_level(LOG_LVL_WARN); /* shows the refusal line naming the holder */
+	assert_int_equal(engine_up(W->s[0].e, "b2", err, sizeof(err)), 0);
+	step(1, IKE_SA_INIT, false);
+	step(0, IKE_SA_INIT, true);
+	step(1, IKE_AUTH, false);
+	step(0, IKE_AUTH, true);
+	log_set_level(LOG_LVL_ERROR);
+	assert_int_equal(engine_ike_sa_count(W->s[1].e), 2);
+	/* b's first tunnel is untouched; nothing of the refused one is left. */
+	assert_int_equal(policies_of(1, reqid), 3);
+	assert_int_equal(policies_of(1, 0), 3);
+	assert_int_equal(kernel_fake_sa_count(W->s[1].fake), 2);
+	assert_int_equal(kernel_fake_sa_count(W->s[0].fake), 2);
+	/* a's second IKE SA is up without a Child SA (the peer answered TS_UNACCEPTABLE). */
+	struct ikesa *b2 = engine_conn_sa(W->s[0].e, "b2");
+	assert_non_null(b2);
+	assert_int_equal(b2->state, IKESA_ESTABLISHED);
+	assert_null(b2->children);
+	world_free();
+}
+
 int main(void)
 {
 	crypto_init();
@@ -486,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_cookie),
 		cmocka_unit_test(test_half_open_caps),
 		cmocka_unit_test(test_policy_collision_rollback),
+		cmocka_unit_test(test_policy_collision_second_identity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
