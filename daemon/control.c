@@ -191,11 +191,15 @@ static void handle_request(struct control *c, const char *line, size_t len, stru
 			goto out;
 		}
 		log_msg(LOG_CTL, LOG_LVL_INFO, "reload");
-		rc = c->h.reload(c->h.ctx, err, sizeof(err));
+		json_writer_reset(w);
+		json_obj_begin(w);
+		json_kv_bool(w, "ok", true);
+		rc = c->h.reload(c->h.ctx, w, err, sizeof(err));
+		json_obj_end(w);
 		if (rc < 0)
 			error_response(w, err[0] ? err : "reload failed");
-		else
-			ok_response(w);
+		else if (!json_writer_ok(w))
+			error_response(w, "reload: out of memory (the configuration was reloaded)");
 	} else {
 		char msg[96];
 

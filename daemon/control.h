@@ -46,7 +46,8 @@ struct control_handlers {
 	int (*status)(void *ctx, struct json_writer *out);
 	int (*up)(void *ctx, const char *conn, char *err, size_t errlen);
 	int (*down)(void *ctx, const char *conn, char *err, size_t errlen);
-	int (*reload)(void *ctx, char *err, size_t errlen);
+	/* Writes what the reload did into the response, as status does (reload.h has the members). */
+	int (*reload)(void *ctx, struct json_writer *out, char *err, size_t errlen);
 	/* {"cmd":"rekey","conn":"NAME","ike":BOOL}: rekey the conn's Child SAs, or its IKE SA. */
 	int (*rekey)(void *ctx, const char *conn, bool ike, char *err, size_t errlen);
 	/* {"cmd":"rekey","conn":"NAME","reauth":true}: reauthenticate its IKE SA (RFC 7296 2.8.3). */

@@ -19,6 +19,7 @@
 #include "daemon/log.h"
 #include "daemon/message.h"
 #include "daemon/names.h"
+#include "daemon/reload.h"
 #include "daemon/route_iface.h"
 #include "daemon/spi_table.h"
 #include "daemon/task.h"
@@ -679,16 +680,32 @@ void engine_start(struct engine *e)
 	}
 }
 
-void engine_reload(struct engine *e, struct xiked_config *cfg)
+int engine_reload(struct engine *e, struct xiked_config *cfg, struct reload_report *rep)
 {
+	struct config_diff d;
+	memset(rep, 0, sizeof(*rep));
 	struct cfg_ref *r = cfg_ref_new(cfg);
 	if (!r) {
 		config_free(cfg);
-		return;
+		return -ENOMEM;
 	}
-	cfg_ref_put(e->cfg);
+	if (config_diff(e->cfg->cfg, cfg, &d) != 0) {
+		cfg_ref_put(r);
+		return -ENOMEM;
+	}
+	if (reload_report_init(rep, &d) != 0) {
+		config_diff_free(&d);
+		cfg_ref_put(r);
+		return -ENOMEM;
+	}
+	/* The old configuration stays alive (d points into it) until applied. */
+	struct cfg_ref *old = e->cfg;
 	e->cfg = r;
 	engine_timing_from(e, cfg);
+	reload_apply(e, old->cfg, &d, rep);
+	config_diff_free(&d);
+	cfg_ref_put(old);
+	return 0;
 }
 
 void engine_shutdown(struct engine *e)

@@ -25,6 +25,7 @@ struct spi_table;
 struct trap;
 struct dos;
 struct ike_msg;
+struct reload_report;
 
 /* Sends one IKE message; from may carry a wildcard address. 0 or -errno. */
 typedef int (*engine_send_fn)(void *ctx, const struct sockaddr_storage *from,
@@ -139,8 +140,14 @@ int engine_rekey(struct engine *e, const char *conn, bool ike, char *err, size_t
  * (a rekey or reauthentication under way) or -errno, with err text.
  */
 int engine_reauth(struct engine *e, const char *conn, char *err, size_t errlen);
-/* Replace the configuration (ownership taken); running SAs keep theirs. */
-void engine_reload(struct engine *e, struct xiked_config *cfg);
+/*
+ * Replace the configuration (ownership taken) and apply it (reload.h: traps
+ * installed and removed, added start = initiate conns initiated, removed
+ * conns' SAs deleted; running SAs of changed conns keep their settings),
+ * filling *rep (free with reload_report_free). 0, or -ENOMEM with the
+ * running configuration kept (cfg freed) and *rep empty.
+ */
+int engine_reload(struct engine *e, struct xiked_config *cfg, struct reload_report *rep);
 /* Send Delete for every IKE SA (SIGTERM); true when none is left to wait for. */
 void engine_shutdown(struct engine *e);
 /* How many IKE SAs exist. */

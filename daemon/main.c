@@ -27,6 +27,7 @@
 #include "daemon/route_iface.h"
 #include "daemon/loop.h"
 #include "daemon/mobike.h"
+#include "daemon/reload.h"
 #include "daemon/natt.h"
 #include "daemon/trap.h"
 #include "daemon/udp.h"
@@ -149,24 +150,35 @@ static int ctl_rekey(void *ctx, const char *conn, bool ike, char *err, size_t er
 	return engine_rekey(d->engine, conn, ike, err, errlen);
 }
 
-static int reload(struct daemon *d, char *err, size_t errlen)
+static void log_reload_line(void *ctx, const char *text)
 {
-	struct xiked_config *cfg = NULL;
-	if (config_load(d->config_path, &cfg, err, errlen) != 0) {
+	(void)ctx;
+	log_msg(LOG_CFG, LOG_LVL_INFO, "reload: %s", text);
+}
+
+/* SIGHUP and xikectl reload: out (may be NULL) gets what changed (reload.h). */
+static int reload(struct daemon *d, struct json_writer *out, char *err, size_t errlen)
+{
+	struct reload_report rep;
+	if (reload_file(d->engine, d->config_path, &rep, err, errlen) != 0) {
 		log_msg(LOG_CFG, LOG_LVL_ERROR, "reload failed, keeping the running configuration: %s",
 			err);
 		return -1;
 	}
+	enum log_level level = d->engine->cfg->cfg->d.log_level;
 	if (!d->debug)
-		log_set_level(cfg->d.log_level);
-	engine_reload(d->engine, cfg);
+		log_set_level(level);
 	log_msg(LOG_CFG, LOG_LVL_INFO, "configuration reloaded from %s", d->config_path);
+	reload_report_lines(&rep, log_reload_line, NULL);
+	if (out)
+		reload_report_json(&rep, out);
+	reload_report_free(&rep);
 	return 0;
 }
 
-static int ctl_reload(void *ctx, char *err, size_t errlen)
+static int ctl_reload(void *ctx, struct json_writer *out, char *err, size_t errlen)
 {
-	return reload(ctx, err, errlen);
+	return reload(ctx, out, err, errlen);
 }
 
 static void on_signal(struct loop *loop, int signo, void *ctx)
@@ -174,7 +186,7 @@ static void on_signal(struct loop *loop, int signo, void *ctx)
 	struct daemon *d = ctx;
 	if (signo == SIGHUP) {
 		char err[512];
-		reload(d, err, sizeof(err));
+		reload(d, NULL, err, sizeof(err));
 		return;
 	}
 	log_msg(LOG_DMN, LOG_LVL_INFO, "signal %d: deleting all SAs and exiting", signo);

@@ -96,7 +96,7 @@ static struct child_sa *child_new(struct ikesa *sa, const struct child_cfg *cfg,
 	c->mode = cfg->mode;
 	/* A trap's Child SA shares the trap's reqid, and so its policies (trap.h). */
 	if (!reqid)
-		reqid = trap_reqid(sa->e, cfg);
+		reqid = trap_reqid(sa->e, sa->conn, cfg);
 	c->reqid = reqid ? reqid : engine_alloc_reqid(sa->e);
 	c->state = CHILD_CREATED;
 	timer_init(&c->retry_timer, NULL, c); /* a zeroed timer would look armed */
@@ -158,7 +158,7 @@ static int install(struct ikesa *sa, struct child_sa *c, const struct secret *sh
 	set_min_nonce(c, ni, ni_len, nr, nr_len);
 	child_set_state(sa, c, CHILD_INSTALLED);
 	sa->e->stats.child_installed++;
-	trap_on_child_installed(sa->e, c->cfg);
+	trap_on_child_installed(sa->e, sa->conn, c->cfg);
 	timers_on_child_installed(c->ike ? c->ike : sa, c);
 	log_installed(sa, c, c->replaces ? "rekeyed" : "installed");
 	return 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "daemon/child_kernel.h"
+#include "daemon/config_diff.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
@@ -25,17 +26,20 @@ struct trap {
 	struct child_sa pol;              /* reqid, mode and selectors for the policy code */
 	struct sockaddr_storage local, remote;
 	uint64_t pending_until;           /* ignore ACQUIREs until then (clock ms) */
+	bool by_dpd;                      /* installed by dpd_action = trap, not by start = trap */
 	char tag[CONFIG_NAME_MAX + 16];
 };
 
 /* Trap table key: the reqid with bit 33 set (apart from the SPI keys of other tables). */
 #define TRAP_KEY(reqid) ((uint64_t)(reqid) | (1ULL << 33))
 
-static void install_one(struct engine *e, const struct conn_cfg *conn, const struct child_cfg *cfg)
+static bool install_one(struct engine *e, const struct conn_cfg *conn, const struct child_cfg *cfg,
+			bool by_dpd)
 {
 	struct trap *t = calloc(1, sizeof(*t));
 	if (!t)
-		return;
+		return false;
+	t->by_dpd = by_dpd;
 	t->ref = cfg_ref_get(e->cfg);
 	t->conn = conn;
 	t->remote = conn->remote_addr;
@@ -46,7 +50,7 @@ static void install_one(struct engine *e, const struct conn_cfg *conn, const str
 			conn->name, cfg->name);
 		cfg_ref_put(t->ref);
 		free(t);
-		return;
+		return false;
 	}
 	snprintf(t->tag, sizeof(t->tag), "%s[trap]", conn->name);
 	t->pol.cfg = cfg;
@@ -67,7 +71,7 @@ static void install_one(struct engine *e, const struct conn_cfg *conn, const str
 			"without an IKE SA", conn->name, cfg->name);
 		cfg_ref_put(t->ref);
 		free(t);
-		return;
+		return false;
 	}
 	if (route_iface_attach_trap(e, conn, &t->local, &t->remote, t->tag, &t->pol) != 0 ||
 	    child_kernel_hold_policies(e, &t->local, &t->remote, t->tag, &t->pol) != 0 ||
@@ -76,7 +80,7 @@ static void install_one(struct engine *e, const struct conn_cfg *conn, const str
 		route_iface_detach(e, &t->pol);
 		cfg_ref_put(t->ref);
 		free(t);
-		return;
+		return false;
 	}
 	route_iface_add_routes_trap(e, conn, t->tag, &t->pol);
 	child_route_add(e, conn, &t->local, &t->remote, t->tag, &t->pol);
@@ -86,16 +90,29 @@ static void install_one(struct engine *e, const struct conn_cfg *conn, const str
 	log_msg(LOG_CHD, LOG_LVL_INFO, "%s: trap policies for %s installed: %s === %s (reqid %u)",
 		conn->name, cfg->name, ts_to_string(&t->pol.local_ts[0], l, sizeof(l)),
 		ts_to_string(&t->pol.remote_ts[0], r, sizeof(r)), t->pol.reqid);
+	return true;
+}
+
+static size_t install_conn(struct engine *e, const char *name, bool by_dpd)
+{
+	const struct conn_cfg *c = config_find_conn(e->cfg->cfg, name);
+	size_t n = 0;
+	if (!c || c->remote_addr.ss_family == AF_UNSPEC)
+		return 0; /* a trap needs the peer's address */
+	for (size_t j = 0; j < c->n_children; j++)
+		if (!trap_reqid(e, c, &c->children[j]))
+			n += install_one(e, c, &c->children[j], by_dpd);
+	return n;
 }
 
 void trap_install_conn(struct engine *e, const char *name)
 {
-	const struct conn_cfg *c = config_find_conn(e->cfg->cfg, name);
-	if (!c || c->remote_addr.ss_family == AF_UNSPEC)
-		return; /* a trap needs the peer's address */
-	for (size_t j = 0; j < c->n_children; j++)
-		if (!trap_reqid(e, &c->children[j]))
-			install_one(e, c, &c->children[j]);
+	install_conn(e, name, true);
+}
+
+size_t trap_install_start(struct engine *e, const char *name)
+{
+	return install_conn(e, name, false);
 }
 
 void trap_install_all(struct engine *e)
@@ -106,8 +123,19 @@ void trap_install_all(struct engine *e)
 		if (c->start != CONFIG_START_TRAP)
 			continue;
 		for (size_t j = 0; j < c->n_children; j++)
-			install_one(e, c, &c->children[j]);
+			install_one(e, c, &c->children[j], false);
 	}
+}
+
+/* Unlinked from the list by the caller. */
+static void remove_one(struct engine *e, struct trap *t)
+{
+	spi_table_del(e->traps, TRAP_KEY(t->pol.reqid));
+	child_kernel_release_policies(e, &t->local, &t->remote, t->tag, &t->pol);
+	child_route_del(e, &t->pol);
+	route_iface_detach(e, &t->pol);
+	cfg_ref_put(t->ref);
+	free(t);
 }
 
 void trap_remove_all(struct engine *e)
@@ -115,33 +143,68 @@ void trap_remove_all(struct engine *e)
 	while (e->trap_list) {
 		struct trap *t = e->trap_list;
 		e->trap_list = t->next;
-		spi_table_del(e->traps, TRAP_KEY(t->pol.reqid));
-		child_kernel_release_policies(e, &t->local, &t->remote, t->tag, &t->pol);
-		child_route_del(e, &t->pol);
-		route_iface_detach(e, &t->pol);
-		cfg_ref_put(t->ref);
-		free(t);
+		remove_one(e, t);
 	}
 }
 
-static struct trap *find_cfg(struct engine *e, const struct child_cfg *cfg)
+void trap_reload(struct engine *e, void (*removed)(void *ctx, const char *conn), void *ctx)
+{
+	struct trap **pp = &e->trap_list;
+	while (*pp) {
+		struct trap *t = *pp;
+		const struct conn_cfg *c = config_find_conn(e->cfg->cfg, t->conn->name);
+		const struct child_cfg *ch = c ? config_find_child(c, t->pol.cfg->name) : NULL;
+		bool wanted = c && (t->by_dpd ? c->live.dpd_action == CONFIG_DPD_TRAP
+					      : c->start == CONFIG_START_TRAP);
+		if (wanted && ch && config_diff_same_policies(t->conn, t->pol.cfg, c, ch)) {
+			/* The same policies: keep them and the reqid (no gap), on the new config. */
+			struct cfg_ref *old = t->ref;
+			t->ref = cfg_ref_get(e->cfg);
+			t->conn = c;
+			t->pol.cfg = ch;
+			cfg_ref_put(old);
+			pp = &t->next;
+			continue;
+		}
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: trap policies for %s removed (reqid %u): %s",
+			t->conn->name, t->pol.cfg->name, t->pol.reqid,
+			!c ? "connection removed" : !ch ? "child removed"
+			: !wanted ? "no trap asked for" : "policies changed");
+		if (removed)
+			removed(ctx, t->conn->name);
+		*pp = t->next;
+		remove_one(e, t);
+	}
+}
+
+/*
+ * The trap of child config cfg of conn: the same config, or (after a
+ * reload) one of the same names making the same policies, so that a Child
+ * SA made from either configuration shares the trap's reqid and policies.
+ */
+static struct trap *find_cfg(struct engine *e, const struct conn_cfg *conn,
+			     const struct child_cfg *cfg)
 {
 	/* Few traps, and only on SA creation: a list walk is fine here. */
 	for (struct trap *t = e->trap_list; t; t = t->next)
-		if (t->pol.cfg == cfg)
+		if (t->pol.cfg == cfg ||
+		    (strcmp(t->pol.cfg->name, cfg->name) == 0 &&
+		     strcmp(t->conn->name, conn->name) == 0 &&
+		     config_diff_same_policies(t->conn, t->pol.cfg, conn, cfg)))
 			return t;
 	return NULL;
 }
 
-uint32_t trap_reqid(struct engine *e, const struct child_cfg *cfg)
+uint32_t trap_reqid(struct engine *e, const struct conn_cfg *conn, const struct child_cfg *cfg)
 {
-	struct trap *t = find_cfg(e, cfg);
+	struct trap *t = find_cfg(e, conn, cfg);
 	return t ? t->pol.reqid : 0;
 }
 
-void trap_on_child_installed(struct engine *e, const struct child_cfg *cfg)
+void trap_on_child_installed(struct engine *e, const struct conn_cfg *conn,
+			     const struct child_cfg *cfg)
 {
-	struct trap *t = find_cfg(e, cfg);
+	struct trap *t = find_cfg(e, conn, cfg);
 	if (t)
 		t->pending_until = 0;
 }
@@ -163,10 +226,22 @@ void trap_on_acquire(void *ctx, const struct ksel *sel, uint32_t reqid)
 		for (struct child_sa *c = sa->children; c; c = c->next)
 			if (c->reqid == reqid && c->state == CHILD_INSTALLED)
 				return;
-		if (sa->state == IKESA_ESTABLISHED) {
+		/*
+		 * The Child SA comes from the IKE SA's own configuration (it may
+		 * predate a reload): its child config of that name, if it makes
+		 * the trap's policies.
+		 */
+		const struct child_cfg *cc = config_find_child(sa->conn, t->pol.cfg->name);
+		if (cc && !config_diff_same_policies(sa->conn, cc, t->conn, t->pol.cfg))
+			cc = NULL;
+		if (sa->state == IKESA_ESTABLISHED && !cc) {
+			log_msg(LOG_CHD, LOG_LVL_WARN, "%s: traffic for %s (ACQUIRE): the IKE SA has "
+				"the settings from before the reload; 'xikectl down %s' applies the "
+				"new ones", ikesa_tag(sa), t->pol.cfg->name, t->conn->name);
+		} else if (sa->state == IKESA_ESTABLISHED) {
 			log_msg(LOG_CHD, LOG_LVL_INFO, "%s: traffic for %s (ACQUIRE): creating the "
 				"Child SA", ikesa_tag(sa), t->pol.cfg->name);
-			struct task *task = task_child_create_ccsa_new(t->pol.cfg);
+			struct task *task = task_child_create_ccsa_new(cc);
 			if (task)
 				tm_queue(sa, task);
 		}

@@ -2,7 +2,8 @@
  * xikectl: talks to xiked over its control socket (one JSON object per
  * line each way; see xiked.conf(5), CONTROL PROTOCOL).
  *
- *   xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN [--ike|--reauth] | reload
+ *   xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN [--ike|--reauth] |
+ *           reload [--json]
  *
  * Exit status: 0 on success, 1 when the daemon reports an error or cannot
  * be reached, 2 on a usage error.
@@ -32,7 +33,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | "
-		   "rekey CONN [--ike|--reauth] | reload\n"
+		   "rekey CONN [--ike|--reauth] | reload [--json]\n"
 		   "  -s SOCKET   control socket (default " DEFAULT_SOCKET ")\n");
 }
 
@@ -304,7 +305,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[i++];
-	if (strcmp(cmd, "status") == 0) {
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0) {
 		if (i < argc && strcmp(argv[i], "--json") == 0) {
 			as_json = true;
 			i++;
@@ -328,7 +329,7 @@ int main(int argc, char **argv)
 			rekey_reauth = true;
 			i++;
 		}
-	} else if (strcmp(cmd, "reload") != 0) {
+	} else {
 		fprintf(stderr, "xikectl: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
@@ -383,12 +384,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xikectl: %s\n", err ? err : "failed (no message)");
 		goto out;
 	}
-	if (strcmp(cmd, "status") == 0) {
-		if (as_json)
-			printf("%s\n", line);
-		else
-			print_status(resp);
-	} else if ((err = json_get_str(resp, "message"))) {
+	if (as_json)
+		printf("%s\n", line);
+	else if (strcmp(cmd, "status") == 0)
+		print_status(resp);
+	else if ((err = json_get_str(resp, "message"))) {
 		printf("%s\n", err);
 	}
 	rc = fflush(stdout) == 0 ? 0 : 1;

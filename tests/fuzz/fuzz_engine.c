@@ -93,6 +93,7 @@
 #include "daemon/loop.h"
 #include "daemon/message.h"
 #include "daemon/mobike.h"
+#include "daemon/reload.h"
 #include "daemon/spi_table.h"
 #include "netlink/kernel_fake.h"
 
@@ -821,9 +822,16 @@ static void op_control(struct in *in)
 	if (in->short_)
 		return;
 	switch (w & 3) {
-	case 0:
-		engine_reload(W.s[1].e, conf(CONF_B));
+	case 0: {
+		/* The same file again: a reload that must change nothing. */
+		struct reload_report rep;
+		if (engine_reload(W.s[1].e, conf(CONF_B), &rep) == 0) {
+			if (rep.added || rep.removed || rep.changed)
+				die("reloading the same file changed a connection");
+			reload_report_free(&rep);
+		}
 		break;
+	}
 	case 1:
 		engine_shutdown(W.s[1].e);
 		break;

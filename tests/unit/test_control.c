@@ -25,6 +25,7 @@
 #include "daemon/control.h"
 #include "daemon/json.h"
 #include "daemon/loop.h"
+#include "daemon/reload.h"
 
 static char tmpdir[64];
 static char sock_path[128];
@@ -33,6 +34,7 @@ struct fake {
 	int status_calls;
 	char last_up[64], last_down[64];
 	int reloads;
+	int reload_ok;
 	int status_fail;
 	int hostile; /* the peer's identity carries terminal escapes (issue 12.6) */
 };
@@ -120,14 +122,62 @@ static int fake_down(void *ctx, const char *conn, char *err, size_t errlen)
 	return 0;
 }
 
-static int fake_reload(void *ctx, char *err, size_t errlen)
+/* A failing reload (a syntax error), or one that changed a little of everything. */
+static int fake_reload(void *ctx, struct json_writer *w, char *err, size_t errlen)
 {
 	struct fake *f = ctx;
 
 	f->reloads++;
-	snprintf(err, errlen, "xiked.conf:3: log: 'loud' is not one of error, warn, info, debug");
-	return -1;
+	if (!f->reload_ok) {
+		snprintf(err, errlen, "xiked.conf:3: log: 'loud' is not one of error, warn, info, debug");
+		return -1;
+	}
+	struct reload_conn v[] = {
+		{ .name = "site-b", .kind = CONFIG_DIFF_CHANGED,
+		  .what = CONFIG_CHG_ESP | CONFIG_CHG_LIFETIMES, .ike_sas = 1 },
+		{ .name = "lab", .kind = CONFIG_DIFF_ADDED, .traps_installed = 2 },
+		{ .name = "hq", .kind = CONFIG_DIFF_ADDED, .initiated = true },
+		{ .name = "dc", .kind = CONFIG_DIFF_ADDED, .error = "no route to 192.0.2.9[500]" },
+		{ .name = "same", .kind = CONFIG_DIFF_UNCHANGED },
+		{ .name = "trapped", .kind = CONFIG_DIFF_CHANGED, .what = CONFIG_CHG_SELECTORS,
+		  .traps_installed = 1, .traps_removed = 1 },
+		{ .name = "old", .kind = CONFIG_DIFF_REMOVED, .ike_sas = 2, .traps_removed = 1 },
+	};
+	struct reload_report r = { .v = v, .n = sizeof(v) / sizeof(v[0]), .added = 3,
+				   .removed = 1, .changed = 2, .unchanged = 1,
+				   .daemon_restart = CONFIG_DCHG_LISTEN };
+	reload_report_json(&r, w);
+	return 0;
 }
+
+/* What xikectl reload prints for fake_reload, and the JSON response carrying it. */
+#define RELOAD_TEXT                                                                          \
+	"changed site-b (lifetimes, esp): 1 IKE SA kept with the previous settings until "   \
+	"re-established\n"                                                                   \
+	"added lab: trap policies installed\n"                                               \
+	"added hq: initiating\n"                                                             \
+	"added dc: not initiated: no route to 192.0.2.9[500]\n"                              \
+	"changed trapped (selectors): trap policies re-installed\n"                          \
+	"removed old: trap policies removed, 2 IKE SAs deleted\n"                            \
+	"[daemon] listen: changed, applies at the next start"
+static const char reload_line[] =
+	"{\"ok\":true,"
+	"\"added\":[{\"name\":\"lab\",\"traps_installed\":2,\"traps_removed\":0,\"initiated\":false},"
+	"{\"name\":\"hq\",\"traps_installed\":0,\"traps_removed\":0,\"initiated\":true},"
+	"{\"name\":\"dc\",\"traps_installed\":0,\"traps_removed\":0,\"initiated\":false,"
+	"\"error\":\"no route to 192.0.2.9[500]\"}],"
+	"\"removed\":[{\"name\":\"old\",\"ike_sas_deleted\":2,\"traps_installed\":0,\"traps_removed\":1}],"
+	"\"changed\":[{\"name\":\"site-b\",\"what\":[\"lifetimes\",\"esp\"],\"ike_sas_kept\":1,"
+	"\"traps_installed\":0,\"traps_removed\":0,\"initiated\":false},"
+	"{\"name\":\"trapped\",\"what\":[\"selectors\"],\"ike_sas_kept\":0,"
+	"\"traps_installed\":1,\"traps_removed\":1,\"initiated\":false}],"
+	"\"unchanged\":1,\"restart_needed\":[\"listen\"],"
+	"\"message\":\"changed site-b (lifetimes, esp): 1 IKE SA kept with the previous settings until "
+	"re-established\\nadded lab: trap policies installed\\nadded hq: initiating\\n"
+	"added dc: not initiated: no route to 192.0.2.9[500]\\n"
+	"changed trapped (selectors): trap policies re-installed\\n"
+	"removed old: trap policies removed, 2 IKE SAs deleted\\n"
+	"[daemon] listen: changed, applies at the next start\"}";
 
 static const char status_line[] =
 	"{\"ok\":true,\"ike_sas\":[{\"name\":\"site-b\",\"state\":\"ESTABLISHED\","
@@ -376,6 +426,11 @@ static void test_socket_file(void **state)
 
 /* ---- xikectl ---- */
 
+#define USAGE                                                                                \
+	"usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN "      \
+	"[--ike|--reauth] | reload [--json]\n"                                               \
+	"  -s SOCKET   control socket (default /run/xiked/xiked.sock)\n"
+
 struct ctl_run {
 	const char *const *argv;
 	char out[256], err[256]; /* file paths */
@@ -486,14 +541,23 @@ static void test_xikectl(void **state)
 			 "    remote 10.2.0.0/24 10.3.0.0/24[tcp/443]\n",
 		"", sock_path, "status", NULL);
 	f.hostile = 0;
+	/* A reload that worked: one line per added, removed and changed conn. */
+	f.reload_ok = 1;
+	xikectl(loop, 0, RELOAD_TEXT "\n", "", sock_path, "reload", NULL);
+	{
+		char want[sizeof(reload_line) + 1];
+
+		snprintf(want, sizeof(want), "%s\n", reload_line);
+		xikectl(loop, 0, want, "", sock_path, "reload", "--json", NULL);
+	}
+	xikectl(loop, 2, "", USAGE, sock_path, "reload", "now", NULL);
+	assert_int_equal(f.reloads, 3); /* the usage error never connects */
 	f.status_fail = 1;
 	xikectl(loop, 1, "", "xikectl: status failed\n", sock_path, "status", NULL);
 	assert_string_equal(f.last_down, "site-b");
 
 	/* usage errors: exit 2 before any connection */
-	xikectl(loop, 2, "", "usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN [--ike|--reauth] | reload\n"
-			     "  -s SOCKET   control socket (default /run/xiked/xiked.sock)\n",
-		sock_path, "up", NULL);
+	xikectl(loop, 2, "", USAGE, sock_path, "up", NULL);
 
 	/* no daemon there */
 	snprintf(missing, sizeof(missing), "%s/none.sock", tmpdir);
