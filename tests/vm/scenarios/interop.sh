@@ -494,10 +494,10 @@ done
 
 # ---------------------------------------------------------------- the table
 {
-  printf '%-18s %-9s %-50s %-5s %-10s %-6s %-6s %s\n' peer initiator proposal auth mode family result seconds
+  printf '%-26s %-9s %-54s %-5s %-10s %-6s %-6s %s\n' peer initiator proposal auth mode family result seconds
   for row in "${RESULTS[@]}"; do
     IFS='|' read -r p r prop auth mode fam res ds <<< "$row"
-    printf '%-18s %-9s %-50s %-5s %-10s %-6s %-6s %d.%d\n' "$(peer_version_of "$p")" \
+    printf '%-26s %-9s %-54s %-5s %-10s %-6s %-6s %d.%d\n' "$(peer_version_of "$p")" \
       "$([ "$r" = xiked ] && echo xiked || echo peer)" "$prop" "$auth" "$mode" "$fam" "$res" \
       $((ds / 10)) $((ds % 10))
   done
