@@ -817,6 +817,7 @@ static int listen_add(void *ctx, const char *item, char *msg, size_t msglen)
 /* ---- sections ---- */
 
 static int parse_duration(const char *s, uint32_t *out);
+static int parse_size(const char *s, uint64_t *out);
 
 /* fragment_size ([daemon] or [conn]): 0 (the default) or IKE_FRAG_SIZE_MIN..65535 octets. */
 static int parse_fragment_size(struct parse *ps, const struct entry *e, uint16_t *out)
@@ -926,6 +927,30 @@ static int interpret_daemon(struct parse *ps, const struct section *s, struct da
 		} else if (strcmp(e->key, "fragment_size") == 0) {
 			if (parse_fragment_size(ps, e, &d->fragment_size) < 0)
 				return -1;
+		} else if (strcmp(e->key, "ike_sa_per_ip") == 0 ||
+			   strcmp(e->key, "auth_fail_limit") == 0) {
+			if (parse_uint(e->value, UINT32_MAX, &v) < 0 ||
+			    (v == 0 && e->key[0] == 'i')) {
+				perr(ps, e->line, "%s: '%s' is not a number%s", e->key, e->value,
+				     e->key[0] == 'i' ? " of at least 1" : "");
+				return -1;
+			}
+			*(e->key[0] == 'i' ? &d->ike_sa_per_ip : &d->auth_fail_limit) = (uint32_t)v;
+		} else if (strcmp(e->key, "auth_backoff_max") == 0) {
+			if (parse_duration(e->value, &d->auth_backoff_max_s) < 0 ||
+			    d->auth_backoff_max_s > 86400) {
+				perr(ps, e->line, "auth_backoff_max: '%s' is not a duration of 0-1d",
+				     e->value);
+				return -1;
+			}
+		} else if (strcmp(e->key, "frag_mem_max") == 0 ||
+			   strcmp(e->key, "frag_mem_per_ip") == 0) {
+			uint64_t *dst = e->key[9] == 'm' ? &d->frag_mem_max : &d->frag_mem_per_ip;
+			if (parse_size(e->value, dst) < 0 || *dst < 65536) {
+				perr(ps, e->line, "%s: '%s' is not a size of at least 64k (octets, "
+				     "k/M/G suffixes: 1024s)", e->key, e->value);
+				return -1;
+			}
 		} else if (strcmp(e->key, "retransmit_timeout") == 0) {
 			uint32_t secs;
 			if (parse_duration(e->value, &secs) < 0 || secs == 0 || secs > 3600) {
@@ -1178,7 +1203,7 @@ static const char *const conn_keys[] = {
 	"lifetime", "lifetime_bytes", "lifetime_packets", "rekey_margin", "rand_margin",
 	"ike_lifetime", "idle_timeout", "reauth",
 	"encap", "keepalive", "dpd", "dpd_action", "mobike", "mobike_check", "mobike_no_nats",
-	"fragmentation", "fragment_size",
+	"fragmentation", "fragment_size", "max_child_sas",
 	"if_id", "interface", "interface_link", "vti", "mark", "mtu", "address", "routes",
 };
 
@@ -1202,6 +1227,27 @@ static int parse_duration(const char *s, uint32_t *out)
 	if (*end || v > UINT32_MAX / mul)
 		return -1;
 	*out = (uint32_t)(v * mul);
+	return 0;
+}
+
+/* "65536", "64k", "16M", "1G" (powers of 1024) -> octets. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno || s[0] == '-')
+		return -1;
+	unsigned shift = 0;
+	if (*end == 'k' || *end == 'K')
+		shift = 10, end++;
+	else if (*end == 'M')
+		shift = 20, end++;
+	else if (*end == 'G')
+		shift = 30, end++;
+	if (*end || v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
 	return 0;
 }
 
@@ -1243,6 +1289,14 @@ static int interpret_fragmentation(struct parse *ps, const struct section *s,
 	}
 	if ((e = find_entry(s, "fragment_size")) && parse_fragment_size(ps, e, &c->fragment_size) < 0)
 		return -1;
+	/* Not fragmentation, but a per-peer limit read with the other single knobs. */
+	unsigned long v = 128;
+	if ((e = find_entry(s, "max_child_sas")) &&
+	    (parse_uint(e->value, 65535, &v) < 0 || v == 0)) {
+		perr(ps, e->line, "max_child_sas: '%s' is not a number of 1-65535", e->value);
+		return -1;
+	}
+	c->max_child_sas = (uint32_t)v;
 	return 0;
 }
 
@@ -1971,6 +2025,11 @@ static int build(struct parse *ps, struct xiked_config *cfg)
 	cfg->d.half_open_max = 5000;
 	cfg->d.half_open_per_ip = 20;
 	cfg->d.half_open_timeout_s = 30;
+	cfg->d.ike_sa_per_ip = 1000;
+	cfg->d.auth_fail_limit = 5;
+	cfg->d.auth_backoff_max_s = 60;
+	cfg->d.frag_mem_max = 16u << 20;
+	cfg->d.frag_mem_per_ip = 1u << 20;
 	cfg->d.retransmit_timeout_ms = 4000;
 	cfg->d.retransmit_base_tenths = 18;
 	cfg->d.retransmit_tries = 5;

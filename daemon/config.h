@@ -221,6 +221,8 @@ struct conn_cfg {
 	 */
 	bool fragmentation;
 	uint16_t fragment_size;
+	/* Child SAs one IKE SA may hold; beyond, NO_ADDITIONAL_SAS (RFC 7296 3.10.1). */
+	uint32_t max_child_sas; /* default 128 */
 	struct route_cfg route;
 	struct child_cfg *children; /* owned, >= 1, in file order */
 	size_t n_children;
@@ -243,6 +245,18 @@ struct daemon_cfg {
 	uint32_t half_open_max;      /* default 5000 */
 	uint32_t half_open_per_ip;   /* default 20 */
 	uint32_t half_open_timeout_s; /* default 30 */
+	/* IKE SAs, half-open or established, one source may open (dos.h). */
+	uint32_t ike_sa_per_ip;      /* default 1000 */
+	/*
+	 * Authentication failures (dos.h): after auth_fail_limit of them a
+	 * source or claimed identity backs off 1 s, 2 s, 4 s... up to
+	 * auth_backoff_max_s (0: no back-off).
+	 */
+	uint32_t auth_fail_limit;    /* default 5 */
+	uint32_t auth_backoff_max_s; /* default 60 */
+	/* RFC 7383 reassembly memory: in total and per source (octets, dos.h). */
+	uint64_t frag_mem_max;       /* default 16 MiB */
+	uint64_t frag_mem_per_ip;    /* default 1 MiB */
 	/*
 	 * Retransmission (RFC 7296 2.1, 2.4): first timeout, then times
 	 * retransmit_base (tenths: 18 = 1.8) per try; after retransmit_tries the

@@ -139,15 +139,48 @@ int engine_index(struct engine *e, struct ikesa *sa)
 	return -EEXIST;
 }
 
+/* The half-open list, oldest first: a full table replaces its head (dos.h). */
+static void half_open_link(struct engine *e, struct ikesa *sa)
+{
+	sa->ho_next = NULL;
+	sa->ho_prev = e->ho_last;
+	if (e->ho_last)
+		e->ho_last->ho_next = sa;
+	else
+		e->ho_first = sa;
+	e->ho_last = sa;
+}
+
+/* sa is no longer half-open: out of the table, the list and the counts. */
+static void half_open_end(struct engine *e, struct ikesa *sa)
+{
+	if (!sa->in_half_open)
+		return;
+	spi_table_del(e->half_open, sa->half_open_key);
+	dos_half_open_del(e->dos, &sa->half_open_from);
+	if (sa->ho_prev)
+		sa->ho_prev->ho_next = sa->ho_next;
+	else
+		e->ho_first = sa->ho_next;
+	if (sa->ho_next)
+		sa->ho_next->ho_prev = sa->ho_prev;
+	else
+		e->ho_last = sa->ho_prev;
+	sa->ho_prev = sa->ho_next = NULL;
+	sa->in_half_open = false;
+}
+
 void engine_destroy_sa(struct engine *e, struct ikesa *sa)
 {
 	reauth_on_destroy(sa); /* before the conn role is dropped: a new IKE SA may take it */
 	if (sa->in_table)
 		spi_table_del(e->by_spi, sa->local_spi_key);
-	if (sa->in_half_open) {
-		spi_table_del(e->half_open, sa->half_open_key);
-		dos_half_open_del(e->dos, &sa->half_open_from);
-	}
+	if (sa->in_half_open)
+		dos_released(e->dos, sizeof(*sa) + sa->init_req_len + sa->init_resp_len);
+	half_open_end(e, sa);
+	if (sa->dos_counted)
+		dos_ike_sa_del(e->dos, &sa->half_open_from);
+	sa->dos_counted = false;
 	peer_index_del(e, sa);
 	if (spi_table_get(e->by_conn, conn_key(sa->conn->name)) == sa)
 		spi_table_del(e->by_conn, conn_key(sa->conn->name));
@@ -341,6 +374,14 @@ static void new_responder(struct engine *e, const struct ike_hdr *h, const uint8
 		tm_send_stateless_notify(e, h, IKE_SA_INIT, N_COOKIE, cookie, sizeof(cookie), local,
 					 remote);
 		return;
+	case DOS_ACCEPT_EVICT:
+		/* A full table and a proven initiator: the oldest half-open SA goes (dos.h). */
+		if (e->ho_first) {
+			log_msg(LOG_IKE, LOG_LVL_DEBUG, "%s: oldest half-open IKE SA replaced",
+				ikesa_tag(e->ho_first));
+			engine_destroy_sa(e, e->ho_first);
+		}
+		break;
 	case DOS_ACCEPT:
 		break;
 	}
@@ -364,15 +405,19 @@ static void new_responder(struct engine *e, const struct ike_hdr *h, const uint8
 	}
 	sa->half_open_key = half_open_key(h->spi_i, remote);
 	sa->in_half_open = spi_table_add(e->half_open, sa->half_open_key, sa) == 0;
+	sa->half_open_from = *remote;
 	if (sa->in_half_open) {
-		sa->half_open_from = *remote;
 		dos_half_open_add(e->dos, remote);
+		half_open_link(e, sa);
 	}
+	dos_ike_sa_add(e->dos, remote);
+	sa->dos_counted = true;
 	timer_init(&sa->life_timer, on_half_open_expiry, sa);
 	timer_arm_in(e->env.loop, &sa->life_timer,
 		     (uint64_t)e->cfg->cfg->d.half_open_timeout_s * 1000);
-	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: IKE_SA_INIT from %s", ikesa_tag(sa),
-		endpoint_str(remote, ra, sizeof(ra)));
+	/* A source that keeps failing authentication does not get a line per attempt. */
+	log_msg(LOG_IKE, dos_quiet(e->dos, remote) ? LOG_LVL_DEBUG : LOG_LVL_INFO,
+		"%s: IKE_SA_INIT from %s", ikesa_tag(sa), endpoint_str(remote, ra, sizeof(ra)));
 	tm_receive(sa, h, buf, len, local, remote);
 }
 
@@ -432,9 +477,7 @@ void engine_receive(struct engine *e, const struct sockaddr_storage *local,
 	tm_receive(sa, &h, buf, len, local, remote);
 	sa = engine_find(e, ours);
 	if (sa && sa->state == IKESA_ESTABLISHED && sa->in_half_open) {
-		spi_table_del(e->half_open, sa->half_open_key);
-		dos_half_open_del(e->dos, &sa->half_open_from);
-		sa->in_half_open = false;
+		half_open_end(e, sa);
 		timer_cancel(e->env.loop, &sa->life_timer);
 	}
 }
@@ -937,6 +980,16 @@ void engine_status(struct engine *e, struct json_writer *w)
 	json_kv_uint(w, "cookies_rejected", ds->cookies_rejected);
 	json_kv_uint(w, "dropped_half_open_max", ds->dropped_total_cap);
 	json_kv_uint(w, "dropped_half_open_per_ip", ds->dropped_per_ip_cap);
+	json_kv_uint(w, "dropped_ike_sa_per_ip", ds->dropped_ike_per_ip);
+	json_kv_uint(w, "half_open_replaced", ds->half_open_evicted);
+	json_kv_uint(w, "auth_failures", ds->auth_failures);
+	json_kv_uint(w, "dropped_auth_backoff", ds->dropped_auth_backoff);
+	json_kv_uint(w, "auth_id_backoff", ds->auth_id_backoff);
+	json_kv_uint(w, "auth_logs_suppressed", ds->auth_logs_suppressed);
+	json_kv_uint(w, "frag_mem", dos_frag_bytes(e->dos));
+	json_kv_uint(w, "frag_mem_peak", ds->frag_bytes_peak);
+	json_kv_uint(w, "frag_over_budget", ds->frag_over_budget);
+	json_kv_uint(w, "frag_evicted", e->stats.frag_evicted);
 	json_obj_end(w);
 	free(l.v);
 }

@@ -76,6 +76,8 @@ struct engine_stats {
 	uint64_t ikesa_state_changes, child_state_changes;
 	/* RFC 7383: SKF datagrams sent / received, messages reassembled, fragments dropped */
 	uint64_t frag_tx, frag_rx, frag_reassembled, frag_dropped;
+	/* partial messages dropped to make room under frag_mem_max (dos.h) */
+	uint64_t frag_evicted;
 	/* RFC 3948 2.3 keepalives sent; NATed peers followed (kernel mapping event / IKE message) */
 	uint64_t keepalives_sent, nat_mapping_events, nat_peer_moves;
 	/* RFC 7296 2.4 liveness checks sent, peers declared dead; half-open SAs expired (2.6) */
@@ -96,6 +98,8 @@ struct engine {
 	struct spi_table *traps;        /* trap reqid -> struct trap (trap.h) */
 	struct trap *trap_list;
 	struct dos *dos;                /* half-open limits and cookies (dos.h) */
+	struct ikesa *ho_first, *ho_last; /* half-open SAs, oldest first (the one to replace) */
+	struct frag_reasm *frag_first, *frag_last; /* reassemblies, oldest first (fragment.h) */
 	struct ike_msg *scratch_msg;    /* parsed IKE_SA_INIT requests, judged before any state */
 	uint32_t next_reqid;
 	struct route_ifaces *ifaces;    /* route-based bindings and their index (route_iface.c) */

@@ -8,6 +8,7 @@
 
 #include "crypto/secret.h"
 #include "crypto/sk.h"
+#include "daemon/dos.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
@@ -38,6 +39,15 @@ struct frag_reasm {
 	struct frag_slot slot[2];
 	struct timer timer;  /* drops partial messages after IKE_FRAG_TIMEOUT_MS */
 	struct ikesa *sa;
+	/*
+	 * Memory accounting (dos.h): the source the octets are reserved for
+	 * (the peer's address when the first fragment came), and the engine's
+	 * list of reassemblies, oldest first: the one dropped when the global
+	 * budget is full (an honest peer's fragments arrive together and
+	 * complete at once; an attacker's partial messages are the old ones).
+	 */
+	uint64_t src;
+	struct frag_reasm *prev, *next;
 };
 
 /* ---- negotiation (RFC 7383 2.3) ---- */
@@ -178,15 +188,19 @@ void frag_send(struct ikesa *sa, const uint8_t *buf, size_t len)
 
 /* ---- receiving ---- */
 
-static void slot_clear(struct frag_slot *s)
+static void slot_clear(struct frag_reasm *r, struct frag_slot *s)
 {
+	size_t freed = 0;
 	for (size_t i = 0; i < IKE_FRAG_MAX; i++) {
 		if (s->piece[i].p) {
 			crypto_wipe(s->piece[i].p, s->piece[i].alloc);
 			free(s->piece[i].p);
+			freed += s->piece[i].alloc;
 		}
 	}
 	memset(s, 0, sizeof(*s));
+	if (freed)
+		dos_frag_release(r->sa->e->dos, r->src, freed);
 }
 
 static void rearm(struct frag_reasm *r)
@@ -216,7 +230,7 @@ static void on_timeout(struct loop *loop, struct timer *t, void *ctx)
 				"dropped", ikesa_tag(r->sa), i ? "response" : "request", s->msg_id,
 				s->have, s->total, IKE_FRAG_TIMEOUT_MS);
 			r->sa->e->stats.frag_dropped += s->have;
-			slot_clear(s);
+			slot_clear(r, s);
 		}
 	}
 	rearm(r);
@@ -227,12 +241,40 @@ void frag_clear(struct ikesa *sa)
 	struct frag_reasm *r = sa->tm.frag;
 	if (!r)
 		return;
-	timer_cancel(sa->e->env.loop, &r->timer);
-	slot_clear(&r->slot[0]);
-	slot_clear(&r->slot[1]);
+	struct engine *e = sa->e;
+	timer_cancel(e->env.loop, &r->timer);
+	slot_clear(r, &r->slot[0]);
+	slot_clear(r, &r->slot[1]);
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		e->frag_first = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	else
+		e->frag_last = r->prev;
+	uint64_t src = r->src;
 	crypto_wipe(r, sizeof(*r));
 	free(r);
 	sa->tm.frag = NULL;
+	dos_frag_release(e->dos, src, sizeof(*r));
+}
+
+/*
+ * Reserves n octets for r's source, first dropping the oldest other
+ * reassemblies while the global budget (frag_mem_max) is short.
+ */
+static bool reserve(struct engine *e, struct frag_reasm *r, size_t n)
+{
+	while (dos_frag_over_global(e->dos, n) && e->frag_first && e->frag_first != r) {
+		struct frag_reasm *old = e->frag_first;
+		log_msg(LOG_ENC, LOG_LVL_DEBUG, "%s: partial message dropped: reassembly memory "
+			"(frag_mem_max) is full", ikesa_tag(old->sa));
+		e->stats.frag_evicted++;
+		e->stats.frag_dropped += old->slot[0].have + old->slot[1].have;
+		frag_clear(old->sa);
+	}
+	return dos_frag_reserve(e->dos, r->src, n);
 }
 
 static int drop(struct ikesa *sa, const struct ike_msg *m, const char *why, unsigned got,
@@ -295,18 +337,30 @@ int frag_open(struct ikesa *sa, struct ike_msg *m, const uint8_t *raw)
 		return 0;
 	}
 	if (!sa->tm.frag) {
-		sa->tm.frag = calloc(1, sizeof(*sa->tm.frag));
-		if (!sa->tm.frag)
+		struct frag_reasm *n = calloc(1, sizeof(*n));
+		if (!n)
 			return -ENOMEM;
-		sa->tm.frag->sa = sa;
-		timer_init(&sa->tm.frag->timer, on_timeout, sa->tm.frag);
+		n->sa = sa;
+		n->src = dos_source(&sa->remote);
+		timer_init(&n->timer, on_timeout, n);
+		if (!reserve(e, n, sizeof(*n))) {
+			free(n);
+			return drop(sa, m, "over the reassembly memory budget", f->frag_num, f->total);
+		}
+		n->prev = e->frag_last;
+		if (e->frag_last)
+			e->frag_last->next = n;
+		else
+			e->frag_first = n;
+		e->frag_last = n;
+		sa->tm.frag = n;
 	}
 	struct frag_reasm *r = sa->tm.frag;
 	struct frag_slot *s = &r->slot[response ? 1 : 0];
 	if (s->active && (s->msg_id != m->hdr.msg_id || s->exchange != m->hdr.exchange)) {
 		/* The task manager let this message ID through: the old one is history. */
 		e->stats.frag_dropped += s->have;
-		slot_clear(s);
+		slot_clear(r, s);
 	}
 	if (s->active && f->total < s->total)
 		return drop(sa, m, "Total Fragments below the others'", f->total, s->total);
@@ -324,17 +378,25 @@ int frag_open(struct ikesa *sa, struct ike_msg *m, const uint8_t *raw)
 		log_msg(LOG_ENC, LOG_LVL_INFO, "%s: message %u now in %u fragments (was %u): "
 			"reassembly restarted", ikesa_tag(sa), m->hdr.msg_id, f->total, s->total);
 		e->stats.frag_dropped += s->have;
-		slot_clear(s);
+		slot_clear(r, s);
 	}
 	if (s->bytes + pc.len > IKE_FRAG_REASM_MAX) {
 		crypto_wipe(pc.p, pc.alloc);
 		free(pc.p);
 		e->stats.frag_dropped += s->have;
 		unsigned had = (unsigned)s->bytes;
-		slot_clear(s);
+		slot_clear(r, s);
 		rearm(r);
 		return drop(sa, m, "message too large, reassembly abandoned",
 			    had + (unsigned)pc.len, IKE_FRAG_REASM_MAX);
+	}
+	if (!reserve(e, r, pc.alloc)) {
+		/* Over frag_mem_per_ip, or frag_mem_max with nothing older to drop. */
+		crypto_wipe(pc.p, pc.alloc);
+		free(pc.p);
+		if (!r->slot[0].active && !r->slot[1].active)
+			frag_clear(sa);
+		return drop(sa, m, "over the reassembly memory budget", f->frag_num, f->total);
 	}
 	if (!s->active) {
 		s->active = true;
@@ -362,7 +424,7 @@ int frag_open(struct ikesa *sa, struct ike_msg *m, const uint8_t *raw)
 	}
 	uint8_t first = s->first_inner;
 	uint16_t total = s->total;
-	slot_clear(s);
+	slot_clear(r, s);
 	if (!r->slot[0].active && !r->slot[1].active)
 		frag_clear(sa); /* nothing pending: an idle IKE SA keeps no reassembly state */
 	else

@@ -166,7 +166,13 @@ struct ikesa {
 	uint64_t peer_key;
 	struct ikesa *peer_next, **peer_prev;
 	uint64_t half_open_key;
-	struct sockaddr_storage half_open_from; /* counted per address while half-open (dos.h) */
+	/*
+	 * The source that opened it (a responder's): counted in dos.h per
+	 * source while half-open, and for ike_sa_per_ip while dos_counted.
+	 */
+	struct sockaddr_storage half_open_from;
+	bool dos_counted;
+	struct ikesa *ho_prev, *ho_next; /* the engine's half-open SAs, oldest first */
 	struct sockaddr_storage local, remote; /* with ports */
 	uint32_t ext;                /* enum ikesa_ext */
 	struct ike_suite suite;

@@ -669,6 +669,20 @@ static struct child_sa *rekey_target(struct child_create *cc, struct ikesa *sa,
 	return old;
 }
 
+/*
+ * Whether sa holds max_child_sas live Child SAs (a rekey replaces one and
+ * is not counted; the walk is bounded by the limit itself).
+ */
+static bool at_child_limit(const struct ikesa *sa)
+{
+	uint32_t max = sa->conn->max_child_sas, n = 0;
+	if (!max)
+		return false;
+	for (const struct child_sa *c = sa->children; c && n < max; c = c->next)
+		n += c->state != CHILD_DELETING && c->state != CHILD_FAILED && !c->rekeyed;
+	return n >= max;
+}
+
 static enum task_status process_r(struct task *t, struct ikesa *sa, const struct ike_msg *m)
 {
 	struct child_create *cc = (struct child_create *)t;
@@ -693,6 +707,14 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		}
 		if (rk && !(old = rekey_target(cc, sa, rk)))
 			return TASK_FAILED;
+		if (!old && at_child_limit(sa)) {
+			/* RFC 7296 3.10.1: "the responder is unwilling to accept any more Child SAs". */
+			log_msg(LOG_CHD, LOG_LVL_WARN, "%s: peer asks for more than max_child_sas = "
+				"%u Child SAs: NO_ADDITIONAL_SAS", ikesa_tag(sa),
+				sa->conn->max_child_sas);
+			cc->error = N_NO_ADDITIONAL_SAS;
+			return TASK_FAILED;
+		}
 		cc->peer_nonce = np->u.nonce.data.ptr;
 		cc->peer_nonce_len = np->u.nonce.data.len;
 		rng_fill(sa->e->env.rng, cc->nonce, sizeof(cc->nonce));

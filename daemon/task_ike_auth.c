@@ -10,12 +10,15 @@
  * child_create task that rides along.
  */
 #include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/auth.h"
+#include "daemon/dos.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
@@ -267,6 +270,27 @@ static const struct conn_cfg *find_conn(struct ikesa *sa, const struct ike_id *i
 	return other_kind;
 }
 
+/*
+ * The peer failed to authenticate: counted per source and claimed identity
+ * (dos.h back-off), and logged unless that source's lines are being
+ * summarized (a wrong-PSK storm would otherwise write a line per attempt).
+ */
+static void peer_failed(struct ikesa *sa, const struct ike_payload *idp, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void peer_failed(struct ikesa *sa, const struct ike_payload *idp, const char *fmt, ...)
+{
+	const struct ike_id *id = idp ? &idp->u.id : NULL;
+	if (!dos_auth_failed(sa->e->dos, &sa->remote, id ? id->type : 0, id ? id->data.ptr : NULL,
+			     id ? id->data.len : 0))
+		return;
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_msg(LOG_IKE, LOG_LVL_WARN, "%s", line);
+}
+
 static enum task_status process_r(struct task *t, struct ikesa *sa, const struct ike_msg *m)
 {
 	struct auth_task *a = (struct auth_task *)t;
@@ -282,16 +306,23 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	 * has no EAP, so both fail here.
 	 */
 	if (!idp || !authp) {
-		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: IKE_AUTH request without %s (EAP is not "
-			"supported): AUTHENTICATION_FAILED", ikesa_tag(sa), idp ? "AUTH" : "IDi");
+		peer_failed(sa, idp, "%s: IKE_AUTH request without %s (EAP is not supported): "
+			    "AUTHENTICATION_FAILED", ikesa_tag(sa), idp ? "AUTH" : "IDi");
 		goto fail;
 	}
 	id_text(&idp->u.id, idtxt, sizeof(idtxt));
+	if (dos_auth_blocked_id(sa->e->dos, idp->u.id.type, idp->u.id.data.ptr,
+				idp->u.id.data.len)) {
+		/* dos.h: an identity that keeps failing is not verified while it backs off. */
+		peer_failed(sa, idp, "%s: peer identity '%s' backs off after repeated "
+			    "authentication failures: AUTHENTICATION_FAILED", ikesa_tag(sa), idtxt);
+		goto fail;
+	}
 	const struct conn_cfg *c = find_conn(sa, &idp->u.id, idrp ? &idrp->u.id : NULL,
 					     authp->u.auth.method);
 	if (!c) {
-		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: no connection for peer identity '%s': "
-			"AUTHENTICATION_FAILED", ikesa_tag(sa), idtxt);
+		peer_failed(sa, idp, "%s: no connection for peer identity '%s': "
+			    "AUTHENTICATION_FAILED", ikesa_tag(sa), idtxt);
 		goto fail;
 	}
 	if (c != sa->conn) {
@@ -301,8 +332,8 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	}
 	auth_note_certreq(sa, m);
 	if (auth_verify(sa, m, idp, authp, why, sizeof(why)) != 0) {
-		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: peer '%s' not authenticated: %s: "
-			"AUTHENTICATION_FAILED", ikesa_tag(sa), idtxt, why);
+		peer_failed(sa, idp, "%s: peer '%s' not authenticated: %s: AUTHENTICATION_FAILED",
+			    ikesa_tag(sa), idtxt, why);
 		goto fail;
 	}
 	/* Our AUTH now, so that a failure answers AUTHENTICATION_FAILED alone. */
@@ -315,6 +346,7 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		goto fail;
 	}
 	remember_peer(sa, &idp->u.id);
+	dos_auth_ok(sa->e->dos, idp->u.id.type, idp->u.id.data.ptr, idp->u.id.data.len);
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: peer '%s' authenticated with %s", ikesa_tag(sa), idtxt,
 		auth_text(sa));
 	return TASK_DONE;

@@ -26,6 +26,7 @@
 
 #include "crypto/dh.h"
 #include "daemon/auth.h"
+#include "daemon/dos.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
@@ -101,6 +102,16 @@ static struct ikesa *successor_new(struct ikesa *old, bool initiator)
 	n->auth = sa_auth_dup(old->auth);
 	n->is_successor = true;
 	return n;
+}
+
+/* An indexed successor counts for the source that opened the old SA (ike_sa_per_ip, dos.h). */
+static void count_source(struct ikesa *old, struct ikesa *n)
+{
+	if (!old->dos_counted)
+		return;
+	n->half_open_from = old->half_open_from;
+	n->dos_counted = true;
+	dos_ike_sa_add(old->e->dos, &n->half_open_from);
 }
 
 static void set_suite(struct ikesa *n, const struct proposal_sel *s)
@@ -180,6 +191,7 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 			ikesa_free(n);
 			return TASK_FAILED;
 		}
+		count_source(sa, n);
 		r->new_sa = n;
 		r->new_key = n->local_spi_key;
 		ikesa_set_state(n, IKESA_CONNECTING);
@@ -351,6 +363,7 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		r->error = N_NO_PROPOSAL_CHOSEN;
 		return TASK_FAILED;
 	}
+	count_source(sa, n);
 	if (derive(sa, n, &kep->u.ke) != 0) {
 		engine_destroy_sa(sa->e, n);
 		r->error = N_INVALID_SYNTAX;
