@@ -415,8 +415,13 @@ static void new_responder(struct engine *e, const struct ike_hdr *h, const uint8
 	timer_init(&sa->life_timer, on_half_open_expiry, sa);
 	timer_arm_in(e->env.loop, &sa->life_timer,
 		     (uint64_t)e->cfg->cfg->d.half_open_timeout_s * 1000);
-	/* A source that keeps failing authentication does not get a line per attempt. */
-	log_msg(LOG_IKE, dos_quiet(e->dos, remote) ? LOG_LVL_DEBUG : LOG_LVL_INFO,
+	/*
+	 * Not a line per attempt from a source that keeps failing
+	 * authentication, nor under cookie pressure (dos.c sums those up).
+	 */
+	bool quiet = dos_quiet(e->dos, remote) ||
+		     dos_half_open(e->dos) > e->cfg->cfg->d.cookie_threshold;
+	log_msg(LOG_IKE, quiet ? LOG_LVL_DEBUG : LOG_LVL_INFO,
 		"%s: IKE_SA_INIT from %s", ikesa_tag(sa), endpoint_str(remote, ra, sizeof(ra)));
 	tm_receive(sa, h, buf, len, local, remote);
 }
