@@ -550,8 +550,9 @@ void child_kernel_uninstall_out(struct ikesa *sa, struct child_sa *c)
 	c->installed_out = false;
 }
 
-void child_kernel_query(struct ikesa *sa, struct child_sa *c, struct kernel_sa_stats *in,
-			struct kernel_sa_stats *out)
+/* The kernel's own counters of c's states (zeros for what is missing). */
+static void query_raw(struct ikesa *sa, struct child_sa *c, struct kernel_sa_stats *in,
+		      struct kernel_sa_stats *out)
 {
 	*in = *out = (struct kernel_sa_stats){0};
 	if (c->installed_in) {
@@ -561,6 +562,52 @@ void child_kernel_query(struct ikesa *sa, struct child_sa *c, struct kernel_sa_s
 	if (c->installed_out) {
 		if (kern(sa)->ops->query_sa(kern(sa)->k, &c->out_at, c->spi_out, IPPROTO_ESP, c->mark, mark_mask(c), out) != 0)
 			*out = (struct kernel_sa_stats){0};
+	}
+}
+
+void child_kernel_query(struct ikesa *sa, struct child_sa *c, struct kernel_sa_stats *in,
+			struct kernel_sa_stats *out)
+{
+	query_raw(sa, c, in, out);
+	in->bytes += c->carried_bytes_in;
+	in->packets += c->carried_packets_in;
+	out->bytes += c->carried_bytes_out;
+	out->packets += c->carried_packets_out;
+}
+
+static uint64_t minus(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/*
+ * Around a move of sa's Child SAs: XFRM_MSG_MIGRATE clones a state with
+ * its counters at zero (xfrm_state_clone keeps only the add time), and a
+ * delete and add starts from zero too. carry_begin adds what the counters
+ * hold before to carried_*, carry_end takes off what they hold after, so
+ * the totals go on whatever the kernel keeps.
+ */
+static void carry_begin(struct ikesa *sa)
+{
+	for (struct child_sa *c = sa->children; c; c = c->next) {
+		struct kernel_sa_stats in, out;
+		query_raw(sa, c, &in, &out);
+		c->carried_bytes_in += in.bytes;
+		c->carried_packets_in += in.packets;
+		c->carried_bytes_out += out.bytes;
+		c->carried_packets_out += out.packets;
+	}
+}
+
+static void carry_end(struct ikesa *sa)
+{
+	for (struct child_sa *c = sa->children; c; c = c->next) {
+		struct kernel_sa_stats in, out;
+		query_raw(sa, c, &in, &out);
+		c->carried_bytes_in = minus(c->carried_bytes_in, in.bytes);
+		c->carried_packets_in = minus(c->carried_packets_in, in.packets);
+		c->carried_bytes_out = minus(c->carried_bytes_out, out.bytes);
+		c->carried_packets_out = minus(c->carried_packets_out, out.packets);
 	}
 }
 
@@ -839,8 +886,20 @@ static void locate_holders(struct ikesa *sa, const struct child_sa *c, const str
 	}
 }
 
+static int migrate_children(struct ikesa *sa, const struct sockaddr_storage *old_local,
+			    const struct sockaddr_storage *old_remote, bool old_encap);
+
 int child_kernel_migrate(struct ikesa *sa, const struct sockaddr_storage *old_local,
 			 const struct sockaddr_storage *old_remote, bool old_encap)
+{
+	carry_begin(sa);
+	int rc = migrate_children(sa, old_local, old_remote, old_encap);
+	carry_end(sa);
+	return rc;
+}
+
+static int migrate_children(struct ikesa *sa, const struct sockaddr_storage *old_local,
+			    const struct sockaddr_storage *old_remote, bool old_encap)
 {
 	struct kernel *k = kern(sa);
 	bool moved = !endpoint_same_addr(old_local, &sa->local) || !endpoint_same_addr(old_remote, &sa->remote);

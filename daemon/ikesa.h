@@ -118,6 +118,13 @@ struct child_sa {
 	struct timer out_timer;
 	uint64_t idle_bytes, idle_since; /* bytes in+out at the last change, and when */
 	/*
+	 * What the kernel's counters held before a move (XFRM_MSG_MIGRATE, or
+	 * a delete and add, starts a state's byte and packet counters at
+	 * zero): child_kernel_query adds it, so status, idle_timeout and DPD
+	 * count on across MOBIKE and NAT moves.
+	 */
+	uint64_t carried_bytes_in, carried_packets_in, carried_bytes_out, carried_packets_out;
+	/*
 	 * The keys as installed (inbound then outbound; wiping type), kept so
 	 * that the states can be installed again with new UDP encapsulation
 	 * or addresses when a NATed peer moves (RFC 7296 2.23, RFC 3948).

@@ -740,6 +740,8 @@ static int fk_migrate(void *k, const struct kernel_migrate *m)
 		ns->next = next;
 		ns->sa.src = m->new_src;
 		ns->sa.dst = m->new_dst;
+		/* xfrm_state_clone: the clone keeps the add time only, its counters start at zero. */
+		ns->stats.bytes = ns->stats.packets = ns->stats.use_time = 0;
 		if (m->encap) {
 			ns->sa.encap = true;
 			ns->sa.encap_sport = m->encap_sport;

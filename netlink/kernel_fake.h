@@ -13,8 +13,9 @@
  *   - migrate follows xfrm_migrate(): the policy is found by (selector, dir, if_id) whatever
  *     its mark (-ENOENT), its template must match the old addresses (-ENODATA, nothing
  *     changed), and the first state of (old src, old dst, proto, mode, reqid) moves to the
- *     new addresses keeping SPI, keys and counters (the log entry carries its SPI, 0 when
- *     no state moved, and the policy's dir);
+ *     new addresses keeping SPI, keys and add time, its byte and packet counters starting
+ *     at zero as the kernel's clone does (the log entry carries its SPI, 0 when no state
+ *     moved, and the policy's dir);
  *   - a hard expire injected for an existing state removes it first, as the kernel does.
  * It also records every call (op, result, spi, reqid...; never keys), counts calls per op,
  * can fail the next calls of an op with a chosen errno, queues injected events behind a

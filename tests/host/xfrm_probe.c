@@ -14,7 +14,7 @@
  *     while it is taken) and add_sa installs under it (what xiked does for slow exchanges);
  *   - migrate (XFRM_MSG_MIGRATE, CONFIG_XFRM_MIGRATE): a policy's template moves to new
  *     addresses (-ENODATA from the old ones afterwards), and with ESP the state moves too,
- *     keeping its SPI and counters;
+ *     keeping its SPI (its byte and packet counters start again at zero);
  *   - flush_stale removes exactly the entries with a reqid in the xiked range.
  * Prints one line per check and "N passed, N failed" at the end; exit 1 on any failure.
  */

@@ -242,14 +242,15 @@ static struct kernel_policy policy(const char *src, uint8_t splen, const char *d
 }
 
 /* XFRM_MSG_MIGRATE as xfrm_migrate() does it: policy by selector, template by old addresses,
- * the first state of the old addresses moved with its SPI, keys and counters. */
+ * the first state of the old addresses moved with its SPI, keys and add time, its counters
+ * starting at zero (xfrm_state_clone). */
 static void test_migrate(void **state)
 {
 	struct fixture *fx = *state;
 	struct kernel *k = &fx->kern;
 	struct kernel_sa sa = gcm_sa("192.0.2.1", "192.0.2.2", 0xc0000042u, XIKED_REQID_BASE + 1);
 	struct kernel_policy p = policy("10.1.0.0", 16, "10.2.0.0", 16, KDIR_OUT, XIKED_REQID_BASE + 1);
-	struct kernel_sa_stats st = { .bytes = 1234, .packets = 7 }, q;
+	struct kernel_sa_stats st = { .bytes = 1234, .packets = 7, .add_time = 99 }, q;
 	struct kaddr old_dst = A("192.0.2.2"), new_dst = A("198.51.100.9");
 	struct kernel_migrate m;
 
@@ -282,7 +283,9 @@ static void test_migrate(void **state)
 	const struct kernel_fake_sa *n = kernel_fake_find_sa(fx->f, &new_dst, sa.spi, IPPROTO_ESP);
 	assert_non_null(n);
 	assert_memory_equal(n->sa.enc_key, enc_key, sizeof(enc_key));
-	assert_int_equal(n->stats.bytes, 1234);
+	assert_int_equal(n->stats.bytes, 0);
+	assert_int_equal(n->stats.packets, 0);
+	assert_int_equal(n->stats.add_time, 99);
 	assert_true(n->sa.encap);
 	assert_int_equal(n->sa.encap_dport, 4500);
 	assert_int_equal(kernel_fake_sa_count(fx->f), 1);

@@ -11,7 +11,9 @@
 #     4. wifi's link comes back up          -> wifi
 #   Each move must complete (the laptop's and the gateway's views of the path
 #   both updated) within 2 s, the IKE SA and Child SA SPIs must stay the same,
-#   and the pings lost per move are printed and must stay under 2 s worth (40).
+#   and the pings lost per move are printed and must stay under 2 s worth (40);
+#   the byte counters `xikectl status` shows must not go back (XFRM_MSG_MIGRATE
+#   starts the moved states' own counters at zero, xiked carries them).
 #   Then the same laptop against a strongSwan gateway (one move there and back).
 #   XIKED_ROAMING_DEMO=1 (tools/demo-roaming.sh): the xiked pair only.
 #   tests/vm/run tests/vm/scenarios/roaming.sh BUILD_DIR
@@ -157,17 +159,31 @@ moved_to() {
 
 gw_at() { local p; p=$(path G) || return 1; [ "${p% *}" = "203.0.113.2 $1" ]; }
 
+# status_bytes NAME: the sum of NAME's Child SA byte counters, in and out (xikectl status).
+status_bytes() {
+  local j v n=0 k
+  j=$(xk_json "$1") || return 1
+  for k in bytes_in bytes_out; do
+    json_field "$k" "$j"
+    for v in "${JSON_VALUES[@]}"; do n=$((n + v)); done
+  done
+  echo "$n"
+}
+# kernel_bytes NS: the sum of NS's states' byte counters as the kernel keeps them.
+kernel_bytes() { ip -n "$1" -s xfrm state | awk '/lifetime current:/ { getline; n += $1 } END { print n + 0 }'; }
+
 MOVE_N=0
 MAX_LOST=40   # 2 s worth at 20 pings a second
 MAX_MOVE_S=${XIKED_ROAMING_MAX_MOVE_S:-2}
 # move NAME WHAT GW_SEES CMD...: run CMD (the change) under a ping; the laptop A must
 # then be on the uplink with address LAPTOP_ADDR ($L_ADDR) and the gateway see it at GW_SEES.
 move() {
-  local what=$1 gw_sees=$2 t0 took p lost sent
+  local what=$1 gw_sees=$2 t0 took p lost sent bl0 bg0 bl1 bg1
   shift 2
   MOVE_N=$((MOVE_N + 1))
   ping_bg 3.5
   sleep 0.8
+  bl0=$(status_bytes L) bg0=$(status_bytes G)
   local answers
   answers=$(grep -c "the peer moved the IKE SA to the new path" "$XK_DIR/L.log" || true)
   "$@"
@@ -197,6 +213,13 @@ move() {
   read -r sent lost gap < "$PING_OUT" || true
   sent=${sent:-0} lost=${lost:-0}
   p=$(path L)
+  bl1=$(status_bytes L) bg1=$(status_bytes G)
+  note "move $MOVE_N: status bytes laptop $bl0 -> $bl1, gateway $bg0 -> $bg1 (the kernel's own now: laptop $(kernel_bytes l), gateway $(kernel_bytes g))"
+  if [ -n "$bl0" ] && [ -n "$bg0" ] && [ "${bl1:-0}" -ge "$bl0" ] && [ "${bg1:-0}" -ge "$bg0" ]; then
+    ok "move $MOVE_N: status byte counters go on (laptop $bl0 -> $bl1, gateway $bg0 -> $bg1)"
+  else
+    fail "move $MOVE_N: status byte counters went back" "laptop $bl0 -> $bl1, gateway $bg0 -> $bg1"
+  fi
   note "move $MOVE_N ($what): laptop path now $p; took ${took:-more than 5}s; pings lost $lost of $sent (longest gap ${gap:-?} ms)"
   [ -n "$took" ] && awk -v t="$took" -v m="$MAX_MOVE_S" 'BEGIN { exit !(t >= 0 && t < m) }' ||
     { fail "move $MOVE_N ($what) completes within ${MAX_MOVE_S}s" "took ${took:-more than 5}s"; xk_log_tail L 15; xk_log_tail G 10; return 0; }
