@@ -1203,7 +1203,7 @@ static const char *const conn_keys[] = {
 	"lifetime", "lifetime_bytes", "lifetime_packets", "rekey_margin", "rand_margin",
 	"ike_lifetime", "idle_timeout", "reauth",
 	"encap", "keepalive", "dpd", "dpd_action", "mobike", "mobike_check", "mobike_no_nats",
-	"fragmentation", "fragment_size", "max_child_sas",
+	"fragmentation", "fragment_size", "max_child_sas", "unique",
 	"if_id", "interface", "interface_link", "vti", "mark", "mtu", "address", "routes",
 };
 
@@ -1270,6 +1270,23 @@ static int parse_count(const char *s, uint64_t *out)
 		return -1;
 	*out = v * mul;
 	return 0;
+}
+
+/* unique = replace|keep|never of a [conn] (enum config_unique). */
+static int interpret_unique(struct parse *ps, const struct section *s, struct conn_cfg *c)
+{
+	static const char *const names[] = {"replace", "keep", "never"};
+	const struct entry *e = find_entry(s, "unique");
+	c->unique = CONFIG_UNIQUE_REPLACE;
+	if (!e)
+		return 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(e->value, names[i]) == 0) {
+			c->unique = (enum config_unique)i;
+			return 0;
+		}
+	perr(ps, e->line, "unique: '%s' is not replace, keep or never", e->value);
+	return -1;
 }
 
 /* The lifetime keys of a [conn] (struct lifetime_cfg in config.h). */
@@ -1931,6 +1948,8 @@ static int interpret_conn(struct parse *ps, const struct section *s, const size_
 	if (interpret_lifetimes(ps, s, &c->life) < 0)
 		goto fail;
 	if (interpret_fragmentation(ps, s, c) < 0)
+		goto fail;
+	if (interpret_unique(ps, s, c) < 0)
 		goto fail;
 	if (interpret_liveness(ps, s, &c->live) < 0)
 		goto fail;

@@ -180,6 +180,17 @@ struct route_cfg {
 	bool routes;                 /* default yes: route the remote TS through the interface */
 };
 
+/*
+ * unique = (strongSwan's uniqueids): what a new IKE SA whose peer
+ * authenticated with the identity of an established one of the same conn
+ * does to it (daemon/unique.h).
+ */
+enum config_unique {
+	CONFIG_UNIQUE_REPLACE, /* the old one is deleted (default) */
+	CONFIG_UNIQUE_KEEP,    /* the new one is refused: AUTHENTICATION_FAILED */
+	CONFIG_UNIQUE_NEVER,   /* both stay; INITIAL_CONTACT is ignored too */
+};
+
 struct conn_cfg {
 	char name[CONFIG_NAME_MAX + 1];
 	unsigned line;
@@ -223,6 +234,7 @@ struct conn_cfg {
 	uint16_t fragment_size;
 	/* Child SAs one IKE SA may hold; beyond, NO_ADDITIONAL_SAS (RFC 7296 3.10.1). */
 	uint32_t max_child_sas; /* default 128 */
+	enum config_unique unique; /* one IKE SA per peer identity (daemon/unique.h) */
 	struct route_cfg route;
 	struct child_cfg *children; /* owned, >= 1, in file order */
 	size_t n_children;

@@ -90,6 +90,7 @@ struct ikesa *ikesa_new(struct engine *e, struct cfg_ref *ref, const struct conn
 	timer_init(&sa->rekey_timer, NULL, sa);
 	timer_init(&sa->keepalive_timer, NULL, sa);
 	timer_init(&sa->dpd_timer, NULL, sa);
+	timer_init(&sa->reap_timer, NULL, sa);
 	return sa;
 }
 
@@ -200,6 +201,7 @@ void ikesa_free(struct ikesa *sa)
 	timer_cancel(sa->e->env.loop, &sa->rekey_timer);
 	timer_cancel(sa->e->env.loop, &sa->keepalive_timer);
 	timer_cancel(sa->e->env.loop, &sa->dpd_timer);
+	timer_cancel(sa->e->env.loop, &sa->reap_timer);
 	while (sa->children)
 		ikesa_remove_child(sa, sa->children);
 	dh_free(sa->dh);

@@ -203,6 +203,7 @@ struct ikesa {
 	struct timer rekey_timer;    /* IKE SA rekey (ike_lifetime less the margins) */
 	struct timer keepalive_timer; /* NAT keepalives (RFC 3948 2.3), behind a NAT only */
 	struct timer dpd_timer;      /* dead peer detection (RFC 7296 2.4) */
+	struct timer reap_timer;     /* replaced, and the peer has not deleted it (timers.h) */
 	uint64_t last_tx_ms;         /* our last IKE message or keepalive sent */
 	uint64_t last_rx_ms;         /* the peer's last authenticated message or inbound ESP */
 	uint64_t dpd_bytes_in;       /* inbound bytes of the Child SAs at the last DPD check */

@@ -35,6 +35,7 @@
 #include "crypto/dh.h"
 #include "crypto/keymat.h"
 #include "daemon/child_kernel.h"
+#include "daemon/endpoint.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
@@ -44,6 +45,7 @@
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
 #include "daemon/task_reauth.h"
+#include "daemon/unique.h"
 #include "daemon/timers.h"
 #include "daemon/trap.h"
 #include "daemon/ts.h"
@@ -597,9 +599,9 @@ static bool ts_list_same(const struct ike_ts *a, size_t na, const struct ike_ts 
  * of ours, which the new one replaces. Walks that peer's IKE SAs only
  * (the engine's (conn, identity) index).
  */
-static struct child_sa *reauth_twin(struct ikesa *sa, const struct child_cfg *cfg,
-				    enum config_mode mode, const struct ike_ts *l, size_t nl,
-				    const struct ike_ts *r, size_t nr)
+static struct child_sa *like_child(struct ikesa *sa, const struct child_cfg *cfg,
+				   enum config_mode mode, const struct ike_ts *l, size_t nl,
+				   const struct ike_ts *r, size_t nr, bool rival)
 {
 	if (!sa->peer_id_type)
 		return NULL;
@@ -608,17 +610,31 @@ static struct child_sa *reauth_twin(struct ikesa *sa, const struct child_cfg *cf
 	     o; o = o->peer_next) {
 		if (o == sa || o->state != IKESA_ESTABLISHED || o->peer_id_type != sa->peer_id_type ||
 		    o->peer_id_len != sa->peer_id_len ||
-		    memcmp(o->peer_id, sa->peer_id, sa->peer_id_len) != 0)
+		    memcmp(o->peer_id, sa->peer_id, sa->peer_id_len) != 0 ||
+		    strcmp(o->conn->name, sa->conn->name) != 0)
+			continue;
+		/* The shared policies' templates name the tunnel's addresses (child_kernel.c). */
+		bool same_path = endpoint_same_addr(&o->remote, &sa->remote) &&
+				 endpoint_same_addr(&o->local, &sa->local);
+		if (rival ? same_path || !unique_replaces(sa, o) : !same_path)
 			continue;
 		for (struct child_sa *c = o->children; c; c = c->next)
 			if (c->state == CHILD_INSTALLED && !c->rekeyed && !c->redundant &&
-			    (!c->heir || !ikesa_find_child_any(sa->e, c->heir, &(struct ikesa *){0})) &&
+			    (rival || !c->heir ||
+			     !ikesa_find_child_any(sa->e, c->heir, &(struct ikesa *){0})) &&
 			    c->mode == mode && strcmp(c->cfg->name, cfg->name) == 0 &&
 			    ts_list_same(c->local_ts, c->n_local_ts, l, nl) &&
 			    ts_list_same(c->remote_ts, c->n_remote_ts, r, nr))
 				return c;
 	}
 	return NULL;
+}
+
+static struct child_sa *reauth_twin(struct ikesa *sa, const struct child_cfg *cfg,
+				    enum config_mode mode, const struct ike_ts *l, size_t nl,
+				    const struct ike_ts *r, size_t nr)
+{
+	return like_child(sa, cfg, mode, l, nl, r, nr, false);
 }
 
 /* The old Child SA of a reauthentication outlived REAUTH_OUT_WAIT_MS: send on the new one. */
@@ -788,6 +804,20 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	enum config_mode mode = transport ? CONFIG_MODE_TRANSPORT : CONFIG_MODE_TUNNEL;
 	/* Our local selectors are the narrowed TSr, the peer's the narrowed TSi. */
 	struct child_sa *twin = old ? NULL : reauth_twin(sa, cfg, mode, n_tsr, nn_tsr, n_tsi, nn_tsi);
+	/*
+	 * unique = replace (daemon/unique.h), the identity's IKE SA from another
+	 * address: the kernel holds one policy per selector, naming that peer,
+	 * so its Child SA with our selectors goes now (the IKE SA follows).
+	 */
+	struct child_sa *rival = old || twin || sa->state == IKESA_ESTABLISHED ? NULL :
+		like_child(sa, cfg, mode, n_tsr, nn_tsr, n_tsi, nn_tsi, true);
+	if (rival) {
+		struct ikesa *ro = rival->ike;
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s takes the selectors of %08x of IKE SA "
+			"%016" PRIx64 "_i, which it replaces (unique = replace)", ikesa_tag(sa),
+			cfg->name, ntohl(rival->spi_in), ro->spi_i);
+		ikesa_remove_child(ro, rival);
+	}
 	/* The peer reauthenticates the twin's IKE SA: sa replaces it (an if_id = %unique stays). */
 	if (twin && !sa->reauth_of)
 		sa->reauth_of = twin->ike->local_spi_key;

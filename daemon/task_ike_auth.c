@@ -26,6 +26,7 @@
 #include "daemon/names.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
+#include "daemon/unique.h"
 #include "daemon/timers.h"
 
 struct auth_task {
@@ -349,6 +350,9 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	dos_auth_ok(sa->e->dos, idp->u.id.type, idp->u.id.data.ptr, idp->u.id.data.len);
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: peer '%s' authenticated with %s", ikesa_tag(sa), idtxt,
 		auth_text(sa));
+	/* unique = keep: refused while the identity has an IKE SA (INITIAL_CONTACT drops it). */
+	if (!message_find_notify(m, N_INITIAL_CONTACT) && unique_refuse(sa))
+		goto fail;
 	return TASK_DONE;
 fail:
 	a->error = N_AUTHENTICATION_FAILED;

@@ -294,7 +294,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 			"_i %016" PRIx64 "_r) stays", ikesa_tag(sa), n->spi_i, n->spi_r, theirs->spi_i,
 			theirs->spi_r);
 		adopt(sa, theirs);
-		sa->ike_rekeyed = true;
+		sa->ike_rekeyed = true; /* the peer deletes it, or we do (timers.h) */
+		timers_on_ike_replaced(sa, IKE_REPLACED_WAIT_MS);
 		tm_queue(n, task_delete_new(0));
 		return TASK_DONE;
 	}
@@ -406,7 +407,8 @@ static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_bui
 			"will decide (RFC 7296 2.8.2)", ikesa_tag(sa));
 	} else {
 		adopt(sa, n);
-		sa->ike_rekeyed = true; /* the peer deletes it */
+		sa->ike_rekeyed = true; /* the peer deletes it, or we do after a while (timers.h) */
+		timers_on_ike_replaced(sa, IKE_REPLACED_WAIT_MS);
 	}
 	return TASK_DONE;
 }

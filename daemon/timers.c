@@ -272,3 +272,26 @@ void timers_on_peer_dead(struct ikesa *sa)
 	if (n)
 		n->dpd_restart = true;
 }
+
+static void on_replaced(struct loop *loop, struct timer *t, void *ctx)
+{
+	(void)loop;
+	(void)t;
+	struct ikesa *sa = ctx;
+	if (sa->state != IKESA_ESTABLISHED)
+		return; /* its Delete is under way */
+	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: replaced, and the peer has not deleted it: deleting "
+		"it", ikesa_tag(sa));
+	struct task *d = task_delete_new(0);
+	if (d)
+		tm_queue(sa, d);
+	else
+		engine_destroy_sa(sa->e, sa);
+}
+
+void timers_on_ike_replaced(struct ikesa *sa, uint32_t ms)
+{
+	timer_cancel(sa->e->env.loop, &sa->reap_timer);
+	timer_init(&sa->reap_timer, on_replaced, sa);
+	timer_arm_in(sa->e->env.loop, &sa->reap_timer, ms);
+}

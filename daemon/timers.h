@@ -36,6 +36,13 @@
  *    exchange is already under way; it retransmits as any request, and
  *    when the task manager gives up, dpd_action decides
  *    (timers_on_peer_dead: clear, restart, trap).
+ *  - Replaced IKE SA (RFC 7296 2.8: the initiator of a rekey deletes the
+ *    old IKE SA): when the peer rekeyed, the old one waits for the peer's
+ *    Delete at most IKE_REPLACED_WAIT_MS (30 s), then we send the Delete
+ *    ourselves; unanswered, it goes after the retransmission schedule
+ *    (about 2 minutes more). An IKE SA that unique = replace lets the
+ *    peer delete (its reauthentication, daemon/unique.h) waits
+ *    REAUTH_OUT_WAIT_MS the same way.
  */
 #ifndef XIKED_TIMERS_H
 #define XIKED_TIMERS_H
@@ -44,6 +51,9 @@
 
 struct ikesa;
 struct child_sa;
+
+/* The longest an IKE SA the peer's IKE rekey replaced waits for the peer's Delete. */
+#define IKE_REPLACED_WAIT_MS 30000
 
 /* Milliseconds a peer may keep answering TEMPORARY_FAILURE to our IKE rekey. */
 #define IKE_REKEY_GIVE_UP_MS (5 * 60 * 1000)
@@ -65,6 +75,11 @@ void timers_on_peer_dead(struct ikesa *sa);
  * keepalives start if we are now behind a NAT and they were not running.
  */
 void timers_on_path_changed(struct ikesa *sa);
+/*
+ * sa was replaced (a rekey the peer made, or unique = replace) and the peer
+ * should delete it: if it is still established in ms, we send its Delete.
+ */
+void timers_on_ike_replaced(struct ikesa *sa, uint32_t ms);
 /* Seconds until sa's IKE rekey, or -1 when none is planned. */
 int64_t timers_ike_rekey_in_s(const struct ikesa *sa);
 
