@@ -131,6 +131,9 @@ ns_addr a va 192.0.2.1/24 2001:db8::1/64
 ns_addr b vb 192.0.2.2/24 2001:db8::2/64
 ns_addr a lo 10.1.0.1/32
 ns_addr b lo 10.2.0.1/32
+# No xiked runs in this script: it drives the netlink backend (xfrm_cli) by
+# hand, states and policies included, so the routes the daemon would add to
+# its table 220 (daemon/child_route.c) are added here with them.
 ns a ip route add 10.2.0.1/32 via 192.0.2.2 src 10.1.0.1
 ns b ip route add 10.1.0.1/32 via 192.0.2.1 src 10.2.0.1
 
