@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# tools/code-shape (issue 14's measurements) on a small tree whose numbers are
+# known, then on the repository itself, so the script does not rot unnoticed.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+shape=$top/tools/code-shape
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+fail() { echo "FAIL: $*"; echo "--- output:"; cat "$t/out"; exit 1; }
+
+# daemon/a <-> daemon/b is a cycle; task_x.c joins daemon/task (no header of
+# its own), whose header includes a.h, and a.c includes task.h: three modules,
+# six files. daemon/c only includes (no cycle). f_long has 101 body lines + 2.
+mkdir -p "$t/daemon" "$t/crypto"
+printf '#include "daemon/b.h"\n' >"$t/daemon/a.h"
+printf '#include "daemon/a.h"\n#include "daemon/task.h"\n' >"$t/daemon/a.c"
+printf '#include "crypto/k.h"\n' >"$t/daemon/b.h"
+printf '#include "daemon/a.h"\n' >"$t/daemon/b.c"
+printf '#include "daemon/a.h"\n' >"$t/daemon/task.h"
+printf '#include "daemon/task.h"\nint task_x(void)\n{\n\treturn 0;\n}\n' >"$t/daemon/task_x.c"
+printf '#include "daemon/a.h"\n' >"$t/daemon/c.c"
+printf 'int k(void);\n' >"$t/crypto/k.h"
+{
+  printf '#include "crypto/k.h"\nstatic int f_long(int x)\n{\n'
+  for i in $(seq 101); do printf '\tx += %d;\n' "$i"; done
+  printf '}\n\nint f_short(void)\n{\n\treturn f_long(1);\n}\n'
+} >"$t/crypto/k.c"
+
+"$shape" --root "$t" >"$t/out" || fail "exit status $? on the small tree"
+grep -qx 'largest include cycle: 3 modules (6 files: 3 .c, 3 .h)' "$t/out" || fail "cycle size"
+grep -qx '  modules: daemon/a daemon/b daemon/task' "$t/out" || fail "cycle modules"
+grep -qx 'functions: 3; over 100 lines: 1' "$t/out" || fail "function count"
+grep -Eqx ' +103 crypto/k.c:2 f_long' "$t/out" || fail "long function row"
+grep -Eqx ' +110 crypto/k.c' "$t/out" || fail "longest file row"
+
+# b.c no longer includes a.h: the cycle is a <-> task; then task.h no longer
+# includes a.h: no cycle.
+printf '\n' >"$t/daemon/b.c"
+"$shape" --root "$t" >"$t/out" || fail "exit status $? with the smaller cycle"
+grep -qx 'largest include cycle: 2 modules (4 files: 2 .c, 2 .h)' "$t/out" || fail "smaller cycle"
+printf '\n' >"$t/daemon/task.h"
+"$shape" --root "$t" >"$t/out" || fail "exit status $? without the cycle"
+grep -qx 'largest include cycle: 0 modules (no cycle)' "$t/out" || fail "no cycle"
+
+# The repository itself: the script parses it and finds functions.
+"$shape" --root "$top" >"$t/out" || fail "exit status $? on the repository"
+grep -Eq '^functions: [1-9][0-9]*; over 100 lines: [0-9]+$' "$t/out" || fail "repository functions"
+cat "$t/out"
+echo "code_shape: ok"
