@@ -181,8 +181,10 @@ void tm_initiate(struct ikesa *sa)
 		t->next = NULL;
 		*tail = t;
 		tail = &t->next;
-		if (exchange == INFORMATIONAL)
-			break; /* one Delete per exchange keeps the bookkeeping simple */
+		/* One Delete per exchange keeps the bookkeeping simple; one SA
+		 * payload per CREATE_CHILD_SA (RFC 7296 1.3): one task each. */
+		if (exchange == INFORMATIONAL || exchange == CREATE_CHILD_SA)
+			break;
 	}
 	tm->req_id = exchange == IKE_SA_INIT ? 0 : tm->next_out_id;
 	enum task_status worst, best;

@@ -125,6 +125,39 @@ static void test_esp_no_proposal(void **st)
 	world_free();
 }
 
+/*
+ * Three [child] sections of one conn: the first rides IKE_AUTH, each other one
+ * gets a CREATE_CHILD_SA exchange of its own (RFC 7296 1.3: one SA payload
+ * per exchange); a batch of two drew INVALID_SYNTAX from the responder.
+ */
+static void test_engine_children_one_per_exchange(void **st)
+{
+	(void)st;
+	struct params p = DEFAULTS;
+	p.extra_a = "[child b.web]\nlocal_ts = 10.1.0.0/24[tcp/80]\n"
+		    "[child b.dns]\nlocal_ts = 10.1.0.0/24[udp/53]\n"
+		    "[child b.ssh]\nlocal_ts = 10.1.0.0/24[tcp/22]\n";
+	world_new(&p);
+	char err[128];
+	assert_int_equal(engine_up(W->s[0].e, "b", err, sizeof(err)), 0);
+	step(1, IKE_SA_INIT, false);
+	step(0, IKE_SA_INIT, true);
+	step(1, IKE_AUTH, false);
+	step(0, IKE_AUTH, true);
+	step(1, CREATE_CHILD_SA, false);
+	step(0, CREATE_CHILD_SA, true);
+	step(1, CREATE_CHILD_SA, false);
+	step(0, CREATE_CHILD_SA, true);
+	assert_int_equal(W->nq, 0);
+	for (int s = 0; s < 2; s++) {
+		size_t n = 0;
+		for (struct child_sa *c = sa_of(s)->children; c; c = c->next)
+			n++;
+		assert_int_equal(n, 3);
+	}
+	world_free();
+}
+
 static void test_ts_narrowing(void **st)
 {
 	(void)st;
@@ -519,6 +552,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_psk),
 		cmocka_unit_test(test_no_proposal),
 		cmocka_unit_test(test_esp_no_proposal),
+		cmocka_unit_test(test_engine_children_one_per_exchange),
 		cmocka_unit_test(test_ts_narrowing),
 		cmocka_unit_test(test_ts_unacceptable),
 		cmocka_unit_test(test_invalid_ke_retry),
