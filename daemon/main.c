@@ -35,7 +35,11 @@
 #include "netlink/link.h"
 #include "netlink/netmon.h"
 
-#define DEFAULT_CONFIG "/etc/xiked/xiked.conf"
+/* SYSCONFDIR/xiked/xiked.conf of the build (daemon/meson.build), where meson install puts the example. */
+#ifndef XIKED_DEFAULT_CONFIG
+#define XIKED_DEFAULT_CONFIG "/etc/xiked/xiked.conf"
+#endif
+#define DEFAULT_CONFIG XIKED_DEFAULT_CONFIG
 
 struct daemon {
 	const char *config_path;
