@@ -61,6 +61,11 @@ static void log_kernel_error_tag(struct engine *e, const char *tag, struct child
 	log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: Child SA %s: %s failed: %s%s%s%s", tag,
 		c->cfg ? c->cfg->name : "?", what, kernel_strerror(rc, IPPROTO_ESP),
 		extack ? " (kernel: " : "", extack ? extack : "", extack ? ")" : "");
+	/* For the child-failed event (sa_event.h): "kernel: ENOSYS installing ...: why". */
+	const char *ename = strerrorname_np(rc < 0 ? -rc : rc);
+	snprintf(e->kernel_err, sizeof(e->kernel_err), "kernel: %s %s: %s%s%s%s",
+		 ename ? ename : "error", what, kernel_strerror(rc, IPPROTO_ESP),
+		 extack ? " (" : "", extack ? extack : "", extack ? ")" : "");
 }
 
 static void log_kernel_error(struct ikesa *sa, struct child_sa *c, const char *what, int rc)
@@ -235,6 +240,11 @@ static void log_collision(const struct polctx *pc, struct child_sa *c, const str
 	}
 	log_msg(LOG_KNL, LOG_LVL_WARN, "%s: Child SA %s: refused: its traffic selectors (%s) are "
 		"held by %s", tag, c->cfg ? c->cfg->name : "?", sel, who);
+	/* Truncated on purpose: who may be long; the log line above has it all. */
+	size_t kl = sizeof(pc->e->kernel_err);
+	int kn = snprintf(pc->e->kernel_err, kl, "kernel: EEXIST: traffic selectors %s held by ", sel);
+	if (kn > 0 && (size_t)kn < kl)
+		snprintf(pc->e->kernel_err + kn, kl - (size_t)kn, "%.*s", (int)(kl - (size_t)kn - 1), who);
 }
 
 /*

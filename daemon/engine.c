@@ -20,6 +20,7 @@
 #include "daemon/message.h"
 #include "daemon/names.h"
 #include "daemon/reload.h"
+#include "daemon/sa_event.h"
 #include "daemon/route_iface.h"
 #include "daemon/spi_table.h"
 #include "daemon/task.h"
@@ -190,7 +191,11 @@ void engine_destroy_sa(struct engine *e, struct ikesa *sa)
 		log_msg(LOG_IKE, LOG_LVL_DEBUG, "%s: IKE SA removed before it was established",
 			ikesa_tag(sa));
 	ikesa_set_state(sa, IKESA_DESTROYING);
+	/* Its Child SAs' child-down events first (ikesa_free), then its ike-down / ike-failed. */
+	struct sa_event_end end;
+	sa_event_end_prepare(sa, &end);
 	ikesa_free(sa);
+	sa_event_end_emit(e, &end);
 }
 
 int engine_send(struct engine *e, const struct ikesa *sa, const uint8_t *buf, size_t len)
@@ -233,7 +238,8 @@ struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg
 	e->txbuf = malloc(IKE_MSG_MAX);
 	e->next_reqid = XIKED_REQID_BASE + 1;
 	e->next_unique_if_id = CONFIG_IF_ID_UNIQUE_BASE;
-	if (!e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->by_conn ||
+	e->events = event_bus_new();
+	if (!e->events || !e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->by_conn ||
 	    !e->by_peer ||
 	    !e->policy_refs || !e->policy_by_sel || !e->traps || !e->dos || !e->scratch_msg || !e->rxbuf || !e->txbuf) {
 		if (!e->cfg)
@@ -301,6 +307,7 @@ void engine_free(struct engine *e)
 	free(e->rxbuf);
 	free(e->txbuf);
 	cfg_ref_put(e->cfg);
+	event_bus_free(e->events);
 	free(e);
 }
 
@@ -653,6 +660,7 @@ int engine_down(struct engine *e, const char *name, char *err, size_t errlen)
 		if (strcmp(sa->conn->name, name) != 0)
 			continue;
 		n++;
+		ikesa_set_reason(sa, "deleted: down requested");
 		if (sa->state == IKESA_ESTABLISHED) {
 			tm_clear(sa);
 			tm_queue(sa, task_delete_new(0));
@@ -762,6 +770,7 @@ void engine_shutdown(struct engine *e)
 	struct sa_list l = all_sas(e);
 	for (size_t i = 0; i < l.n; i++) {
 		struct ikesa *sa = l.v[i];
+		ikesa_set_reason(sa, "deleted: xiked stopping");
 		if (sa->state == IKESA_ESTABLISHED) {
 			/* One Delete, no wait (RFC 7296 1.4.1 lets us go without the answer). */
 			tm_clear(sa);
@@ -817,6 +826,7 @@ void engine_on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr
 		ikesa_tag(sa), c->cfg->name, ntohl(c->spi_in));
 	uint32_t spi_in = c->spi_in;
 	bool tell = sa->state == IKESA_ESTABLISHED && !c->rekeyed;
+	c->down_why = "expired: hard lifetime";
 	ikesa_remove_child(sa, c);
 	if (tell) {
 		struct task *t = task_delete_new(spi_in);

@@ -26,6 +26,7 @@ struct trap;
 struct dos;
 struct ike_msg;
 struct reload_report;
+struct event_bus;
 
 /* Sends one IKE message; from may carry a wildcard address. 0 or -errno. */
 typedef int (*engine_send_fn)(void *ctx, const struct sockaddr_storage *from,
@@ -113,6 +114,11 @@ struct engine {
 	struct timer roam_timer;
 	bool roam_pending;
 	bool shutting_down;
+	/* What happened, for whoever listens (event.h: xikectl, metrics); owned. */
+	struct event_bus *events;
+	uint32_t next_uid;              /* the next IKE SA's unique id */
+	/* The last kernel error as text (child_kernel.c), for the child-failed event. */
+	char kernel_err[160];
 };
 
 /*

@@ -13,6 +13,7 @@
 #include "daemon/engine.h"
 #include "daemon/log.h"
 #include "daemon/mobike.h"
+#include "daemon/sa_event.h"
 #include "daemon/spi_table.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
@@ -85,6 +86,7 @@ struct ikesa *ikesa_new(struct engine *e, struct cfg_ref *ref, const struct conn
 	sa->initiator = initiator;
 	sa->state = IKESA_CREATED;
 	sa->created_ms = engine_now(e);
+	sa->uid = ++e->next_uid ? e->next_uid : ++e->next_uid;
 	timer_init(&sa->tm.retransmit_timer, NULL, sa);
 	timer_init(&sa->life_timer, NULL, sa);
 	timer_init(&sa->rekey_timer, NULL, sa);
@@ -144,6 +146,23 @@ struct child_sa *ikesa_find_child_any(struct engine *e, uint32_t spi, struct ike
 
 void ikesa_remove_child(struct ikesa *sa, struct child_sa *c)
 {
+	/*
+	 * An installed Child SA goes: not one a rekey replaced (the initiator
+	 * marks it rekeyed, the responder knows it by its successor, which
+	 * lives beside it), nor a collision's loser.
+	 */
+	bool replaced = c->rekeyed || c->redundant;
+	for (struct child_sa *s = sa->children; !replaced && c->spi_in && s; s = s->next)
+		replaced = s != c && s->replaces == c->spi_in && s->state == CHILD_INSTALLED;
+	if (c->installed_ms && (c->state == CHILD_INSTALLED || c->state == CHILD_DELETING) &&
+	    !replaced) {
+		const char *why = c->down_why;
+		if (!why && (sa->state == IKESA_DELETING || sa->state == IKESA_DESTROYING))
+			sa_event_child(sa, c, NULL, EV_CHILD_DOWN, "IKE SA down: %s",
+				       sa->end_reason ? sa->end_reason : "deleted");
+		else
+			sa_event_child(sa, c, NULL, EV_CHILD_DOWN, "%s", why ? why : "deleted");
+	}
 	if (c->indexed)
 		spi_table_del(sa->e->child_by_spi, c->spi_in);
 	if (c->indexed_out)
@@ -216,6 +235,7 @@ void ikesa_free(struct ikesa *sa)
 	sa_auth_free(sa->auth);
 	mobike_free(sa->mobike);
 	cfg_ref_put(sa->cfgref);
+	free(sa->end_reason);
 	crypto_wipe(sa, sizeof(*sa));
 	free(sa);
 }

@@ -137,6 +137,8 @@ struct child_sa {
 	bool routed;              /* counted in the binding's routes */
 	/* Policy-based: its routes in xiked's table (child_route.h), NULL = none. */
 	struct child_routes *troutes;
+	/* Why it goes, for its child-down event (a static string; NULL: "deleted"). */
+	const char *down_why;
 };
 
 /* Message state of the task manager (RFC 7296 2.1-2.3; window size 1). */
@@ -234,6 +236,9 @@ struct ikesa {
 	struct mobike *mobike;       /* owned: RFC 4555 state (daemon/mobike.h), or NULL */
 	uint32_t moves;              /* times the IKE SA moved to a new path (MOBIKE, NAT) */
 	char proposal_text[96];
+	uint32_t uid;                /* unique id, xiked-wide (events, status) */
+	char *end_reason;            /* owned: why it ends (sa_event.h), the first given, or NULL */
+	bool rekey_told;             /* its ike-rekey event was emitted: no ike-down */
 };
 
 /* A new IKE SA on conn (borrowed through ref, which it retains). Caller adds it to the engine. */

@@ -14,6 +14,7 @@
 #include "daemon/log.h"
 #include "daemon/message.h"
 #include "daemon/payload.h"
+#include "daemon/sa_event.h"
 
 static void spi_bytes(uint64_t v, uint8_t out[8])
 {
@@ -134,6 +135,7 @@ void natt_follow(struct ikesa *sa, const struct sockaddr_storage *local,
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: NATed peer moved from %s to %s: Child SAs follow",
 		ikesa_tag(sa), endpoint_str(&old_remote, o, sizeof(o)), endpoint_str(&sa->remote, n, sizeof(n)));
 	sa->e->stats.nat_peer_moves++;
+	sa_event(sa, EV_MOBIKE_MOVE, "NAT: the peer moved from %s", o);
 	children_follow(sa, &old_local, &old_remote);
 }
 
@@ -163,6 +165,7 @@ void natt_on_mapping(void *ctx, uint32_t spi, const struct kaddr *old_addr, uint
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: NAT mapping changed: peer %s is now %s (Child SA %08x)",
 		ikesa_tag(sa), endpoint_str(&old_remote, o, sizeof(o)), endpoint_str(&now, n, sizeof(n)),
 		ntohl(spi));
+	sa_event(sa, EV_MOBIKE_MOVE, "NAT: mapping changed, the peer was %s", o);
 	e->stats.nat_mapping_events++;
 	children_follow(sa, &old_local, &old_remote);
 }

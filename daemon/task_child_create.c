@@ -42,6 +42,7 @@
 #include "daemon/names.h"
 #include "daemon/nonce.h"
 #include "daemon/proposal.h"
+#include "daemon/sa_event.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
 #include "daemon/task_reauth.h"
@@ -70,6 +71,7 @@ struct child_create {
 	uint16_t error;          /* responder: notify instead of SA/TS */
 	uint32_t error_spi;      /* responder: SPI for CHILD_SA_NOT_FOUND (network order) */
 	uint16_t invalid_ke;     /* responder: group for INVALID_KE_PAYLOAD */
+	bool told;               /* responder: the child-failed event is out already */
 	uint16_t dh_group;       /* our KE group (PFS), 0 = none */
 	unsigned ke_retries;
 	struct dh *dh;
@@ -147,13 +149,20 @@ static int install(struct ikesa *sa, struct child_sa *c, const struct secret *sh
 	if (len == 0 || keymat_derive_child(sa->suite.prf, sa->keys.sk_d, shared, ni, ni_len, nr,
 					    nr_len, len, &km) != 0) {
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA key derivation failed", ikesa_tag(sa));
+		sa_event_child(sa, c, NULL, EV_CHILD_FAILED, "local: Child SA key derivation failed");
 		return -1;
 	}
+	sa->e->kernel_err[0] = 0;
 	int rc = child_kernel_install(sa, c, km, we_initiated, defer_out);
 	secret_free(km);
 	if (rc != 0) {
 		sa->e->stats.child_failed++;
 		child_set_state(sa, c, CHILD_FAILED);
+		if (sa->e->kernel_err[0])
+			sa_event_child(sa, c, NULL, EV_CHILD_FAILED, "%s", sa->e->kernel_err);
+		else
+			sa_event_child(sa, c, NULL, EV_CHILD_FAILED, "kernel: installing the Child SA "
+				       "failed (%d)", rc);
 		return rc;
 	}
 	c->installed_ms = engine_now(sa->e);
@@ -163,6 +172,13 @@ static int install(struct ikesa *sa, struct child_sa *c, const struct secret *sh
 	trap_on_child_installed(sa->e, sa->conn, c->cfg);
 	timers_on_child_installed(c->ike ? c->ike : sa, c);
 	log_installed(sa, c, c->replaces ? "rekeyed" : "installed");
+	struct ikesa *oo;
+	struct child_sa *old = c->replaces ? ikesa_find_child_any(sa->e, c->replaces, &oo) : NULL;
+	if (c->replaces)
+		sa_event_child_rekeyed(c->ike ? c->ike : sa, c, c->replaces, old ? old->spi_out : 0);
+	else if (sa->state == IKESA_ESTABLISHED)
+		sa_event_child(c->ike ? c->ike : sa, c, NULL, EV_CHILD_UP, NULL);
+	/* else: a responder's IKE_AUTH; ike-up is told first, then this (task_ike_auth.c). */
 	return 0;
 }
 
@@ -392,6 +408,9 @@ static void finish_rekey(struct ikesa *sa, struct child_sa *old, struct child_sa
 		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: rekey collision on %08x: ours (%08x) has the "
 			"lowest nonce and is deleted, the peer's (%08x) stays", ikesa_tag(sa),
 			ntohl(old->spi_in), ntohl(ours->spi_in), ntohl(theirs->spi_in));
+		sa_event_child(sa, old, NULL, EV_COLLISION, "Child SA rekey: ours (%08x) has the "
+			       "lowest nonce and is deleted, the peer's (%08x) stays",
+			       ntohl(ours->spi_in), ntohl(theirs->spi_in));
 		ours->redundant = true;
 		/*
 		 * Stop sending on it before the Delete leaves (RFC 7296 1.4.1):
@@ -407,6 +426,9 @@ static void finish_rekey(struct ikesa *sa, struct child_sa *old, struct child_sa
 			log_msg(LOG_CHD, LOG_LVL_INFO, "%s: rekey collision on %08x: the peer's (%08x) "
 				"has the lowest nonce, ours (%08x) stays", ikesa_tag(sa),
 				ntohl(old->spi_in), ntohl(theirs->spi_in), ntohl(ours->spi_in));
+			sa_event_child(sa, old, NULL, EV_COLLISION, "Child SA rekey: the peer's (%08x) "
+				       "has the lowest nonce, ours (%08x) stays",
+				       ntohl(theirs->spi_in), ntohl(ours->spi_in));
 			theirs->redundant = true; /* the peer deletes it; never send on it */
 		}
 		d = task_delete_new(old->spi_in);
@@ -447,6 +469,9 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 			log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: peer wants PFS group %s, "
 				"which we did not offer", ikesa_tag(sa), cc->cfg->name,
 				names_dh(g, &nb));
+			sa_event_child(sa, NULL, cc->cfg, EV_CHILD_FAILED, "INVALID_KE_PAYLOAD: the "
+				       "peer wants PFS group %s, which we did not offer%s",
+				       names_dh(g, &nb), cc->rekey_spi ? " (rekey)" : "");
 			rekey_abandoned(sa, cc, false);
 			return TASK_FAILED;
 		}
@@ -494,6 +519,13 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s not %s: peer answered %s",
 			ikesa_tag(sa), cc->cfg->name, cc->rekey_spi ? "rekeyed" : "created",
 			n ? names_notify(n->type, &nb) : "no SA");
+		if (n)
+			sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "%s: the peer refused "
+				       "the Child SA%s", names_notify(n->type, &nb),
+				       cc->rekey_spi ? " (rekey)" : "");
+		else
+			sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: "
+				       "answer without SA and TS%s", cc->rekey_spi ? " (rekey)" : "");
 		drop_child(sa, cc);
 		rekey_abandoned(sa, cc, false);
 		return TASK_FAILED;
@@ -504,6 +536,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	    cc->sel.spi_len != 4 || (ccsa && cc->sel.dh != cc->dh_group)) {
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: the peer chose an ESP proposal we "
 			"did not offer", ikesa_tag(sa), cc->cfg->name);
+		sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: the peer "
+			       "chose an ESP proposal we did not offer");
 		drop_child(sa, cc);
 		rekey_abandoned(sa, cc, false);
 		return TASK_FAILED;
@@ -513,6 +547,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	    tsi->u.ts.n > CHILD_TS_MAX || tsr->u.ts.n > CHILD_TS_MAX) {
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: the peer's traffic selectors are "
 			"not within ours", ikesa_tag(sa), cc->cfg->name);
+		sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: the peer's "
+			       "traffic selectors are not within ours");
 		drop_child(sa, cc);
 		rekey_abandoned(sa, cc, false);
 		return TASK_FAILED;
@@ -521,6 +557,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	if (transport != (c->mode == CONFIG_MODE_TRANSPORT)) {
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: the peer did not accept %s mode",
 			ikesa_tag(sa), cc->cfg->name, transport ? "tunnel" : "transport");
+		sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: the peer "
+			       "did not accept %s mode", transport ? "tunnel" : "transport");
 		drop_child(sa, cc);
 		rekey_abandoned(sa, cc, false);
 		return TASK_FAILED;
@@ -531,6 +569,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		if (!np || (cc->dh_group && (!kep || kep->u.ke.group != cc->dh_group))) {
 			log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: answer without %s",
 				ikesa_tag(sa), cc->cfg->name, np ? "the KE we asked for" : "Nonce");
+			sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: "
+				       "answer without %s", np ? "the KE we asked for" : "Nonce");
 			drop_child(sa, cc);
 			rekey_abandoned(sa, cc, false);
 			return TASK_FAILED;
@@ -541,6 +581,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		    dh_shared(cc->dh, kep->u.ke.data.ptr, kep->u.ke.data.len, &cc->shared) != 0) {
 			log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: invalid KE from the peer",
 				ikesa_tag(sa), cc->cfg->name);
+			sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: "
+				       "invalid KE from the peer");
 			drop_child(sa, cc);
 			rekey_abandoned(sa, cc, false);
 			return TASK_FAILED;
@@ -857,6 +899,7 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		 */
 		ikesa_remove_child(owner, c);
 		cc->error = irc == -EEXIST ? N_TS_UNACCEPTABLE : N_NO_PROPOSAL_CHOSEN;
+		cc->told = true; /* install() emitted the kernel's reason */
 		return TASK_FAILED;
 	}
 	ikesa_link_child(owner, c); /* index the outbound SPI too */
@@ -877,7 +920,6 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 
 static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_builder *b)
 {
-	(void)sa;
 	struct child_create *cc = (struct child_create *)t;
 	if (cc->invalid_ke) {
 		uint8_t g[2] = {(uint8_t)(cc->invalid_ke >> 8), (uint8_t)cc->invalid_ke};
@@ -885,6 +927,11 @@ static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_bui
 		return TASK_FAILED;
 	}
 	if (cc->error) {
+		/* Refused: the conn's failure (not the protocol's own retry signals). */
+		if (cc->error != N_TEMPORARY_FAILURE && cc->error != N_CHILD_SA_NOT_FOUND &&
+		    !cc->told)
+			sa_event_child(sa, NULL, cc->cfg, EV_CHILD_FAILED, "%s: refused the peer's "
+				       "Child SA request", names_notify(cc->error, &(struct names_buf){0}));
 		/* CHILD_SA_NOT_FOUND carries the SPI of the REKEY_SA (RFC 7296 2.25). */
 		if (cc->error == N_CHILD_SA_NOT_FOUND)
 			payload_build_notify_simple(b, PROTO_ESP, cc->error, &cc->error_spi, 4, NULL, 0);

@@ -14,6 +14,7 @@
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/names.h"
+#include "daemon/sa_event.h"
 #include "daemon/task.h"
 
 #define DELETE_SPIS_MAX 32
@@ -76,8 +77,14 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		if (p->u.notify.type <= N_ERROR_MAX) {
 			log_msg(LOG_IKE, LOG_LVL_WARN, "%s: peer reports %s", ikesa_tag(sa),
 				names_notify(p->u.notify.type, &nb));
-			if (p->u.notify.type == N_AUTHENTICATION_FAILED)
+			if (p->u.notify.type == N_AUTHENTICATION_FAILED) {
+				/* RFC 7296 2.21.2: the initiator rejected our authentication. */
+				sa_event(sa, EV_AUTH_FAILED, "AUTHENTICATION_FAILED: the peer rejected "
+					 "our authentication");
+				ikesa_set_reason(sa, "AUTHENTICATION_FAILED: the peer rejected our "
+						 "authentication");
 				d->ike = true;
+			}
 		}
 	}
 	for (const struct ike_payload *p = message_find(m, PL_DELETE, NULL); p;
@@ -85,6 +92,7 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		const struct ike_delete *del = &p->u.del;
 		if (del->protocol == PROTO_IKE) {
 			log_msg(LOG_IKE, LOG_LVL_INFO, "%s: peer deletes the IKE SA", ikesa_tag(sa));
+			ikesa_set_reason(sa, "deleted: by the peer");
 			d->ike = true;
 			continue;
 		}
@@ -102,6 +110,7 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 				ikesa_tag(sa), c->cfg->name, ntohl(spi));
 			if (d->n_answer < DELETE_SPIS_MAX)
 				d->answer[d->n_answer++] = c->spi_in;
+			c->down_why = "deleted: by the peer";
 			ikesa_remove_child(sa, c);
 		}
 	}

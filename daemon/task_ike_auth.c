@@ -22,6 +22,7 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/sa_event.h"
 #include "daemon/text.h"
 #include "daemon/names.h"
 #include "daemon/task.h"
@@ -172,6 +173,11 @@ static void established(struct ikesa *sa)
 	sa->e->stats.ike_established++;
 	ikesa_set_state(sa, IKESA_ESTABLISHED);
 	timers_on_ike_established(sa);
+	sa_event(sa, EV_IKE_UP, NULL);
+	/* A responder installed its Child SA before (task_child_create.c): said now, in order. */
+	for (struct child_sa *c = sa->children; c; c = c->next)
+		if (c->state == CHILD_INSTALLED)
+			sa_event_child(sa, c, NULL, EV_CHILD_UP, NULL);
 }
 
 /* ---- initiator ---- */
@@ -186,6 +192,8 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 	if (!out || !len || auth_make(sa, body, len, out, why, sizeof(why)) != 0) {
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: cannot authenticate: %s", ikesa_tag(sa),
 			!out ? "out of memory" : !len ? "no identity" : why);
+		ikesa_set_reason(sa, "local: cannot authenticate: %s",
+				 !out ? "out of memory" : !len ? "no identity" : why);
 		free(out);
 		return TASK_DESTROY;
 	}
@@ -202,8 +210,10 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
  * initiator, the responder has its SAs up already: tell it in an
  * INFORMATIONAL exchange (no answer awaited; the SA goes now).
  */
-static enum task_status auth_failed_i(struct ikesa *sa)
+static enum task_status auth_failed_i(struct ikesa *sa, const char *why)
 {
+	sa_event(sa, EV_AUTH_FAILED, "AUTHENTICATION_FAILED: %s", why);
+	ikesa_set_reason(sa, "AUTHENTICATION_FAILED: %s", why);
 	sa->e->stats.ike_failed++;
 	tm_send_notify_once(sa, N_AUTHENTICATION_FAILED);
 	return TASK_DESTROY;
@@ -220,6 +230,14 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	if (!idp || !authp) {
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: IKE_AUTH failed: peer answered %s", ikesa_tag(sa),
 			err ? names_notify(err->type, &nb) : "without IDr/AUTH");
+		if (err && err->type == N_AUTHENTICATION_FAILED)
+			sa_event(sa, EV_AUTH_FAILED, "AUTHENTICATION_FAILED: the peer refused our "
+				 "authentication");
+		if (err)
+			ikesa_set_reason(sa, "%s: the peer refused IKE_AUTH",
+					 names_notify(err->type, &nb));
+		else
+			ikesa_set_reason(sa, "invalid-response: IKE_AUTH answer without IDr/AUTH");
 		sa->e->stats.ike_failed++;
 		return TASK_DESTROY;
 	}
@@ -228,12 +246,16 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: peer identity '%s' (%s) is not the configured "
 			"remote_id: AUTHENTICATION_FAILED", ikesa_tag(sa), idtxt,
 			names_id_type(idp->u.id.type, &nb));
-		return auth_failed_i(sa);
+		char w[AUTH_WHY_MAX + CONFIG_ID_MAX * 2 + 64];
+		snprintf(w, sizeof(w), "peer identity '%s' is not the configured remote_id", idtxt);
+		return auth_failed_i(sa, w);
 	}
 	if (auth_verify(sa, m, idp, authp, why, sizeof(why)) != 0) {
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: peer '%s' not authenticated: %s: "
 			"AUTHENTICATION_FAILED", ikesa_tag(sa), idtxt, why);
-		return auth_failed_i(sa);
+		char w[AUTH_WHY_MAX + CONFIG_ID_MAX * 2 + 64];
+		snprintf(w, sizeof(w), "peer '%s' not authenticated: %s", idtxt, why);
+		return auth_failed_i(sa, w);
 	}
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: peer '%s' authenticated with %s", ikesa_tag(sa), idtxt,
 		auth_text(sa));
@@ -281,14 +303,19 @@ static void peer_failed(struct ikesa *sa, const struct ike_payload *idp, const c
 static void peer_failed(struct ikesa *sa, const struct ike_payload *idp, const char *fmt, ...)
 {
 	const struct ike_id *id = idp ? &idp->u.id : NULL;
-	if (!dos_auth_failed(sa->e->dos, &sa->remote, id ? id->type : 0, id ? id->data.ptr : NULL,
-			     id ? id->data.len : 0))
-		return;
 	char line[512];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* The event even when the log line is summed up (listeners bound their own output). */
+	const char *what = strstr(line, ": ");
+	what = what ? what + 2 : line;
+	sa_event(sa, EV_AUTH_FAILED, "AUTHENTICATION_FAILED: %s", what);
+	ikesa_set_reason(sa, "AUTHENTICATION_FAILED: %s", what);
+	if (!dos_auth_failed(sa->e->dos, &sa->remote, id ? id->type : 0, id ? id->data.ptr : NULL,
+			     id ? id->data.len : 0))
+		return;
 	log_msg(LOG_IKE, LOG_LVL_WARN, "%s", line);
 }
 
@@ -344,6 +371,8 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: cannot authenticate to peer '%s': %s: "
 			"AUTHENTICATION_FAILED", ikesa_tag(sa), idtxt,
 			!a->out ? "out of memory" : !len ? "no identity" : why);
+		ikesa_set_reason(sa, "local: cannot authenticate to peer '%s': %s", idtxt,
+				 !a->out ? "out of memory" : !len ? "no identity" : why);
 		goto fail;
 	}
 	remember_peer(sa, &idp->u.id);

@@ -21,6 +21,7 @@
 #include "daemon/names.h"
 #include "daemon/natt.h"
 #include "daemon/proposal.h"
+#include "daemon/sa_event.h"
 #include "daemon/task.h"
 
 #define NONCE_LEN 32
@@ -191,6 +192,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		    !dh_supported(g) || g == it->group) {
 			log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: peer wants DH group %s, which we did not "
 				"offer", ikesa_tag(sa), names_dh(g, &nb));
+			ikesa_set_reason(sa, "INVALID_KE_PAYLOAD: the peer wants DH group %s, which we "
+					 "did not offer", names_dh(g, &nb));
 			return TASK_DESTROY;
 		}
 		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: peer prefers %s (INVALID_KE_PAYLOAD): retrying",
@@ -201,6 +204,7 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	if ((n = message_find_error_notify(m))) {
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: IKE_SA_INIT refused by the peer: %s", ikesa_tag(sa),
 			names_notify(n->type, &nb));
+		ikesa_set_reason(sa, "%s: the peer refused IKE_SA_INIT", names_notify(n->type, &nb));
 		return TASK_DESTROY;
 	}
 	const struct ike_payload *sap = message_find(m, PL_SA, NULL);
@@ -211,17 +215,21 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		/* The acceptance table waives SA/KE/Nr for REDIRECT (RFC 5685), which we do not follow. */
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: IKE_SA_INIT response without SA, KE and Nonce",
 			ikesa_tag(sa));
+		ikesa_set_reason(sa, "invalid-response: IKE_SA_INIT response without SA, KE and Nonce");
 		return TASK_DESTROY;
 	}
 	if (!proposal_check_answer(&sa->conn->ike, &sap->u.sa, PROTO_IKE, true, &sel)) {
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: the peer chose a proposal we did not offer",
 			ikesa_tag(sa));
+		ikesa_set_reason(sa, "invalid-response: the peer chose an IKE proposal we did not "
+				 "offer");
 		return TASK_DESTROY;
 	}
 	if (kep->u.ke.group != it->group || sel.dh != it->group) {
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: KE group %s does not match the one we sent (%s)",
 			ikesa_tag(sa), names_dh(kep->u.ke.group, &nb),
 			names_dh(it->group, &(struct names_buf){0}));
+		ikesa_set_reason(sa, "invalid-response: KE group does not match the one we sent");
 		return TASK_DESTROY;
 	}
 	if (m->hdr.spi_r == 0)
@@ -270,6 +278,8 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	    !dh_supported(it->sel.dh)) {
 		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: no acceptable proposal in IKE_SA_INIT: "
 			"NO_PROPOSAL_CHOSEN", ikesa_tag(sa));
+		ikesa_set_reason(sa, "NO_PROPOSAL_CHOSEN: no acceptable proposal in the peer's "
+				 "IKE_SA_INIT");
 		it->error = N_NO_PROPOSAL_CHOSEN;
 		return TASK_DESTROY;
 	}

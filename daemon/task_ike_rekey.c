@@ -34,6 +34,7 @@
 #include "daemon/names.h"
 #include "daemon/nonce.h"
 #include "daemon/proposal.h"
+#include "daemon/sa_event.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
 #include "daemon/timers.h"
@@ -165,6 +166,7 @@ static void adopt(struct ikesa *old, struct ikesa *n)
 		n->reauth_of = x->local_spi_key;
 	}
 	old->reauth_by = old->reauth_of = 0;
+	sa_event_ike_rekeyed(old, n, NULL);
 }
 
 static void established(struct ikesa *n)
@@ -293,6 +295,9 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 			PRIx64 "_r) has the lowest nonce and is deleted, the peer's (%016" PRIx64
 			"_i %016" PRIx64 "_r) stays", ikesa_tag(sa), n->spi_i, n->spi_r, theirs->spi_i,
 			theirs->spi_r);
+		sa_event(sa, EV_COLLISION, "IKE rekey: ours (%016" PRIx64 "_i) has the lowest nonce "
+			 "and is deleted, the peer's (%016" PRIx64 "_i) stays", n->spi_i, theirs->spi_i);
+		n->rekey_told = true; /* deleted as the loser: no ike-down */
 		adopt(sa, theirs);
 		sa->ike_rekeyed = true; /* the peer deletes it, or we do (timers.h) */
 		timers_on_ike_replaced(sa, IKE_REPLACED_WAIT_MS);
@@ -303,6 +308,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: IKE rekey collision: the peer's (%016" PRIx64
 			"_i %016" PRIx64 "_r) has the lowest nonce, ours (%016" PRIx64 "_i %016" PRIx64
 			"_r) stays", ikesa_tag(sa), theirs->spi_i, theirs->spi_r, n->spi_i, n->spi_r);
+		sa_event(sa, EV_COLLISION, "IKE rekey: the peer's (%016" PRIx64 "_i) has the lowest "
+			 "nonce, ours (%016" PRIx64 "_i) stays", theirs->spi_i, n->spi_i);
 		theirs->redundant_successor = true;
 	}
 	adopt(sa, n);

@@ -15,6 +15,7 @@
 #include "daemon/mobike.h"
 #include "daemon/names.h"
 #include "daemon/natt.h"
+#include "daemon/sa_event.h"
 #include "daemon/task.h"
 #include "daemon/timers.h"
 
@@ -255,6 +256,15 @@ static void on_retransmit(struct loop *loop, struct timer *t, void *ctx)
 			"%s: no response to request %u after %u retransmits: peer unreachable, "
 			"deleting the IKE SA",
 			ikesa_tag(sa), tm->req_id, tm->retransmits);
+		if (sa->state == IKESA_ESTABLISHED) {
+			sa_event(sa, EV_DPD_DEAD, "dead-peer: no response after %u retransmits",
+				 tm->retransmits);
+			ikesa_set_reason(sa, "dead-peer: no response after %u retransmits",
+					 tm->retransmits);
+		} else {
+			ikesa_set_reason(sa, "timeout: no response after %u retransmits",
+					 tm->retransmits);
+		}
 		timers_on_peer_dead(sa); /* destroys sa; dpd_action */
 		return;
 	}

@@ -34,6 +34,7 @@
 #include "daemon/mobike.h"
 #include "daemon/names.h"
 #include "daemon/natt.h"
+#include "daemon/sa_event.h"
 #include "daemon/task.h"
 #include "daemon/spi_table.h"
 #include "daemon/task_manager.h"
@@ -295,6 +296,7 @@ static void log_move(struct ikesa *sa, const struct sockaddr_storage *ol, const 
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: %s: path %s - %s -> %s - %s (move %u)", ikesa_tag(sa), why,
 		endpoint_str(ol, a, sizeof(a)), endpoint_str(orr, b, sizeof(b)), endpoint_str(&sa->local, c, sizeof(c)),
 		endpoint_str(&sa->remote, d, sizeof(d)), sa->moves);
+	sa_event(sa, EV_MOBIKE_MOVE, "MOBIKE: %s: from %s - %s", why, a, b);
 }
 
 static struct task *task_mobike_update_new(void);

@@ -5,6 +5,7 @@
  *                [CREATE_CHILD_SA { SA, Ni, [KEi,] TSi, TSr }] for each further Child SA
  *   old IKE SA:  INFORMATIONAL { D(IKE) }, once the new one holds its Child SAs
  */
+#include "daemon/sa_event.h"
 #include "daemon/task_reauth.h"
 
 #include <arpa/inet.h>
@@ -56,6 +57,8 @@ static enum task_status done_build_i(struct task *t, struct ikesa *n, struct ike
 		"SA %016" PRIx64 "_i %016" PRIx64 "_r", ikesa_tag(n), has, old->spi_i, old->spi_r);
 	/* Replaced: no rekey or reauthentication of it any more, only its Delete (2.8.3). */
 	old->ike_rekeyed = true;
+	ikesa_set_reason(old, "reauthenticated");
+	sa_event_ike_rekeyed(old, n, "reauthenticated");
 	n->predecessor = old->local_spi_key;
 	timer_cancel(e->env.loop, &old->rekey_timer);
 	old->rekey_ms = 0;

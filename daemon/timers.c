@@ -9,6 +9,7 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/sa_event.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
 #include "daemon/task_reauth.h"
@@ -105,6 +106,7 @@ static void on_idle_check(struct loop *loop, struct timer *t, void *ctx)
 	} else if (now - c->idle_since >= (uint64_t)sa->conn->life.idle_timeout_s * 1000) {
 		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s (%08x) idle for %u s: deleting",
 			ikesa_tag(sa), c->cfg->name, ntohl(c->spi_in), sa->conn->life.idle_timeout_s);
+		c->down_why = "idle: no traffic for idle_timeout";
 		struct task *d = task_delete_new(c->spi_in);
 		if (d)
 			tm_queue(sa, d);

@@ -9,6 +9,7 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/sa_event.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
 #include "daemon/task_reauth.h"
@@ -46,6 +47,8 @@ bool unique_refuse(struct ikesa *sa)
 			snprintf(tag, sizeof(tag), "%s", ikesa_tag(o));
 			log_msg(LOG_IKE, LOG_LVL_WARN, "%s: the peer's identity has IKE SA %s already "
 				"(unique = keep): AUTHENTICATION_FAILED", ikesa_tag(sa), tag);
+			ikesa_set_reason(sa, "AUTHENTICATION_FAILED: the peer's identity has an IKE SA "
+					 "already (unique = keep)");
 			return true;
 		}
 	return false;
@@ -73,6 +76,7 @@ void unique_initial_contact(struct ikesa *sa)
 		snprintf(tag, sizeof(tag), "%s", ikesa_tag(o));
 		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: INITIAL_CONTACT: the peer restarted, dropping "
 			"its stale IKE SA %s", ikesa_tag(sa), tag);
+		ikesa_set_reason(o, "replaced: INITIAL_CONTACT, the peer restarted");
 		engine_destroy_sa(sa->e, o);
 		n++;
 	}
@@ -99,6 +103,7 @@ void unique_replace(struct ikesa *sa, bool initial_contact)
 			continue;
 		/* Replaced: no rekey or reauthentication of it any more, only its Delete. */
 		o->ike_rekeyed = true;
+		ikesa_set_reason(o, "replaced: a new IKE SA of the same identity (unique = replace)");
 		timer_cancel(sa->e->env.loop, &o->rekey_timer);
 		o->rekey_ms = 0;
 		char tag[CONFIG_NAME_MAX + 32];
