@@ -13,6 +13,9 @@
 #   3. remote_ts = 0.0.0.0/0: the route to 0.0.0.0/0 in table 220 and a throw
 #      route for the peer; IKE keeps working across it (DPD probes answered,
 #      Child SA and IKE SA rekeys), and the far LAN is reached through it.
+#   4. The README's route-based VPN as written: XFRM interfaces made by
+#      xiked (if_id 7, mtu 1400), the far LAN routed through them, LAN host
+#      to LAN host; interfaces and SAs gone after exit.
 #   tests/vm/run tests/vm/scenarios/deployed.sh BUILD_DIR
 #
 # Topology (namespaces):
@@ -244,6 +247,76 @@ check "0/0: ping after the rekeys" ping_ok a 10.2.0.1
 check "0/0: xiked A exits 0" xk_stop A
 check "0/0: table 220 and the rule empty in a and b after exit" empty_now a b
 check "0/0: xiked B exits 0" xk_stop B
+
+# ---------------------------------------------------------------- 4. the README's route-based VPN
+# As written in the README ("A route-based VPN"): xiked makes the XFRM interface,
+# puts if_id 7 on states and policies and routes the far LAN through it.
+readme_route_a() {
+  cat <<'EOF'
+[conn site-b]
+local_addr = 192.0.2.1
+remote_addr = 192.0.2.2
+local_id = a.example
+remote_id = b.example
+auth = psk
+psk = "correct horse battery staple"
+local_ts = 10.1.0.0/24
+remote_ts = 10.2.0.0/24
+if_id = 7
+interface = xfrm-b
+mtu = 1400
+start = initiate
+EOF
+}
+readme_route_b() {
+  cat <<'EOF'
+[conn site-a]
+local_addr = 192.0.2.2
+remote_addr = 192.0.2.1
+local_id = b.example
+remote_id = a.example
+auth = psk
+psk = "correct horse battery staple"
+local_ts = 10.2.0.0/24
+remote_ts = 10.1.0.0/24
+if_id = 7
+interface = xfrm-a
+mtu = 1400
+EOF
+}
+iface_ok() { # iface_ok NS NAME: an XFRM interface with if_id 7, up, mtu 1400
+  local d
+  d=$(ns "$1" ip -d link show dev "$2" 2>&1) || { echo "$d"; return 1; }
+  echo "$d" | head -n 3
+  [[ $d == *"xfrm if_id 0x7"* && $d == *",UP"* && $d == *"mtu 1400"* ]]
+}
+lan_route() { # lan_route NS PREFIX DEV: the main table routes PREFIX through DEV
+  local r
+  r=$(ns "$1" ip route show "$2")
+  echo "ip route show $2 in $1: $r"
+  [[ $r == *"dev $3"* ]]
+}
+no_iface() { ! ns "$1" ip link show dev "$2" >/dev/null 2>&1; }
+readme_route_a | xk_conf A
+readme_route_b | xk_conf B
+check "route-based README: xiked B starts" xk_start b B
+check "route-based README: xiked A starts (start = initiate)" xk_start a A
+if xk_wait_child A 120 && xk_wait_child B 20; then ok "route-based README: Child SA INSTALLED on both sides"
+else fail "route-based README: Child SA INSTALLED on both sides"; xk_log_tail A; xk_log_tail B; fi
+check "route-based README: a has xfrm-b (if_id 7, up, mtu 1400), made by xiked" iface_ok a xfrm-b
+check "route-based README: b has xfrm-a" iface_ok b xfrm-a
+check "route-based README: a routes 10.2.0.0/24 through xfrm-b" lan_route a 10.2.0.0/24 xfrm-b
+check "route-based README: b routes 10.1.0.0/24 through xfrm-a" lan_route b 10.1.0.0/24 xfrm-a
+check "route-based README: a's states carry if_id 7" \
+  eval '[ "$(ns a ip xfrm state | grep -c "if_id 0x7")" = 2 ]'
+check "route-based README: nothing in a's table 220 (a route-based conn)" eval '[ "$(count_routes a)" = 0 ]'
+check "route-based README: LAN host ha pings LAN host hb through the interfaces" ping_ok ha 10.2.0.10
+rx_of() { ns "$1" cat "/sys/class/net/$2/statistics/rx_packets"; }
+check "route-based README: xfrm-b counted the answers" eval '[ "$(rx_of a xfrm-b)" -ge 3 ]'
+check "route-based README: xiked A exits 0" xk_stop A
+check "route-based README: xiked B exits 0" xk_stop B
+check "route-based README: the interfaces are gone after exit" eval 'no_iface a xfrm-b && no_iface b xfrm-a'
+check "route-based README: nothing in xfrm after exit" eval 'xfrm_empty a && xfrm_empty b'
 
 xk_cleanup
 finish
