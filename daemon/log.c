@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Longest line we format; longer messages are truncated, never split. */
 #define LOG_LINE_MAX 2048
@@ -110,19 +112,79 @@ static int syslog_priority(enum log_level l)
 	}
 }
 
+bool log_is_journal_stream(const char *journal_stream, int fd)
+{
+	unsigned long long dev, ino;
+	struct stat st;
+	int n = 0;
+
+	if (!journal_stream)
+		return false;
+	if (sscanf(journal_stream, "%llu:%llu%n", &dev, &ino, &n) != 2 ||
+	    journal_stream[n] != '\0')
+		return false;
+	if (fstat(fd, &st) != 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 /* journald stamps each line itself; a second timestamp would only add noise. */
-static bool under_journald(void)
+enum log_style log_stderr_style(void)
 {
 	static int cached = -1;
 
 	if (cached < 0)
-		cached = getenv("JOURNAL_STREAM") != NULL;
-	return cached;
+		cached = log_is_journal_stream(getenv("JOURNAL_STREAM"), STDERR_FILENO)
+				 ? LOG_STYLE_JOURNAL
+				 : LOG_STYLE_TIME;
+	return (enum log_style)cached;
+}
+
+/* sd-daemon.h's SD_ERR, SD_WARNING, SD_INFO, SD_DEBUG. */
+static int journal_priority(enum log_level l)
+{
+	static const int prio[] = { 3, 4, 6, 7 };
+
+	return (unsigned)l < sizeof(prio) / sizeof(prio[0]) ? prio[l] : 7;
+}
+
+size_t log_format_line(char *out, size_t len, enum log_style st, const struct timespec *wall,
+		       enum log_group g, enum log_level l, const char *msg)
+{
+	int n;
+
+	if (len < 2)
+		return 0;
+	if (st == LOG_STYLE_JOURNAL) {
+		n = snprintf(out, len, "<%d>[%s] %s\n", journal_priority(l), log_group_name(g),
+			     msg);
+	} else {
+		struct tm tm;
+		time_t secs = wall->tv_sec;
+
+		gmtime_r(&secs, &tm);
+		n = snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ [%s] %s\n",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			     tm.tm_sec, wall->tv_nsec / 1000000, log_group_name(g), msg);
+	}
+	if (n < 0)
+		return 0;
+	if ((size_t)n >= len) {
+		/* Truncated: keep one line per message. */
+		out[len - 2] = '\n';
+		out[len - 1] = '\0';
+		return len - 1;
+	}
+	return (size_t)n;
 }
 
 void log_msg(enum log_group g, enum log_level l, const char *fmt, ...)
 {
 	char line[LOG_LINE_MAX];
+	char out[LOG_LINE_MAX + 64];
+	struct timespec wall = { 0 };
+	enum log_style st;
+	size_t n;
 	va_list ap;
 
 	if (!log_enabled(g, l))
@@ -139,13 +201,9 @@ void log_msg(enum log_group g, enum log_level l, const char *fmt, ...)
 		syslog(syslog_priority(l), "[%s] %s", group_names[g], line);
 		return;
 	}
-	if (under_journald()) {
-		fprintf(stderr, "[%s] %s\n", group_names[g], line);
-	} else {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_BOOTTIME, &ts);
-		fprintf(stderr, "%5lld.%03ld [%s] %s\n", (long long)ts.tv_sec,
-			ts.tv_nsec / 1000000, group_names[g], line);
-	}
+	st = log_stderr_style();
+	if (st == LOG_STYLE_TIME)
+		clock_gettime(CLOCK_REALTIME, &wall); /* log lines only: timers use the clock seam */
+	n = log_format_line(out, sizeof(out), st, &wall, g, l, line);
+	fwrite(out, 1, n, stderr);
 }

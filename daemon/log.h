@@ -1,10 +1,16 @@
 /*
  * Logging: one call, log_msg(group, level, fmt, ...) (DESIGN.md style rule 7).
  *
- * Lines look like "[IKE] message". On stderr each line is prefixed with the
- * CLOCK_BOOTTIME seconds since start-up unless the daemon runs under
- * systemd (JOURNAL_STREAM set: journald adds its own timestamps); after
- * log_use_syslog() lines go to syslog(3) with the matching priority.
+ * Lines look like "[IKE] message". On stderr, two forms:
+ *  - stderr is a journald stream (JOURNAL_STREAM names stderr's device and
+ *    inode, as sd-daemon(3) documents): "<N>[IKE] message", N the syslog
+ *    priority (sd-daemon.h SD_ERR 3, SD_WARNING 4, SD_INFO 6, SD_DEBUG 7),
+ *    which journald strips and stores; no timestamp (journald adds its own);
+ *  - otherwise (a terminal, a file under -f): "2026-12-07T16:50:01.123Z
+ *    [IKE] message", the wall-clock time in UTC, ISO 8601 with milliseconds.
+ * The wall clock is read here for log lines only; the engine's timers use
+ * the clock seam (daemon/clock.h). After log_use_syslog() lines go to
+ * syslog(3) with the matching priority.
  *
  * Nothing here formats keys or other secrets, and no caller may pass one:
  * DESIGN.md rule 5 allows key material only at an explicit, documented
@@ -14,6 +20,9 @@
 #define XIKED_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+struct timespec;
 
 enum log_group {
 	LOG_DMN, /* daemon life cycle */
@@ -53,6 +62,28 @@ void log_set_group_level(enum log_group g, enum log_level l);
 void log_use_syslog(const char *ident);
 /* Back to stderr (the default). */
 void log_use_stderr(void);
+
+/* How a line is written to stderr (see the top of this file). */
+enum log_style {
+	LOG_STYLE_TIME,    /* ISO 8601 UTC timestamp with milliseconds */
+	LOG_STYLE_JOURNAL, /* <N> priority prefix, no timestamp */
+};
+/*
+ * True when journal_stream (the JOURNAL_STREAM value, "DEV:INODE" in
+ * decimal; NULL when unset) names the file open on fd: only then is that fd
+ * connected to journald (a redirected stderr inherits the variable but not
+ * the stream).
+ */
+bool log_is_journal_stream(const char *journal_stream, int fd);
+/* The style stderr gets; decided once, at the first line, from the environment. */
+enum log_style log_stderr_style(void);
+/*
+ * Formats one stderr line (with its newline) into out[0..len): msg from
+ * group g at level l in style st; wall is the time for LOG_STYLE_TIME.
+ * Returns the octets written (truncated lines still end in a newline).
+ */
+size_t log_format_line(char *out, size_t len, enum log_style st, const struct timespec *wall,
+		       enum log_group g, enum log_level l, const char *msg);
 
 /*
  * Test hook: when fn is non-NULL every line that passes the threshold is

@@ -208,9 +208,9 @@ mon_start() {
   done
   sleep 0.5 # subscribed before the dump
   for n in "$@"; do ip -n "$n" xfrm state > "$SAMPLES_DIR/$MON_NAME.$n.init.txt"; done
-  # The monitor stamps wall-clock time, xiked's log CLOCK_BOOTTIME (as /proc/uptime).
-  read -r up _ < /proc/uptime
-  MON_OFF=$(awk -v w="$(date +%s.%N)" -v u="$up" 'BEGIN { printf "%.3f", w - u }')
+  # The monitor stamps local wall-clock time; xiked's log UTC ISO 8601 (collision_times
+  # converts both to seconds since the epoch, MON_OFF stays 0).
+  MON_OFF=0
 }
 mon_stop() {
   local p
@@ -228,7 +228,9 @@ watch_stop() { local n; mon_stop; for n in "${WATCH_NS[@]}"; do note "$(xstat_di
 # collision_times LOG...: the stamps of "the peer rekeys ... as we do" lines
 # (a Child or IKE rekey request that crossed ours), comma-separated.
 collision_times() {
-  cat "$@" 2>/dev/null | awk '/as we do: the nonces will decide/ { printf "%s,", $1 }'
+  local ts
+  cat "$@" 2>/dev/null | awk '/as we do: the nonces will decide/ { print $1 }' |
+    while read -r ts; do printf '%s,' "$(date -d "$ts" +%s.%N)"; done
 }
 
 # mon_report NS MAX COLLISIONS: NS's states over the case: the most at any
@@ -247,7 +249,7 @@ mon_report() {
       if (n > max) {
         near = 0
         for (i = 1; i <= nc; i++) if (t - ct[i] < 3 && ct[i] - t < 3) near = 1
-        if (n > max + 1 || !near) { bad++; if (bad <= 5) printf "  %d states at %.3f (boot time)\n", n, t }
+        if (n > max + 1 || !near) { bad++; if (bad <= 5) printf "  %d states at %.3f (epoch)\n", n, t }
         else during = 1
       }
     }

@@ -1,0 +1,90 @@
+/* daemon/log.c: stderr line forms (journald priorities, ISO 8601 times) and levels. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon/log.h"
+
+static void test_log_journal_stream_match(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/xiked-test-log.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	char env[64];
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	assert_true(log_is_journal_stream(env, fd));
+	/* Another inode: stderr was redirected after systemd set the variable. */
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino + 1);
+	assert_false(log_is_journal_stream(env, fd));
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev + 1,
+		 (unsigned long long)st.st_ino);
+	assert_false(log_is_journal_stream(env, fd));
+	assert_false(log_is_journal_stream(NULL, fd));
+	assert_false(log_is_journal_stream("", fd));
+	assert_false(log_is_journal_stream("12", fd));
+	snprintf(env, sizeof(env), "%llu:%llux", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	assert_false(log_is_journal_stream(env, fd));
+	close(fd);
+	assert_false(log_is_journal_stream("1:1", fd)); /* closed fd */
+}
+
+static void test_log_format_journal(void **state)
+{
+	(void)state;
+	char out[128];
+	struct timespec t = { 0 };
+	size_t n = log_format_line(out, sizeof(out), LOG_STYLE_JOURNAL, &t, LOG_KNL, LOG_LVL_ERROR,
+				   "no ESP support");
+	assert_string_equal(out, "<3>[KNL] no ESP support\n");
+	assert_int_equal(n, strlen(out));
+	log_format_line(out, sizeof(out), LOG_STYLE_JOURNAL, &t, LOG_IKE, LOG_LVL_WARN, "w");
+	assert_string_equal(out, "<4>[IKE] w\n");
+	log_format_line(out, sizeof(out), LOG_STYLE_JOURNAL, &t, LOG_CFG, LOG_LVL_INFO, "i");
+	assert_string_equal(out, "<6>[CFG] i\n");
+	log_format_line(out, sizeof(out), LOG_STYLE_JOURNAL, &t, LOG_ENC, LOG_LVL_DEBUG, "d");
+	assert_string_equal(out, "<7>[ENC] d\n");
+}
+
+static void test_log_format_time(void **state)
+{
+	(void)state;
+	char out[128];
+	/* 2026-12-07T16:50:01Z plus 123.9 ms: milliseconds are truncated, not rounded. */
+	struct timespec t = { .tv_sec = 1796662201, .tv_nsec = 123900000 };
+	log_format_line(out, sizeof(out), LOG_STYLE_TIME, &t, LOG_DMN, LOG_LVL_INFO, "started");
+	assert_string_equal(out, "2026-12-07T16:50:01.123Z [DMN] started\n");
+	t = (struct timespec){ .tv_sec = 0, .tv_nsec = 7000000 };
+	log_format_line(out, sizeof(out), LOG_STYLE_TIME, &t, LOG_CTL, LOG_LVL_DEBUG, "x");
+	assert_string_equal(out, "1970-01-01T00:00:00.007Z [CTL] x\n");
+	/* Truncated: still one line. */
+	size_t n = log_format_line(out, 20, LOG_STYLE_TIME, &t, LOG_CTL, LOG_LVL_DEBUG, "x");
+	assert_int_equal(n, 19);
+	assert_int_equal(out[18], '\n');
+	assert_int_equal(strlen(out), 19);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_log_journal_stream_match),
+		cmocka_unit_test(test_log_format_journal),
+		cmocka_unit_test(test_log_format_time),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
