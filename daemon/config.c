@@ -873,9 +873,8 @@ static int interpret_daemon(struct parse *ps, const struct section *s, struct da
 			}
 			strcpy(d->control, e->value);
 		} else if (strcmp(e->key, "log") == 0) {
-			if (log_level_parse(e->value, &d->log_level) < 0) {
-				perr(ps, e->line, "log: '%s' is not one of error, warn, info, debug",
-				     e->value);
+			if (log_levels_parse(e->value, &d->log_levels, msg, sizeof(msg)) < 0) {
+				perr(ps, e->line, "log: %s", msg);
 				return -1;
 			}
 		} else if (strcmp(e->key, "port") == 0 || strcmp(e->key, "natt_port") == 0) {
@@ -2037,7 +2036,8 @@ static int build(struct parse *ps, struct xiked_config *cfg)
 	const struct section *daemon_sec = NULL;
 	int rc = -1;
 
-	cfg->d.log_level = LOG_LVL_INFO;
+	for (size_t g = 0; g < LOG_GROUP_COUNT; g++)
+		cfg->d.log_levels.level[g] = LOG_LVL_INFO;
 	cfg->d.port = IKE_PORT;
 	cfg->d.natt_port = IKE_NATT_PORT;
 	cfg->d.cookie_threshold = 10;

@@ -244,7 +244,7 @@ struct daemon_cfg {
 	struct sockaddr_storage listen[CONFIG_LISTEN_MAX]; /* none: all addresses */
 	size_t n_listen;
 	char control[CONFIG_PATH_MAX];
-	enum log_level log_level;
+	struct log_levels log_levels; /* log = LEVEL, GROUP=LEVEL... (log.h) */
 	uint16_t port; /* IKE_PORT unless configured */
 	uint16_t natt_port; /* IKE_NATT_PORT unless configured */
 	/*

@@ -107,6 +107,63 @@ static const char *printable(const char *s, char *buf, size_t len)
 	return text_escape(s, strlen(s), buf, len);
 }
 
+/*
+ * {"cmd":"log"[,"group":"KNL"][,"level":"debug"]}: sets one group's or
+ * every group's threshold (until a reload changes log =) and answers with
+ * all of them, as "levels" and as a "message" line in log = syntax.
+ */
+static void handle_log(const struct json_value *req, struct json_writer *w)
+{
+	const char *gs = json_get_str(req, "group"), *ls = json_get_str(req, "level");
+	struct log_levels lv;
+	enum log_group g = LOG_DMN;
+	enum log_level l = LOG_LVL_INFO;
+	char msg[256], shown[CONTROL_SHOWN_MAX];
+	size_t off = 0;
+
+	if ((json_get(req, "group") && !gs) || (json_get(req, "level") && !ls) || (gs && !ls)) {
+		error_response(w, "log: \"group\" and \"level\" must be strings, \"group\" only "
+				  "with \"level\"");
+		return;
+	}
+	if (gs && log_group_parse(gs, &g) < 0) {
+		snprintf(msg, sizeof(msg), "log: unknown group '%s' (one of dmn, net, enc, ike, chd, "
+			 "knl, cfg, ctl)", printable(gs, shown, sizeof(shown)));
+		error_response(w, msg);
+		return;
+	}
+	if (ls && log_level_parse(ls, &l) < 0) {
+		snprintf(msg, sizeof(msg), "log: '%s' is not one of error, warn, info, debug",
+			 printable(ls, shown, sizeof(shown)));
+		error_response(w, msg);
+		return;
+	}
+	if (ls) {
+		/* Logged before it applies, so that lowering CTL's level still leaves a trace. */
+		log_msg(LOG_CTL, LOG_LVL_INFO, "log %s %s", gs ? log_group_name(g) : "(all groups)",
+			log_level_name(l));
+		if (gs)
+			log_set_group_level(g, l);
+		else
+			log_set_level(l);
+	}
+	log_levels_get(&lv);
+	json_writer_reset(w);
+	json_obj_begin(w);
+	json_kv_bool(w, "ok", true);
+	json_key(w, "levels");
+	json_obj_begin(w);
+	for (size_t i = 0; i < LOG_GROUP_COUNT; i++) {
+		const char *gk = log_group_key((enum log_group)i), *lk = log_level_key(lv.level[i]);
+
+		json_kv_str(w, gk, lk);
+		off += (size_t)snprintf(msg + off, sizeof(msg) - off, "%s%s=%s", i ? ", " : "", gk, lk);
+	}
+	json_obj_end(w);
+	json_kv_str(w, "message", msg);
+	json_obj_end(w);
+}
+
 /* Handles one request line into w. */
 static void handle_request(struct control *c, const char *line, size_t len, struct json_writer *w)
 {
@@ -185,6 +242,8 @@ static void handle_request(struct control *c, const char *line, size_t len, stru
 			error_response(w, err[0] ? err : "rekey failed");
 		else
 			ok_response(w);
+	} else if (strcmp(cmd, "log") == 0) {
+		handle_log(req, w);
 	} else if (strcmp(cmd, "reload") == 0) {
 		if (!c->h.reload) {
 			error_response(w, "reload: not supported");

@@ -81,6 +81,124 @@ int log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
+int log_group_parse(const char *s, enum log_group *out)
+{
+	for (size_t i = 0; i < LOG_GROUP_COUNT; i++) {
+		if (strcasecmp(s, group_names[i]) == 0) {
+			*out = (enum log_group)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* One item of a log = list, s[0..n) without surrounding blanks, into lv. */
+static int levels_item(const char *s, size_t n, struct log_levels *lv, bool *have_default,
+		       bool named[LOG_GROUP_COUNT], char *err, size_t errlen)
+{
+	char item[32], *eq;
+	enum log_level l;
+	enum log_group g;
+
+	if (n == 0) {
+		snprintf(err, errlen, "empty item");
+		return -1;
+	}
+	if (n >= sizeof(item)) {
+		snprintf(err, errlen, "'%.*s...' is not LEVEL or GROUP=LEVEL", 20, s);
+		return -1;
+	}
+	memcpy(item, s, n);
+	item[n] = '\0';
+	eq = strchr(item, '=');
+	if (!eq) {
+		if (log_level_parse(item, &l) < 0) {
+			snprintf(err, errlen, "'%s' is not one of error, warn, info, debug", item);
+			return -1;
+		}
+		if (*have_default) {
+			snprintf(err, errlen, "two default levels ('%s')", item);
+			return -1;
+		}
+		*have_default = true;
+		for (size_t i = 0; i < LOG_GROUP_COUNT; i++)
+			if (!named[i])
+				lv->level[i] = l;
+		return 0;
+	}
+	*eq = '\0';
+	/* Blanks around '=' are allowed. */
+	for (char *e = eq; e > item && (e[-1] == ' ' || e[-1] == '\t');)
+		*--e = '\0';
+	const char *lvl = eq + 1;
+	while (*lvl == ' ' || *lvl == '\t')
+		lvl++;
+	if (log_group_parse(item, &g) < 0) {
+		snprintf(err, errlen, "unknown group '%s' (one of dmn, net, enc, ike, chd, knl, cfg, "
+			 "ctl)", item);
+		return -1;
+	}
+	if (log_level_parse(lvl, &l) < 0) {
+		snprintf(err, errlen, "%s: '%s' is not one of error, warn, info, debug", item, lvl);
+		return -1;
+	}
+	if (named[g]) {
+		snprintf(err, errlen, "group %s named twice", group_names[g]);
+		return -1;
+	}
+	named[g] = true;
+	lv->level[g] = l;
+	return 0;
+}
+
+int log_levels_parse(const char *s, struct log_levels *out, char *err, size_t errlen)
+{
+	struct log_levels lv;
+	bool named[LOG_GROUP_COUNT] = { false };
+	bool have_default = false;
+
+	for (size_t i = 0; i < LOG_GROUP_COUNT; i++)
+		lv.level[i] = LOG_LVL_INFO;
+	for (;;) {
+		const char *end = strchr(s, ',');
+		size_t n = end ? (size_t)(end - s) : strlen(s);
+
+		while (n && (*s == ' ' || *s == '\t')) {
+			s++;
+			n--;
+		}
+		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (levels_item(s, n, &lv, &have_default, named, err, errlen) < 0)
+			return -1;
+		if (!end)
+			break;
+		s = end + 1;
+	}
+	*out = lv;
+	return 0;
+}
+
+void log_levels_set(const struct log_levels *lv)
+{
+	for (size_t i = 0; i < LOG_GROUP_COUNT; i++)
+		thresholds[i] = lv->level[i];
+}
+
+void log_levels_get(struct log_levels *lv)
+{
+	for (size_t i = 0; i < LOG_GROUP_COUNT; i++)
+		lv->level[i] = thresholds[i];
+}
+
+bool log_levels_equal(const struct log_levels *a, const struct log_levels *b)
+{
+	for (size_t i = 0; i < LOG_GROUP_COUNT; i++)
+		if (a->level[i] != b->level[i])
+			return false;
+	return true;
+}
+
 const char *log_level_name(enum log_level l)
 {
 	static const char *const upper[] = { "ERROR", "WARN", "INFO", "DEBUG" };
@@ -88,6 +206,25 @@ const char *log_level_name(enum log_level l)
 	if ((unsigned)l >= sizeof(upper) / sizeof(upper[0]))
 		return "?";
 	return upper[l];
+}
+
+const char *log_level_key(enum log_level l)
+{
+	if ((unsigned)l >= sizeof(level_names) / sizeof(level_names[0]))
+		return "?";
+	return level_names[l];
+}
+
+const char *log_group_key(enum log_group g)
+{
+	static const char *const keys[LOG_GROUP_COUNT] = {
+		[LOG_DMN] = "dmn", [LOG_NET] = "net", [LOG_ENC] = "enc", [LOG_IKE] = "ike",
+		[LOG_CHD] = "chd", [LOG_KNL] = "knl", [LOG_CFG] = "cfg", [LOG_CTL] = "ctl",
+	};
+
+	if ((unsigned)g >= LOG_GROUP_COUNT)
+		return "?";
+	return keys[g];
 }
 
 const char *log_group_name(enum log_group g)

@@ -93,10 +93,33 @@ size_t log_format_line(char *out, size_t len, enum log_style st, const struct ti
 typedef void (*log_sink_fn)(void *ctx, enum log_group g, enum log_level l, const char *msg);
 void log_set_sink(log_sink_fn fn, void *ctx);
 
+/* Every group's threshold: the [daemon] log = setting, or the running state. */
+struct log_levels {
+	enum log_level level[LOG_GROUP_COUNT];
+};
+/*
+ * Parses a log = value: a comma-separated list of LEVEL (every group not
+ * named) and GROUP=LEVEL items, e.g. "info, knl=debug, ike=debug"; group
+ * and level names are case-insensitive; default level info. 0 and *out,
+ * or -1 with a message in err (an unknown group or level, an empty item,
+ * two default levels, a group named twice).
+ */
+int log_levels_parse(const char *s, struct log_levels *out, char *err, size_t errlen);
+/* Applies every group's threshold / reads the current ones. */
+void log_levels_set(const struct log_levels *lv);
+void log_levels_get(struct log_levels *lv);
+bool log_levels_equal(const struct log_levels *a, const struct log_levels *b);
+
+/* "knl", "KNL"... -> group; 0 on success, -1 if unknown. */
+int log_group_parse(const char *s, enum log_group *out);
+
 /* "error", "warn", "info", "debug" -> level; 0 on success, -1 if unknown. */
 int log_level_parse(const char *s, enum log_level *out);
 /* "ERROR"... and "DMN"...: static strings; "?" for out-of-range values. */
 const char *log_level_name(enum log_level l);
 const char *log_group_name(enum log_group g);
+/* Lower-case, as log = and xikectl log spell them: "debug"..., "dmn"...; "?" out of range. */
+const char *log_level_key(enum log_level l);
+const char *log_group_key(enum log_group g);
 
 #endif

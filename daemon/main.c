@@ -164,14 +164,21 @@ static void log_reload_line(void *ctx, const char *text)
 static int reload(struct daemon *d, struct json_writer *out, char *err, size_t errlen)
 {
 	struct reload_report rep;
+	struct log_levels old_levels = d->engine->cfg->cfg->d.log_levels;
 	if (reload_file(d->engine, d->config_path, &rep, err, errlen) != 0) {
 		log_msg(LOG_CFG, LOG_LVL_ERROR, "reload failed, keeping the running configuration: %s",
 			err);
 		return -1;
 	}
-	enum log_level level = d->engine->cfg->cfg->d.log_level;
-	if (!d->debug)
-		log_set_level(level);
+	/*
+	 * A changed log = applies; an unchanged one leaves what -d or
+	 * xikectl log set at run time.
+	 */
+	const struct log_levels *levels = &d->engine->cfg->cfg->d.log_levels;
+	if (!log_levels_equal(&old_levels, levels)) {
+		log_levels_set(levels);
+		log_msg(LOG_CFG, LOG_LVL_INFO, "reload: log levels changed");
+	}
 	log_msg(LOG_CFG, LOG_LVL_INFO, "configuration reloaded from %s", d->config_path);
 	reload_report_lines(&rep, log_reload_line, NULL);
 	if (out)
@@ -241,7 +248,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xiked: %s\n", err);
 		return 1;
 	}
-	log_set_level(d.debug ? LOG_LVL_DEBUG : cfg->d.log_level);
+	if (d.debug)
+		log_set_level(LOG_LVL_DEBUG);
+	else
+		log_levels_set(&cfg->d.log_levels);
 	if (!foreground) {
 		if (daemon(0, 0) != 0) {
 			fprintf(stderr, "xiked: daemon: %s\n", strerror(errno));

@@ -3,7 +3,7 @@
  * line each way; see xiked.conf(5), CONTROL PROTOCOL).
  *
  *   xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN [--ike|--reauth] |
- *           reload [--json]
+ *           reload [--json] | log [[GROUP] LEVEL] [--json]
  *
  * Exit status: 0 on success, 1 when the daemon reports an error or cannot
  * be reached, 2 on a usage error.
@@ -33,7 +33,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | "
-		   "rekey CONN [--ike|--reauth] | reload [--json]\n"
+		   "rekey CONN [--ike|--reauth] | reload [--json] | log [[GROUP] LEVEL] [--json]\n"
 		   "  -s SOCKET   control socket (default " DEFAULT_SOCKET ")\n");
 }
 
@@ -281,6 +281,7 @@ static void print_status(const struct json_value *resp)
 int main(int argc, char **argv)
 {
 	const char *sock = DEFAULT_SOCKET, *cmd, *conn = NULL, *err;
+	const char *log_group = NULL, *log_level = NULL;
 	bool as_json = false, ok = false, rekey_ike = false, rekey_reauth = false;
 	struct json_writer w;
 	struct json_value *resp = NULL;
@@ -316,6 +317,16 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		conn = argv[i++];
+	} else if (strcmp(cmd, "log") == 0) {
+		/* log: show the levels; log LEVEL: every group; log GROUP LEVEL: one group. */
+		if (argc > i && strcmp(argv[argc - 1], "--json") == 0) {
+			as_json = true;
+			argc--;
+		}
+		if (argc - i == 2)
+			log_group = argv[i++];
+		if (argc - i == 1)
+			log_level = argv[i++];
 	} else if (strcmp(cmd, "rekey") == 0) {
 		if (i >= argc) {
 			usage(stderr);
@@ -348,6 +359,10 @@ int main(int argc, char **argv)
 		json_kv_bool(&w, "ike", true);
 	if (rekey_reauth)
 		json_kv_bool(&w, "reauth", true);
+	if (log_group)
+		json_kv_str(&w, "group", log_group);
+	if (log_level)
+		json_kv_str(&w, "level", log_level);
 	json_obj_end(&w);
 	if (!json_writer_ok(&w)) {
 		fprintf(stderr, "xikectl: out of memory\n");

@@ -148,7 +148,8 @@ static void test_full(void **state)
 	assert_string_equal(addr_str(&cfg->d.listen[0]), "192.0.2.1");
 	assert_string_equal(addr_str(&cfg->d.listen[1]), "2001:db8::1");
 	assert_string_equal(cfg->d.control, "/tmp/xiked-test/ctl.sock");
-	assert_int_equal(cfg->d.log_level, LOG_LVL_DEBUG);
+	assert_int_equal(cfg->d.log_levels.level[LOG_KNL], LOG_LVL_DEBUG);
+	assert_int_equal(cfg->d.log_levels.level[LOG_IKE], LOG_LVL_DEBUG);
 	assert_int_equal(cfg->d.port, 1500);
 	assert_int_equal(cfg->d.natt_port, 14500);
 	assert_int_equal(cfg->n_conns, 2);
@@ -251,7 +252,8 @@ static void test_defaults(void **state)
 	cfg = parse_ok("[conn x]\nauth = psk\npsk = \"k\"\n");
 	assert_int_equal(cfg->d.n_listen, 0);
 	assert_string_equal(cfg->d.control, "/run/xiked/xiked.sock");
-	assert_int_equal(cfg->d.log_level, LOG_LVL_INFO);
+	for (size_t g = 0; g < LOG_GROUP_COUNT; g++)
+		assert_int_equal(cfg->d.log_levels.level[g], LOG_LVL_INFO);
 	assert_int_equal(cfg->d.port, 500);
 	assert_int_equal(cfg->d.natt_port, 4500);
 	c = &cfg->conns[0];
@@ -366,6 +368,8 @@ static void test_errors(void **state)
 	parse_err("[daemon]\n[daemon]\n", "test.conf:2: [daemon] already defined at line 1");
 	parse_err("[daemon]\nfoo = 1\n", "test.conf:2: unknown key 'foo' in [daemon]");
 	parse_err("[daemon]\nlog = loud\n", "test.conf:2: log: 'loud' is not one of error, warn, info, debug");
+	parse_err("[daemon]\nlog = info, foo=debug\n", "test.conf:2: log: unknown group 'foo' "
+		  "(one of dmn, net, enc, ike, chd, knl, cfg, ctl)");
 	parse_err("[daemon]\nport = 70000\n", "test.conf:2: port: '70000' is not a port number (0-65535)");
 	parse_err("[daemon]\nnatt_port = -1\n", "test.conf:2: natt_port: '-1' is not a port number (0-65535)");
 	parse_err("[daemon]\nport = 600\nnatt_port = 600\n", "test.conf:3: port and natt_port must differ (both 600)");

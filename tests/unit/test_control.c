@@ -24,6 +24,7 @@
 
 #include "daemon/control.h"
 #include "daemon/json.h"
+#include "daemon/log.h"
 #include "daemon/loop.h"
 #include "daemon/reload.h"
 
@@ -428,7 +429,7 @@ static void test_socket_file(void **state)
 
 #define USAGE                                                                                \
 	"usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN "      \
-	"[--ike|--reauth] | reload [--json]\n"                                               \
+	"[--ike|--reauth] | reload [--json] | log [[GROUP] LEVEL] [--json]\n"                \
 	"  -s SOCKET   control socket (default /run/xiked/xiked.sock)\n"
 
 struct ctl_run {
@@ -570,6 +571,47 @@ static void test_xikectl(void **state)
 	loop_free(loop);
 }
 
+/* Issue 13.4: xikectl log [[GROUP] LEVEL] changes the running levels through the socket. */
+static void test_control_log(void **state)
+{
+	struct control_handlers h = { 0 };
+	struct loop *loop;
+	struct control *c;
+
+	(void)state;
+	if (!getenv("XIKECTL")) {
+		print_message("XIKECTL not set: skipped\n");
+		skip();
+	}
+	loop = loop_new(NULL);
+	assert_int_equal(control_new(loop, sock_path, &h, &c), 0);
+	log_set_level(LOG_LVL_INFO);
+	xikectl(loop, 0, "dmn=info, net=info, enc=info, ike=info, chd=info, knl=info, cfg=info, "
+			 "ctl=info\n", "", sock_path, "log", NULL);
+	xikectl(loop, 0, "dmn=info, net=info, enc=info, ike=info, chd=info, knl=debug, cfg=info, "
+			 "ctl=info\n", "", sock_path, "log", "knl", "debug", NULL);
+	assert_true(log_enabled(LOG_KNL, LOG_LVL_DEBUG));
+	assert_false(log_enabled(LOG_IKE, LOG_LVL_DEBUG));
+	xikectl(loop, 0, "dmn=warn, net=warn, enc=warn, ike=warn, chd=warn, knl=warn, cfg=warn, "
+			 "ctl=warn\n", "", sock_path, "log", "WARN", NULL);
+	assert_false(log_enabled(LOG_KNL, LOG_LVL_INFO));
+	assert_true(log_enabled(LOG_KNL, LOG_LVL_WARN));
+	xikectl(loop, 1, "", "xikectl: log: unknown group 'foo' (one of dmn, net, enc, ike, chd, "
+			     "knl, cfg, ctl)\n", sock_path, "log", "foo", "debug", NULL);
+	xikectl(loop, 1, "", "xikectl: log: 'loud' is not one of error, warn, info, debug\n",
+		sock_path, "log", "ike", "loud", NULL);
+	xikectl(loop, 2, "", USAGE, sock_path, "log", "ike", "debug", "extra", NULL);
+	assert_false(log_enabled(LOG_IKE, LOG_LVL_INFO)); /* errors changed nothing */
+	xikectl(loop, 0, "{\"ok\":true,\"levels\":{\"dmn\":\"error\",\"net\":\"error\","
+			 "\"enc\":\"error\",\"ike\":\"error\",\"chd\":\"error\",\"knl\":\"error\","
+			 "\"cfg\":\"error\",\"ctl\":\"error\"},\"message\":\"dmn=error, net=error, "
+			 "enc=error, ike=error, chd=error, knl=error, cfg=error, ctl=error\"}\n",
+		"", sock_path, "log", "error", "--json", NULL);
+	log_set_level(LOG_LVL_INFO);
+	control_free(c);
+	loop_free(loop);
+}
+
 /*
  * Issue 12.7: silent clients cannot lock xikectl out. CONTROL_CLIENTS_MAX
  * clients that send nothing fill the table: the next one is answered with
@@ -656,6 +698,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_socket_file, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_xikectl, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_stuck_clients, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_control_log, setup_dir, teardown_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

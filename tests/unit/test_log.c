@@ -79,12 +79,100 @@ static void test_log_format_time(void **state)
 	assert_int_equal(strlen(out), 19);
 }
 
+static void levels_ok(const char *spec, const char *want)
+{
+	struct log_levels lv;
+	char err[160] = "", got[160];
+	size_t off = 0;
+
+	if (log_levels_parse(spec, &lv, err, sizeof(err)) != 0)
+		fail_msg("'%s': %s", spec, err);
+	for (size_t i = 0; i < LOG_GROUP_COUNT; i++)
+		off += (size_t)snprintf(got + off, sizeof(got) - off, "%s%c", i ? " " : "",
+					log_level_key(lv.level[i])[0]);
+	if (strcmp(got, want) != 0)
+		fail_msg("'%s': got %s, want %s", spec, got, want);
+}
+
+static void levels_bad(const char *spec, const char *want)
+{
+	struct log_levels lv;
+	char err[160] = "";
+
+	assert_int_equal(log_levels_parse(spec, &lv, err, sizeof(err)), -1);
+	assert_string_equal(err, want);
+}
+
+static void test_log_levels_parse(void **state)
+{
+	(void)state;
+	/* Order of groups: dmn net enc ike chd knl cfg ctl. */
+	levels_ok("info", "i i i i i i i i");
+	levels_ok("debug", "d d d d d d d d");
+	levels_ok("info, knl=debug", "i i i i i d i i");
+	levels_ok("knl=debug,info", "i i i i i d i i");
+	levels_ok("warn,KNL = Debug , ike=error", "w w w e w d w w");
+	levels_ok("ctl=debug", "i i i i i i i d"); /* no default: info */
+	levels_ok("  error  ", "e e e e e e e e");
+	levels_bad("loud", "'loud' is not one of error, warn, info, debug");
+	levels_bad("info,", "empty item");
+	levels_bad(",info", "empty item");
+	levels_bad("", "empty item");
+	levels_bad("info, debug", "two default levels ('debug')");
+	levels_bad("knl=debug, knl=info", "group KNL named twice");
+	levels_bad("kernel=debug", "unknown group 'kernel' (one of dmn, net, enc, ike, chd, knl, "
+				   "cfg, ctl)");
+	levels_bad("knl=", "knl: '' is not one of error, warn, info, debug");
+	levels_bad("knl=verbose", "knl: 'verbose' is not one of error, warn, info, debug");
+	levels_bad("=debug", "unknown group '' (one of dmn, net, enc, ike, chd, knl, cfg, ctl)");
+}
+
+static int sunk;
+static void count_sink(void *ctx, enum log_group g, enum log_level l, const char *msg)
+{
+	(void)ctx;
+	(void)g;
+	(void)l;
+	(void)msg;
+	sunk++;
+}
+
+static void test_log_levels_filter(void **state)
+{
+	(void)state;
+	struct log_levels lv, now;
+	char err[160];
+
+	assert_int_equal(log_levels_parse("warn, knl=debug, ike=info", &lv, err, sizeof(err)), 0);
+	log_levels_set(&lv);
+	log_levels_get(&now);
+	assert_true(log_levels_equal(&lv, &now));
+	log_set_sink(count_sink, NULL);
+	sunk = 0;
+	log_msg(LOG_KNL, LOG_LVL_DEBUG, "shown");
+	log_msg(LOG_IKE, LOG_LVL_INFO, "shown");
+	log_msg(LOG_IKE, LOG_LVL_DEBUG, "hidden");
+	log_msg(LOG_CHD, LOG_LVL_INFO, "hidden");
+	log_msg(LOG_CHD, LOG_LVL_WARN, "shown");
+	log_msg(LOG_DMN, LOG_LVL_ERROR, "shown");
+	assert_int_equal(sunk, 4);
+	log_set_group_level(LOG_CHD, LOG_LVL_DEBUG);
+	log_msg(LOG_CHD, LOG_LVL_DEBUG, "shown");
+	assert_int_equal(sunk, 5);
+	log_levels_get(&now);
+	assert_false(log_levels_equal(&lv, &now));
+	log_set_sink(NULL, NULL);
+	log_set_level(LOG_LVL_INFO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_log_journal_stream_match),
 		cmocka_unit_test(test_log_format_journal),
 		cmocka_unit_test(test_log_format_time),
+		cmocka_unit_test(test_log_levels_parse),
+		cmocka_unit_test(test_log_levels_filter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
