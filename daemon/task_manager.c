@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,9 @@
 #include "daemon/engine.h"
 #include "daemon/fragment.h"
 #include "daemon/ikesa.h"
+#include "daemon/endpoint.h"
 #include "daemon/log.h"
+#include "daemon/message_str.h"
 #include "daemon/mobike.h"
 #include "daemon/names.h"
 #include "daemon/natt.h"
@@ -56,9 +59,77 @@ int tm_busy(const struct ikesa *sa)
  */
 typedef enum task_status (*build_fn)(struct task *t, struct ikesa *sa, struct ike_builder *b);
 
+/*
+ * At debug, the payload list of what was just built (message_str.h) into
+ * sum[0..MESSAGE_STR_MAX), from the clear message or the plaintext chain
+ * before it is sealed; sum is left empty otherwise.
+ */
+static void summarize(const struct ike_hdr *h, const uint8_t *clear, size_t clear_len,
+		      uint8_t first_inner, const uint8_t *plain, size_t plain_len, char *sum)
+{
+	struct payload_err perr;
+	struct ike_msg *m;
+
+	sum[0] = '\0';
+	if (!log_enabled(LOG_ENC, LOG_LVL_DEBUG) || !(m = malloc(sizeof(*m))))
+		return;
+	if (clear) {
+		if (message_parse(m, clear, clear_len, &perr) == PAYLOAD_OK)
+			message_str(m, sum, MESSAGE_STR_MAX);
+	} else {
+		message_reset(m);
+		m->hdr = *h;
+		if (message_parse_inner(m, first_inner, plain, plain_len, &perr) == PAYLOAD_OK)
+			message_str(m, sum, MESSAGE_STR_MAX);
+	}
+	free(m);
+}
+
+/* Datagrams in buf[0..len): one message, or RFC 7383 fragments back to back (fragment.h). */
+static unsigned count_datagrams(const uint8_t *buf, size_t len)
+{
+	unsigned n = 0;
+	size_t off = 0;
+
+	while (off + IKE_HDR_LEN <= len) {
+		uint32_t l = (uint32_t)buf[off + 24] << 24 | (uint32_t)buf[off + 25] << 16 |
+			     (uint32_t)buf[off + 26] << 8 | buf[off + 27];
+		if (l < IKE_HDR_LEN)
+			break;
+		off += l;
+		n++;
+	}
+	return n;
+}
+
+/* The debug line of a message going out (sum from summarize). */
+static void log_sending(const struct ikesa *sa, const char *sum, const uint8_t *buf, size_t len)
+{
+	const struct engine *e = sa->e;
+	const struct sockaddr_storage *l = &sa->local, *r = &sa->remote;
+	char ls[64], rs[64], frags[32] = "";
+	unsigned n;
+
+	if (!sum[0] || !log_enabled(LOG_ENC, LOG_LVL_DEBUG))
+		return;
+	/* A response goes where its request came from (send_back). */
+	if (len > IKE_HDR_LEN && (buf[19] & IKE_FLAG_RESPONSE) && e->rx_remote &&
+	    e->rx_remote->ss_family) {
+		r = e->rx_remote;
+		if (e->rx_local && e->rx_local->ss_family)
+			l = e->rx_local;
+	}
+	n = count_datagrams(buf, len);
+	if (n > 1)
+		snprintf(frags, sizeof(frags), " in %u fragments", n);
+	log_msg(LOG_ENC, LOG_LVL_DEBUG, "%s: sending %s%s from %s to %s (%zu octets)",
+		ikesa_tag(sa), sum, frags, endpoint_str(l, ls, sizeof(ls)),
+		endpoint_str(r, rs, sizeof(rs)), len);
+}
+
 static size_t build_message(struct ikesa *sa, uint8_t exchange, bool response, uint32_t msg_id,
 			    struct task *tasks, size_t n_tasks_max, bool use_build_r,
-			    enum task_status *worst, enum task_status *best)
+			    enum task_status *worst, enum task_status *best, char *sum)
 {
 	struct engine *e = sa->e;
 	struct ike_hdr h = {
@@ -95,6 +166,7 @@ static size_t build_message(struct ikesa *sa, uint8_t exchange, bool response, u
 			names_exchange(exchange, &(struct names_buf){0}));
 		return 0;
 	}
+	summarize(&h, clear ? e->txbuf : NULL, len, b.first, plain, len, sum);
 	if (clear)
 		return len;
 	if (!sa->c_out) {
@@ -189,8 +261,9 @@ void tm_initiate(struct ikesa *sa)
 	}
 	tm->req_id = exchange == IKE_SA_INIT ? 0 : tm->next_out_id;
 	enum task_status worst, best;
+	char sum[MESSAGE_STR_MAX];
 	size_t len = build_message(sa, exchange, false, tm->req_id, tm->active_i, SIZE_MAX, false,
-				   &worst, &best);
+				   &worst, &best, sum);
 	if (worst != TASK_DESTROY && best == TASK_FAILED) {
 		/* Nothing left to ask (e.g. the Child SA to rekey is gone): next exchange. */
 		free_tasks(tm->active_i);
@@ -225,8 +298,7 @@ void tm_initiate(struct ikesa *sa)
 			sa->init_req_len = len;
 		}
 	}
-	log_msg(LOG_ENC, LOG_LVL_DEBUG, "%s: sending %s request %u (%zu octets)", ikesa_tag(sa),
-		names_exchange(exchange, &(struct names_buf){0}), tm->req_id, len);
+	log_sending(sa, sum, tm->req, len);
 	send_to(sa, tm->req, len);
 	timer_cancel(e->env.loop, &tm->retransmit_timer); /* never re-init an armed timer */
 	timer_init(&tm->retransmit_timer, on_retransmit, sa);
@@ -481,8 +553,9 @@ static void process_request(struct ikesa *sa, struct ike_msg *m)
 			break;
 	}
 	enum task_status bworst, bbest;
+	char sum[MESSAGE_STR_MAX];
 	size_t len = build_message(sa, m->hdr.exchange, true, m->hdr.msg_id, tasks, ran, true,
-				   &bworst, &bbest);
+				   &bworst, &bbest, sum);
 	free_tasks(tasks);
 	if (bworst > worst)
 		worst = bworst;
@@ -495,6 +568,7 @@ static void process_request(struct ikesa *sa, struct ike_msg *m)
 				sa->init_resp_len = len;
 			}
 		}
+		log_sending(sa, sum, e->txbuf, len);
 		cache_and_send(sa, m->hdr.msg_id, len);
 		tm->next_in_id = m->hdr.msg_id + 1;
 	}
@@ -528,10 +602,12 @@ static void respond_error(struct ikesa *sa, const struct ike_msg *m, uint16_t no
 	struct error_task et = {.t = {.ops = &error_ops}, .notify = notify, .data = data,
 				.len = data_len};
 	enum task_status w, wb;
+	char sum[MESSAGE_STR_MAX];
 	size_t len = build_message(sa, m->hdr.exchange, true, m->hdr.msg_id, &et.t, 1, true, &w,
-				   &wb);
+				   &wb, sum);
 	if (len == 0)
 		return;
+	log_sending(sa, sum, sa->e->txbuf, len);
 	cache_and_send(sa, m->hdr.msg_id, len);
 	sa->tm.next_in_id = m->hdr.msg_id + 1;
 }
@@ -543,13 +619,14 @@ void tm_send_notify_once(struct ikesa *sa, uint16_t notify)
 	/* Only between exchanges: next_out_id is free (process_response advanced it). */
 	if (sa->tm.req_pending)
 		return;
+	char sum[MESSAGE_STR_MAX];
 	size_t len = build_message(sa, INFORMATIONAL, false, sa->tm.next_out_id, &et.t, 1, false,
-				   &w, &wb);
+				   &w, &wb, sum);
 	if (len == 0)
 		return;
-	log_msg(LOG_ENC, LOG_LVL_DEBUG, "%s: sending INFORMATIONAL request %u with %s, not "
-		"waiting for the answer", ikesa_tag(sa), sa->tm.next_out_id,
-		names_notify(notify, &(struct names_buf){0}));
+	log_sending(sa, sum, sa->e->txbuf, len);
+	log_msg(LOG_ENC, LOG_LVL_DEBUG, "%s: not waiting for the answer to INFORMATIONAL "
+		"request %u", ikesa_tag(sa), sa->tm.next_out_id);
 	sa->tm.next_out_id++;
 	send_to(sa, sa->e->txbuf, len);
 }
@@ -604,6 +681,12 @@ void tm_receive(struct ikesa *sa, const struct ike_hdr *h, const uint8_t *raw, s
 	if (!m)
 		return;
 	int rc = parse_and_open(sa, m, raw, len);
+	if ((rc == 0 || rc == -EINPROGRESS) && log_enabled(LOG_ENC, LOG_LVL_DEBUG)) {
+		char sum[MESSAGE_STR_MAX], ls[64], rs[64];
+		log_msg(LOG_ENC, LOG_LVL_DEBUG, "%s: received %s from %s to %s (%zu octets)",
+			ikesa_tag(sa), message_str(m, sum, sizeof(sum)),
+			endpoint_str(remote, rs, sizeof(rs)), endpoint_str(local, ls, sizeof(ls)), len);
+	}
 	if (rc == -EPROTO && !ike_hdr_is_response(h)) {
 		respond_error(sa, m, N_INVALID_SYNTAX, NULL, 0);
 		free(m);
@@ -650,6 +733,12 @@ void tm_send_stateless_notify(struct engine *e, const struct ike_hdr *h, uint8_t
 	size_t len;
 	if (message_build_finish(&b, &len) != 0)
 		return;
+	if (log_enabled(LOG_ENC, LOG_LVL_DEBUG)) {
+		char sum[MESSAGE_STR_MAX], ls[64], rs[64];
+		summarize(&r, e->txbuf, len, PL_NONE, NULL, 0, sum);
+		log_msg(LOG_ENC, LOG_LVL_DEBUG, "sending %s from %s to %s (%zu octets, no state)", sum,
+			endpoint_str(local, ls, sizeof(ls)), endpoint_str(remote, rs, sizeof(rs)), len);
+	}
 	e->stats.tx++;
 	e->env.send(e->env.send_ctx, local, remote, e->txbuf, len);
 }

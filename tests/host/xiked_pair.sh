@@ -67,6 +67,13 @@ done
   && ok "responder shows the IKE SA ESTABLISHED" || bad "responder status"
 "$xikectl" -s "$tmp/a.sock" status || true
 
+# log = debug: one line per message with its payload list, as charon prints them.
+grep -qE 'sending IKE_AUTH request 1 \[ IDi .*AUTH .*SA TSi TSr .*\] from 192\.0\.2\.1\[4500\] to 192\.0\.2\.2\[4500\]' "$tmp/a.log" \
+  && ok "debug line: sending IKE_AUTH request 1 [ IDi ... ] with the addresses" || bad "IKE_AUTH send line"
+grep -qE 'received IKE_AUTH response 1 \[ IDr AUTH .*\] from 192\.0\.2\.2\[4500\]' "$tmp/a.log" \
+  && ok "debug line: received IKE_AUTH response 1 [ IDr AUTH ... ]" || bad "IKE_AUTH receive line"
+grep -h "IKE_AUTH request 1 \[" "$tmp/a.log" "$tmp/b.log" | head -n 2 | sed 's/^/    /'
+
 sleep 0.3
 if grep -q "no ESP support" "$tmp/a.log" "$tmp/b.log"; then
   ok "Child SA install fails with a clear message about missing ESP"

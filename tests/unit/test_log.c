@@ -13,6 +13,8 @@
 #include <cmocka.h>
 
 #include "daemon/log.h"
+#include "daemon/message.h"
+#include "daemon/message_str.h"
 
 static void test_log_journal_stream_match(void **state)
 {
@@ -165,6 +167,81 @@ static void test_log_levels_filter(void **state)
 	log_set_level(LOG_LVL_INFO);
 }
 
+/* The payload list of a debug line, over messages built with the codec (issue 13.4). */
+static void test_log_message_str(void **state)
+{
+	(void)state;
+	static uint8_t plain[1024], buf[2048];
+	static struct ike_msg m;
+	struct ike_builder b;
+	size_t plen, len;
+	char s[MESSAGE_STR_MAX];
+	struct payload_err perr;
+	const uint8_t fqdn[] = "a.example", auth[32] = { 1 };
+	struct ike_ts ts = { .type = TS_IPV4_ADDR_RANGE, .end_port = 65535,
+			     .start = { 10, 1 }, .end = { 10, 1, 255, 255 } };
+	struct ike_ts_list tsl = { .n = 1, .ts = &ts };
+	struct ike_cp_attr attr = { .type = 1 }; /* INTERNAL_IP4_ADDRESS, empty: a request */
+	struct ike_cp cp = { .type = CFG_REQUEST, .n_attrs = 1, .attrs = &attr };
+	struct ike_hdr h = { .spi_i = 1, .spi_r = 2, .exchange = IKE_AUTH,
+			     .flags = IKE_FLAG_INITIATOR, .msg_id = 1 };
+
+	/* The plaintext: what goes inside SK. */
+	message_build_inner_init(&b, plain, sizeof(plain));
+	payload_build_id(&b, PL_IDI, &(struct ike_id){ .type = ID_FQDN,
+						       .data = { fqdn, sizeof(fqdn) - 1 } });
+	payload_build_auth(&b, &(struct ike_auth){ .method = AUTH_SHARED_KEY_MIC,
+						   .data = { auth, sizeof(auth) } });
+	payload_build_cp(&b, &cp);
+	payload_build_ts(&b, PL_TSI, &tsl);
+	payload_build_ts(&b, PL_TSR, &tsl);
+	payload_build_notify_simple(&b, PROTO_NONE, N_MOBIKE_SUPPORTED, NULL, 0, NULL, 0);
+	payload_build_notify_simple(&b, PROTO_NONE, 40000, NULL, 0, NULL, 0);
+	payload_build_raw(&b, 200, false, "x", 1);
+	assert_int_equal(message_build_finish(&b, &plen), 0);
+	uint8_t first = b.first;
+
+	/* As received, before decryption: SK only. */
+	message_build_init(&b, buf, sizeof(buf), &h);
+	assert_non_null(message_build_sk(&b, first, plen + 32));
+	assert_int_equal(message_build_finish(&b, &len), 0);
+	assert_int_equal(message_parse(&m, buf, len, &perr), PAYLOAD_OK);
+	assert_string_equal(message_str(&m, s, sizeof(s)), "IKE_AUTH request 1 [ SK ]");
+	/* Decrypted: the inner payloads in place of SK, notifies and CP by name. */
+	assert_int_equal(message_parse_inner(&m, first, plain, plen, &perr), PAYLOAD_OK);
+	assert_string_equal(message_str(&m, s, sizeof(s)),
+			    "IKE_AUTH request 1 [ IDi AUTH CP(CFG_REQUEST) TSi TSr "
+			    "N(MOBIKE_SUPPORTED) N(UNKNOWN_NOTIFY(40000)) UNKNOWN_PAYLOAD(200) ]");
+	/* Truncated with "...", never past the buffer. */
+	memset(s, 'z', sizeof(s));
+	message_str(&m, s, 30);
+	assert_int_equal(strlen(s), 29);
+	assert_string_equal(s + 26, "...");
+
+	/* An RFC 7383 fragment as received: EF(n/N); a response. */
+	h.flags = IKE_FLAG_RESPONSE;
+	h.msg_id = 7;
+	message_build_init(&b, buf, sizeof(buf), &h);
+	assert_non_null(message_build_skf(&b, PL_NONE, 2, 3, 48));
+	assert_int_equal(message_build_finish(&b, &len), 0);
+	assert_int_equal(message_parse(&m, buf, len, &perr), PAYLOAD_OK);
+	assert_string_equal(message_str(&m, s, sizeof(s)), "IKE_AUTH response 7 [ EF(2/3) ]");
+
+	/* In the clear, and empty (a DPD). */
+	h = (struct ike_hdr){ .spi_i = 1, .exchange = IKE_SA_INIT, .flags = IKE_FLAG_RESPONSE };
+	message_build_init(&b, buf, sizeof(buf), &h);
+	payload_build_notify_simple(&b, PROTO_NONE, N_COOKIE, NULL, 0, "0123456789abcdef", 16);
+	assert_int_equal(message_build_finish(&b, &len), 0);
+	assert_int_equal(message_parse(&m, buf, len, &perr), PAYLOAD_OK);
+	assert_string_equal(message_str(&m, s, sizeof(s)), "IKE_SA_INIT response 0 [ N(COOKIE) ]");
+	message_build_inner_init(&b, plain, sizeof(plain));
+	assert_int_equal(message_build_finish(&b, &plen), 0);
+	message_reset(&m);
+	m.hdr = (struct ike_hdr){ .exchange = INFORMATIONAL, .msg_id = 5 };
+	assert_int_equal(message_parse_inner(&m, b.first, plain, plen, &perr), PAYLOAD_OK);
+	assert_string_equal(message_str(&m, s, sizeof(s)), "INFORMATIONAL request 5 [ ]");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_log_format_time),
 		cmocka_unit_test(test_log_levels_parse),
 		cmocka_unit_test(test_log_levels_filter),
+		cmocka_unit_test(test_log_message_str),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
