@@ -28,6 +28,7 @@
 #include "tools/ikedump_jsonout.h"
 #include "tools/ikedump_jw.h"
 #include "tools/ikedump_keys.h"
+#include "tools/ikedump_retx.h"
 #include "tools/ikedump_text.h"
 
 #define IKEDUMP_EXIT_OK 0
@@ -39,17 +40,21 @@ struct ikedump {
 	struct jw w;
 	struct keys_db *keys;     /* owned; NULL without --keys */
 	struct ike_msg *msg;      /* owned; reused per frame (about 12 KiB) */
+	struct retx_set *seen;    /* owned: messages seen, for "(retransmission)" */
 	unsigned long n_ike, n_malformed, n_unsupported, n_other;
 };
 
 static void ikedump_usage(FILE *f)
 {
-	fputs("usage: ikedump [--json] [--keys KEYFILE] CAPTURE\n"
+	fputs("usage: ikedump [--json] [--keys KEYFILE] CAPTURE | --help | --version\n"
 	      "Decode the IKEv2 messages of a pcap or pcapng capture (\"-\" reads stdin).\n"
 	      "  -j, --json       one JSON array, an object per frame (see ikedump(1))\n"
 	      "  -k, --keys FILE  decrypt SK/SKF payloads with the keys in FILE:\n"
 	      "                   ISPI RSPI ENCR SK_ei SK_er [SK_ai SK_ar] per line\n"
 	      "  -h, --help       this text\n"
+	      "  -V, --version    the version\n"
+	      "A message seen again with identical content (same SPIs, message ID and\n"
+	      "direction) is marked \"(retransmission)\".\n"
 	      "Exit status: 0 all decoded, 1 malformed frames reported, 2 fatal error.\n",
 	      f);
 }
@@ -105,13 +110,14 @@ static void ikedump_ike(struct ikedump *d, const struct cap_packet *pkt)
 		ikedump_undecoded(d, pkt, "IKE", &m->hdr, false, why);
 		return;
 	}
+	bool retx = retx_seen(d->seen, pkt->data, pkt->len);
 	if (m->sk_index >= 0)
 		keys_open(d->keys, m, &kr);
 	d->n_ike++;
 	if (d->json)
-		jsonout_ike(&d->w, pkt, m, &kr);
+		jsonout_ike(&d->w, pkt, m, &kr, retx);
 	else
-		text_ike(stdout, pkt, m, &kr);
+		text_ike(stdout, pkt, m, &kr, retx);
 }
 
 static void ikedump_frame(struct ikedump *d, const struct cap_packet *pkt)
@@ -144,6 +150,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "keys", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ikedump d = { 0 };
@@ -152,7 +159,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int rc = IKEDUMP_EXIT_FATAL, c;
 
-	while ((c = getopt_long(argc, argv, "jk:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jk:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			d.json = true;
@@ -162,6 +169,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			ikedump_usage(stdout);
+			return IKEDUMP_EXIT_OK;
+		case 'V':
+			puts("ikedump " IKEDUMP_VERSION);
 			return IKEDUMP_EXIT_OK;
 		default:
 			ikedump_usage(stderr);
@@ -174,7 +184,8 @@ int main(int argc, char **argv)
 		return IKEDUMP_EXIT_FATAL;
 	}
 	d.msg = malloc(sizeof(*d.msg));
-	if (!d.msg) {
+	d.seen = retx_new();
+	if (!d.msg || !d.seen) {
 		fputs("ikedump: out of memory\n", stderr);
 		goto out;
 	}
@@ -219,6 +230,7 @@ int main(int argc, char **argv)
 out:
 	cap_free(r);
 	keys_free(d.keys);
+	retx_free(d.seen);
 	free(d.msg);
 	return rc;
 }

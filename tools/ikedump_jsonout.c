@@ -286,11 +286,12 @@ static const char *jsonout_keys_state(enum keys_state s)
 }
 
 void jsonout_ike(struct jw *w, const struct cap_packet *pkt, const struct ike_msg *m,
-		 const struct keys_result *kr)
+		 const struct keys_result *kr, bool retransmission)
 {
 	jsonout_frame(w, pkt, "ike");
 	jw_kv_bool(w, "non_esp_marker", pkt->non_esp_marker);
 	jsonout_hdr(w, &m->hdr);
+	jw_kv_bool(w, "retransmission", retransmission);
 	jw_key(w, "payloads");
 	jw_arr_begin(w);
 	for (uint8_t i = 0; i < m->n_payloads; i++)

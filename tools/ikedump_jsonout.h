@@ -23,7 +23,7 @@
 
 /* A parsed IKE message (all borrowed). */
 void jsonout_ike(struct jw *w, const struct cap_packet *pkt, const struct ike_msg *m,
-		 const struct keys_result *kr);
+		 const struct keys_result *kr, bool retransmission);
 
 /* An ESP, NAT-keepalive or IP-fragment frame. */
 void jsonout_packet(struct jw *w, const struct cap_packet *pkt);

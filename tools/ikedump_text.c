@@ -47,7 +47,7 @@ static const char *text_role(const struct ike_hdr *h)
 	return ike_hdr_is_response(h) ? "responder response" : "responder request";
 }
 
-static void text_hdr_line(FILE *out, const struct ike_hdr *h)
+static void text_hdr_line(FILE *out, const struct ike_hdr *h, bool retransmission)
 {
 	struct names_buf nb;
 
@@ -56,6 +56,8 @@ static void text_hdr_line(FILE *out, const struct ike_hdr *h)
 		h->spi_r, h->msg_id, h->length);
 	if (h->major != IKE_VERSION_MAJOR || h->minor != IKE_VERSION_MINOR)
 		fprintf(out, " version %u.%u", h->major, h->minor);
+	if (retransmission)
+		fputs(" (retransmission)", out);
 	fputc('\n', out);
 }
 
@@ -324,10 +326,10 @@ static void text_keys_line(FILE *out, const struct keys_result *kr)
 }
 
 void text_ike(FILE *out, const struct cap_packet *pkt, const struct ike_msg *m,
-	      const struct keys_result *kr)
+	      const struct keys_result *kr, bool retransmission)
 {
 	text_frame_line(out, pkt);
-	text_hdr_line(out, &m->hdr);
+	text_hdr_line(out, &m->hdr, retransmission);
 	for (uint8_t i = 0; i < m->n_payloads; i++) {
 		const struct ike_payload *p = &m->payloads[i];
 
@@ -372,6 +374,6 @@ void text_undecoded(FILE *out, const struct cap_packet *pkt, const char *layer,
 		return;
 	}
 	if (hdr)
-		text_hdr_line(out, hdr);
+		text_hdr_line(out, hdr, false);
 	fprintf(out, "  %s %s: %s\n", unsupported ? "UNSUPPORTED" : "MALFORMED", layer, why);
 }

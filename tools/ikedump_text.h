@@ -14,9 +14,12 @@
 #include "tools/ikedump_cap.h"
 #include "tools/ikedump_keys.h"
 
-/* A parsed IKE message (M, PKT, KR borrowed). */
+/*
+ * A parsed IKE message (M, PKT, KR borrowed); RETRANSMISSION marks a copy
+ * of an earlier message (ikedump_retx.h).
+ */
 void text_ike(FILE *out, const struct cap_packet *pkt, const struct ike_msg *m,
-	      const struct keys_result *kr);
+	      const struct keys_result *kr, bool retransmission);
 
 /* An ESP, NAT-keepalive or IP-fragment frame (borrowed). */
 void text_packet(FILE *out, const struct cap_packet *pkt);

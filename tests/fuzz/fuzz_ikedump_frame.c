@@ -111,9 +111,9 @@ static void render(const struct cap_packet *pkt, bool json)
 		}
 		keys_open(NULL, &msg, &kr);
 		if (json)
-			jsonout_ike(&w, pkt, &msg, &kr);
+			jsonout_ike(&w, pkt, &msg, &kr, false);
 		else
-			text_ike(out, pkt, &msg, &kr);
+			text_ike(out, pkt, &msg, &kr, false);
 		break;
 	}
 	case CAP_ESP_UDP:
