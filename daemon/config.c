@@ -872,6 +872,13 @@ static int interpret_daemon(struct parse *ps, const struct section *s, struct da
 				return -1;
 			}
 			strcpy(d->control, e->value);
+		} else if (strcmp(e->key, "keylog") == 0) {
+			if (e->value[0] != '/' || strlen(e->value) >= sizeof(d->keylog)) {
+				perr(ps, e->line, "keylog: '%s' is not an absolute path of at most %zu "
+				     "characters", e->value, sizeof(d->keylog) - 1);
+				return -1;
+			}
+			strcpy(d->keylog, e->value);
 		} else if (strcmp(e->key, "log") == 0) {
 			if (log_levels_parse(e->value, &d->log_levels, msg, sizeof(msg)) < 0) {
 				perr(ps, e->line, "log: %s", msg);

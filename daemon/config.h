@@ -245,6 +245,7 @@ struct daemon_cfg {
 	size_t n_listen;
 	char control[CONFIG_PATH_MAX];
 	struct log_levels log_levels; /* log = LEVEL, GROUP=LEVEL... (log.h) */
+	char keylog[CONFIG_PATH_MAX]; /* keylog = FILE (daemon/keylog.h); "" = off (default) */
 	uint16_t port; /* IKE_PORT unless configured */
 	uint16_t natt_port; /* IKE_NATT_PORT unless configured */
 	/*

@@ -11,6 +11,7 @@
 #include "daemon/auth.h"
 #include "daemon/child_kernel.h"
 #include "daemon/engine.h"
+#include "daemon/keylog.h"
 #include "daemon/log.h"
 #include "daemon/mobike.h"
 #include "daemon/sa_event.h"
@@ -268,6 +269,7 @@ int ikesa_derive_keys(struct ikesa *sa, const struct secret *shared, const struc
 	}
 	sa->c_out = sa->initiator ? ci : cr;
 	sa->c_in = sa->initiator ? cr : ci;
+	keylog_ike_sa(sa); /* keylog = (debugging only): before the keys protect anything */
 	return 0;
 }
 

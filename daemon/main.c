@@ -23,6 +23,7 @@
 #include "daemon/config.h"
 #include "daemon/control.h"
 #include "daemon/engine.h"
+#include "daemon/keylog.h"
 #include "daemon/log.h"
 #include "daemon/route_iface.h"
 #include "daemon/loop.h"
@@ -180,6 +181,7 @@ static int reload(struct daemon *d, struct json_writer *out, char *err, size_t e
 		log_msg(LOG_CFG, LOG_LVL_INFO, "reload: log levels changed");
 	}
 	log_msg(LOG_CFG, LOG_LVL_INFO, "configuration reloaded from %s", d->config_path);
+	keylog_warn(d->engine->cfg->cfg);
 	reload_report_lines(&rep, log_reload_line, NULL);
 	if (out)
 		reload_report_json(&rep, out);
@@ -333,6 +335,7 @@ int main(int argc, char **argv)
 	loop_on_signal(d.loop, SIGHUP, on_signal, &d);
 	log_msg(LOG_DMN, LOG_LVL_INFO, "xiked started (IKE ports %u/%u, control %s)",
 		udp_port(d.udp, false), udp_port(d.udp, true), control_path);
+	keylog_warn(cfg);
 	engine_start(d.engine);
 	rc = loop_run(d.loop) == 0 ? 0 : 1;
 out:

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Host tier, issue 13.8: two xiked in network namespaces over veth with
+# [daemon] keylog = FILE on the initiator. tcpdump captures the veth; then
+# ikedump --keys FILE CAPTURE must open every protected message of both IKE
+# SAs (the first and the one an IKE rekey made) and show IKE_AUTH's payloads
+# decrypted; the initiator started before the responder retransmits its
+# IKE_SA_INIT request, which ikedump marks "(retransmission)". Also: the key
+# file is 0600 and the log warns about it and holds no key; a daemon whose
+# stderr is a journald stream (JOURNAL_STREAM) writes <N> priorities.
+#   tests/host/xiked_keylog.sh BUILD_DIR
+set -uo pipefail
+build=${1:?usage: $0 BUILD_DIR}
+xiked=$build/daemon/xiked
+xikectl=$build/tools/xikectl
+ikedump=$build/tools/ikedump
+[ "$(id -u)" -eq 0 ] || { echo "skip: needs root"; exit 77; }
+command -v tcpdump >/dev/null || { echo "skip: no tcpdump"; exit 77; }
+tmp=$(mktemp -d /tmp/xiked-keylog.XXXXXX)
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   - $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
+A=xkl-a-$$ B=xkl-b-$$
+cleanup() {
+  for p in "$tmp"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
+  sleep 0.2
+  ip netns del "$A" 2>/dev/null; ip netns del "$B" 2>/dev/null
+  [ -n "${KEEP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ip netns add "$A" && ip netns add "$B" || { echo "cannot create namespaces"; exit 1; }
+ip link add xkl-a$$ netns "$A" type veth peer name xkl-b$$ netns "$B"
+ip -n "$A" link set lo up; ip -n "$B" link set lo up
+ip -n "$A" addr add 192.0.2.1/24 dev xkl-a$$; ip -n "$A" link set xkl-a$$ up
+ip -n "$B" addr add 192.0.2.2/24 dev xkl-b$$; ip -n "$B" link set xkl-b$$ up
+
+conf() { # conf NAME LOCAL REMOTE LID RID LNET RNET START [DAEMON LINES]
+  cat > "$tmp/$1.conf" <<CONF
+[daemon]
+control = $tmp/$1.sock
+log = info, enc=debug
+retransmit_timeout = 1s
+$9
+[conn peer]
+local_addr = $2
+remote_addr = $3
+local_id = $4
+remote_id = $5
+auth = psk
+psk = "correct horse battery staple"
+ike = aes128-sha256-prfsha256-ecp256
+esp = aes128-sha256
+local_ts = 10.$6.0.0/24
+remote_ts = 10.$7.0.0/24
+start = $8
+CONF
+  chmod 600 "$tmp/$1.conf"
+}
+conf a 192.0.2.1 192.0.2.2 a.example b.example 1 2 initiate "keylog = $tmp/keys/a.keys"
+conf b 192.0.2.2 %any b.example a.example 2 1 none ""
+mkdir -m 700 "$tmp/keys"
+
+ip netns exec "$A" tcpdump -Z root --immediate-mode -i xkl-a$$ -U -w "$tmp/cap.pcap" udp 2>"$tmp/tcpdump.err" &
+echo $! > "$tmp/tcpdump.pid"
+for _ in $(seq 50); do grep -q "listening on" "$tmp/tcpdump.err" && break; sleep 0.1; done
+
+# a first: its IKE_SA_INIT request finds no one and goes again after 1 s.
+ip netns exec "$A" "$xiked" -f -c "$tmp/a.conf" >"$tmp/a.log" 2>&1 & echo $! > "$tmp/a.pid"
+sleep 0.5
+ip netns exec "$B" "$xiked" -f -c "$tmp/b.conf" >"$tmp/b.log" 2>&1 & echo $! > "$tmp/b.pid"
+
+established() {
+  "$xikectl" -s "$tmp/a.sock" status --json 2>/dev/null | grep -q '"state":"ESTABLISHED"'
+}
+up=no
+for _ in $(seq 100); do established && { up=yes; break; }; sleep 0.1; done
+[ $up = yes ] && ok "IKE SA established" || bad "IKE SA established"
+spis() { "$xikectl" -s "$tmp/a.sock" status --json | grep -o '"spi_i":"[0-9a-f]*"' | head -n 1; }
+# Two IKE rekeys: the second one's exchanges run on the IKE SA the first made.
+for n in 1 2; do
+  before=$(spis)
+  "$xikectl" -s "$tmp/a.sock" rekey peer --ike >/dev/null
+  rekeyed=no
+  for _ in $(seq 50); do
+    now=$(spis)
+    [ -n "$now" ] && [ "$now" != "$before" ] && [ "$(grep -c . "$tmp/keys/a.keys")" -ge $((2 * n + 2)) ] &&
+      { rekeyed=yes; break; }
+    sleep 0.1
+  done
+  [ $rekeyed = yes ] && ok "IKE SA rekeyed ($before -> $now)" || bad "IKE rekey $n"
+  sleep 0.3 # the Delete of the old IKE SA and its answer
+done
+
+# SIGTERM: each side sends a Delete on the new IKE SA, captured too.
+kill -TERM "$(cat "$tmp/a.pid")" "$(cat "$tmp/b.pid")"
+for who in a b; do
+  wait "$(cat "$tmp/$who.pid")"; rc=$?; rm -f "$tmp/$who.pid"
+  [ $rc -eq 0 ] && ok "xiked $who exits 0" || bad "xiked $who exit $rc"
+done
+sleep 0.2
+kill -INT "$(cat "$tmp/tcpdump.pid")"; wait "$(cat "$tmp/tcpdump.pid")" 2>/dev/null
+rm -f "$tmp/tcpdump.pid"
+
+keys=$tmp/keys/a.keys
+[ "$(stat -c %a "$keys")" = 600 ] && ok "key file mode 0600" || bad "key file mode $(stat -c %a "$keys")"
+[ "$(grep -vc '^#' "$keys")" -eq 3 ] && ok "key file: 3 IKE SAs (the first and two rekeys)" ||
+  bad "key file lines: $(cat "$keys")"
+grep -q 'WARN.*keylog = .*debugging only\|keylog = .*THE KEYS' "$tmp/a.log" && ok "loud warning at start" ||
+  bad "keylog warning"
+leak=no
+while read -r _ _ _ ei er ai ar _; do
+  for k in "$ei" "$er" "$ai" "$ar"; do grep -qi "$k" "$tmp/a.log" "$tmp/b.log" && leak=yes; done
+done < <(grep -v '^#' "$keys")
+[ $leak = no ] && ok "no key in either log" || bad "a key appears in a log"
+[ ! -e "$tmp/keys/b.keys" ] && ok "no key file without keylog =" || bad "b wrote keys"
+
+"$ikedump" --keys "$keys" "$tmp/cap.pcap" > "$tmp/dump.txt" 2>"$tmp/dump.err"; rc=$?
+echo "    capture: $(grep -c '^#' "$tmp/dump.txt") frames; $(tail -n 1 "$tmp/tcpdump.err")"
+[ $rc -eq 0 ] && ok "ikedump --keys exits 0" || bad "ikedump exit $rc: $(cat "$tmp/dump.err")"
+python3 - "$ikedump" "$keys" "$tmp/cap.pcap" <<'PY' && ok "ikedump --json: every protected message opened, IKE_AUTH decrypted" || bad "ikedump decryption"
+import json, subprocess, sys
+ikedump, keys, pcap = sys.argv[1:4]
+out = json.loads(subprocess.run([ikedump, "--json", "--keys", keys, pcap], capture_output=True,
+                                text=True).stdout)
+ike = [o for o in out if o["kind"] == "ike"]
+prot = [o for o in ike if o["exchange"] != "IKE_SA_INIT"]
+ok = True
+for o in prot:
+    if o.get("decryption") != "opened":
+        print("  frame", o["frame"], o["exchange"], o.get("decryption"), o.get("decryption_error"))
+        ok = False
+auth = [o for o in prot if o["exchange"] == "IKE_AUTH" and not o["response"]]
+inner = [p["type"] for p in auth[0]["inner"]] if auth and "inner" in auth[0] else []
+print("  IKE_AUTH request inner payloads:", " ".join(inner))
+ok = ok and inner[:1] == ["IDi"] and "AUTH" in inner and "TSi" in inner
+sas = {(o["ispi"], o["rspi"]) for o in prot}
+print(f"  {len(prot)} protected messages over {len(sas)} IKE SAs:",
+      ", ".join(sorted({o['exchange'] for o in prot})))
+# The first two IKE SAs carry a rekey each; the third at least the Delete sent on exit.
+ok = ok and len(sas) == 3 and sum(o["exchange"] == "CREATE_CHILD_SA" for o in prot) == 4
+retx = [o for o in ike if o["retransmission"]]
+print(f"  {len(retx)} retransmissions marked:", ", ".join(f"#{o['frame']} {o['exchange']}" for o in retx))
+ok = ok and any(o["exchange"] == "IKE_SA_INIT" and not o["response"] for o in retx)
+sys.exit(0 if ok else 1)
+PY
+grep -A8 "IKE_AUTH initiator request" "$tmp/dump.txt" | head -n 12 | sed 's/^/    /'
+grep -q "IKE_SA_INIT initiator request.*(retransmission)" "$tmp/dump.txt" &&
+  ok "text output marks the retransmitted IKE_SA_INIT request" || bad "(retransmission) in text"
+
+# Under journald: stderr a stream JOURNAL_STREAM names -> <N> priorities, no time.
+printf '[daemon]\ncontrol = %s/j.sock\nport = 0\nnatt_port = 0\n' "$tmp" > "$tmp/j.conf"
+chmod 600 "$tmp/j.conf"
+: > "$tmp/j.err"
+ip netns exec "$A" env JOURNAL_STREAM="$(stat -c %d:%i "$tmp/j.err")" \
+  "$xiked" -f -c "$tmp/j.conf" 2>>"$tmp/j.err" & echo $! > "$tmp/j.pid"
+for _ in $(seq 50); do [ -S "$tmp/j.sock" ] && break; sleep 0.1; done
+kill -TERM "$(cat "$tmp/j.pid")"; wait "$(cat "$tmp/j.pid")"; rm -f "$tmp/j.pid"
+grep -q '^<6>\[DMN\] xiked started' "$tmp/j.err" && ! grep -qv '^<[3467]>\[' "$tmp/j.err" &&
+  ok "journald stream: every line '<N>[GROUP] ...'" || bad "journald lines: $(head -n 3 "$tmp/j.err")"
+grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z \[DMN\] xiked started' "$tmp/a.log" &&
+  ok "-f to a file: ISO 8601 UTC timestamps with milliseconds" || bad "timestamps: $(head -n 1 "$tmp/a.log")"
+
+if [ $failed -ne 0 ]; then
+  echo "--- a.log"; tail -n 30 "$tmp/a.log"; echo "--- b.log"; tail -n 20 "$tmp/b.log"
+fi
+echo "xiked_keylog: $passed passed, $failed failed"
+[ $failed -eq 0 ]
