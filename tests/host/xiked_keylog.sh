@@ -6,7 +6,9 @@
 # decrypted; the initiator started before the responder retransmits its
 # IKE_SA_INIT request, which ikedump marks "(retransmission)". Also: the key
 # file is 0600 and the log warns about it and holds no key; a daemon whose
-# stderr is a journald stream (JOURNAL_STREAM) writes <N> priorities.
+# stderr is a journald stream (JOURNAL_STREAM) writes <N> priorities, and
+# through it: xikectl log, a reload applying a changed log = and keeping the
+# run-time levels when log = did not change, the keylog warning on reload.
 #   tests/host/xiked_keylog.sh BUILD_DIR
 set -uo pipefail
 build=${1:?usage: $0 BUILD_DIR}
@@ -148,15 +150,32 @@ grep -q "IKE_SA_INIT initiator request.*(retransmission)" "$tmp/dump.txt" &&
   ok "text output marks the retransmitted IKE_SA_INIT request" || bad "(retransmission) in text"
 
 # Under journald: stderr a stream JOURNAL_STREAM names -> <N> priorities, no time.
-printf '[daemon]\ncontrol = %s/j.sock\nport = 0\nnatt_port = 0\n' "$tmp" > "$tmp/j.conf"
-chmod 600 "$tmp/j.conf"
+# The same daemon checks reload and xikectl log: a changed log = applies, an
+# unchanged one keeps the run-time levels; keylog = warns at start and reload.
+jconf() { printf '[daemon]\ncontrol = %s/j.sock\nport = 0\nnatt_port = 0\nlog = %s\nkeylog = %s/keys/j.keys\n' \
+  "$tmp" "$1" "$tmp" > "$tmp/j.conf"; chmod 600 "$tmp/j.conf"; }
+jconf "error, dmn=info"
 : > "$tmp/j.err"
 ip netns exec "$A" env JOURNAL_STREAM="$(stat -c %d:%i "$tmp/j.err")" \
   "$xiked" -f -c "$tmp/j.conf" 2>>"$tmp/j.err" & echo $! > "$tmp/j.pid"
 for _ in $(seq 50); do [ -S "$tmp/j.sock" ] && break; sleep 0.1; done
+lv=$("$xikectl" -s "$tmp/j.sock" log)
+[ "$lv" = "dmn=info, net=error, enc=error, ike=error, chd=error, knl=error, cfg=error, ctl=error" ] &&
+  ok "xikectl log shows the levels of log = error, dmn=info" || bad "xikectl log: $lv"
+jconf "error, dmn=info, cfg=info"
+"$xikectl" -s "$tmp/j.sock" reload >/dev/null
+grep -q '^<6>\[CFG\] configuration reloaded' "$tmp/j.err" &&
+  ok "a reload applies a changed log = (cfg=info)" || bad "reload of log ="
+"$xikectl" -s "$tmp/j.sock" log ctl debug >/dev/null
+"$xikectl" -s "$tmp/j.sock" reload >/dev/null
+lv=$("$xikectl" -s "$tmp/j.sock" log)
+[ "$lv" = "dmn=info, net=error, enc=error, ike=error, chd=error, knl=error, cfg=info, ctl=debug" ] &&
+  ok "a reload with log = unchanged keeps xikectl log's ctl=debug" || bad "levels after reload: $lv"
 kill -TERM "$(cat "$tmp/j.pid")"; wait "$(cat "$tmp/j.pid")"; rm -f "$tmp/j.pid"
 grep -q '^<6>\[DMN\] xiked started' "$tmp/j.err" && ! grep -qv '^<[3467]>\[' "$tmp/j.err" &&
   ok "journald stream: every line '<N>[GROUP] ...'" || bad "journald lines: $(head -n 3 "$tmp/j.err")"
+n=$(grep -c '^<4>\[DMN\] keylog = .*debugging only' "$tmp/j.err")
+[ "$n" -eq 3 ] && ok "keylog warning at start and on each of 2 reloads" || bad "keylog warnings: $n"
 grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z \[DMN\] xiked started' "$tmp/a.log" &&
   ok "-f to a file: ISO 8601 UTC timestamps with milliseconds" || bad "timestamps: $(head -n 1 "$tmp/a.log")"
 
