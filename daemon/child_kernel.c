@@ -13,6 +13,7 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/natt.h"
 #include "daemon/route_iface.h"
 #include "daemon/spi_table.h"
@@ -630,6 +631,7 @@ void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c)
 	c->pending_out = NULL;
 	secret_free(c->keymat);
 	c->keymat = NULL;
+	metrics_child_gone(sa, c); /* what it carried, before its states go */
 	if (c->installed_out) {
 		kern(sa)->ops->del_sa(kern(sa)->k, &c->out_at, c->spi_out, IPPROTO_ESP, c->mark, mark_mask(c));
 		c->installed_out = false;

@@ -384,6 +384,43 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss)
 	return -1;
 }
 
+/* "192.0.2.1:9" or "[2001:db8::1]:9" (port 1-65535) into ss; 0 or -1. */
+static int parse_addr_port(const char *s, struct sockaddr_storage *ss)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon;
+	unsigned long port;
+	bool bracketed = s[0] == '[';
+	size_t n;
+
+	if (bracketed) {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			return -1;
+		n = (size_t)(close - s - 1);
+		colon = close + 1;
+		s++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || memchr(s, ':', (size_t)(colon - s)))
+			return -1; /* an IPv6 address needs its brackets */
+		n = (size_t)(colon - s);
+	}
+	if (n == 0 || n >= sizeof(host))
+		return -1;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (parse_addr(host, ss) < 0 || bracketed != (ss->ss_family == AF_INET6))
+		return -1;
+	if (parse_uint(colon + 1, 65535, &port) < 0 || port == 0)
+		return -1;
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+	return 0;
+}
+
 /* Splits a comma-separated list in place: calls fn on each trimmed item. */
 static int split_list(char *s, int (*fn)(void *ctx, const char *item, char *msg, size_t msglen),
 		      void *ctx, char *msg, size_t msglen)
@@ -930,6 +967,14 @@ static int interpret_daemon(struct parse *ps, const struct section *s, struct da
 				return -1;
 			}
 			d->route_rule_priority = (uint32_t)v;
+		} else if (strcmp(e->key, "metrics") == 0) {
+			if (strcmp(e->value, "off") == 0) {
+				memset(&d->metrics, 0, sizeof(d->metrics));
+			} else if (parse_addr_port(e->value, &d->metrics) < 0) {
+				perr(ps, e->line, "metrics: '%s' is not ADDRESS:PORT (192.0.2.1:9100, "
+				     "[::1]:9100) or off", e->value);
+				return -1;
+			}
 		} else if (strcmp(e->key, "fragment_size") == 0) {
 			if (parse_fragment_size(ps, e, &d->fragment_size) < 0)
 				return -1;

@@ -287,6 +287,8 @@ struct daemon_cfg {
 	 */
 	uint32_t route_table;         /* default 220 (as strongSwan) */
 	uint32_t route_rule_priority; /* default 220 */
+	/* metrics = ADDR:PORT: the metrics HTTP listener (metrics_http.h); AF_UNSPEC = off. */
+	struct sockaddr_storage metrics;
 };
 
 struct xiked_config {

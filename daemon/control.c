@@ -259,6 +259,24 @@ static void handle_request(struct control *c, const char *line, size_t len, stru
 			error_response(w, err[0] ? err : "reload failed");
 		else if (!json_writer_ok(w))
 			error_response(w, "reload: out of memory (the configuration was reloaded)");
+	} else if (strcmp(cmd, "metrics") == 0) {
+		const char *fmt = json_get_str(req, "format");
+		bool prom = fmt && strcmp(fmt, "prometheus") == 0;
+		if (fmt && !prom && strcmp(fmt, "openmetrics") != 0) {
+			error_response(w, "metrics: \"format\" must be \"openmetrics\" or \"prometheus\"");
+			goto out;
+		}
+		if (!c->h.metrics) {
+			error_response(w, "metrics: not supported");
+			goto out;
+		}
+		json_writer_reset(w);
+		json_obj_begin(w);
+		json_kv_bool(w, "ok", true);
+		rc = c->h.metrics(c->h.ctx, prom, w);
+		json_obj_end(w);
+		if (rc < 0 || !json_writer_ok(w))
+			error_response(w, "metrics: out of memory");
 	} else {
 		char msg[96];
 

@@ -4,6 +4,7 @@
  * PROTOCOL). Requests:
  *   {"cmd":"status"}  {"cmd":"up","conn":"NAME"}  {"cmd":"down","conn":"NAME"}
  *   {"cmd":"reload"}  {"cmd":"rekey","conn":"NAME"[,"ike":true|"reauth":true]}
+ *   {"cmd":"metrics"[,"format":"openmetrics"|"prometheus"]}
  * Responses: {"ok":true,...} or {"ok":false,"error":"message"}. A client
  * may send any number of requests on one connection; each is answered in
  * order, and the connection stays open until the client closes it.
@@ -52,6 +53,11 @@ struct control_handlers {
 	int (*rekey)(void *ctx, const char *conn, bool ike, char *err, size_t errlen);
 	/* {"cmd":"rekey","conn":"NAME","reauth":true}: reauthenticate its IKE SA (RFC 7296 2.8.3). */
 	int (*reauth)(void *ctx, const char *conn, char *err, size_t errlen);
+	/*
+	 * {"cmd":"metrics"[,"format":"prometheus"]}: writes "text", the
+	 * OpenMetrics exposition (metrics.h), or Prometheus' 0.0.4 text.
+	 */
+	int (*metrics)(void *ctx, bool prometheus, struct json_writer *out);
 	void *ctx;
 };
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/auth.h"
@@ -18,6 +19,7 @@
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/message.h"
+#include "daemon/metrics.h"
 #include "daemon/names.h"
 #include "daemon/reload.h"
 #include "daemon/sa_event.h"
@@ -233,6 +235,11 @@ struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg
 	e->by_peer = spi_table_new();
 	e->traps = spi_table_new();
 	e->dos = dos_new(e);
+	{
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		e->metrics = metrics_new((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+	}
 	e->scratch_msg = malloc(sizeof(*e->scratch_msg));
 	e->rxbuf = malloc(2 * IKE_MSG_MAX);
 	e->txbuf = malloc(IKE_MSG_MAX);
@@ -241,7 +248,7 @@ struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg
 	e->events = event_bus_new();
 	if (!e->events || !e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->by_conn ||
 	    !e->by_peer ||
-	    !e->policy_refs || !e->policy_by_sel || !e->traps || !e->dos || !e->scratch_msg || !e->rxbuf || !e->txbuf) {
+	    !e->policy_refs || !e->policy_by_sel || !e->traps || !e->dos || !e->metrics || !e->scratch_msg || !e->rxbuf || !e->txbuf) {
 		if (!e->cfg)
 			config_free(cfg);
 		engine_free(e);
@@ -303,6 +310,7 @@ void engine_free(struct engine *e)
 	spi_table_free(e->by_peer);
 	spi_table_free(e->traps);
 	dos_free(e->dos);
+	metrics_free(e->metrics);
 	free(e->scratch_msg);
 	free(e->rxbuf);
 	free(e->txbuf);

@@ -24,6 +24,7 @@ struct ikesa;
 struct spi_table;
 struct trap;
 struct dos;
+struct metrics;
 struct ike_msg;
 struct reload_report;
 struct event_bus;
@@ -107,6 +108,7 @@ struct engine {
 	uint32_t next_unique_if_id;     /* if_id = %unique: next candidate */
 	struct croutes *croutes;        /* policy-based routes in xiked's table (child_route.c) */
 	struct engine_stats stats;
+	struct metrics *metrics;        /* per-conn counters (metrics.h) */
 	uint8_t *rxbuf, *txbuf;         /* scratch: decrypted payloads, messages being built */
 	/* Where the message being processed came from and to (tm_receive; borrowed, else NULL). */
 	const struct sockaddr_storage *rx_local, *rx_remote;

@@ -124,6 +124,8 @@ struct child_sa {
 	 * count on across MOBIKE and NAT moves.
 	 */
 	uint64_t carried_bytes_in, carried_packets_in, carried_bytes_out, carried_packets_out;
+	/* The highest totals a metrics scrape saw (metrics.h): kept if the kernel drops the states first. */
+	uint64_t seen_bytes_in, seen_packets_in, seen_bytes_out, seen_packets_out;
 	/*
 	 * The keys as installed (inbound then outbound; wiping type), kept so
 	 * that the states can be installed again with new UDP encapsulation

@@ -8,6 +8,7 @@
  *     -f       stay in the foreground, log to stderr (default: daemonize, syslog)
  *     -d       debug logging (overrides log =)
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,9 @@
 #include "daemon/engine.h"
 #include "daemon/keylog.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
+#include "daemon/metrics_http.h"
+#include "daemon/openmetrics.h"
 #include "daemon/route_iface.h"
 #include "daemon/loop.h"
 #include "daemon/mobike.h"
@@ -52,6 +56,8 @@ struct daemon {
 	struct engine *engine;
 	struct control *control;
 	struct netmon *netmon; /* rtnetlink events for MOBIKE (netlink/netmon.h), or NULL */
+	struct metrics_http *http; /* [daemon] metrics = listener, or NULL */
+	struct sockaddr_storage http_addr; /* where it listens */
 };
 
 static int send_cb(void *ctx, const struct sockaddr_storage *from, const struct sockaddr_storage *to,
@@ -155,6 +161,82 @@ static int ctl_rekey(void *ctx, const char *conn, bool ike, char *err, size_t er
 	return engine_rekey(d->engine, conn, ike, err, errlen);
 }
 
+static int ctl_metrics(void *ctx, bool prometheus, struct json_writer *out)
+{
+	struct daemon *d = ctx;
+	struct om_writer w;
+	om_init(&w, prometheus ? OM_PROMETHEUS : OM_OPENMETRICS);
+	metrics_write(d->engine, &w);
+	int rc = om_ok(&w) ? 0 : -1;
+	if (rc == 0)
+		json_kv_str(out, "text", om_str(&w));
+	om_free(&w);
+	return rc;
+}
+
+/* The HTTP listener's scrape: the text handed over (metrics_http.h). */
+static int http_render(void *ctx, bool openmetrics, char **text, size_t *len)
+{
+	struct daemon *d = ctx;
+	struct om_writer w;
+	om_init(&w, openmetrics ? OM_OPENMETRICS : OM_PROMETHEUS);
+	metrics_write(d->engine, &w);
+	if (!om_ok(&w)) {
+		om_free(&w);
+		return -1;
+	}
+	*len = om_len(&w);
+	*text = w.buf;
+	return 0;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return memcmp(a, b, sizeof(struct sockaddr_in)) == 0;
+	return a->ss_family != AF_INET6 || memcmp(a, b, sizeof(struct sockaddr_in6)) == 0;
+}
+
+/*
+ * [daemon] metrics =: starts, moves or stops the HTTP listener. A new
+ * address is bound before the old listener closes: on an error the old
+ * one stays. 0 or -errno (logged).
+ */
+static int metrics_listen(struct daemon *d, const struct sockaddr_storage *addr)
+{
+	char a[INET6_ADDRSTRLEN];
+	struct metrics_http *h = NULL;
+	if (same_addr(addr, &d->http_addr))
+		return 0;
+	if (addr->ss_family != AF_UNSPEC) {
+		const void *ip = addr->ss_family == AF_INET
+					 ? (const void *)&((const struct sockaddr_in *)addr)->sin_addr
+					 : (const void *)&((const struct sockaddr_in6 *)addr)->sin6_addr;
+		unsigned port = ntohs(addr->ss_family == AF_INET
+					      ? ((const struct sockaddr_in *)addr)->sin_port
+					      : ((const struct sockaddr_in6 *)addr)->sin6_port);
+		inet_ntop(addr->ss_family, ip, a, sizeof(a));
+		int rc = metrics_http_new(d->loop, addr, METRICS_HTTP_TIMEOUT_S, http_render, d, &h);
+		if (rc != 0) {
+			log_msg(LOG_CTL, LOG_LVL_ERROR, "metrics listener %s%s%s:%u: %s",
+				addr->ss_family == AF_INET6 ? "[" : "", a,
+				addr->ss_family == AF_INET6 ? "]" : "", port, strerror(-rc));
+			return rc;
+		}
+		log_msg(LOG_CTL, LOG_LVL_INFO, "metrics on http://%s%s%s:%u/metrics",
+			addr->ss_family == AF_INET6 ? "[" : "", a,
+			addr->ss_family == AF_INET6 ? "]" : "", port);
+	} else if (d->http) {
+		log_msg(LOG_CTL, LOG_LVL_INFO, "metrics listener closed");
+	}
+	metrics_http_free(d->http);
+	d->http = h;
+	d->http_addr = *addr;
+	return 0;
+}
+
 static void log_reload_line(void *ctx, const char *text)
 {
 	(void)ctx;
@@ -183,6 +265,7 @@ static int reload(struct daemon *d, struct json_writer *out, char *err, size_t e
 	log_msg(LOG_CFG, LOG_LVL_INFO, "configuration reloaded from %s", d->config_path);
 	keylog_warn(d->engine->cfg->cfg);
 	reload_report_lines(&rep, log_reload_line, NULL);
+	metrics_listen(d, &d->engine->cfg->cfg->d.metrics); /* a failure keeps the old listener */
 	if (out)
 		reload_report_json(&rep, out);
 	reload_report_free(&rep);
@@ -323,13 +406,16 @@ int main(int argc, char **argv)
 	if (d.netmon)
 		loop_add_fd(d.loop, netmon_fd(d.netmon), EPOLLIN, on_netmon_event, &d);
 	struct control_handlers h = {.status = ctl_status, .up = ctl_up, .down = ctl_down,
-				     .reload = ctl_reload, .rekey = ctl_rekey, .reauth = ctl_reauth, .ctx = &d};
+				     .reload = ctl_reload, .rekey = ctl_rekey, .reauth = ctl_reauth,
+				     .metrics = ctl_metrics, .ctx = &d};
 	int crc = control_new(d.loop, control_path, &h, &d.control);
 	if (crc != 0) {
 		log_msg(LOG_CTL, LOG_LVL_ERROR, "cannot create the control socket %s: %s", control_path,
 			strerror(-crc));
 		goto out;
 	}
+	if (metrics_listen(&d, &d.engine->cfg->cfg->d.metrics) != 0)
+		goto out;
 	loop_on_signal(d.loop, SIGTERM, on_signal, &d);
 	loop_on_signal(d.loop, SIGINT, on_signal, &d);
 	loop_on_signal(d.loop, SIGHUP, on_signal, &d);
@@ -339,6 +425,7 @@ int main(int argc, char **argv)
 	engine_start(d.engine);
 	rc = loop_run(d.loop) == 0 ? 0 : 1;
 out:
+	metrics_http_free(d.http);
 	control_free(d.control);
 	engine_free(d.engine);
 	udp_free(d.udp);

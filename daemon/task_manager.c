@@ -15,6 +15,7 @@
 #include "daemon/endpoint.h"
 #include "daemon/log.h"
 #include "daemon/message_str.h"
+#include "daemon/metrics.h"
 #include "daemon/mobike.h"
 #include "daemon/names.h"
 #include "daemon/natt.h"
@@ -321,6 +322,7 @@ static void on_retransmit(struct loop *loop, struct timer *t, void *ctx)
 	struct ikesa *sa = ctx;
 	struct tm_state *tm = &sa->tm;
 	struct engine *e = sa->e;
+	struct metrics_conn *mc;
 	if (!tm->req_pending)
 		return;
 	if (tm->retransmits >= e->timing.retransmit_tries) {
@@ -342,6 +344,8 @@ static void on_retransmit(struct loop *loop, struct timer *t, void *ctx)
 	}
 	tm->retransmits++;
 	e->stats.retransmits++;
+	if ((mc = metrics_conn(e->metrics, sa->conn->name)))
+		mc->retransmits++;
 	/* RFC 4555 3.5: a MOBIKE initiator tries another path after the second retransmit. */
 	if (tm->retransmits == MOBIKE_PATH_RETRANSMITS)
 		mobike_path_failed(sa); /* may queue an update; the request goes on the new path */

@@ -3,7 +3,7 @@
  * line each way; see xiked.conf(5), CONTROL PROTOCOL).
  *
  *   xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN [--ike|--reauth] |
- *           reload [--json] | log [[GROUP] LEVEL] [--json]
+ *           reload [--json] | log [[GROUP] LEVEL] [--json] | metrics [--prometheus]
  *
  * Exit status: 0 on success, 1 when the daemon reports an error or cannot
  * be reached, 2 on a usage error.
@@ -33,7 +33,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | "
-		   "rekey CONN [--ike|--reauth] | reload [--json] | log [[GROUP] LEVEL] [--json]\n"
+		   "rekey CONN [--ike|--reauth] | reload [--json] | log [[GROUP] LEVEL] [--json] |\n"
+		   "       metrics [--prometheus]\n"
 		   "  -s SOCKET   control socket (default " DEFAULT_SOCKET ")\n");
 }
 
@@ -282,7 +283,7 @@ int main(int argc, char **argv)
 {
 	const char *sock = DEFAULT_SOCKET, *cmd, *conn = NULL, *err;
 	const char *log_group = NULL, *log_level = NULL;
-	bool as_json = false, ok = false, rekey_ike = false, rekey_reauth = false;
+	bool as_json = false, ok = false, rekey_ike = false, rekey_reauth = false, prometheus = false;
 	struct json_writer w;
 	struct json_value *resp = NULL;
 	char perr[160], *line = NULL;
@@ -340,6 +341,12 @@ int main(int argc, char **argv)
 			rekey_reauth = true;
 			i++;
 		}
+	} else if (strcmp(cmd, "metrics") == 0) {
+		/* OpenMetrics, or Prometheus' older text format (promtool check metrics reads that). */
+		if (i < argc && strcmp(argv[i], "--prometheus") == 0) {
+			prometheus = true;
+			i++;
+		}
 	} else {
 		fprintf(stderr, "xikectl: unknown command '%s'\n", cmd);
 		usage(stderr);
@@ -363,6 +370,8 @@ int main(int argc, char **argv)
 		json_kv_str(&w, "group", log_group);
 	if (log_level)
 		json_kv_str(&w, "level", log_level);
+	if (prometheus)
+		json_kv_str(&w, "format", "prometheus");
 	json_obj_end(&w);
 	if (!json_writer_ok(&w)) {
 		fprintf(stderr, "xikectl: out of memory\n");
@@ -403,6 +412,8 @@ int main(int argc, char **argv)
 		printf("%s\n", line);
 	else if (strcmp(cmd, "status") == 0)
 		print_status(resp);
+	else if (strcmp(cmd, "metrics") == 0 && (err = json_get_str(resp, "text")))
+		fputs(err, stdout); /* the exposition as it is: ends with a newline */
 	else if ((err = json_get_str(resp, "message"))) {
 		printf("%s\n", err);
 	}
