@@ -40,6 +40,15 @@ struct fake {
 	int hostile; /* the peer's identity carries terminal escapes (issue 12.6) */
 };
 
+/* {"cmd":"metrics"}: the text as the daemon would write it, per format. */
+static int fake_metrics(void *ctx, bool prometheus, struct json_writer *w)
+{
+	(void)ctx;
+	json_kv_str(w, "text", prometheus ? "# TYPE x_total counter\nx_total 1\n"
+					  : "# TYPE x counter\nx_total 1\n# EOF\n");
+	return 0;
+}
+
 static int fake_status(void *ctx, struct json_writer *w)
 {
 	struct fake *f = ctx;
@@ -282,6 +291,7 @@ static int raw_client(void *arg)
 		"{\"cmd\":\"down\"}\n"
 		"{\"cmd\":\"reload\"}\n"
 		"{\"cmd\":\"fly\"}\n"
+		"{\"cmd\":\"metrics\",\"format\":\"xml\"}\n"
 		"{\"conn\":\"x\"}\n"
 		"[\"cmd\",\"status\"]\n"
 		"{\"cmd\":{\"a\":1}}\n"
@@ -302,6 +312,8 @@ static int raw_client(void *arg)
 	    expect_line(fd, "{\"ok\":false,\"error\":\"xiked.conf:3: log: 'loud' is not one of "
 			    "error, warn, info, debug\"}") ||
 	    expect_line(fd, "{\"ok\":false,\"error\":\"unknown command 'fly'\"}") ||
+	    expect_line(fd, "{\"ok\":false,\"error\":\"metrics: \\\"format\\\" must be "
+			    "\\\"openmetrics\\\" or \\\"prometheus\\\"\"}") ||
 	    expect_line(fd, "{\"ok\":false,\"error\":\"bad request: \\\"cmd\\\" (a string) missing\"}") ||
 	    expect_line(fd, "{\"ok\":false,\"error\":\"bad request: offset 0: an object expected\"}") ||
 	    expect_line(fd, "{\"ok\":false,\"error\":\"bad request: offset 7: nested value not accepted here\"}") ||
@@ -429,7 +441,8 @@ static void test_socket_file(void **state)
 
 #define USAGE                                                                                \
 	"usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN "      \
-	"[--ike|--reauth] | reload [--json] | log [[GROUP] LEVEL] [--json]\n"                \
+	"[--ike|--reauth] | reload [--json] | log [[GROUP] LEVEL] [--json] |\n"                \
+	"       metrics [--prometheus]\n"                                                     \
 	"  -s SOCKET   control socket (default /run/xiked/xiked.sock)\n"
 
 struct ctl_run {
@@ -488,7 +501,7 @@ static void test_xikectl(void **state)
 {
 	struct fake f = { 0 };
 	struct control_handlers h = { .status = fake_status, .up = fake_up, .down = fake_down,
-				      .reload = fake_reload, .ctx = &f };
+				      .reload = fake_reload, .metrics = fake_metrics, .ctx = &f };
 	struct loop *loop;
 	struct control *c;
 	char missing[160], msg[300];
@@ -553,6 +566,11 @@ static void test_xikectl(void **state)
 	}
 	xikectl(loop, 2, "", USAGE, sock_path, "reload", "now", NULL);
 	assert_int_equal(f.reloads, 3); /* the usage error never connects */
+	/* metrics: the text as it is, OpenMetrics or (--prometheus) the 0.0.4 format. */
+	xikectl(loop, 0, "# TYPE x counter\nx_total 1\n# EOF\n", "", sock_path, "metrics", NULL);
+	xikectl(loop, 0, "# TYPE x_total counter\nx_total 1\n", "", sock_path, "metrics",
+		"--prometheus", NULL);
+	xikectl(loop, 2, "", USAGE, sock_path, "metrics", "--json", NULL);
 	f.status_fail = 1;
 	xikectl(loop, 1, "", "xikectl: status failed\n", sock_path, "status", NULL);
 	assert_string_equal(f.last_down, "site-b");
