@@ -73,6 +73,9 @@ if ns_ping site-a -c 3 -W 2 -I 10.1.0.1 10.2.0.1; then ok "ping through the tunn
 
 say "xikectl status (site-a)"
 "$xikectl" -s "$run/a.sock" status
+say "xikectl metrics (site-a), an excerpt: the conn's state, SAs and ESP counters"
+"$xikectl" -s "$run/a.sock" metrics |
+  grep -E '^xiked_(conn_up|conn_info|ike_sas\{.*established|child_sas\{.*installed|conn_esp_(bytes|packets)_total|ike_setups_total|child_setups_total)' || true
 say "ip xfrm state (site-a)"
 ip -n site-a -s xfrm state | sed -E 's/0x[0-9a-f]{16,}/<key>/g'
 say "ip xfrm policy (site-a)"
