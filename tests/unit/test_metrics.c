@@ -29,8 +29,8 @@
 
 static void assert_has(const char *text, const char *line)
 {
-	if (!strstr(text, line))
-		fail_msg("missing: %s\n--- in:\n%s", line, text);
+	if (!text || !strstr(text, line))
+		fail_msg("missing: %s\n--- in:\n%s", line, text ? text : "(nothing)");
 }
 
 static void test_metrics_writer_format(void **st)
@@ -204,7 +204,7 @@ static uint64_t value_of(const char *text, const char *prefix)
 	snprintf(want, sizeof(want), "\n%s ", prefix);
 	const char *p = strstr(text, want);
 	if (!p)
-		fail_msg("no sample %s in:\n%s", prefix, text);
+		fail_msg("no sample %s in:\n%s", prefix, text ? text : "(nothing)");
 	return strtoull(p + strlen(want), NULL, 10);
 }
 
