@@ -26,6 +26,7 @@ struct metrics_http {
 	uint64_t served;
 };
 
+static void mhd_logger(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
 	char line[256];
