@@ -30,44 +30,10 @@
 #include <netlink/route/link/xfrmi.h>
 #include <netlink/route/route.h>
 
+#include "netlink/nlerr.h"
+
 /* A request is answered at once by the kernel; never wait longer than this for an ack. */
 #define LINK_ACK_TIMEOUT_S 2
-
-static int nle_errno(int nle)
-{
-	if (nle >= 0)
-		return 0;
-	switch (-nle) {
-	case NLE_EXIST:
-		return -EEXIST;
-	case NLE_NOMEM:
-		return -ENOMEM;
-	case NLE_INVAL:
-		return -EINVAL;
-	case NLE_RANGE:
-		return -ERANGE;
-	case NLE_OPNOTSUPP:
-		return -EOPNOTSUPP;
-	case NLE_AF_NOSUPPORT:
-		return -EAFNOSUPPORT;
-	case NLE_OBJ_NOTFOUND:
-		return -ENOENT;
-	case NLE_NOADDR:
-		return -EADDRNOTAVAIL;
-	case NLE_BUSY:
-		return -EBUSY;
-	case NLE_NOACCESS:
-		return -EACCES;
-	case NLE_PERM:
-		return -EPERM;
-	case NLE_NODEV:
-		return -ENODEV;
-	case NLE_AGAIN:
-		return -ETIMEDOUT;
-	default:
-		return -EIO;
-	}
-}
 
 void link_read(struct rtnl_link *link, int *ifindex_out, bool *ours_out)
 {
@@ -83,7 +49,7 @@ static int lk_find(void *l, const char *name, int *ifindex_out, bool *ours_out)
 	struct rtnl_link *link = NULL;
 	int rc = rtnl_link_get_kernel(l, 0, name, &link);
 	if (rc < 0)
-		return rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV ? -ENODEV : nle_errno(rc);
+		return rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV ? -ENODEV : nlerr_errno(rc);
 	link_read(link, ifindex_out, ours_out);
 	rtnl_link_put(link);
 	return 0;
@@ -127,7 +93,7 @@ static int lk_create(void *l, const struct link_spec *s, int *ifindex_out)
 		return -EAFNOSUPPORT;
 	}
 	rtnl_link_set_name(link, s->name);
-	rc = nle_errno(rtnl_link_add(l, link, NLM_F_CREATE | NLM_F_EXCL));
+	rc = nlerr_errno(rtnl_link_add(l, link, NLM_F_CREATE | NLM_F_EXCL));
 	rtnl_link_put(link);
 	if (rc != 0)
 		return rc;
@@ -139,7 +105,7 @@ static int lk_set_up(void *l, int ifindex, uint32_t mtu, bool mark_ours)
 	struct rtnl_link *old = NULL, *chg = NULL;
 	int rc = rtnl_link_get_kernel(l, ifindex, NULL, &old);
 	if (rc < 0)
-		return nle_errno(rc);
+		return nlerr_errno(rc);
 	chg = rtnl_link_alloc();
 	if (!chg) {
 		rtnl_link_put(old);
@@ -150,7 +116,7 @@ static int lk_set_up(void *l, int ifindex, uint32_t mtu, bool mark_ours)
 		rtnl_link_set_mtu(chg, mtu);
 	if (mark_ours)
 		rtnl_link_set_ifalias(chg, LINK_ALIAS);
-	rc = nle_errno(rtnl_link_change(l, old, chg, 0));
+	rc = nlerr_errno(rtnl_link_change(l, old, chg, 0));
 	rtnl_link_put(chg);
 	rtnl_link_put(old);
 	return rc;
@@ -191,7 +157,7 @@ static int addr_op(void *l, int ifindex, const struct link_prefix *p, bool add)
 	rtnl_addr_set_family(ra, p->addr.family);
 	rtnl_addr_set_local(ra, a);
 	rtnl_addr_set_prefixlen(ra, p->plen);
-	rc = nle_errno(add ? rtnl_addr_add(l, ra, NLM_F_CREATE | NLM_F_EXCL) : rtnl_addr_delete(l, ra, 0));
+	rc = nlerr_errno(add ? rtnl_addr_add(l, ra, NLM_F_CREATE | NLM_F_EXCL) : rtnl_addr_delete(l, ra, 0));
 out:
 	nl_addr_put(a);
 	rtnl_addr_put(ra);
@@ -226,7 +192,7 @@ static int route_op(void *l, int ifindex, const struct link_prefix *p, bool add)
 	rtnl_route_set_type(r, RTN_UNICAST);
 	rtnl_route_nh_set_ifindex(nh, ifindex);
 	rtnl_route_add_nexthop(r, nh); /* r owns nh from here */
-	rc = nle_errno(add ? rtnl_route_add(l, r, NLM_F_CREATE | NLM_F_EXCL) : rtnl_route_delete(l, r, 0));
+	rc = nlerr_errno(add ? rtnl_route_add(l, r, NLM_F_CREATE | NLM_F_EXCL) : rtnl_route_delete(l, r, 0));
 out:
 	nl_addr_put(a);
 	rtnl_route_put(r);
@@ -249,7 +215,7 @@ static int lk_del(void *l, int ifindex)
 	if (!link)
 		return -ENOMEM;
 	rtnl_link_set_ifindex(link, ifindex);
-	int rc = nle_errno(rtnl_link_delete(l, link));
+	int rc = nlerr_errno(rtnl_link_delete(l, link));
 	rtnl_link_put(link);
 	return rc;
 }
@@ -377,7 +343,7 @@ static int lk_local_addr_in(void *l, uint8_t family, const uint8_t *start, const
 		return -EAFNOSUPPORT;
 	int rc = rtnl_addr_alloc_cache(l, &cache);
 	if (rc < 0)
-		return nle_errno(rc);
+		return nlerr_errno(rc);
 	struct addr_find f = {family, start, end, out, false};
 	nl_cache_foreach(cache, on_local_addr, &f);
 	nl_cache_free(cache);
@@ -404,7 +370,7 @@ static int troute_op(void *l, const struct link_table_route *t, bool add, bool r
 	if (!add) {
 		/* RT_SCOPE_NOWHERE: any scope; no next hop: the one route of this key. */
 		rtnl_route_set_scope(r, RT_SCOPE_NOWHERE);
-		rc = nle_errno(rtnl_route_delete(l, r, 0));
+		rc = nlerr_errno(rtnl_route_delete(l, r, 0));
 		goto out;
 	}
 	if (!t->throw_) {
@@ -429,7 +395,7 @@ static int troute_op(void *l, const struct link_table_route *t, bool add, bool r
 	} else {
 		rtnl_route_set_scope(r, RT_SCOPE_UNIVERSE);
 	}
-	rc = nle_errno(rtnl_route_add(l, r, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL)));
+	rc = nlerr_errno(rtnl_route_add(l, r, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL)));
 out:
 	nl_addr_put(src);
 	nl_addr_put(dst);
@@ -457,7 +423,7 @@ static int rule_op(void *l, uint8_t family, uint32_t prio, uint32_t table, bool 
 	rtnl_rule_set_table(r, table);
 	rtnl_rule_set_action(r, FR_ACT_TO_TBL);
 	rtnl_rule_set_protocol(r, LINK_RTPROT_XIKED);
-	int rc = nle_errno(add ? rtnl_rule_add(l, r, NLM_F_CREATE | NLM_F_EXCL) : rtnl_rule_delete(l, r, 0));
+	int rc = nlerr_errno(add ? rtnl_rule_add(l, r, NLM_F_CREATE | NLM_F_EXCL) : rtnl_rule_delete(l, r, 0));
 	rtnl_rule_put(r);
 	return rc;
 }
@@ -485,7 +451,7 @@ static void flush_route(struct nl_object *obj, void *arg)
 		return;
 	int rc = rtnl_route_delete(w->sk, r, 0);
 	if (rc < 0)
-		w->err = nle_errno(rc);
+		w->err = nlerr_errno(rc);
 	else
 		w->n++;
 }
@@ -499,7 +465,7 @@ static void flush_rule(struct nl_object *obj, void *arg)
 		return;
 	int rc = rtnl_rule_delete(w->sk, r, 0);
 	if (rc < 0)
-		w->err = nle_errno(rc);
+		w->err = nlerr_errno(rc);
 	else
 		w->n++;
 }
@@ -511,13 +477,13 @@ static int lk_flush(void *l)
 	/* Every table (RTM_GETROUTE dumps them all), both families. */
 	int rc = rtnl_route_alloc_cache(l, AF_UNSPEC, 0, &cache);
 	if (rc < 0)
-		return nle_errno(rc);
+		return nlerr_errno(rc);
 	nl_cache_foreach(cache, flush_route, &w);
 	nl_cache_free(cache);
 	cache = NULL;
 	rc = rtnl_rule_alloc_cache(l, AF_UNSPEC, &cache);
 	if (rc < 0)
-		return nle_errno(rc);
+		return nlerr_errno(rc);
 	nl_cache_foreach(cache, flush_rule, &w);
 	nl_cache_free(cache);
 	return w.err ? w.err : w.n;
@@ -555,7 +521,7 @@ int link_netlink_new(struct link *out)
 	struct nl_sock *sk = nl_socket_alloc();
 	if (!sk)
 		return -ENOMEM;
-	int rc = nle_errno(nl_connect(sk, NETLINK_ROUTE));
+	int rc = nlerr_errno(nl_connect(sk, NETLINK_ROUTE));
 	if (rc != 0) {
 		nl_socket_free(sk);
 		return rc;

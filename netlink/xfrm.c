@@ -30,6 +30,7 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
+#include "netlink/nlerr.h"
 #include "netlink/xfrm_msg.h"
 
 #ifndef SOL_NETLINK
@@ -55,59 +56,6 @@ struct xk {
 	char extack[256];
 	uint64_t events_lost; /* ENOBUFS on the event socket */
 };
-
-static int nle_to_errno(int nle)
-{
-	if (nle < 0)
-		nle = -nle;
-	switch (nle) {
-	case NLE_SUCCESS:
-		return 0;
-	case NLE_INTR:
-		return -EINTR;
-	case NLE_BAD_SOCK:
-		return -EBADF;
-	case NLE_AGAIN:
-		return -EAGAIN;
-	case NLE_NOMEM:
-		return -ENOMEM;
-	case NLE_EXIST:
-		return -EEXIST;
-	case NLE_INVAL:
-		return -EINVAL;
-	case NLE_RANGE:
-		return -ERANGE;
-	case NLE_MSGSIZE:
-		return -EMSGSIZE;
-	case NLE_OPNOTSUPP:
-		return -EOPNOTSUPP;
-	case NLE_AF_NOSUPPORT:
-		return -EAFNOSUPPORT;
-	case NLE_OBJ_NOTFOUND:
-		return -ENOENT;
-	case NLE_NOADDR:
-		return -EADDRNOTAVAIL;
-	case NLE_BUSY:
-		return -EBUSY;
-	case NLE_PROTO_MISMATCH:
-		return -EPROTONOSUPPORT;
-	case NLE_NOACCESS:
-		return -EACCES;
-	case NLE_PERM:
-		return -EPERM;
-	case NLE_NODEV:
-		return -ENODEV;
-	case NLE_MSG_TRUNC:
-	case NLE_MSG_OVERFLOW:
-		return -EMSGSIZE;
-	case NLE_MSG_TOOSHORT:
-	case NLE_PARSE_ERR:
-	case NLE_SEQ_MISMATCH:
-		return -EBADMSG;
-	default:
-		return -EIO;
-	}
-}
 
 typedef int (*xk_reply_fn)(struct nlmsghdr *h, void *arg);
 
@@ -199,7 +147,7 @@ static int xk_transact(struct xk *xk, struct nl_msg *msg, xk_reply_fn fn, void *
 	seq = h->nlmsg_seq;
 	xfrm_msg_free(msg);
 	if (err < 0)
-		return nle_to_errno(err);
+		return nlerr_errno(err);
 	return xk_read_answer(xk, seq, fn, arg);
 }
 
@@ -570,7 +518,7 @@ static int xk_socket(struct nl_sock **out)
 	err = nl_connect(sk, NETLINK_XFRM);
 	if (err < 0) {
 		nl_socket_free(sk);
-		return nle_to_errno(err);
+		return nlerr_errno(err);
 	}
 	*out = sk;
 	return 0;
@@ -621,12 +569,12 @@ int kernel_netlink_new(const struct kernel_events *ev, struct kernel *out)
 	err = nl_socket_add_memberships(xk->ev, XFRMNLGRP_ACQUIRE, XFRMNLGRP_EXPIRE, XFRMNLGRP_MAPPING,
 					XFRMNLGRP_MIGRATE, 0);
 	if (err < 0) {
-		err = nle_to_errno(err);
+		err = nlerr_errno(err);
 		goto fail;
 	}
 	err = nl_socket_set_nonblocking(xk->ev);
 	if (err < 0) {
-		err = nle_to_errno(err);
+		err = nlerr_errno(err);
 		goto fail;
 	}
 	(void)nl_socket_set_buffer_size(xk->ev, XK_EV_SOCKBUF, 0);
