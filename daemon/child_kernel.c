@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto/fnv.h"
 #include "daemon/child_route.h"
 #include "daemon/endpoint.h"
 #include "daemon/engine.h"
@@ -202,13 +203,9 @@ static uint64_t policy_key(const struct kernel_policy *p)
 	const struct ksel *s = &p->sel;
 	uint32_t words[] = {s->src.family, s->src_plen, s->dst_plen, s->proto, s->sport, s->sport_mask,
 			    s->dport, s->dport_mask, p->dir, p->mark, p->mark_mask, p->if_id};
-	uint64_t h = 0xcbf29ce484222325ull;
-	const uint8_t *parts[] = {s->src.a, s->dst.a, (const uint8_t *)words};
-	size_t lens[] = {sizeof(s->src.a), sizeof(s->dst.a), sizeof(words)};
-	for (size_t i = 0; i < 3; i++)
-		for (size_t j = 0; j < lens[i]; j++)
-			h = (h ^ parts[i][j]) * 0x100000001b3ull;
-	return h;
+	uint64_t h = fnv64(FNV64_OFFSET, s->src.a, sizeof(s->src.a));
+	h = fnv64(h, s->dst.a, sizeof(s->dst.a));
+	return fnv64(h, words, sizeof(words));
 }
 
 static struct child_sa *policy_holders(struct engine *e, uint32_t reqid);

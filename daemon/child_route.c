@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/fnv.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
@@ -83,13 +84,8 @@ static struct croutes *state(struct engine *e)
 /* FNV-1a over (family, address, length), mixed further by spi_table. */
 static uint64_t prefix_key(const struct link_prefix *p)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
 	uint8_t head[2] = {p->addr.family, p->plen};
-	for (size_t i = 0; i < 2; i++)
-		h = (h ^ head[i]) * 0x100000001b3ull;
-	for (size_t i = 0; i < kaddr_len(p->addr.family); i++)
-		h = (h ^ p->addr.a[i]) * 0x100000001b3ull;
-	return h;
+	return fnv64(fnv64(FNV64_OFFSET, head, sizeof(head)), p->addr.a, kaddr_len(p->addr.family));
 }
 
 static bool prefix_eq(const struct link_prefix *a, const struct link_prefix *b)

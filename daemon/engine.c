@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypto/fnv.h"
 #include "daemon/auth.h"
 #include "daemon/child_kernel.h"
 #include "daemon/child_route.h"
@@ -102,9 +103,7 @@ static uint64_t half_open_key(uint64_t spi_i, const struct sockaddr_storage *rem
 	const uint8_t *p = (const uint8_t *)remote;
 	size_t n = remote->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 						 : sizeof(struct sockaddr_in);
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
+	return fnv64(h, p, n);
 }
 
 /* ---- tables ---- */
@@ -114,10 +113,7 @@ static void peer_index_del(struct engine *e, struct ikesa *sa);
 /* FNV-1a of a conn name: the key of the by_conn table. */
 static uint64_t conn_key(const char *name)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *name; name++)
-		h = (h ^ (uint8_t)*name) * 0x100000001b3ULL;
-	return h;
+	return fnv64(FNV64_OFFSET, name, strlen(name));
 }
 
 struct ikesa *engine_find(struct engine *e, uint64_t local_spi)
@@ -530,10 +526,7 @@ int engine_source_for(struct engine *e, const struct sockaddr_storage *dst, stru
 
 static uint64_t peer_key(const char *conn, uint8_t type, const uint8_t *id, size_t len)
 {
-	uint64_t h = conn_key(conn) ^ ((uint64_t)type << 56);
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ id[i]) * 0x100000001b3ULL;
-	return h;
+	return fnv64(conn_key(conn) ^ ((uint64_t)type << 56), id, len);
 }
 
 struct ikesa *engine_peer_first(struct engine *e, const char *conn, uint8_t type,

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "crypto/fnv.h"
 #include "daemon/json.h"
 
 struct listener {
@@ -128,10 +129,7 @@ bool event_is_error(const struct event *ev)
 /* FNV-1a of a conn name. */
 static uint64_t name_hash(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
-	return h;
+	return fnv64(FNV64_OFFSET, s, strlen(s));
 }
 
 static struct conn_error **find_error(const struct event_bus *b, const char *conn, uint64_t h)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/fnv.h"
 #include "daemon/endpoint.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
@@ -66,28 +67,21 @@ struct route_ifaces {
 	size_t gone_next;
 };
 
-/* FNV-1a, mixed further by spi_table. */
-static uint64_t fnv(const void *p, size_t n, uint64_t h)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ ((const uint8_t *)p)[i]) * 0x100000001b3ull;
-	return h;
-}
-
-/* Non-%unique bindings are shared by device name, or without one by (if_id, mark). */
+/* Non-%unique bindings are shared by device name, or without one by (if_id, mark); FNV-1a,
+ * mixed further by spi_table. */
 static uint64_t name_key(const char *name, uint32_t if_id, uint32_t mark)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = FNV64_OFFSET;
 	if (name[0])
-		return fnv(name, strlen(name), h);
-	h = fnv("\0", 1, h);
-	h = fnv(&if_id, sizeof(if_id), h);
-	return fnv(&mark, sizeof(mark), h);
+		return fnv64(h, name, strlen(name));
+	h = fnv64(h, "\0", 1);
+	h = fnv64(h, &if_id, sizeof(if_id));
+	return fnv64(h, &mark, sizeof(mark));
 }
 
 static uint64_t addr_key(const struct kaddr *a)
 {
-	return fnv(a->a, a->family == AF_INET ? 4 : 16, fnv(&a->family, 1, 0xcbf29ce484222325ull));
+	return fnv64(fnv64(FNV64_OFFSET, &a->family, 1), a->a, a->family == AF_INET ? 4 : 16);
 }
 
 static struct route_ifaces *ix(struct engine *e)

@@ -8,6 +8,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "crypto/fnv.h"
+
 #define NIL 0u /* chain terminator: slot links are index + 1 */
 
 struct sa_slot {
@@ -69,25 +71,14 @@ struct kernel_fake {
 
 /* --- hashing and normalization --- */
 
-static uint32_t fnv(uint32_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
 static uint32_t sa_hash(const struct kaddr *dst, uint32_t spi, uint8_t proto)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = FNV32_OFFSET;
 
-	h = fnv(h, &dst->family, 1);
-	h = fnv(h, dst->a, kaddr_len(dst->family));
-	h = fnv(h, &spi, sizeof(spi));
-	return fnv(h, &proto, 1);
+	h = fnv32(h, &dst->family, 1);
+	h = fnv32(h, dst->a, kaddr_len(dst->family));
+	h = fnv32(h, &spi, sizeof(spi));
+	return fnv32(h, &proto, 1);
 }
 
 static void mask_addr(struct kaddr *a, unsigned plen)
@@ -136,22 +127,22 @@ static bool sel_eq(const struct ksel *x, const struct ksel *y)
 
 static uint32_t pol_hash(const struct ksel *n, enum kdir dir, uint32_t mark, uint32_t mask, uint32_t if_id)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = FNV32_OFFSET;
 	uint32_t d = (uint32_t)dir;
 
-	h = fnv(h, &n->src.family, 1);
-	h = fnv(h, n->src.a, sizeof(n->src.a));
-	h = fnv(h, &n->dst.family, 1);
-	h = fnv(h, n->dst.a, sizeof(n->dst.a));
-	h = fnv(h, &n->src_plen, 1);
-	h = fnv(h, &n->dst_plen, 1);
-	h = fnv(h, &n->proto, 1);
-	h = fnv(h, &n->sport, 2);
-	h = fnv(h, &n->dport, 2);
-	h = fnv(h, &d, 4);
-	h = fnv(h, &mark, 4);
-	h = fnv(h, &mask, 4);
-	return fnv(h, &if_id, 4);
+	h = fnv32(h, &n->src.family, 1);
+	h = fnv32(h, n->src.a, sizeof(n->src.a));
+	h = fnv32(h, &n->dst.family, 1);
+	h = fnv32(h, n->dst.a, sizeof(n->dst.a));
+	h = fnv32(h, &n->src_plen, 1);
+	h = fnv32(h, &n->dst_plen, 1);
+	h = fnv32(h, &n->proto, 1);
+	h = fnv32(h, &n->sport, 2);
+	h = fnv32(h, &n->dport, 2);
+	h = fnv32(h, &d, 4);
+	h = fnv32(h, &mark, 4);
+	h = fnv32(h, &mask, 4);
+	return fnv32(h, &if_id, 4);
 }
 
 /* --- tables --- */

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/fnv.h"
+
 struct retx_entry {
 	uint64_t hash;
 	size_t len;
@@ -19,13 +21,7 @@ struct retx_set {
 /* FNV-1a, 64 bits: spreads over the buckets; equality is checked on the octets. */
 static uint64_t retx_hash(const uint8_t *p, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	return fnv64(FNV64_OFFSET, p, len);
 }
 
 struct retx_set *retx_new(void)
