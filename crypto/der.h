@@ -6,7 +6,7 @@
  * GeneralNames (RFC 5280 4.1.2.4, 4.2.1.6) and the outer layers of a
  * certificate (4.1).
  *
- * The reader is a bounds-checked cursor (DESIGN.md rule 2): every read
+ * The reader is a bounds-checked cursor (design.md rule 2): every read
  * checks what is left first, only definite lengths of at most 4 length
  * octets are accepted, and only single-octet tags (X.509 uses no others).
  * Values are borrowed from the input.

@@ -1,6 +1,6 @@
 /*
- * Randomness seam (DESIGN.md: randomness is injectable for deterministic
- * tests) and library start-up.
+ * Randomness seam (design.md rule 11: randomness is injectable for
+ * deterministic tests) and library start-up.
  *
  * Production code takes randomness from rng_system() (libsodium's
  * randombytes_buf, i.e. getrandom(2)). Tests may use rng_fixed_new(): a

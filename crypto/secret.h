@@ -1,5 +1,5 @@
 /*
- * The one secret-buffer type of xiked (DESIGN.md style rule 5).
+ * The one secret-buffer type of xiked (design.md rule 5).
  *
  * Every key, shared secret, SKEYSEED and PSK copy lives in a struct secret
  * once it leaves a primitive. secret_free() always wipes. Buffers come from

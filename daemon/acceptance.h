@@ -1,5 +1,5 @@
 /*
- * Declarative payload acceptance (DESIGN.md "Declarative acceptance", as
+ * Declarative payload acceptance (design.md rule 14, as
  * libreswan's transition table and strongSwan's payload rules).
  *
  * For each (exchange, request/response) a short list of rows says, per
@@ -22,7 +22,7 @@
  * yields ACCEPT_UNSUPPORTED_CRITICAL with its type, for the
  * UNSUPPORTED_CRITICAL_PAYLOAD notify (RFC 7296 2.5, 3.10.1).
  *
- * The checks only read the parsed message; they never act (DESIGN.md rule 2).
+ * The checks only read the parsed message; they never act (design.md rule 2).
  */
 #ifndef XIKED_ACCEPTANCE_H
 #define XIKED_ACCEPTANCE_H

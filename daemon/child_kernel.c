@@ -271,7 +271,7 @@ static void del_policies(const struct polctx *pc, struct child_sa *c, size_t cou
 
 /*
  * Policies belong to a reqid, not to one Child SA: a rekeyed SA and its
- * successor share them (DESIGN.md: keep policies stable across rekeys), and
+ * successor share them (design.md rule 12: policies stay during a rekey), and
  * so do a trap (start = trap) and the Child SA its ACQUIRE brought up. The
  * engine keeps the holders of each reqid's policies in a list (reqid_next);
  * the first installs them, the last removes them. XFRM_MSG_MIGRATE moves

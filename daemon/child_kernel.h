@@ -1,7 +1,7 @@
 /*
  * A Child SA in the kernel: SPI allocation, the two XFRM states and the
  * policies (out, in, fwd per selector pair), and their removal. Order is
- * make-before-break (DESIGN.md): inbound state, outbound state, then
+ * make-before-break (design.md rule 12): inbound state, outbound state, then
  * policies; removal in reverse.
  */
 #ifndef XIKED_CHILD_KERNEL_H

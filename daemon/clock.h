@@ -1,5 +1,5 @@
 /*
- * The clock seam (DESIGN.md "The kernel is a seam"): everything that needs
+ * The clock seam (design.md rule 11): everything that needs
  * the time asks a struct clock, so tests can step time by hand.
  *
  * Times are milliseconds of CLOCK_BOOTTIME: monotonic, and it keeps counting

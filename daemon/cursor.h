@@ -1,5 +1,5 @@
 /*
- * Bounds-checked byte cursors (DESIGN.md style rule 2).
+ * Bounds-checked byte cursors (design.md rule 2).
  *
  * struct rd reads network bytes: every reader checks `left` before it
  * touches memory, and on failure leaves both the cursor and the output

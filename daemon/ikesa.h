@@ -1,6 +1,6 @@
 /*
  * IKE SAs and their Child SAs: state, keys, addresses, and the one function
- * through which every state change goes (DESIGN.md style rule 7).
+ * through which every state change goes (design.md rule 7).
  *
  * Named ikesa/child_sa (not ike_sa) because struct ike_sa is the SA
  * payload of the codec (daemon/payload.h).

@@ -1,6 +1,6 @@
 /*
  * IKEv2 protocol constants and limits: the one header that holds them
- * (DESIGN.md style rule 8). Numbers are IANA "Internet Key Exchange
+ * (design.md rule 8). Numbers are IANA "Internet Key Exchange
  * Version 2 (IKEv2) Parameters" values; RFC sections are cited per block.
  */
 #ifndef XIKED_IKEV2_H

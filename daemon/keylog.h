@@ -10,7 +10,7 @@
  * the keys are derived: after IKE_SA_INIT (before IKE_AUTH, which they
  * protect) and for the new IKE SA of a rekey (RFC 7296 2.18).
  *
- * Keys never go through the logger (DESIGN.md rule 5): the line is built
+ * Keys never go through the logger (design.md rule 5): the line is built
  * in a local buffer, written with one write(2) to the file (opened for
  * each line with O_APPEND, created 0600, a symbolic link refused, a file
  * readable by others made 0600 first) and wiped. The file is opened anew

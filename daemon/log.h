@@ -1,5 +1,5 @@
 /*
- * Logging: one call, log_msg(group, level, fmt, ...) (DESIGN.md style rule 7).
+ * Logging: one call, log_msg(group, level, fmt, ...) (design.md rule 7).
  *
  * Lines look like "[IKE] message". On stderr, two forms:
  *  - stderr is a journald stream (JOURNAL_STREAM names stderr's device and
@@ -13,7 +13,7 @@
  * syslog(3) with the matching priority.
  *
  * Nothing here formats keys or other secrets, and no caller may pass one:
- * DESIGN.md rule 5 allows key material only at an explicit, documented
+ * design.md rule 5 allows key material only at an explicit, documented
  * private debug level, which does not exist yet.
  */
 #ifndef XIKED_LOG_H

@@ -1,6 +1,6 @@
 /*
  * The event loop: one epoll for every fd, one timerfd for every timer, one
- * signalfd for signals (DESIGN.md "One thread, one epoll").
+ * signalfd for signals (design.md rule 10).
  *
  * Timers are caller-owned struct timer objects (embedded in IKE SAs, tasks,
  * ...) kept in a binary min-heap ordered by deadline, so arming and

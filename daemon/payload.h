@@ -44,7 +44,7 @@ enum payload_status {
 };
 
 /*
- * Why a parse failed, for the log (DESIGN.md rule 7: got vs. needed).
+ * Why a parse failed, for the log (design.md rule 7: got vs. needed).
  * `why` is always NUL-terminated, e.g. "Nonce: data length 8, needs 16..256".
  */
 #define PAYLOAD_WHY_LEN 160

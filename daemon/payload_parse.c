@@ -4,7 +4,7 @@
  *
  * Every read goes through struct rd (daemon/cursor.h). Every failure
  * writes a reason naming the payload, the field, what was got and what was
- * needed (DESIGN.md rule 7).
+ * needed (design.md rule 7).
  */
 #include <stdarg.h>
 #include <stdio.h>

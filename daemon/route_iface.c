@@ -39,7 +39,7 @@ struct route_iface {
 
 /*
  * A %unique hub has one binding per spoke, so nothing done per setup may
- * walk them all (DESIGN.md: scale): bindings are found through hash tables.
+ * walk them all (design.md rule 13): bindings are found through hash tables.
  */
 #define ROUTE_IFACE_GONE_MAX 1024
 

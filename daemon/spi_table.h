@@ -1,8 +1,8 @@
 /*
  * A hash table from a 64-bit key (an IKE SPI, or a key derived from a
  * Child SA SPI/reqid) to a pointer. Chained buckets, power-of-two size,
- * grows at load 1 so lookups stay O(1) at 100,000s of SAs (DESIGN.md:
- * scale is designed in). Keys are assumed random (SPIs are), but are mixed
+ * grows at load 1 so lookups stay O(1) at 100,000s of SAs (design.md
+ * rule 13: scale is designed in). Keys are assumed random (SPIs are), but are mixed
  * anyway so derived keys spread too.
  */
 #ifndef XIKED_SPI_TABLE_H

@@ -11,7 +11,7 @@
  * installs before it answers, so its inbound SA is ready when the
  * initiator starts sending.
  *
- * Rekeying is make-before-break (DESIGN.md): the successor keeps the
+ * Rekeying is make-before-break (design.md rule 12): the successor keeps the
  * reqid, so the policies never change. The initiator installs both new
  * states and then deletes the old SA; the responder installs the new
  * inbound state at once and the new outbound state when the old SA goes

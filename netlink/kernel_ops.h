@@ -1,4 +1,4 @@
-/* netlink/kernel_ops.h: the kernel seam (DESIGN.md "The kernel is a seam").
+/* netlink/kernel_ops.h: the kernel seam (design.md rule 11).
  *
  * The engine installs IPsec state through struct kernel_ops only. Two implementations:
  *   - netlink/xfrm.c: Linux XFRM over libnl-3 (NETLINK_XFRM), never PF_KEY, never `ip`;
@@ -10,7 +10,7 @@
  *
  * Ownership: every pointer argument is borrowed for the duration of the call only. The
  * implementations copy what they keep; key material is never kept by the netlink backend
- * (messages carrying keys are wiped before being freed, DESIGN.md style rule 5).
+ * (messages carrying keys are wiped before being freed, design.md rule 5).
  */
 #ifndef XIKED_NETLINK_KERNEL_OPS_H
 #define XIKED_NETLINK_KERNEL_OPS_H

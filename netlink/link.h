@@ -1,4 +1,4 @@
-/* netlink/link.h: the link seam for route-based VPNs (DESIGN.md "The kernel is a seam").
+/* netlink/link.h: the link seam for route-based VPNs (design.md rule 11).
  *
  * The engine creates, configures and removes XFRM interfaces (xfrmi, IFLA_XFRM_IF_ID) and
  * VTI interfaces (ip_vti / ip6_vti, keyed by ikey/okey = the SAs' mark), their addresses and

@@ -5,7 +5,7 @@
  *
  * Key material: xfrm_msg_newsa() writes keys straight into the message buffer (no stack or
  * heap copies). Every message built here must be released with xfrm_msg_free(), which wipes
- * the whole allocated buffer before freeing it (DESIGN.md style rule 5). Buffers are sized up
+ * the whole allocated buffer before freeing it (design.md rule 5). Buffers are sized up
  * front (XFRM_MSG_BUFSIZE) and libnl never reallocates them (nlmsg_reserve fails instead of
  * growing), so no unwiped copy is left behind by a realloc.
  *

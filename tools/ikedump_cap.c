@@ -1,7 +1,7 @@
 /*
  * Capture reading and IP/UDP decapsulation for ikedump (see
  * ikedump_cap.h).  Every header is read through a bounds-checked cursor
- * (DESIGN.md rule 2); a short or inconsistent header becomes CAP_MALFORMED
+ * (design.md rule 2); a short or inconsistent header becomes CAP_MALFORMED
  * with both numbers (got vs. needed) in the reason.
  */
 #include "tools/ikedump_cap.h"

@@ -2,7 +2,7 @@
  * libFuzzer target for the whole receive path of the IKE engine: a
  * responder engine ("b", 192.0.2.2) built as xiked builds it, with a fake
  * clock, a fixed RNG and the recording fake kernel (the seams of
- * DESIGN.md), is driven by a small program the fuzz input spells out.
+ * design.md rule 11), is driven by a small program the fuzz input spells out.
  *
  * A second, honest engine ("a", 192.0.2.1, the initiator) can bring up a
  * real IKE SA with b, so the fuzzer reaches what sits behind

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the IKEv2 codec (DESIGN.md rule 2: every parser has
+ * libFuzzer target for the IKEv2 codec (design.md rule 2: every parser has
  * one). Input: one UDP payload as the engine receives it (no non-ESP
  * marker).
  *
