@@ -42,7 +42,19 @@ printf '\n' >"$t/daemon/task.h"
 "$shape" --root "$t" >"$t/out" || fail "exit status $? without the cycle"
 grep -qx 'largest include cycle: 0 modules (no cycle)' "$t/out" || fail "no cycle"
 
-# The repository itself: the script parses it and finds functions.
+# Test names: unique passes, a name in two files fails (exit 1) and is named.
+mkdir -p "$t/tests/unit"
+printf 'cmocka_unit_test(test_a_one),\ncmocka_unit_test_setup(test_a_two, s),\n' >"$t/tests/unit/test_a.c"
+printf 'cmocka_unit_test(test_b_one),\n' >"$t/tests/unit/test_b.c"
+"$shape" --root "$t" >"$t/out" || fail "exit status $? with unique test names"
+grep -qx 'cmocka tests: 3 in 2 files; names used twice: 0' "$t/out" || fail "unique test names"
+printf 'cmocka_unit_test(test_b_one),\ncmocka_unit_test(test_a_two),\n' >"$t/tests/unit/test_b.c"
+if "$shape" --root "$t" >"$t/out"; then fail "exit status 0 with a duplicate test name"; fi
+grep -qx 'cmocka tests: 4 in 2 files; names used twice: 1' "$t/out" || fail "duplicate count"
+grep -qx '  duplicate test name test_a_two: tests/unit/test_a.c:2 tests/unit/test_b.c:2' "$t/out" ||
+  fail "duplicate row"
+
+# The repository itself (exit status 1 if two test cases share a name): the script parses it and finds functions.
 "$shape" --root "$top" >"$t/out" || fail "exit status $? on the repository"
 grep -Eq '^functions: [1-9][0-9]*; over 100 lines: [0-9]+$' "$t/out" || fail "repository functions"
 cat "$t/out"

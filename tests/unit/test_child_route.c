@@ -466,7 +466,7 @@ static void test_trap(void **st)
 	world_free();
 }
 
-static void test_config(void **st)
+static void test_child_route_config(void **st)
 {
 	(void)st;
 	struct xiked_config *c = conf("[daemon]\n");
@@ -488,7 +488,7 @@ static void test_config(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_child_route_config),
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_rekey_keeps),
 		cmocka_unit_test(test_shared),

@@ -147,7 +147,7 @@ static void test_default_size_not_fragmented(void **st)
 	world_free();
 }
 
-static void test_not_negotiated(void **st)
+static void test_fragment_not_negotiated(void **st)
 {
 	(void)st;
 	/* The responder does not announce it: big messages go whole. */
@@ -413,7 +413,7 @@ static void test_timeout(void **st)
 }
 
 /* The keys: fragmentation = yes|no, fragment_size 0 or IKE_FRAG_SIZE_MIN..65535. */
-static void test_config_keys(void **st)
+static void test_fragment_config_keys(void **st)
 {
 	(void)st;
 	static const char base[] = "[daemon]\n%s\n[conn x]\nremote_addr = 192.0.2.2\n"
@@ -460,14 +460,14 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fragmented_auth),
 		cmocka_unit_test(test_default_size_not_fragmented),
-		cmocka_unit_test(test_not_negotiated),
+		cmocka_unit_test(test_fragment_not_negotiated),
 		cmocka_unit_test(test_lost_fragment),
 		cmocka_unit_test(test_lost_response_fragment),
 		cmocka_unit_test(test_reordered_and_duplicated),
 		cmocka_unit_test(test_bad_fragments),
 		cmocka_unit_test(test_unknown_sa_and_not_negotiated),
 		cmocka_unit_test(test_timeout),
-		cmocka_unit_test(test_config_keys),
+		cmocka_unit_test(test_fragment_config_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

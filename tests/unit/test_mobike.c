@@ -131,7 +131,7 @@ static void test_negotiated(void **st)
 	world_free();
 }
 
-static void test_not_negotiated(void **st)
+static void test_mobike_not_negotiated(void **st)
 {
 	(void)st;
 	struct params p = DEFAULTS;
@@ -910,7 +910,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_negotiated),
-		cmocka_unit_test(test_not_negotiated),
+		cmocka_unit_test(test_mobike_not_negotiated),
 		cmocka_unit_test(test_move),
 		cmocka_unit_test(test_nat_on_new_path),
 		cmocka_unit_test(test_no_nats_allowed),

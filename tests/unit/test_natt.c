@@ -477,7 +477,7 @@ static void test_initial_contact(void **st)
 	world_free();
 }
 
-static void test_config_keys(void **st)
+static void test_natt_config_keys(void **st)
 {
 	(void)st;
 	struct xiked_config *c = NULL;
@@ -525,7 +525,7 @@ int main(void)
 		cmocka_unit_test(test_dpd_restart_until_peer_back),
 		cmocka_unit_test(test_dpd_trap),
 		cmocka_unit_test(test_initial_contact),
-		cmocka_unit_test(test_config_keys),
+		cmocka_unit_test(test_natt_config_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

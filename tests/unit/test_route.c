@@ -513,7 +513,7 @@ static int parse(const char *extra, char *err, size_t len)
 	return rc;
 }
 
-static void test_config(void **st)
+static void test_route_config(void **st)
 {
 	(void)st;
 	char err[256];
@@ -588,7 +588,7 @@ static void test_name_format(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_route_config),
 		cmocka_unit_test(test_name_format),
 		cmocka_unit_test(test_xfrmi_static),
 		cmocka_unit_test(test_vti_mark),

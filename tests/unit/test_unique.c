@@ -211,7 +211,7 @@ static void test_rekeyed_never_deleted(void **st)
 	world_free();
 }
 
-static void test_config(void **st)
+static void test_unique_config(void **st)
 {
 	(void)st;
 	struct xiked_config *c = NULL;
@@ -237,7 +237,7 @@ int main(void)
 {
 	crypto_init();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_unique_config),
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_keep),
 		cmocka_unit_test(test_never),
