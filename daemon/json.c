@@ -22,6 +22,13 @@ void json_writer_init(struct json_writer *w)
 	memset(w, 0, sizeof(*w));
 }
 
+void json_writer_init_file(struct json_writer *w, FILE *out, unsigned flags)
+{
+	memset(w, 0, sizeof(*w));
+	w->out = out;
+	w->flags = flags;
+}
+
 void json_writer_free(struct json_writer *w)
 {
 	free(w->buf);
@@ -32,10 +39,14 @@ void json_writer_reset(struct json_writer *w)
 {
 	char *buf = w->buf;
 	size_t cap = w->cap;
+	FILE *out = w->out;
+	unsigned flags = w->flags;
 
 	memset(w, 0, sizeof(*w));
 	w->buf = buf;
 	w->cap = cap;
+	w->out = out;
+	w->flags = flags;
 	if (buf)
 		buf[0] = '\0';
 }
@@ -44,6 +55,12 @@ static void put(struct json_writer *w, const char *s, size_t n)
 {
 	if (w->err)
 		return;
+	if (w->out) {
+		if (n && fwrite(s, 1, n, w->out) != n)
+			w->err = true;
+		w->len += n;
+		return;
+	}
 	if (w->len + n + 1 > w->cap) {
 		size_t cap = w->cap ? w->cap : 256;
 		char *p;
@@ -73,6 +90,16 @@ static void putc_(struct json_writer *w, char c)
 	put(w, &c, 1);
 }
 
+/* JSON_PRETTY: a new line indented for the current level. */
+static void newline(struct json_writer *w, unsigned depth)
+{
+	if (!(w->flags & JSON_PRETTY))
+		return;
+	putc_(w, '\n');
+	for (unsigned i = 0; i < depth; i++)
+		put(w, "  ", 2);
+}
+
 /* Called before every value: commas, and the key rule of objects. */
 static void before_value(struct json_writer *w)
 {
@@ -91,6 +118,7 @@ static void before_value(struct json_writer *w)
 	if (w->has_items[w->depth])
 		putc_(w, ',');
 	w->has_items[w->depth] = true;
+	newline(w, w->depth);
 }
 
 static void open_container(struct json_writer *w, bool object)
@@ -112,8 +140,12 @@ static void close_container(struct json_writer *w, bool object)
 		w->err = true;
 		return;
 	}
+	if (w->has_items[w->depth])
+		newline(w, w->depth - 1);
 	putc_(w, object ? '}' : ']');
 	w->depth--;
+	if (w->depth == 0 && (w->flags & JSON_PRETTY))
+		putc_(w, '\n');
 }
 
 void json_obj_begin(struct json_writer *w)
@@ -140,6 +172,7 @@ static void put_escaped(struct json_writer *w, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
+	bool octets = w->flags & JSON_OCTETS;
 
 	putc_(w, '"');
 	while (i < len) {
@@ -178,16 +211,13 @@ static void put_escaped(struct json_writer *w, const char *s, size_t len)
 			put(w, "\\t", 2);
 			i++;
 			break;
-		case '\b':
-			put(w, "\\b", 2);
-			i++;
-			break;
-		case '\f':
-			put(w, "\\f", 2);
-			i++;
-			break;
 		default:
-			if (c < 0x20 || c == 0x7f) {
+			/* JSON_OCTETS names only the five above, and escapes from 0x80 too, read
+			 * as Latin-1 (json.h). */
+			if (!octets && (c == '\b' || c == '\f')) {
+				put(w, c == '\b' ? "\\b" : "\\f", 2);
+				i++;
+			} else if (c < 0x20 || c == 0x7f || (octets && c >= 0x80)) {
 				snprintf(esc, sizeof(esc), "\\u%04x", c);
 				put(w, esc, 6);
 				i++;
@@ -216,8 +246,12 @@ void json_key(struct json_writer *w, const char *key)
 	if (w->has_items[w->depth])
 		putc_(w, ',');
 	w->has_items[w->depth] = true;
+	newline(w, w->depth);
 	put_escaped(w, key, strlen(key));
-	putc_(w, ':');
+	if (w->flags & JSON_PRETTY)
+		put(w, ": ", 2);
+	else
+		putc_(w, ':');
 	w->after_key = true;
 }
 
@@ -269,6 +303,27 @@ void json_null(struct json_writer *w)
 	put(w, "null", 4);
 }
 
+void json_hex(struct json_writer *w, const uint8_t *p, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	char b[2];
+
+	before_value(w);
+	putc_(w, '"');
+	for (size_t i = 0; i < len; i++) {
+		b[0] = digits[p[i] >> 4];
+		b[1] = digits[p[i] & 15];
+		put(w, b, 2);
+	}
+	putc_(w, '"');
+}
+
+void json_number_text(struct json_writer *w, const char *digits)
+{
+	before_value(w);
+	put(w, digits, strlen(digits));
+}
+
 void json_kv_str(struct json_writer *w, const char *key, const char *s)
 {
 	json_key(w, key);
@@ -291,6 +346,12 @@ void json_kv_bool(struct json_writer *w, const char *key, bool v)
 {
 	json_key(w, key);
 	json_bool(w, v);
+}
+
+void json_kv_hex(struct json_writer *w, const char *key, const uint8_t *p, size_t len)
+{
+	json_key(w, key);
+	json_hex(w, p, len);
 }
 
 bool json_writer_ok(const struct json_writer *w)

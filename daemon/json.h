@@ -2,11 +2,13 @@
  * Small JSON writer and bounded reader for the control protocol
  * (doc/xiked.conf.5, CONTROL PROTOCOL): one JSON object per line.
  *
- * The writer appends to a growable buffer and records misuse (a value
- * without a key inside an object, unbalanced ends, out of memory) in a
- * sticky error flag checked once at the end, so emitters need not check
- * every call. Strings are escaped per RFC 8259 section 7; bytes that are
- * not valid UTF-8 become U+FFFD so the output is always valid JSON.
+ * The writer appends to a growable buffer, or streams to a FILE
+ * (json_writer_init_file: ikedump --json), and records misuse (a value
+ * without a key inside an object, unbalanced ends, out of memory, a failed
+ * write) in a sticky error flag checked once at the end, so emitters need
+ * not check every call. Strings are escaped per RFC 8259 section 7; bytes
+ * that are not valid UTF-8 become U+FFFD so the output is always valid
+ * JSON (with JSON_OCTETS: \u00XX, see there).
  *
  * The reader builds a tree with hard limits (nesting depth, input size
  * given by the caller), rejects duplicate keys, "\u0000", invalid UTF-8
@@ -20,15 +22,27 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Deepest nesting of arrays/objects either side accepts. */
 #define JSON_DEPTH_MAX 32
 
 /* ---- writer ---- */
 
+/* Writer flags (json_writer_init_file). */
+/* A member or item per line, indented two spaces per level, ": " after keys, a newline after
+ * the top-level value (diffs of the output stay readable). */
+#define JSON_PRETTY 1u
+/* Strings are octets, not text (IKE identities): \" \\ \n \r \t are named, every other
+ * octet below 0x20 or from 0x7f is \u00XX (read as Latin-1), so any input gives valid
+ * JSON that says exactly which octets there were. */
+#define JSON_OCTETS 2u
+
 struct json_writer {
-	char *buf; /* NUL-terminated; owned */
-	size_t len, cap;
+	char *buf; /* NUL-terminated; owned (NULL when writing to out) */
+	size_t len, cap; /* len: octets written so far, also to out */
+	FILE *out; /* borrowed; when set, text goes there instead of buf */
+	unsigned flags; /* JSON_PRETTY, JSON_OCTETS */
 	unsigned depth;
 	bool in_object[JSON_DEPTH_MAX + 1]; /* per level: object (true) or array */
 	bool has_items[JSON_DEPTH_MAX + 1]; /* per level: a comma goes before the next item */
@@ -38,6 +52,9 @@ struct json_writer {
 
 /* Initializes a caller-owned writer (no allocation yet). */
 void json_writer_init(struct json_writer *w);
+/* A writer that streams to out (borrowed; must outlive the writer) with flags (JSON_*);
+ * json_writer_str is then "". A failed write is an error (json_writer_ok). */
+void json_writer_init_file(struct json_writer *w, FILE *out, unsigned flags);
 /* Frees the buffer; the writer may be initialized again. */
 void json_writer_free(struct json_writer *w);
 /* Empties the writer for reuse (keeps the buffer). */
@@ -56,12 +73,17 @@ void json_int(struct json_writer *w, int64_t v);
 void json_uint(struct json_writer *w, uint64_t v);
 void json_bool(struct json_writer *w, bool v);
 void json_null(struct json_writer *w);
+/* len octets of p (borrowed) as a string of lower-case hex digits, no separators. */
+void json_hex(struct json_writer *w, const uint8_t *p, size_t len);
+/* A number written as it is from a preformatted decimal (borrowed; e.g. "12.000345"). */
+void json_number_text(struct json_writer *w, const char *digits);
 
 /* key + value shorthands. */
 void json_kv_str(struct json_writer *w, const char *key, const char *s);
 void json_kv_int(struct json_writer *w, const char *key, int64_t v);
 void json_kv_uint(struct json_writer *w, const char *key, uint64_t v);
 void json_kv_bool(struct json_writer *w, const char *key, bool v);
+void json_kv_hex(struct json_writer *w, const char *key, const uint8_t *p, size_t len);
 
 /* True when no error happened and every object/array is closed. */
 bool json_writer_ok(const struct json_writer *w);

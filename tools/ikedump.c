@@ -22,11 +22,11 @@
 #include <string.h>
 
 #include "daemon/ikev2.h"
+#include "daemon/json.h"
 #include "daemon/message.h"
 #include "daemon/names.h"
 #include "tools/ikedump_cap.h"
 #include "tools/ikedump_jsonout.h"
-#include "tools/ikedump_jw.h"
 #include "tools/ikedump_keys.h"
 #include "tools/ikedump_retx.h"
 #include "tools/ikedump_text.h"
@@ -37,7 +37,7 @@
 
 struct ikedump {
 	bool json;
-	struct jw w;
+	struct json_writer w;
 	struct keys_db *keys;     /* owned; NULL without --keys */
 	struct ike_msg *msg;      /* owned; reused per frame (about 12 KiB) */
 	struct retx_set *seen;    /* owned: messages seen, for "(retransmission)" */
@@ -202,8 +202,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (d.json) {
-		jw_init(&d.w, stdout);
-		jw_arr_begin(&d.w);
+		json_writer_init_file(&d.w, stdout, JSON_PRETTY | JSON_OCTETS);
+		json_arr_begin(&d.w);
 	}
 	for (;;) {
 		struct cap_packet pkt;
@@ -222,7 +222,7 @@ int main(int argc, char **argv)
 	}
 	/* Close the array even after a read error, so what was decoded stays valid JSON. */
 	if (d.json)
-		jw_arr_end(&d.w);
+		json_arr_end(&d.w);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fputs("ikedump: error writing the output\n", stderr);
 		rc = IKEDUMP_EXIT_FATAL;

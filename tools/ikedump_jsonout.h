@@ -16,20 +16,20 @@
 #ifndef XIKED_TOOLS_IKEDUMP_JSONOUT_H
 #define XIKED_TOOLS_IKEDUMP_JSONOUT_H
 
+#include "daemon/json.h"
 #include "daemon/message.h"
 #include "tools/ikedump_cap.h"
-#include "tools/ikedump_jw.h"
 #include "tools/ikedump_keys.h"
 
 /* A parsed IKE message (all borrowed). */
-void jsonout_ike(struct jw *w, const struct cap_packet *pkt, const struct ike_msg *m,
+void jsonout_ike(struct json_writer *w, const struct cap_packet *pkt, const struct ike_msg *m,
 		 const struct keys_result *kr, bool retransmission);
 
 /* An ESP, NAT-keepalive or IP-fragment frame. */
-void jsonout_packet(struct jw *w, const struct cap_packet *pkt);
+void jsonout_packet(struct json_writer *w, const struct cap_packet *pkt);
 
 /* See text_undecoded() in ikedump_text.h; same arguments. */
-void jsonout_undecoded(struct jw *w, const struct cap_packet *pkt, const char *layer,
+void jsonout_undecoded(struct json_writer *w, const struct cap_packet *pkt, const char *layer,
 		       const struct ike_hdr *hdr, bool unsupported, const char *why);
 
 #endif

@@ -10,8 +10,9 @@
  *  - cap_decode() fills a packet whose data lies inside the frame, whose
  *    reason text is terminated, and whose layer is named when malformed;
  *  - the JSON renderer's output for the frame is valid JSON (read back
- *    with daemon/json.c; jw writes NUL octets of identities as \u0000,
- *    which that reader refuses by design, so such output is let pass).
+ *    with daemon/json.c; the writer (JSON_OCTETS) writes NUL octets of
+ *    identities as \u0000, which that reader refuses by design, so such
+ *    output is let pass).
  * Text output goes to /dev/null (its formatting still runs under
  * ASan/UBSan). Decryption (--keys) is not exercised: it needs an ICV the
  * fuzzer cannot forge.
@@ -26,7 +27,6 @@
 #include "daemon/message.h"
 #include "tools/ikedump_cap.h"
 #include "tools/ikedump_jsonout.h"
-#include "tools/ikedump_jw.h"
 #include "tools/ikedump_keys.h"
 #include "tools/ikedump_text.h"
 
@@ -80,13 +80,13 @@ static void render(const struct cap_packet *pkt, bool json)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = devnull;
-	struct jw w;
+	struct json_writer w;
 
 	if (json) {
 		out = open_memstream(&text, &len);
 		if (!out)
 			return;
-		jw_init(&w, out);
+		json_writer_init_file(&w, out, JSON_PRETTY | JSON_OCTETS);
 	}
 	switch (pkt->kind) {
 	case CAP_IKE: {
@@ -135,7 +135,7 @@ static void render(const struct cap_packet *pkt, bool json)
 		break;
 	}
 	if (json) {
-		if (!jw_done(&w))
+		if (json_writer_len(&w) > 0 && !json_writer_ok(&w))
 			die("JSON writer left containers open");
 		fclose(out);
 		if (len)

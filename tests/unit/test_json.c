@@ -174,6 +174,59 @@ static void parse_bad(const char *s, unsigned flags, const char *needle)
 		fail_msg("'%s': error '%s' lacks '%s'", s, err, needle);
 }
 
+/* The file writer as ikedump --json uses it: pretty, octet strings, hex, preformatted numbers. */
+static void test_writer_file_pretty_octets(void **state)
+{
+	struct json_writer w;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	static const uint8_t id[] = {'a', '"', 0x00, 0x08, 0x7f, 0xe9, '\n'};
+	static const uint8_t spi[] = {0x01, 0xab, 0xff};
+
+	(void)state;
+	assert_non_null(f);
+	json_writer_init_file(&w, f, JSON_PRETTY | JSON_OCTETS);
+	json_arr_begin(&w);
+	json_obj_begin(&w);
+	json_key(&w, "time");
+	json_number_text(&w, "12.000345");
+	json_key(&w, "id");
+	json_strn(&w, (const char *)id, sizeof(id));
+	json_kv_hex(&w, "spi", spi, sizeof(spi));
+	json_key(&w, "empty");
+	json_arr_begin(&w);
+	json_arr_end(&w);
+	json_obj_end(&w);
+	json_uint(&w, 7);
+	json_arr_end(&w);
+	assert_true(json_writer_ok(&w));
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(text, "[\n"
+				  "  {\n"
+				  "    \"time\": 12.000345,\n"
+				  "    \"id\": \"a\\\"\\u0000\\u0008\\u007f\\u00e9\\n\",\n"
+				  "    \"spi\": \"01abff\",\n"
+				  "    \"empty\": []\n"
+				  "  },\n"
+				  "  7\n"
+				  "]\n");
+	assert_int_equal(json_writer_len(&w), len);
+	assert_string_equal(json_writer_str(&w), "");
+	free(text);
+
+	/* Compact buffer writer: the same hex and number calls, no layout. */
+	json_writer_init(&w);
+	json_obj_begin(&w);
+	json_kv_hex(&w, "k", spi, 2);
+	json_key(&w, "t");
+	json_number_text(&w, "1.5");
+	json_obj_end(&w);
+	assert_true(json_writer_ok(&w));
+	assert_string_equal(json_writer_str(&w), "{\"k\":\"01ab\",\"t\":1.5}");
+	json_writer_free(&w);
+}
+
 static void test_reader_requests(void **state)
 {
 	struct json_value *v;
@@ -321,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_writer_nesting),
 		cmocka_unit_test(test_writer_escaping),
 		cmocka_unit_test(test_writer_misuse),
+		cmocka_unit_test(test_writer_file_pretty_octets),
 		cmocka_unit_test(test_reader_requests),
 		cmocka_unit_test(test_reader_rejects),
 		cmocka_unit_test(test_reader_nul_and_length),
