@@ -16,6 +16,7 @@
 #include "daemon/ikev2.h"
 #include "daemon/log.h"
 #include "daemon/proposal_config.h"
+#include "daemon/timing.h"
 
 struct secret;
 struct privkey;
@@ -121,9 +122,8 @@ struct lifetime_cfg {
 	uint64_t lifetime_bytes, lifetime_packets; /* default 0 */
 	bool reauth;               /* default no: rekey the IKE SA in place */
 };
-#define CONFIG_LIFETIME_DEFAULT 3600u
-#define CONFIG_REKEY_MARGIN_DEFAULT 540u
-#define CONFIG_IKE_LIFETIME_DEFAULT 14400u
+/* Defaults: CONFIG_LIFETIME_DEFAULT, CONFIG_REKEY_MARGIN_DEFAULT, CONFIG_IKE_LIFETIME_DEFAULT
+ * (daemon/timing.h). */
 
 /* What to do when dead peer detection gives up on the peer (RFC 7296 2.4). */
 enum config_dpd_action {
@@ -148,8 +148,7 @@ struct liveness_cfg {
 	bool mobike_check;               /* responder: return routability check first; no */
 	bool mobike_no_nats;             /* initiator: NO_NATS_ALLOWED in updates; no */
 };
-#define CONFIG_KEEPALIVE_DEFAULT 20u
-#define CONFIG_DPD_DEFAULT 30u
+/* Defaults: CONFIG_KEEPALIVE_DEFAULT, CONFIG_DPD_DEFAULT (daemon/timing.h). */
 
 /*
  * Route-based VPN (daemon/route_iface.h): the Child SAs' states and

@@ -43,15 +43,15 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "daemon/timing.h"
+
 struct engine;
 struct ikesa;
 struct ike_msg;
 
 #define DOS_SECRET_LEN 32
 #define DOS_COOKIE_LEN 33 /* version octet + SHA-256 */
-#define DOS_SECRET_LIFETIME_MS (120 * 1000)
-/* Log "under attack" and authentication failure lines at most this often (per source). */
-#define DOS_LOG_INTERVAL_MS 5000
+/* DOS_SECRET_LIFETIME_MS and DOS_LOG_INTERVAL_MS: daemon/timing.h. */
 /* Failure records kept (sources + identities); the least recently failed go first. */
 #define DOS_FAIL_MAX 65536
 /* malloc_trim once this much was released (at most once a second). */

@@ -13,6 +13,7 @@
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/names.h"
+#include "daemon/timing.h"
 
 /* One stored fragment: its decrypted inner octets. */
 struct frag_piece {

@@ -297,8 +297,6 @@ enum ike_notify_type {
 
 /* RFC 4555 3.5: retransmits of a request before a MOBIKE initiator tries another path. */
 #define MOBIKE_PATH_RETRANSMITS 2
-/* Address, link and route events are handled this long after the first of a burst (ms). */
-#define MOBIKE_DEBOUNCE_MS 200
 
 /* Traffic selector types (RFC 7296 3.13.1). */
 enum ike_ts_type {
@@ -379,14 +377,12 @@ enum ike_eap_code {
 #define IKE_MSG_CP_ATTRS_MAX IKE_CP_ATTRS_MAX
 /*
  * RFC 7383 fragmentation. Reassembly limits per message: fragments, total
- * plaintext octets, and how long a partial message is kept (ms) after its
- * first fragment arrived (the sender retransmits all fragments meanwhile,
- * 2.6). Default fragment sizes are whole IP datagrams, octets (2.5.1: 576
+ * plaintext octets (how long a partial message is kept is
+ * IKE_FRAG_TIMEOUT_MS, daemon/timing.h). Default fragment sizes are whole IP datagrams, octets (2.5.1: 576
  * for IPv4, 1280 for IPv6); fragment_size below the minimum is refused.
  */
 #define IKE_FRAG_MAX 64
 #define IKE_FRAG_REASM_MAX 65535
-#define IKE_FRAG_TIMEOUT_MS 30000
 #define IKE_FRAG_SIZE_V4 576
 #define IKE_FRAG_SIZE_V6 1280
 #define IKE_FRAG_SIZE_MIN 128

@@ -54,10 +54,6 @@
 #define CHILD_NONCE_LEN 32
 /* INVALID_KE_PAYLOAD retries per exchange (RFC 7296 1.3). */
 #define CHILD_KE_RETRIES_MAX 2
-/* TEMPORARY_FAILURE: wait this long (plus up to as much again at random) before retrying (2.25). */
-#define CHILD_RETRY_MS 5000
-/* ... but sooner when the SA's hard lifetime is near: half the time left, at least this. */
-#define CHILD_RETRY_MIN_MS 200
 
 struct child_create {
 	struct task t;

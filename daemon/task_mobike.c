@@ -39,6 +39,7 @@
 #include "daemon/spi_table.h"
 #include "daemon/task_manager.h"
 #include "daemon/timers.h"
+#include "daemon/timing.h"
 #include "daemon/ts.h"
 #include "netlink/kaddr.h"
 

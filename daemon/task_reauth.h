@@ -31,10 +31,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "daemon/timing.h"
+
 struct ikesa;
 
-/* The longest a reauthentication's responder sends on the old Child SA. */
-#define REAUTH_OUT_WAIT_MS 10000
+/* REAUTH_OUT_WAIT_MS (daemon/timing.h): the longest a reauthentication's responder sends on
+ * the old Child SA. */
 
 /*
  * Starts reauthenticating sa (borrowed; established, ours to initiate:

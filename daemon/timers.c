@@ -15,8 +15,6 @@
 #include "daemon/task_reauth.h"
 #include "daemon/trap.h"
 
-#define REKEY_RETRY_MS 5000
-
 static void on_rekey(struct loop *loop, struct timer *t, void *ctx)
 {
 	(void)loop;

@@ -1,20 +1,22 @@
 /*
  * The timers of IKE and Child SAs, decided in one place (as WireGuard's
- * timers.c). Every rule:
+ * timers.c). Every rule; the constants, with units, are in daemon/timing.h
+ * (here in capitals):
  *
  *  - Retransmission (RFC 7296 2.1, 2.4): armed by the task manager when a
- *    request leaves, 4 s * 1.8^n, 5 retransmits, then the IKE SA is torn
- *    down (task_manager.c).
+ *    request leaves, retransmit_timeout * retransmit_base^n (4 s * 1.8^n),
+ *    retransmit_tries (5) retransmits, then the IKE SA is torn down
+ *    (task_manager.c; CONFIG_RETRANSMIT_*_DEFAULT).
  *  - Half-open expiry: a responder SA not established within
- *    half_open_timeout (30 s) is
+ *    half_open_timeout (CONFIG_HALF_OPEN_TIMEOUT_DEFAULT, 30 s) is
  *    dropped (engine.c, armed at the first IKE_SA_INIT).
  *  - IKE SA rekey (2.8): when an IKE SA is established (IKE_AUTH or a
  *    rekey), at ike_lifetime less rekey_margin and a random part of
  *    rand_margin; firing queues a rekey. After TEMPORARY_FAILURE (2.25) it
- *    is tried again 5-10 s later, and the SA is deleted if the peer keeps
- *    refusing for IKE_REKEY_GIVE_UP_MS. With reauth = yes, on the side that
- *    initiated the conn, firing starts a reauthentication instead
- *    (task_reauth.h), retried the same way when it fails.
+ *    is tried again 5-10 s later (REKEY_RETRY_MS), and the SA is deleted if
+ *    the peer keeps refusing for IKE_REKEY_GIVE_UP_MS. With reauth = yes,
+ *    on the side that initiated the conn, firing starts a reauthentication
+ *    instead (task_reauth.h), retried the same way when it fails.
  *  - Child SA idle timeout (idle_timeout): from installation, the kernel's
  *    byte counters of both states are read every quarter of idle_timeout
  *    (at least 1 s); when they have not moved for idle_timeout, the Child
@@ -22,19 +24,20 @@
  *    brings it back).
  *  - Child SA rekey: no timer of ours; the kernel's soft lifetime (set by
  *    child_kernel.c with the same margins) raises XFRM_MSG_EXPIRE. After
- *    TEMPORARY_FAILURE it is retried 5-10 s later, or within half the
- *    time left before the SA's hard lifetime when that is sooner (at least
- *    200 ms; task_child_create.c).
+ *    TEMPORARY_FAILURE it is retried 5-10 s later (CHILD_RETRY_MS), or
+ *    within half the time left before the SA's hard lifetime when that is
+ *    sooner (at least CHILD_RETRY_MIN_MS; task_child_create.c).
  *  - NAT keepalive (RFC 3948 2.3): on an established IKE SA behind a NAT
- *    (EXT_NAT_LOCAL), every keepalive seconds a 0xFF octet goes to the
- *    peer's NAT-T port unless an IKE message was sent or the Child SAs'
- *    outbound byte counters moved within that interval.
+ *    (EXT_NAT_LOCAL), every keepalive seconds (CONFIG_KEEPALIVE_DEFAULT) a
+ *    0xFF octet goes to the peer's NAT-T port unless an IKE message was
+ *    sent or the Child SAs' outbound byte counters moved within that
+ *    interval.
  *  - Dead peer detection (RFC 7296 2.4): on an established IKE SA with
- *    dpd > 0, when nothing was received for dpd seconds (no authenticated
- *    IKE message and the Child SAs' inbound byte counters standing still,
- *    read at each check) an empty INFORMATIONAL is queued unless an
- *    exchange is already under way; it retransmits as any request, and
- *    when the task manager gives up, dpd_action decides
+ *    dpd > 0, when nothing was received for dpd seconds (CONFIG_DPD_DEFAULT;
+ *    no authenticated IKE message and the Child SAs' inbound byte counters
+ *    standing still, read at each check) an empty INFORMATIONAL is queued
+ *    unless an exchange is already under way; it retransmits as any
+ *    request, and when the task manager gives up, dpd_action decides
  *    (timers_on_peer_dead: clear, restart, trap).
  *  - Replaced IKE SA (RFC 7296 2.8: the initiator of a rekey deletes the
  *    old IKE SA): when the peer rekeyed, the old one waits for the peer's
@@ -43,20 +46,22 @@
  *    (about 2 minutes more). An IKE SA that unique = replace lets the
  *    peer delete (its reauthentication, daemon/unique.h) waits
  *    REAUTH_OUT_WAIT_MS the same way.
+ *  - Not armed here, listed for completeness: on-demand traps keep further
+ *    ACQUIREs away for TRAP_PENDING_MS (trap.c); MOBIKE handles address
+ *    events MOBIKE_DEBOUNCE_MS after the first of a burst (task_mobike.c);
+ *    partial fragmented messages go after IKE_FRAG_TIMEOUT_MS (fragment.c);
+ *    the cookie secret rotates every DOS_SECRET_LIFETIME_MS and failure
+ *    lines are limited to one per DOS_LOG_INTERVAL_MS (dos.c).
  */
 #ifndef XIKED_TIMERS_H
 #define XIKED_TIMERS_H
 
 #include <stdint.h>
 
+#include "daemon/timing.h"
+
 struct ikesa;
 struct child_sa;
-
-/* The longest an IKE SA the peer's IKE rekey replaced waits for the peer's Delete. */
-#define IKE_REPLACED_WAIT_MS 30000
-
-/* Milliseconds a peer may keep answering TEMPORARY_FAILURE to our IKE rekey. */
-#define IKE_REKEY_GIVE_UP_MS (5 * 60 * 1000)
 
 /* sa became ESTABLISHED (IKE_AUTH or as a rekey's successor): arm its rekey. */
 void timers_on_ike_established(struct ikesa *sa);

@@ -15,14 +15,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/timing.h"
 #include "netlink/kernel_ops.h"
 
 struct engine;
 struct child_cfg;
 struct conn_cfg;
 
-/* How long an ACQUIRE-started negotiation keeps further ACQUIREs away, ms. */
-#define TRAP_PENDING_MS 30000
+/* TRAP_PENDING_MS (daemon/timing.h): how long an ACQUIRE-started negotiation keeps further
+ * ACQUIREs away. */
 
 /* Install the traps of every start = trap conn of the engine's configuration. */
 void trap_install_all(struct engine *e);

@@ -21,6 +21,7 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/message.h"
+#include "daemon/timing.h"
 #include "tests/unit/engine_world.h"
 
 #define FRAG_SIZE 150

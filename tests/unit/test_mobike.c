@@ -23,6 +23,7 @@
 #include "daemon/mobike.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
+#include "daemon/timing.h"
 #include "tests/unit/engine_world.h"
 
 static struct kaddr kaddr_of(const char *ip)
