@@ -38,6 +38,7 @@
 #include "daemon/endpoint.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
+#include "daemon/ke.h"
 #include "daemon/log.h"
 #include "daemon/names.h"
 #include "daemon/nonce.h"
@@ -201,34 +202,6 @@ static void exchange_nonces(struct child_create *cc, struct ikesa *sa, bool init
 	}
 }
 
-/* The first DH group of the ESP proposals (PFS), 0 = none configured. */
-static uint16_t pfs_group(const struct proposal_cfg_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		for (size_t j = 0; j < l->p[i].n; j++)
-			if (l->p[i].t[j].type == TRANS_DH && dh_supported(l->p[i].t[j].id))
-				return l->p[i].t[j].id;
-	return 0;
-}
-
-static bool offers_group(const struct proposal_cfg_list *l, uint16_t g)
-{
-	for (size_t i = 0; i < l->n; i++)
-		for (size_t j = 0; j < l->p[i].n; j++)
-			if (l->p[i].t[j].type == TRANS_DH && l->p[i].t[j].id == g)
-				return true;
-	return false;
-}
-
-static void add_ke(struct ike_builder *b, struct dh *dh)
-{
-	uint8_t pub[DH_PUBLIC_MAX];
-	size_t len = dh_public_len(dh_group(dh));
-	dh_public(dh, pub, len);
-	struct ike_ke ke = {.group = dh_group(dh), .data = {pub, len}};
-	payload_build_ke(b, &ke);
-}
-
 /*
  * Another Child SA of cfg in sa than `not`, installed and not redundant;
  * with successor_of, only one that the peer made to replace `not`.
@@ -297,7 +270,7 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 	if (c->mode == CONFIG_MODE_TRANSPORT)
 		payload_build_notify_simple(b, PROTO_NONE, N_USE_TRANSPORT_MODE, NULL, 0, NULL, 0);
 	if (ccsa && !cc->dh_group)
-		cc->dh_group = pfs_group(&cc->cfg->esp);
+		cc->dh_group = ke_first_group(&cc->cfg->esp); /* PFS */
 	proposal_build_offer(b, &cc->cfg->esp, PROTO_ESP, (const uint8_t *)&spi, 4, ccsa,
 			     cc->dh_group);
 	if (ccsa) {
@@ -308,7 +281,7 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 			cc->dh = dh_new(cc->dh_group, sa->e->env.rng);
 			if (!cc->dh)
 				return TASK_FAILED;
-			add_ke(b, cc->dh);
+			ke_build(b, cc->dh);
 		}
 	}
 	if (old) {
@@ -458,10 +431,10 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	}
 	const struct ike_notify *n;
 	if ((n = message_find_notify(m, N_INVALID_KE_PAYLOAD))) {
-		uint16_t g = n->data.len == 2 ? (uint16_t)(n->data.ptr[0] << 8 | n->data.ptr[1]) : 0;
+		uint16_t g = ke_invalid_group(n);
 		drop_child(sa, cc);
 		if (++cc->ke_retries > CHILD_KE_RETRIES_MAX || g == cc->dh_group ||
-		    !offers_group(&cc->cfg->esp, g) || !dh_supported(g)) {
+		    !ke_group_offered(&cc->cfg->esp, g) || !dh_supported(g)) {
 			log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: peer wants PFS group %s, "
 				"which we did not offer", ikesa_tag(sa), cc->cfg->name,
 				names_dh(g, &nb));
@@ -918,8 +891,7 @@ static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_bui
 {
 	struct child_create *cc = (struct child_create *)t;
 	if (cc->invalid_ke) {
-		uint8_t g[2] = {(uint8_t)(cc->invalid_ke >> 8), (uint8_t)cc->invalid_ke};
-		payload_build_notify_simple(b, PROTO_NONE, N_INVALID_KE_PAYLOAD, NULL, 0, g, 2);
+		ke_build_invalid(b, cc->invalid_ke);
 		return TASK_FAILED;
 	}
 	if (cc->error) {
@@ -942,7 +914,7 @@ static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_bui
 	if (cc->peer_nonce)
 		payload_build_nonce(b, &(struct ike_nonce){{cc->nonce, sizeof(cc->nonce)}});
 	if (cc->dh)
-		add_ke(b, cc->dh);
+		ke_build(b, cc->dh);
 	add_ts(b, PL_TSI, c->remote_ts, c->n_remote_ts);
 	add_ts(b, PL_TSR, c->local_ts, c->n_local_ts);
 	return TASK_DONE;

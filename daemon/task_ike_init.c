@@ -17,6 +17,7 @@
 #include "daemon/engine.h"
 #include "daemon/fragment.h"
 #include "daemon/ikesa.h"
+#include "daemon/ke.h"
 #include "daemon/log.h"
 #include "daemon/names.h"
 #include "daemon/natt.h"
@@ -81,33 +82,6 @@ static int make_dh(struct ikesa *sa, uint16_t group)
 	return sa->dh ? 0 : -ENOTSUP;
 }
 
-static void add_ke(struct ikesa *sa, struct ike_builder *b)
-{
-	uint8_t pub[DH_PUBLIC_MAX];
-	size_t len = dh_public_len(dh_group(sa->dh));
-	dh_public(sa->dh, pub, len);
-	struct ike_ke ke = {.group = dh_group(sa->dh), .data = {pub, len}};
-	payload_build_ke(b, &ke);
-}
-
-static uint16_t first_dh(const struct proposal_cfg_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		for (size_t j = 0; j < l->p[i].n; j++)
-			if (l->p[i].t[j].type == TRANS_DH && dh_supported(l->p[i].t[j].id))
-				return l->p[i].t[j].id;
-	return 0;
-}
-
-static bool offered_dh(const struct proposal_cfg_list *l, uint16_t g)
-{
-	for (size_t i = 0; i < l->n; i++)
-		for (size_t j = 0; j < l->p[i].n; j++)
-			if (l->p[i].t[j].type == TRANS_DH && l->p[i].t[j].id == g)
-				return true;
-	return false;
-}
-
 /* Copy the message as it travelled: RFC 7296 2.15 signs it. */
 static int keep_copy(const struct ike_msg *m, uint8_t **dst, size_t *len)
 {
@@ -150,7 +124,7 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 {
 	struct ike_init *it = (struct ike_init *)t;
 	if (!it->group)
-		it->group = first_dh(&sa->conn->ike);
+		it->group = ke_first_group(&sa->conn->ike);
 	if (!it->group || make_dh(sa, it->group) != 0 ||
 	    (!sa->ni && make_nonce(sa, &sa->ni, &sa->ni_len) != 0))
 		return TASK_DESTROY;
@@ -160,7 +134,7 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 		payload_build_notify_simple(b, PROTO_NONE, N_COOKIE, NULL, 0, sa->cookie,
 					    sa->cookie_len);
 	proposal_build_offer(b, &sa->conn->ike, PROTO_IKE, NULL, 0, true, it->group);
-	add_ke(sa, b);
+	ke_build(b, sa->dh);
 	payload_build_nonce(b, &(struct ike_nonce){{sa->ni, sa->ni_len}});
 	natt_build_natd(sa, b, sa->spi_i, 0); /* spi_r: 0 in the request's header */
 	add_sig_hash(b);
@@ -187,8 +161,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		return TASK_NEED_MORE;
 	}
 	if ((n = message_find_notify(m, N_INVALID_KE_PAYLOAD))) {
-		uint16_t g = n->data.len == 2 ? (uint16_t)(n->data.ptr[0] << 8 | n->data.ptr[1]) : 0;
-		if (++it->retries > INIT_RETRIES_MAX || !offered_dh(&sa->conn->ike, g) ||
+		uint16_t g = ke_invalid_group(n);
+		if (++it->retries > INIT_RETRIES_MAX || !ke_group_offered(&sa->conn->ike, g) ||
 		    !dh_supported(g) || g == it->group) {
 			log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: peer wants DH group %s, which we did not "
 				"offer", ikesa_tag(sa), names_dh(g, &nb));
@@ -322,14 +296,13 @@ static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_bui
 		return TASK_DESTROY;
 	}
 	if (it->invalid_ke) {
-		uint8_t g[2] = {(uint8_t)(it->invalid_ke >> 8), (uint8_t)it->invalid_ke};
-		payload_build_notify_simple(b, PROTO_NONE, N_INVALID_KE_PAYLOAD, NULL, 0, g, 2);
+		ke_build_invalid(b, it->invalid_ke);
 		return TASK_DESTROY;
 	}
 	if (!sa->dh)
 		return TASK_DESTROY;
 	proposal_build_answer(b, &it->sel);
-	add_ke(sa, b);
+	ke_build(b, sa->dh);
 	dh_free(sa->dh);
 	sa->dh = NULL;
 	payload_build_nonce(b, &(struct ike_nonce){{sa->nr, sa->nr_len}});

@@ -29,6 +29,7 @@
 #include "daemon/dos.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
+#include "daemon/ke.h"
 #include "daemon/log.h"
 #include "daemon/mobike.h"
 #include "daemon/names.h"
@@ -211,10 +212,7 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 	spi_to_bytes(n->spi_i, spi);
 	proposal_build_offer(b, &sa->conn->ike, PROTO_IKE, spi, 8, true, r->group);
 	payload_build_nonce(b, &(struct ike_nonce){{n->ni, n->ni_len}});
-	uint8_t pub[DH_PUBLIC_MAX];
-	size_t len = dh_public_len(r->group);
-	dh_public(n->dh, pub, len);
-	payload_build_ke(b, &(struct ike_ke){.group = r->group, .data = {pub, len}});
+	ke_build(b, n->dh);
 	return TASK_DONE;
 }
 
@@ -236,7 +234,7 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	if (!n)
 		return TASK_FAILED;
 	if ((no = message_find_notify(m, N_INVALID_KE_PAYLOAD))) {
-		uint16_t g = no->data.len == 2 ? (uint16_t)(no->data.ptr[0] << 8 | no->data.ptr[1]) : 0;
+		uint16_t g = ke_invalid_group(no);
 		if (++r->ke_retries <= KE_RETRIES_MAX && g != r->group && dh_supported(g)) {
 			log_msg(LOG_IKE, LOG_LVL_INFO, "%s: IKE rekey: peer prefers %s: retrying",
 				ikesa_tag(sa), names_dh(g, &nb));
@@ -386,8 +384,7 @@ static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_bui
 {
 	struct ike_rekey *r = (struct ike_rekey *)t;
 	if (r->invalid_ke) {
-		uint8_t g[2] = {(uint8_t)(r->invalid_ke >> 8), (uint8_t)r->invalid_ke};
-		payload_build_notify_simple(b, PROTO_NONE, N_INVALID_KE_PAYLOAD, NULL, 0, g, 2);
+		ke_build_invalid(b, r->invalid_ke);
 		return TASK_FAILED;
 	}
 	if (r->error) {
@@ -400,10 +397,7 @@ static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_bui
 	spi_to_bytes(n->spi_r, r->sel.spi);
 	proposal_build_answer(b, &r->sel);
 	payload_build_nonce(b, &(struct ike_nonce){{n->nr, n->nr_len}});
-	uint8_t pub[DH_PUBLIC_MAX];
-	size_t len = dh_public_len(r->sel.dh);
-	dh_public(n->dh, pub, len);
-	payload_build_ke(b, &(struct ike_ke){.group = r->sel.dh, .data = {pub, len}});
+	ke_build(b, n->dh);
 	dh_free(n->dh);
 	n->dh = NULL;
 	established(n);
