@@ -61,13 +61,18 @@ struct task *task_child_reauth_new(const struct child_sa *old, bool in_ike_auth)
 struct task *task_child_rekey_new(uint32_t spi_in);
 /* Rekey the IKE SA (RFC 7296 1.3.2, 2.18): children move to the new one. */
 struct task *task_ike_rekey_new(void);
-/* Delete a Child SA (by its inbound SPI, network order) or, with spi 0, the IKE SA. */
+/* Delete a Child SA (by its inbound SPI, network order) or, with 0, the IKE SA (task_delete.c). */
 struct task *task_delete_new(uint32_t child_spi_in);
-/* Responder side of INFORMATIONAL (Delete, liveness, error notifies). */
+/* A Delete payload (RFC 7296 3.11): SPIs (network order) of proto, none for PROTO_IKE. */
+void task_build_delete(struct ike_builder *b, uint8_t proto, const uint32_t *spis, size_t n);
+/* INFORMATIONAL's responder: the peer's Deletes, liveness, errors (task_informational.c). */
 struct task *task_informational_r_new(void);
 /* Liveness check (RFC 7296 2.4): an empty INFORMATIONAL request (task_dpd.c). */
 struct task *task_dpd_new(void);
-/* IKE_AUTH: N(INITIAL_CONTACT) out, and on receipt the peer's stale IKE SAs dropped (2.4). */
+/*
+ * IKE_AUTH: N(INITIAL_CONTACT) out, and on receipt the peer's stale IKE SAs
+ * dropped (RFC 7296 2.4; task_initial_contact.c).
+ */
 struct task *task_initial_contact_new(void);
 /* RFC 4555 (task_mobike.c): N(MOBIKE_SUPPORTED) in IKE_AUTH; the peer's MOBIKE INFORMATIONAL. */
 struct task *task_mobike_auth_new(void);

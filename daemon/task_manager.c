@@ -459,7 +459,7 @@ static struct task *responder_tasks(const struct ike_msg *m)
 		return task_ike_init_new();
 	case IKE_AUTH:
 		t = task_ike_auth_new();
-		/* INITIAL_CONTACT after authentication, before the Child SA (task_contact.c). */
+		/* INITIAL_CONTACT after authentication, before the Child SA (task_initial_contact.c). */
 		if (t && !(t->next = task_initial_contact_new())) {
 			free_tasks(t);
 			return NULL;

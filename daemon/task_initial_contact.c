@@ -22,7 +22,7 @@
 #include "daemon/task.h"
 #include "daemon/unique.h"
 
-struct contact {
+struct initial_contact {
 	struct task t;
 	bool seen; /* responder: the request carried INITIAL_CONTACT */
 };
@@ -67,7 +67,7 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 
 static enum task_status process_r(struct task *t, struct ikesa *sa, const struct ike_msg *m)
 {
-	struct contact *c = (struct contact *)t;
+	struct initial_contact *c = (struct initial_contact *)t;
 	c->seen = message_find_notify(m, N_INITIAL_CONTACT) != NULL;
 	if (c->seen)
 		unique_initial_contact(sa); /* all of them, before our Child SA takes its policies */
@@ -82,29 +82,29 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_builder *b)
 {
 	(void)b;
-	unique_replace(sa, ((struct contact *)t)->seen);
+	unique_replace(sa, ((struct initial_contact *)t)->seen);
 	return TASK_DONE;
 }
 
-static void contact_free(struct task *t)
+static void initial_contact_free(struct task *t)
 {
 	free(t);
 }
 
-static const struct task_ops contact_ops = {
+static const struct task_ops initial_contact_ops = {
 	.name = "initial_contact",
 	.exchange = IKE_AUTH,
 	.build_i = build_i,
 	.process_r = process_r,
 	.build_r = build_r,
-	.free = contact_free,
+	.free = initial_contact_free,
 };
 
 struct task *task_initial_contact_new(void)
 {
-	struct contact *c = calloc(1, sizeof(*c));
+	struct initial_contact *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->t.ops = &contact_ops;
+	c->t.ops = &initial_contact_ops;
 	return &c->t;
 }
