@@ -108,6 +108,15 @@ static const struct row rows[] = {
 	  { { PL_NONCE, 1, 1 }, N_ANY, V_ANY } },
 };
 
+bool acceptance_has_row(uint8_t exchange, bool response, const char *name)
+{
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (rows[i].exchange == exchange && rows[i].response == response &&
+		    strcmp(rows[i].name, name) == 0)
+			return true;
+	return false;
+}
+
 bool acceptance_exchange_encrypted(uint8_t exchange)
 {
 	return exchange != IKE_SA_INIT && exchange != IKE_SESSION_RESUME;

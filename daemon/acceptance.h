@@ -72,6 +72,9 @@ enum acceptance_status acceptance_check(const struct ike_msg *m, struct acceptan
 enum acceptance_status acceptance_check_outer(const struct ike_msg *m,
 					      struct acceptance_result *res);
 
+/* Whether the table has a row of that name for (exchange, request/response). */
+bool acceptance_has_row(uint8_t exchange, bool response, const char *name);
+
 /* Whether an exchange's payloads travel inside SK (false for IKE_SA_INIT). */
 bool acceptance_exchange_encrypted(uint8_t exchange);
 

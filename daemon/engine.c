@@ -17,6 +17,7 @@
 #include "daemon/child_route.h"
 #include "daemon/dos.h"
 #include "daemon/endpoint.h"
+#include "daemon/exchange.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/message.h"
@@ -639,16 +640,25 @@ int engine_up(struct engine *e, const char *name, char *err, size_t errlen)
 	char ra[64];
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: initiating to %s", ikesa_tag(sa),
 		endpoint_str(&sa->remote, ra, sizeof(ra)));
+	/* The exchanges of the table (exchange.c): IKE_SA_INIT, IKE_AUTH, one Child SA each. */
 	uint64_t key = sa->local_spi_key;
-	tm_queue(sa, task_ike_init_new());
+	if (exchange_queue(sa, EXCH_IKE_SA_INIT, &(struct exchange_args){0}) != 0) {
+		engine_destroy_sa(e, sa);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	if (!engine_find(e, key))
 		return 0; /* failed at once; logged */
-	tm_queue(sa, task_ike_auth_new());
-	tm_queue(sa, task_initial_contact_new());
-	tm_queue(sa, task_mobike_auth_new());
-	for (size_t i = 0; i < conn->n_children; i++)
-		tm_queue(sa, i == 0 ? task_child_create_new(&conn->children[i])
-				    : task_child_create_ccsa_new(&conn->children[i]));
+	int rc = exchange_queue(sa, EXCH_IKE_AUTH, &(struct exchange_args){
+		.child = conn->n_children ? &conn->children[0] : NULL});
+	for (size_t i = 1; i < conn->n_children && rc == 0; i++)
+		rc = exchange_queue(sa, EXCH_CHILD_SA,
+				    &(struct exchange_args){.child = &conn->children[i]});
+	if (rc != 0) {
+		engine_destroy_sa(e, sa);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	return 0;
 }
 

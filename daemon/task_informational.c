@@ -2,7 +2,7 @@
  * The responder of INFORMATIONAL (RFC 7296 1.4): the peer's Deletes of
  * Child SAs and of the IKE SA, its error notifies, and liveness checks
  * (an empty request, 2.4). RFC 4555's address updates in the same
- * exchange run in task_mobike.c, after this task.
+ * exchange run in task_mobike.c, after this task (daemon/exchange.c).
  *
  *   HDR, SK { D(ESP, SPIs) }   -->   <--  HDR, SK { D(ESP, our SPIs) }
  *   HDR, SK { D(IKE) }         -->   <--  HDR, SK { }

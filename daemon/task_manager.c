@@ -10,6 +10,7 @@
 #include "crypto/sk.h"
 #include "daemon/acceptance.h"
 #include "daemon/engine.h"
+#include "daemon/exchange.h"
 #include "daemon/fragment.h"
 #include "daemon/ikesa.h"
 #include "daemon/endpoint.h"
@@ -306,14 +307,20 @@ void tm_initiate(struct ikesa *sa)
 	timer_arm_in(e->env.loop, &tm->retransmit_timer, retransmit_delay(e, 0));
 }
 
-void tm_queue(struct ikesa *sa, struct task *t)
+int tm_queue(struct ikesa *sa, struct task *t)
 {
+	if (!t) {
+		/* A constructor's allocation failed: the caller's operation does not happen. */
+		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: out of memory: a task could not be queued",
+			ikesa_tag(sa));
+		return -ENOMEM;
+	}
 	struct task **pp = &sa->tm.queue;
 	while (*pp)
 		pp = &(*pp)->next;
-	t->next = NULL;
 	*pp = t;
 	tm_initiate(sa);
+	return 0;
 }
 
 static void on_retransmit(struct loop *loop, struct timer *t, void *ctx)
@@ -450,52 +457,6 @@ static void process_response(struct ikesa *sa, struct ike_msg *m)
 	tm_initiate(sa);
 }
 
-/* Responder tasks for an exchange type; NULL if we do not take such requests. */
-static struct task *responder_tasks(const struct ike_msg *m)
-{
-	struct task *t = NULL;
-	switch (m->hdr.exchange) {
-	case IKE_SA_INIT:
-		return task_ike_init_new();
-	case IKE_AUTH:
-		t = task_ike_auth_new();
-		/* INITIAL_CONTACT after authentication, before the Child SA (task_initial_contact.c). */
-		if (t && !(t->next = task_initial_contact_new())) {
-			free_tasks(t);
-			return NULL;
-		}
-		/* MOBIKE_SUPPORTED (RFC 4555 3.1) once authenticated. */
-		if (t && !(t->next->next = task_mobike_auth_new())) {
-			free_tasks(t);
-			return NULL;
-		}
-		if (t && message_find(m, PL_SA, NULL)) {
-			t->next->next->next = task_child_create_new(NULL);
-			if (!t->next->next->next) {
-				free_tasks(t);
-				return NULL;
-			}
-		}
-		return t;
-	case CREATE_CHILD_SA: {
-		/* An SA payload for protocol IKE: the IKE SA is being rekeyed (RFC 7296 1.3.2). */
-		const struct ike_payload *sap = message_find(m, PL_SA, NULL);
-		if (sap && sap->u.sa.n_proposals && sap->u.sa.proposals[0].protocol == PROTO_IKE)
-			return task_ike_rekey_new();
-		return task_child_create_new(NULL);
-	}
-	case INFORMATIONAL:
-		t = task_informational_r_new();
-		if (t && mobike_informational(m) && !(t->next = task_mobike_r_new())) {
-			free_tasks(t);
-			return NULL;
-		}
-		return t;
-	default:
-		return NULL;
-	}
-}
-
 static void cache_and_send(struct ikesa *sa, uint32_t msg_id, size_t len)
 {
 	struct tm_state *tm = &sa->tm;
@@ -539,10 +500,13 @@ static void process_request(struct ikesa *sa, struct ike_msg *m)
 			engine_destroy_sa(e, sa);
 		return;
 	}
-	struct task *tasks = responder_tasks(m);
+	/* The tasks of the request's row in the table of exchanges (exchange.c). */
+	const struct exchange_row *row = exchange_row_for(m);
+	struct task *tasks = row ? exchange_tasks(row, &(struct exchange_args){.request = m}) : NULL;
 	if (!tasks) {
-		log_msg(LOG_ENC, LOG_LVL_WARN, "%s: %s requests are not supported", ikesa_tag(sa),
-			names_exchange(m->hdr.exchange, &(struct names_buf){0}));
+		log_msg(LOG_ENC, LOG_LVL_WARN, "%s: %s requests are not supported%s", ikesa_tag(sa),
+			names_exchange(m->hdr.exchange, &(struct names_buf){0}),
+			row ? " (out of memory)" : "");
 		respond_error(sa, m, N_INVALID_SYNTAX, NULL, 0);
 		return;
 	}

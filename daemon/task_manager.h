@@ -17,8 +17,13 @@ struct engine;
 struct ikesa;
 struct task;
 
-/* Appends t (ownership taken) to sa's queue and initiates if idle. */
-void tm_queue(struct ikesa *sa, struct task *t);
+/*
+ * Appends t and the tasks linked after it (ownership taken) to sa's queue
+ * and initiates if idle, which may destroy sa when the exchange cannot be
+ * started. t NULL (a constructor out of memory) queues nothing, logs and
+ * gives -ENOMEM.
+ */
+int tm_queue(struct ikesa *sa, struct task *t);
 /* Starts the next queued exchange if none is in flight. */
 void tm_initiate(struct ikesa *sa);
 /*

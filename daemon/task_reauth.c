@@ -16,6 +16,7 @@
 
 #include "daemon/endpoint.h"
 #include "daemon/engine.h"
+#include "daemon/exchange.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/task.h"
@@ -137,29 +138,32 @@ int reauth_start(struct ikesa *old)
 	old->reauth_by = n->local_spi_key;
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: reauthenticating: new IKE SA %016" PRIx64 "_i "
 		"(make-before-break, RFC 7296 2.8.3)", ikesa_tag(old), n->spi_i);
+	/*
+	 * The setup exchanges of the table (exchange.c), as a reauthentication:
+	 * no INITIAL_CONTACT, the peer must keep the old IKE SA until we delete
+	 * it (2.4); the first Child SA again in IKE_AUTH, the others each in a
+	 * CREATE_CHILD_SA.
+	 */
 	uint64_t key = n->local_spi_key;
-	tm_queue(n, task_ike_init_new());
-	if (!engine_find(e, key))
-		return -EIO; /* failed at once (logged); reauth_on_destroy planned a retry */
-	tm_queue(n, task_ike_auth_new());
-	/* No INITIAL_CONTACT: the peer must keep the old IKE SA until we delete it (2.4). */
-	tm_queue(n, task_mobike_auth_new());
-	size_t queued = 0;
-	for (const struct child_sa *c = old->children; c; c = c->next) {
-		if (c->state != CHILD_INSTALLED || c->rekeyed || c->redundant || reqid_seen(old, c))
-			continue;
-		struct task *t = task_child_reauth_new(c, queued == 0);
-		if (t) {
-			tm_queue(n, t);
-			queued++;
-		}
-	}
-	struct task *d = queued ? reauth_done_new() : NULL;
-	if (!d) {
+	if (exchange_queue(n, EXCH_IKE_SA_INIT, &(struct exchange_args){.reauth = true}) != 0) {
 		engine_destroy_sa(e, n);
 		return -ENOMEM;
 	}
-	tm_queue(n, d);
+	if (!engine_find(e, key))
+		return -EIO; /* failed at once (logged); reauth_on_destroy planned a retry */
+	size_t queued = 0;
+	int rc = 0;
+	for (const struct child_sa *c = old->children; c && rc == 0; c = c->next) {
+		if (c->state != CHILD_INSTALLED || c->rekeyed || c->redundant || reqid_seen(old, c))
+			continue;
+		rc = exchange_queue(n, queued == 0 ? EXCH_IKE_AUTH : EXCH_CHILD_SA,
+				    &(struct exchange_args){.remake = c, .reauth = true});
+		queued++;
+	}
+	if (rc != 0 || !queued || tm_queue(n, reauth_done_new()) != 0) {
+		engine_destroy_sa(e, n);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
