@@ -14,6 +14,7 @@
 #include "crypto/fnv.h"
 #include "daemon/auth.h"
 #include "daemon/child_kernel.h"
+#include "daemon/child_rekey.h"
 #include "daemon/child_route.h"
 #include "daemon/dos.h"
 #include "daemon/endpoint.h"
@@ -703,7 +704,7 @@ int engine_rekey(struct engine *e, const char *name, bool ike, char *err, size_t
 			continue;
 		}
 		for (struct child_sa *c = sa->children; c; c = c->next)
-			if (c->state == CHILD_INSTALLED && !c->rekeying && !c->rekeyed && !c->redundant)
+			if (child_may_rekey(sa, c))
 				tm_queue(sa, task_child_rekey_new(c->spi_in));
 	}
 	free(l.v);
@@ -808,8 +809,7 @@ void engine_on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr
 		return;
 	if (!hard) {
 		/* RFC 7296 2.8: the soft limit (lifetime less the jittered margin) starts a rekey. */
-		if (c->rekeying || c->rekeyed || c->redundant || c->state != CHILD_INSTALLED ||
-		    sa->state != IKESA_ESTABLISHED)
+		if (!child_may_rekey(sa, c))
 			return;
 		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s (%08x) reached its soft lifetime: "
 			"rekeying", ikesa_tag(sa), c->cfg->name, ntohl(c->spi_in));
@@ -836,7 +836,7 @@ void engine_on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr
 	log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s (%08x) reached its hard lifetime: deleting",
 		ikesa_tag(sa), c->cfg->name, ntohl(c->spi_in));
 	uint32_t spi_in = c->spi_in;
-	bool tell = sa->state == IKESA_ESTABLISHED && !c->rekeyed;
+	bool tell = sa->state == IKESA_ESTABLISHED && c->rekey != CHILD_REKEY_REPLACED;
 	c->down_why = "expired: hard lifetime";
 	ikesa_remove_child(sa, c);
 	if (tell) {
@@ -926,7 +926,7 @@ static void status_child(struct engine *e, struct ikesa *sa, struct child_sa *c,
 	if (c->mark)
 		json_kv_uint(w, "mark", c->mark);
 	uint64_t now = engine_now(e);
-	if (c->soft_ms && !c->rekeyed)
+	if (c->soft_ms && c->rekey != CHILD_REKEY_REPLACED)
 		json_kv_uint(w, "rekey_in_s", c->soft_ms > now ? (c->soft_ms - now) / 1000 : 0);
 	status_ts(w, "local_ts", c->local_ts, c->n_local_ts);
 	status_ts(w, "remote_ts", c->remote_ts, c->n_remote_ts);

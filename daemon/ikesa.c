@@ -152,7 +152,7 @@ void ikesa_remove_child(struct ikesa *sa, struct child_sa *c)
 	 * marks it rekeyed, the responder knows it by its successor, which
 	 * lives beside it), nor a collision's loser.
 	 */
-	bool replaced = c->rekeyed || c->redundant;
+	bool replaced = c->rekey == CHILD_REKEY_REPLACED || c->rekey == CHILD_REKEY_REDUNDANT;
 	for (struct child_sa *s = sa->children; !replaced && c->spi_in && s; s = s->next)
 		replaced = s != c && s->replaces == c->spi_in && s->state == CHILD_INSTALLED;
 	if (c->installed_ms && (c->state == CHILD_INSTALLED || c->state == CHILD_DELETING) &&
@@ -186,7 +186,7 @@ void ikesa_remove_child(struct ikesa *sa, struct child_sa *c)
 	 */
 	if (sa->state != IKESA_DESTROYING && c->spi_in)
 		for (struct child_sa *s = sa->children; s; s = s->next)
-			if (s->replaces == c->spi_in && s->pending_out && !s->redundant &&
+			if (s->replaces == c->spi_in && s->pending_out && s->rekey != CHILD_REKEY_REDUNDANT &&
 			    child_kernel_install_out(sa, s) == 0)
 				log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: sending on %08x now",
 					ikesa_tag(sa), s->cfg->name, ntohl(s->spi_out));
@@ -195,7 +195,8 @@ void ikesa_remove_child(struct ikesa *sa, struct child_sa *c)
 	 * (task_reauth.h); a rekey's successor of c waits in its place.
 	 */
 	for (struct child_sa *s = sa->children; c->heir && s; s = s->next)
-		if (s->replaces == c->spi_in && !s->redundant && s->state == CHILD_INSTALLED &&
+		if (s->replaces == c->spi_in && s->rekey != CHILD_REKEY_REDUNDANT &&
+		    s->state == CHILD_INSTALLED &&
 		    !s->heir) {
 			s->heir = c->heir;
 			c->heir = 0;

@@ -47,6 +47,19 @@ enum child_state {
 	CHILD_STATE_COUNT,
 };
 
+/*
+ * A Child SA's part in rekeying (RFC 7296 1.3.3, 2.8, 2.8.1), changed only
+ * through child_set_rekey (child_rekey.h, which logs it); whether it may
+ * be rekeyed is child_may_rekey.
+ */
+enum child_rekey {
+	CHILD_REKEY_NONE,      /* not being rekeyed: rekeyable once installed */
+	CHILD_REKEY_ACTIVE,    /* our CREATE_CHILD_SA rekeying it is in flight */
+	CHILD_REKEY_REPLACED,  /* our rekey replaced it: no more rekeys, deleted soon */
+	CHILD_REKEY_REDUNDANT, /* a successor that lost a collision (2.8.1): never sends */
+	CHILD_REKEY_COUNT,
+};
+
 /* Negotiated extensions (bit set). */
 enum ikesa_ext {
 	EXT_NATT = 1u << 0,            /* NAT_DETECTION_* exchanged */
@@ -96,9 +109,7 @@ struct child_sa {
 	 * initiator deletes it), so it never sends on an SA the initiator has
 	 * not installed yet: pending_out holds those keys until then.
 	 */
-	bool rekeying;            /* our CREATE_CHILD_SA rekeying this SA is in flight */
-	bool rekeyed;             /* replaced: no more rekeys, deleted soon */
-	bool redundant;           /* lost a rekey collision (2.8.1): never sends */
+	enum child_rekey rekey;   /* task_child_rekey.c's sub-state */
 	uint32_t replaces;        /* spi_in of the SA this one replaces, 0 = none */
 	struct secret *pending_out; /* responder: outbound keys not yet installed */
 	/* Collision bookkeeping: the lowest nonce of the exchange that made this SA. */

@@ -1,29 +1,16 @@
 /*
- * Child SA creation and rekeying (RFC 7296 1.2 inside IKE_AUTH, 1.3.1
- * CREATE_CHILD_SA, 1.3.3 rekeying):
+ * Child SA creation (RFC 7296 1.2 inside IKE_AUTH, 1.3.1 CREATE_CHILD_SA):
  *
  *   IKE_AUTH:         SAi2, TSi, TSr [, N(USE_TRANSPORT_MODE)]  -->
- *   CREATE_CHILD_SA:  [N(REKEY_SA),] SA, Ni, [KEi,] TSi, TSr   -->
+ *   CREATE_CHILD_SA:  SA, Ni, [KEi,] TSi, TSr   -->
  *                          <--  SA, [Nr, KEr,] TSi, TSr
  *
  * Traffic selectors are narrowed by the responder (2.9); the KEYMAT comes
  * from SK_d, the optional PFS secret and the nonces (2.17). The responder
  * installs before it answers, so its inbound SA is ready when the
- * initiator starts sending.
- *
- * Rekeying is make-before-break (design.md rule 12): the successor keeps the
- * reqid, so the policies never change. The initiator installs both new
- * states and then deletes the old SA; the responder installs the new
- * inbound state at once and the new outbound state when the old SA goes
- * (child_kernel.h), so neither side ever sends on an SA the other lacks.
- *
- * Collisions (2.8.1, 2.25.1): a rekey request for an SA we are closing
- * gets TEMPORARY_FAILURE, for an unknown SA CHILD_SA_NOT_FOUND. When both
- * sides rekey the same SA at once, both answer normally; when our exchange
- * completes, the successor made by the exchange with the lowest of the
- * four nonces is redundant and is deleted by the side that created it
- * (octet-wise comparison, a shorter prefix being lower), and the creator
- * of the surviving successor deletes the old SA.
+ * initiator starts sending. The same task rekeys a Child SA (1.3.3):
+ * the rekey's own steps, its sub-state and the collision rules of 2.8.1
+ * are in task_child_rekey.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +22,7 @@
 #include "crypto/dh.h"
 #include "crypto/keymat.h"
 #include "daemon/child_kernel.h"
+#include "daemon/child_rekey.h"
 #include "daemon/endpoint.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
@@ -45,6 +33,7 @@
 #include "daemon/proposal.h"
 #include "daemon/sa_event.h"
 #include "daemon/task.h"
+#include "daemon/task_child.h"
 #include "daemon/task_manager.h"
 #include "daemon/task_reauth.h"
 #include "daemon/unique.h"
@@ -52,35 +41,8 @@
 #include "daemon/trap.h"
 #include "daemon/ts.h"
 
-#define CHILD_NONCE_LEN 32
 /* INVALID_KE_PAYLOAD retries per exchange (RFC 7296 1.3). */
 #define CHILD_KE_RETRIES_MAX 2
-
-struct child_create {
-	struct task t;
-	const struct child_cfg *cfg;
-	uint32_t rekey_spi;      /* initiator: spi_in of the SA we rekey, 0 = a new Child SA */
-	uint32_t reqid;          /* initiator: reqid to take (reauthentication), 0 = new or trap's */
-	bool fixed_ts;           /* initiator: sent_ts* and mode given (reauthentication) */
-	enum config_mode mode;
-	struct child_sa *child;  /* being negotiated; linked into the SA once created */
-	uint32_t child_spi;      /* initiator: child's spi_in, to find it again (process_i) */
-	uint16_t error;          /* responder: notify instead of SA/TS */
-	uint32_t error_spi;      /* responder: SPI for CHILD_SA_NOT_FOUND (network order) */
-	uint16_t invalid_ke;     /* responder: group for INVALID_KE_PAYLOAD */
-	bool told;               /* responder: the child-failed event is out already */
-	uint16_t dh_group;       /* our KE group (PFS), 0 = none */
-	unsigned ke_retries;
-	struct dh *dh;
-	struct secret *shared;   /* PFS result */
-	struct ike_ts sent_tsi[CHILD_TS_MAX], sent_tsr[CHILD_TS_MAX];
-	size_t n_sent_tsi, n_sent_tsr;
-	uint8_t nonce[CHILD_NONCE_LEN]; /* CREATE_CHILD_SA: our nonce */
-	const uint8_t *peer_nonce;
-	size_t peer_nonce_len;
-	struct proposal_sel sel;
-};
-
 /* Config selectors -> wire selectors, %dynamic becoming the SA's address. */
 static size_t cfg_ts(const struct ts_cfg_list *l, const struct sockaddr_storage *addr,
 		     struct ike_ts *out)
@@ -202,23 +164,7 @@ static void exchange_nonces(struct child_create *cc, struct ikesa *sa, bool init
 	}
 }
 
-/*
- * Another Child SA of cfg in sa than `not`, installed and not redundant;
- * with successor_of, only one that the peer made to replace `not`.
- */
-static bool child_of_cfg(struct ikesa *sa, const struct child_cfg *cfg,
-			 const struct child_sa *not, bool successor_of)
-{
-	for (const struct child_sa *c = sa->children; c; c = c->next)
-		if (c != not && c->cfg == cfg && c->state == CHILD_INSTALLED && !c->redundant &&
-		    (!successor_of || (not && c->peer_created && c->replaces == not->spi_in)))
-			return true;
-	return false;
-}
-
 /* ---- initiator ---- */
-
-static void child_retry_rekey(struct loop *loop, struct timer *t, void *ctx);
 
 static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_builder *b)
 {
@@ -226,22 +172,8 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 	struct child_sa *old = NULL;
 	bool ccsa = t->ops->exchange == CREATE_CHILD_SA;
 	if (cc->rekey_spi) {
-		old = ikesa_find_child(sa, cc->rekey_spi, true);
-		if (!old || old->rekeyed || old->state != CHILD_INSTALLED) {
-			log_msg(LOG_CHD, LOG_LVL_DEBUG, "%s: rekey of %08x no longer needed",
-				ikesa_tag(sa), ntohl(cc->rekey_spi));
+		if (!(old = child_rekey_old(cc, sa)))
 			return TASK_FAILED;
-		}
-		/*
-		 * The peer rekeyed it already and will delete it (RFC 7296 2.8):
-		 * our request would only meet TEMPORARY_FAILURE, or after the
-		 * Delete CHILD_SA_NOT_FOUND (2.25.1).
-		 */
-		if (child_of_cfg(sa, old->cfg, old, true)) {
-			log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %08x was rekeyed by the peer: "
-				"not rekeying it", ikesa_tag(sa), ntohl(cc->rekey_spi));
-			return TASK_FAILED;
-		}
 		cc->cfg = old->cfg;
 	}
 	struct child_sa *c = child_new(sa, cc->cfg, old ? old->reqid : cc->reqid);
@@ -259,13 +191,8 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 	ikesa_link_child(sa, c);
 	cc->child = c;
 	cc->child_spi = c->spi_in;
-	if (old) {
-		/* RFC 7296 1.3.3: the new SA keeps the mode and selectors of the old one. */
-		c->mode = old->mode;
-		c->replaces = old->spi_in;
-		old->rekeying = true;
-		payload_build_notify_simple(b, PROTO_ESP, N_REKEY_SA, &old->spi_in, 4, NULL, 0);
-	}
+	if (old)
+		child_rekey_request(sa, old, c, b);
 	uint32_t spi = c->spi_in;
 	if (c->mode == CONFIG_MODE_TRANSPORT)
 		payload_build_notify_simple(b, PROTO_NONE, N_USE_TRANSPORT_MODE, NULL, 0, NULL, 0);
@@ -299,111 +226,12 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 }
 
 /* The child lives in c->ike, which an IKE rekey may have changed since the request left. */
-static void drop_child(struct ikesa *sa, struct child_create *cc)
+void child_create_drop(struct child_create *cc)
 {
-	(void)sa;
 	if (!cc->child)
 		return;
 	ikesa_remove_child(cc->child->ike, cc->child);
 	cc->child = NULL;
-}
-
-/* Our rekey did not happen: let the old SA be rekeyed again later. */
-static void rekey_abandoned(struct ikesa *sa, struct child_create *cc, bool retry)
-{
-	/* Looked up engine-wide: an IKE rekey may have moved it meanwhile. */
-	struct ikesa *owner;
-	struct child_sa *old = cc->rekey_spi ? ikesa_find_child_any(sa->e, cc->rekey_spi, &owner)
-					     : NULL;
-	if (!old)
-		return;
-	sa = owner;
-	old->rekeying = false;
-	if (retry) {
-		/* RFC 7296 2.25: not at once; wait for the peer's own operation to finish. */
-		uint32_t r = 0;
-		rng_fill(sa->e->env.rng, &r, sizeof(r));
-		/* A retry may still be armed (a second soft expire rekeyed meanwhile):
-		 * timer_init on an armed timer would leave it in the loop's heap twice. */
-		uint64_t delay = CHILD_RETRY_MS + r % CHILD_RETRY_MS, now = engine_now(sa->e);
-		/*
-		 * The hard lifetime comes sooner: retry within half of what is left,
-		 * so that a successor can still be made before the kernel deletes the
-		 * SA. (Byte and packet limits cannot be foreseen: time only.)
-		 */
-		if (old->hard_ms > now && delay > (old->hard_ms - now) / 2) {
-			delay = (old->hard_ms - now) / 2;
-			if (delay < CHILD_RETRY_MIN_MS)
-				delay = CHILD_RETRY_MIN_MS;
-			log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s (%08x) expires in %u ms: "
-				"retrying its rekey in %u ms", ikesa_tag(sa), old->cfg->name,
-				ntohl(old->spi_in), (unsigned)(old->hard_ms - now), (unsigned)delay);
-		}
-		timer_cancel(sa->e->env.loop, &old->retry_timer);
-		timer_init(&old->retry_timer, child_retry_rekey, old);
-		timer_arm_in(sa->e->env.loop, &old->retry_timer, delay);
-	}
-}
-
-static void child_retry_rekey(struct loop *loop, struct timer *t, void *ctx)
-{
-	(void)loop;
-	(void)t;
-	struct child_sa *c = ctx;
-	struct ikesa *sa = c->ike;
-	if (sa && sa->state == IKESA_ESTABLISHED && !c->rekeying && !c->rekeyed) {
-		struct task *r = task_child_rekey_new(c->spi_in);
-		if (r)
-			tm_queue(sa, r);
-	}
-}
-
-/*
- * Our rekey completed with successor `ours`. If the peer rekeyed the same
- * SA meanwhile (its successor is here too), the nonces decide (2.8.1).
- */
-static void finish_rekey(struct ikesa *sa, struct child_sa *old, struct child_sa *ours)
-{
-	struct child_sa *theirs = NULL;
-	for (struct child_sa *c = sa->children; c; c = c->next)
-		if (c != ours && c->replaces == old->spi_in && c->peer_created && !c->redundant)
-			theirs = c;
-	old->rekeying = false;
-	old->rekeyed = true;
-	struct task *d;
-	if (theirs && nonce_cmp(ours->min_nonce, ours->min_nonce_len, theirs->min_nonce,
-				theirs->min_nonce_len) < 0) {
-		/* Ours has the lowest nonce: we close it; the peer closes the old SA. */
-		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: rekey collision on %08x: ours (%08x) has the "
-			"lowest nonce and is deleted, the peer's (%08x) stays", ikesa_tag(sa),
-			ntohl(old->spi_in), ntohl(ours->spi_in), ntohl(theirs->spi_in));
-		sa_event_child(sa, old, NULL, EV_COLLISION, "Child SA rekey: ours (%08x) has the "
-			       "lowest nonce and is deleted, the peer's (%08x) stays",
-			       ntohl(ours->spi_in), ntohl(theirs->spi_in));
-		ours->redundant = true;
-		/*
-		 * Stop sending on it before the Delete leaves (RFC 7296 1.4.1):
-		 * the peer drops its inbound state when the Delete arrives, and
-		 * ours is the newest outbound state, which the kernel prefers.
-		 * The old SA carries our traffic until the peer's Delete of it
-		 * brings the surviving SA's outbound state.
-		 */
-		child_kernel_uninstall_out(ours->ike, ours);
-		d = task_delete_new(ours->spi_in);
-	} else {
-		if (theirs) {
-			log_msg(LOG_CHD, LOG_LVL_INFO, "%s: rekey collision on %08x: the peer's (%08x) "
-				"has the lowest nonce, ours (%08x) stays", ikesa_tag(sa),
-				ntohl(old->spi_in), ntohl(theirs->spi_in), ntohl(ours->spi_in));
-			sa_event_child(sa, old, NULL, EV_COLLISION, "Child SA rekey: the peer's (%08x) "
-				       "has the lowest nonce, ours (%08x) stays",
-				       ntohl(theirs->spi_in), ntohl(ours->spi_in));
-			theirs->redundant = true; /* the peer deletes it; never send on it */
-		}
-		d = task_delete_new(old->spi_in);
-	}
-	if (d)
-		tm_queue(sa, d);
 }
 
 static enum task_status process_i(struct task *t, struct ikesa *sa, const struct ike_msg *m)
@@ -421,18 +249,18 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 			"CREATE_CHILD_SA exchange", ikesa_tag(sa), cc->cfg->name,
 			ntohl(cc->child_spi));
 		cc->child = NULL;
-		rekey_abandoned(sa, cc, false);
+		child_rekey_abandoned(sa, cc, false);
 	}
 	if (!cc->child)
 		return TASK_FAILED;
 	if (sa->state != IKESA_ESTABLISHED) {
-		drop_child(sa, cc);
+		child_create_drop(cc);
 		return TASK_FAILED;
 	}
 	const struct ike_notify *n;
 	if ((n = message_find_notify(m, N_INVALID_KE_PAYLOAD))) {
 		uint16_t g = ke_invalid_group(n);
-		drop_child(sa, cc);
+		child_create_drop(cc);
 		if (++cc->ke_retries > CHILD_KE_RETRIES_MAX || g == cc->dh_group ||
 		    !ke_group_offered(&cc->cfg->esp, g) || !dh_supported(g)) {
 			log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: peer wants PFS group %s, "
@@ -441,7 +269,7 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 			sa_event_child(sa, NULL, cc->cfg, EV_CHILD_FAILED, "INVALID_KE_PAYLOAD: the "
 				       "peer wants PFS group %s, which we did not offer%s",
 				       names_dh(g, &nb), cc->rekey_spi ? " (rekey)" : "");
-			rekey_abandoned(sa, cc, false);
+			child_rekey_abandoned(sa, cc, false);
 			return TASK_FAILED;
 		}
 		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: peer prefers PFS group %s: retrying",
@@ -452,32 +280,12 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	if ((n = message_find_notify(m, N_TEMPORARY_FAILURE))) {
 		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: peer answered TEMPORARY_FAILURE, "
 			"retrying later", ikesa_tag(sa), cc->cfg->name);
-		drop_child(sa, cc);
-		rekey_abandoned(sa, cc, true);
+		child_create_drop(cc);
+		child_rekey_abandoned(sa, cc, true);
 		return TASK_FAILED;
 	}
-	if ((n = message_find_notify(m, N_CHILD_SA_NOT_FOUND)) && cc->rekey_spi) {
-		/*
-		 * RFC 7296 2.25.1: delete ours silently and create a new one from
-		 * scratch "if the Child SA does not yet exist": when the peer's
-		 * rekey replaced it meanwhile, its successor is that Child SA.
-		 */
-		struct child_sa *old = ikesa_find_child(sa, cc->rekey_spi, true);
-		const struct child_cfg *cfg = cc->cfg;
-		drop_child(sa, cc);
-		if (old)
-			ikesa_remove_child(sa, old);
-		if (child_of_cfg(sa, cfg, NULL, false)) {
-			log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %08x unknown to the peer "
-				"(CHILD_SA_NOT_FOUND), replaced already", ikesa_tag(sa),
-				ntohl(cc->rekey_spi));
-			return TASK_FAILED;
-		}
-		log_msg(LOG_CHD, LOG_LVL_WARN, "%s: Child SA %s unknown to the peer "
-			"(CHILD_SA_NOT_FOUND): creating it again", ikesa_tag(sa), cfg->name);
-		struct task *c = task_child_create_ccsa_new(cfg);
-		if (c)
-			tm_queue(sa, c);
+	if (message_find_notify(m, N_CHILD_SA_NOT_FOUND) && cc->rekey_spi) {
+		child_rekey_not_found(sa, cc);
 		return TASK_FAILED;
 	}
 	const struct ike_payload *sap = message_find(m, PL_SA, NULL);
@@ -495,8 +303,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		else
 			sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: "
 				       "answer without SA and TS%s", cc->rekey_spi ? " (rekey)" : "");
-		drop_child(sa, cc);
-		rekey_abandoned(sa, cc, false);
+		child_create_drop(cc);
+		child_rekey_abandoned(sa, cc, false);
 		return TASK_FAILED;
 	}
 	struct child_sa *c = cc->child;
@@ -507,8 +315,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 			"did not offer", ikesa_tag(sa), cc->cfg->name);
 		sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: the peer "
 			       "chose an ESP proposal we did not offer");
-		drop_child(sa, cc);
-		rekey_abandoned(sa, cc, false);
+		child_create_drop(cc);
+		child_rekey_abandoned(sa, cc, false);
 		return TASK_FAILED;
 	}
 	if (!ts_all_within(tsi->u.ts.ts, tsi->u.ts.n, cc->sent_tsi, cc->n_sent_tsi) ||
@@ -518,8 +326,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 			"not within ours", ikesa_tag(sa), cc->cfg->name);
 		sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: the peer's "
 			       "traffic selectors are not within ours");
-		drop_child(sa, cc);
-		rekey_abandoned(sa, cc, false);
+		child_create_drop(cc);
+		child_rekey_abandoned(sa, cc, false);
 		return TASK_FAILED;
 	}
 	bool transport = message_find_notify(m, N_USE_TRANSPORT_MODE) != NULL;
@@ -528,8 +336,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 			ikesa_tag(sa), cc->cfg->name, transport ? "tunnel" : "transport");
 		sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: the peer "
 			       "did not accept %s mode", transport ? "tunnel" : "transport");
-		drop_child(sa, cc);
-		rekey_abandoned(sa, cc, false);
+		child_create_drop(cc);
+		child_rekey_abandoned(sa, cc, false);
 		return TASK_FAILED;
 	}
 	if (ccsa) {
@@ -540,8 +348,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 				ikesa_tag(sa), cc->cfg->name, np ? "the KE we asked for" : "Nonce");
 			sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: "
 				       "answer without %s", np ? "the KE we asked for" : "Nonce");
-			drop_child(sa, cc);
-			rekey_abandoned(sa, cc, false);
+			child_create_drop(cc);
+			child_rekey_abandoned(sa, cc, false);
 			return TASK_FAILED;
 		}
 		cc->peer_nonce = np->u.nonce.data.ptr;
@@ -552,8 +360,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 				ikesa_tag(sa), cc->cfg->name);
 			sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: "
 				       "invalid KE from the peer");
-			drop_child(sa, cc);
-			rekey_abandoned(sa, cc, false);
+			child_create_drop(cc);
+			child_rekey_abandoned(sa, cc, false);
 			return TASK_FAILED;
 		}
 	}
@@ -580,15 +388,11 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		struct task *d = task_delete_new(spi_in);
 		if (d)
 			tm_queue(owner, d);
-		rekey_abandoned(sa, cc, false);
+		child_rekey_abandoned(sa, cc, false);
 		return TASK_FAILED;
 	}
 	ikesa_link_child(owner, c); /* index the outbound SPI too */
-	struct ikesa *old_owner;
-	struct child_sa *old = cc->rekey_spi ? ikesa_find_child_any(sa->e, cc->rekey_spi, &old_owner)
-					     : NULL;
-	if (old)
-		finish_rekey(old_owner, old, c);
+	child_rekey_finish(sa, cc, c);
 	return TASK_DONE;
 }
 
@@ -630,7 +434,7 @@ static struct child_sa *like_child(struct ikesa *sa, const struct child_cfg *cfg
 		if (rival ? same_path || !unique_replaces(sa, o) : !same_path)
 			continue;
 		for (struct child_sa *c = o->children; c; c = c->next)
-			if (c->state == CHILD_INSTALLED && !c->rekeyed && !c->redundant &&
+			if (child_live(c) &&
 			    (rival || !c->heir ||
 			     !ikesa_find_child_any(sa->e, c->heir, &(struct ikesa *){0})) &&
 			    c->mode == mode && strcmp(c->cfg->name, cfg->name) == 0 &&
@@ -662,40 +466,6 @@ static void heir_out_timeout(struct loop *loop, struct timer *t, void *ctx)
 	child_kernel_install_out(c->ike, c);
 }
 
-/* Checks of a rekey request (RFC 7296 2.25.1); the old SA or NULL with cc->error set. */
-static struct child_sa *rekey_target(struct child_create *cc, struct ikesa *sa,
-				     const struct ike_notify *rk)
-{
-	uint32_t spi;
-	if (rk->protocol != PROTO_ESP || rk->spi.len != 4) {
-		cc->error = N_INVALID_SYNTAX;
-		return NULL;
-	}
-	memcpy(&spi, rk->spi.ptr, 4);
-	/* The SPI the initiator receives on: our outbound one (in whichever IKE SA holds it now). */
-	struct ikesa *owner;
-	struct child_sa *old = ikesa_find_child_any(sa->e, spi, &owner);
-	if (old && old->spi_out != spi)
-		old = NULL; /* that was one of our inbound SPIs */
-	if (!old || old->state == CHILD_FAILED) {
-		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: rekey of unknown Child SA %08x: "
-			"CHILD_SA_NOT_FOUND", ikesa_tag(sa), ntohl(spi));
-		cc->error = N_CHILD_SA_NOT_FOUND;
-		cc->error_spi = spi;
-		return NULL;
-	}
-	if (old->state == CHILD_DELETING || old->rekeyed) {
-		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: rekey of Child SA %08x, which we are closing: "
-			"TEMPORARY_FAILURE", ikesa_tag(sa), ntohl(old->spi_in));
-		cc->error = N_TEMPORARY_FAILURE;
-		return NULL;
-	}
-	if (old->rekeying)
-		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: the peer rekeys Child SA %08x as we do: the "
-			"nonces will decide (RFC 7296 2.8.1)", ikesa_tag(sa), ntohl(old->spi_in));
-	return old;
-}
-
 /*
  * Whether sa holds max_child_sas live Child SAs (a rekey replaces one and
  * is not counted; the walk is bounded by the limit itself).
@@ -706,7 +476,8 @@ static bool at_child_limit(const struct ikesa *sa)
 	if (!max)
 		return false;
 	for (const struct child_sa *c = sa->children; c && n < max; c = c->next)
-		n += c->state != CHILD_DELETING && c->state != CHILD_FAILED && !c->rekeyed;
+		n += c->state != CHILD_DELETING && c->state != CHILD_FAILED &&
+		     c->rekey != CHILD_REKEY_REPLACED;
 	return n >= max;
 }
 
@@ -732,7 +503,7 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 			cc->error = N_INVALID_SYNTAX;
 			return TASK_FAILED;
 		}
-		if (rk && !(old = rekey_target(cc, sa, rk)))
+		if (rk && !(old = child_rekey_target(cc, sa, rk)))
 			return TASK_FAILED;
 		if (!old && at_child_limit(sa)) {
 			/* RFC 7296 3.10.1: "the responder is unwilling to accept any more Child SAs". */
@@ -941,7 +712,7 @@ static const struct task_ops child_create_ops = {
 };
 
 /* The same task for an additional or rekeyed Child SA in its own exchange (RFC 7296 1.3). */
-static const struct task_ops child_create_ccsa_ops = {
+const struct task_ops child_create_ccsa_ops = {
 	.name = "CHILD_CREATE",
 	.exchange = CREATE_CHILD_SA,
 	.build_i = build_i,
@@ -984,14 +755,4 @@ struct task *task_child_reauth_new(const struct child_sa *old, bool in_ike_auth)
 	memcpy(cc->sent_tsi, old->local_ts, old->n_local_ts * sizeof(struct ike_ts));
 	memcpy(cc->sent_tsr, old->remote_ts, old->n_remote_ts * sizeof(struct ike_ts));
 	return t;
-}
-
-struct task *task_child_rekey_new(uint32_t spi_in)
-{
-	struct child_create *cc = calloc(1, sizeof(*cc));
-	if (!cc)
-		return NULL;
-	cc->t.ops = &child_create_ccsa_ops;
-	cc->rekey_spi = spi_in;
-	return &cc->t;
 }

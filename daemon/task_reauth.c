@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 
+#include "daemon/child_rekey.h"
 #include "daemon/endpoint.h"
 #include "daemon/engine.h"
 #include "daemon/exchange.h"
@@ -45,7 +46,7 @@ static enum task_status done_build_i(struct task *t, struct ikesa *n, struct ike
 	old->reauth_by = 0;
 	size_t had = 0, has = 0;
 	for (const struct child_sa *c = old->children; c; c = c->next)
-		had += c->state == CHILD_INSTALLED && !c->rekeyed && !c->redundant;
+		had += child_live(c);
 	for (const struct child_sa *c = n->children; c; c = c->next)
 		has += c->state == CHILD_INSTALLED;
 	engine_take_conn_role(e, old, n);
@@ -93,8 +94,7 @@ static struct task *reauth_done_new(void)
 static bool reqid_seen(const struct ikesa *old, const struct child_sa *c)
 {
 	for (const struct child_sa *x = old->children; x && x != c; x = x->next)
-		if (x->reqid == c->reqid && x->state == CHILD_INSTALLED && !x->rekeyed &&
-		    !x->redundant)
+		if (x->reqid == c->reqid && child_live(x))
 			return true;
 	return false;
 }
@@ -109,7 +109,7 @@ int reauth_start(struct ikesa *old)
 		return -EALREADY;
 	size_t kids = 0;
 	for (const struct child_sa *c = old->children; c; c = c->next)
-		kids += c->state == CHILD_INSTALLED && !c->rekeyed && !c->redundant;
+		kids += child_live(c);
 	if (!kids) {
 		/*
 		 * Nothing to carry over (idle Child SAs deleted, say): as strongSwan,
@@ -154,7 +154,7 @@ int reauth_start(struct ikesa *old)
 	size_t queued = 0;
 	int rc = 0;
 	for (const struct child_sa *c = old->children; c && rc == 0; c = c->next) {
-		if (c->state != CHILD_INSTALLED || c->rekeyed || c->redundant || reqid_seen(old, c))
+		if (!child_live(c) || reqid_seen(old, c))
 			continue;
 		rc = exchange_queue(n, queued == 0 ? EXCH_IKE_AUTH : EXCH_CHILD_SA,
 				    &(struct exchange_args){.remake = c, .reauth = true});

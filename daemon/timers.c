@@ -93,7 +93,8 @@ static void on_idle_check(struct loop *loop, struct timer *t, void *ctx)
 	(void)t;
 	struct child_sa *c = ctx;
 	struct ikesa *sa = c->ike;
-	if (!sa || sa->state != IKESA_ESTABLISHED || c->state != CHILD_INSTALLED || c->rekeyed)
+	if (!sa || sa->state != IKESA_ESTABLISHED || c->state != CHILD_INSTALLED ||
+	    c->rekey == CHILD_REKEY_REPLACED)
 		return;
 	struct kernel_sa_stats in, out;
 	child_kernel_query(sa, c, &in, &out);
