@@ -234,29 +234,23 @@ void child_create_drop(struct child_create *cc)
 	cc->child = NULL;
 }
 
-static enum task_status process_i(struct task *t, struct ikesa *sa, const struct ike_msg *m)
+/* Our request came to nothing (logged): the Child SA being made goes; a rekey may come again. */
+static enum task_status give_up(struct ikesa *sa, struct child_create *cc)
 {
-	struct child_create *cc = (struct child_create *)t;
+	child_create_drop(cc);
+	child_rekey_abandoned(sa, cc, false);
+	return TASK_FAILED;
+}
+
+/*
+ * The notifies of an answer that ask us to act: INVALID_KE_PAYLOAD (1.3:
+ * again with the group named), TEMPORARY_FAILURE (2.25: later),
+ * CHILD_SA_NOT_FOUND for a rekey (2.25.1). TASK_DONE when there is none.
+ */
+static enum task_status answer_notifies(struct child_create *cc, struct ikesa *sa,
+					const struct ike_msg *m)
+{
 	struct names_buf nb;
-	/*
-	 * While the request was out the child may have gone: a hard expire of
-	 * its larval state (XFRM gives ALLOCSPI states a lifetime), or a Delete
-	 * from the peer. Find it again by its SPI instead of trusting the pointer.
-	 */
-	struct ikesa *holder;
-	if (cc->child && ikesa_find_child_any(sa->e, cc->child_spi, &holder) != cc->child) {
-		log_msg(LOG_CHD, LOG_LVL_WARN, "%s: Child SA %s (%08x) went away during its "
-			"CREATE_CHILD_SA exchange", ikesa_tag(sa), cc->cfg->name,
-			ntohl(cc->child_spi));
-		cc->child = NULL;
-		child_rekey_abandoned(sa, cc, false);
-	}
-	if (!cc->child)
-		return TASK_FAILED;
-	if (sa->state != IKESA_ESTABLISHED) {
-		child_create_drop(cc);
-		return TASK_FAILED;
-	}
 	const struct ike_notify *n;
 	if ((n = message_find_notify(m, N_INVALID_KE_PAYLOAD))) {
 		uint16_t g = ke_invalid_group(n);
@@ -277,7 +271,7 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		cc->dh_group = g;
 		return TASK_NEED_MORE;
 	}
-	if ((n = message_find_notify(m, N_TEMPORARY_FAILURE))) {
+	if (message_find_notify(m, N_TEMPORARY_FAILURE)) {
 		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: peer answered TEMPORARY_FAILURE, "
 			"retrying later", ikesa_tag(sa), cc->cfg->name);
 		child_create_drop(cc);
@@ -288,11 +282,22 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		child_rekey_not_found(sa, cc);
 		return TASK_FAILED;
 	}
+	return TASK_DONE;
+}
+
+/*
+ * The answer's SA, selectors, mode, and in CREATE_CHILD_SA nonce and KE
+ * against our request: false (logged) when they do not fit. Leaves the
+ * chosen proposal in cc->sel, the peer's nonce and the PFS secret in cc.
+ */
+static bool answer_fits(struct child_create *cc, struct ikesa *sa, const struct ike_msg *m)
+{
+	struct names_buf nb;
 	const struct ike_payload *sap = message_find(m, PL_SA, NULL);
 	const struct ike_payload *tsi = message_find(m, PL_TSI, NULL);
 	const struct ike_payload *tsr = message_find(m, PL_TSR, NULL);
 	if (!sap || !tsi || !tsr) {
-		n = message_find_error_notify(m);
+		const struct ike_notify *n = message_find_error_notify(m);
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s not %s: peer answered %s",
 			ikesa_tag(sa), cc->cfg->name, cc->rekey_spi ? "rekeyed" : "created",
 			n ? names_notify(n->type, &nb) : "no SA");
@@ -303,21 +308,16 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		else
 			sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: "
 				       "answer without SA and TS%s", cc->rekey_spi ? " (rekey)" : "");
-		child_create_drop(cc);
-		child_rekey_abandoned(sa, cc, false);
-		return TASK_FAILED;
+		return false;
 	}
-	struct child_sa *c = cc->child;
-	bool ccsa = t->ops->exchange == CREATE_CHILD_SA;
+	bool ccsa = cc->t.ops->exchange == CREATE_CHILD_SA;
 	if (!proposal_check_answer(&cc->cfg->esp, &sap->u.sa, PROTO_ESP, ccsa, &cc->sel) ||
 	    cc->sel.spi_len != 4 || (ccsa && cc->sel.dh != cc->dh_group)) {
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: the peer chose an ESP proposal we "
 			"did not offer", ikesa_tag(sa), cc->cfg->name);
 		sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: the peer "
 			       "chose an ESP proposal we did not offer");
-		child_create_drop(cc);
-		child_rekey_abandoned(sa, cc, false);
-		return TASK_FAILED;
+		return false;
 	}
 	if (!ts_all_within(tsi->u.ts.ts, tsi->u.ts.n, cc->sent_tsi, cc->n_sent_tsi) ||
 	    !ts_all_within(tsr->u.ts.ts, tsr->u.ts.n, cc->sent_tsr, cc->n_sent_tsr) ||
@@ -326,45 +326,70 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 			"not within ours", ikesa_tag(sa), cc->cfg->name);
 		sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: the peer's "
 			       "traffic selectors are not within ours");
-		child_create_drop(cc);
-		child_rekey_abandoned(sa, cc, false);
-		return TASK_FAILED;
+		return false;
 	}
 	bool transport = message_find_notify(m, N_USE_TRANSPORT_MODE) != NULL;
-	if (transport != (c->mode == CONFIG_MODE_TRANSPORT)) {
+	if (transport != (cc->child->mode == CONFIG_MODE_TRANSPORT)) {
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: the peer did not accept %s mode",
 			ikesa_tag(sa), cc->cfg->name, transport ? "tunnel" : "transport");
 		sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: the peer "
 			       "did not accept %s mode", transport ? "tunnel" : "transport");
-		child_create_drop(cc);
+		return false;
+	}
+	if (!ccsa)
+		return true;
+	const struct ike_payload *np = message_find(m, PL_NONCE, NULL);
+	const struct ike_payload *kep = message_find(m, PL_KE, NULL);
+	if (!np || (cc->dh_group && (!kep || kep->u.ke.group != cc->dh_group))) {
+		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: answer without %s",
+			ikesa_tag(sa), cc->cfg->name, np ? "the KE we asked for" : "Nonce");
+		sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: "
+			       "answer without %s", np ? "the KE we asked for" : "Nonce");
+		return false;
+	}
+	cc->peer_nonce = np->u.nonce.data.ptr;
+	cc->peer_nonce_len = np->u.nonce.data.len;
+	if (cc->dh_group &&
+	    dh_shared(cc->dh, kep->u.ke.data.ptr, kep->u.ke.data.len, &cc->shared) != 0) {
+		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: invalid KE from the peer",
+			ikesa_tag(sa), cc->cfg->name);
+		sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: "
+			       "invalid KE from the peer");
+		return false;
+	}
+	return true;
+}
+
+static enum task_status process_i(struct task *t, struct ikesa *sa, const struct ike_msg *m)
+{
+	struct child_create *cc = (struct child_create *)t;
+	/*
+	 * While the request was out the child may have gone: a hard expire of
+	 * its larval state (XFRM gives ALLOCSPI states a lifetime), or a Delete
+	 * from the peer. Find it again by its SPI instead of trusting the pointer.
+	 */
+	struct ikesa *holder;
+	if (cc->child && ikesa_find_child_any(sa->e, cc->child_spi, &holder) != cc->child) {
+		log_msg(LOG_CHD, LOG_LVL_WARN, "%s: Child SA %s (%08x) went away during its "
+			"CREATE_CHILD_SA exchange", ikesa_tag(sa), cc->cfg->name,
+			ntohl(cc->child_spi));
+		cc->child = NULL;
 		child_rekey_abandoned(sa, cc, false);
+	}
+	if (!cc->child)
+		return TASK_FAILED;
+	if (sa->state != IKESA_ESTABLISHED) {
+		child_create_drop(cc);
 		return TASK_FAILED;
 	}
-	if (ccsa) {
-		const struct ike_payload *np = message_find(m, PL_NONCE, NULL);
-		const struct ike_payload *kep = message_find(m, PL_KE, NULL);
-		if (!np || (cc->dh_group && (!kep || kep->u.ke.group != cc->dh_group))) {
-			log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: answer without %s",
-				ikesa_tag(sa), cc->cfg->name, np ? "the KE we asked for" : "Nonce");
-			sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: "
-				       "answer without %s", np ? "the KE we asked for" : "Nonce");
-			child_create_drop(cc);
-			child_rekey_abandoned(sa, cc, false);
-			return TASK_FAILED;
-		}
-		cc->peer_nonce = np->u.nonce.data.ptr;
-		cc->peer_nonce_len = np->u.nonce.data.len;
-		if (cc->dh_group &&
-		    dh_shared(cc->dh, kep->u.ke.data.ptr, kep->u.ke.data.len, &cc->shared) != 0) {
-			log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: Child SA %s: invalid KE from the peer",
-				ikesa_tag(sa), cc->cfg->name);
-			sa_event_child(sa, cc->child, NULL, EV_CHILD_FAILED, "invalid-response: "
-				       "invalid KE from the peer");
-			child_create_drop(cc);
-			child_rekey_abandoned(sa, cc, false);
-			return TASK_FAILED;
-		}
-	}
+	enum task_status st = answer_notifies(cc, sa, m);
+	if (st != TASK_DONE)
+		return st;
+	if (!answer_fits(cc, sa, m))
+		return give_up(sa, cc);
+	struct child_sa *c = cc->child;
+	const struct ike_payload *tsi = message_find(m, PL_TSI, NULL);
+	const struct ike_payload *tsr = message_find(m, PL_TSR, NULL);
 	memcpy(&c->spi_out, cc->sel.spi, 4);
 	set_suite(c, &cc->sel);
 	memcpy(c->local_ts, tsi->u.ts.ts, tsi->u.ts.n * sizeof(struct ike_ts));
@@ -481,54 +506,60 @@ static bool at_child_limit(const struct ikesa *sa)
 	return n >= max;
 }
 
-static enum task_status process_r(struct task *t, struct ikesa *sa, const struct ike_msg *m)
+/*
+ * CREATE_CHILD_SA's own checks (RFC 7296 1.3, 2.25): the IKE SA is not
+ * being rekeyed or closed, a rekey's old SA (*old), the Child SA limit;
+ * our nonce drawn. False with cc->error set when the request is refused.
+ */
+static bool ccsa_request_ok(struct child_create *cc, struct ikesa *sa, const struct ike_msg *m,
+			    struct child_sa **old)
 {
-	struct child_create *cc = (struct child_create *)t;
-	struct names_buf nb;
+	const struct ike_payload *np = message_find(m, PL_NONCE, NULL);
+	const struct ike_notify *rk = message_find_notify(m, N_REKEY_SA);
+	if (sa->state != IKESA_ESTABLISHED || sa->ike_rekeying) {
+		/* RFC 7296 2.25.2: not while we rekey (or close) the IKE SA. */
+		cc->error = N_TEMPORARY_FAILURE;
+		return false;
+	}
+	if (!np) {
+		cc->error = N_INVALID_SYNTAX;
+		return false;
+	}
+	if (rk && !(*old = child_rekey_target(cc, sa, rk)))
+		return false;
+	if (!*old && at_child_limit(sa)) {
+		/* RFC 7296 3.10.1: "the responder is unwilling to accept any more Child SAs". */
+		log_msg(LOG_CHD, LOG_LVL_WARN, "%s: peer asks for more than max_child_sas = "
+			"%u Child SAs: NO_ADDITIONAL_SAS", ikesa_tag(sa), sa->conn->max_child_sas);
+		cc->error = N_NO_ADDITIONAL_SAS;
+		return false;
+	}
+	cc->peer_nonce = np->u.nonce.data.ptr;
+	cc->peer_nonce_len = np->u.nonce.data.len;
+	rng_fill(sa->e->env.rng, cc->nonce, sizeof(cc->nonce));
+	return true;
+}
+
+/* The peer's selectors narrowed to ours (RFC 7296 2.9): TSi is its side, TSr ours. */
+struct narrowed {
+	struct ike_ts tsi[CHILD_TS_MAX], tsr[CHILD_TS_MAX];
+	size_t n_tsi, n_tsr;
+};
+
+/*
+ * The first child config whose selectors and proposals fit (a rekey: the
+ * old one's), its proposal in cc->sel and the narrowed selectors in *n;
+ * NULL with cc->error set (logged) when none does.
+ */
+static const struct child_cfg *select_cfg(struct child_create *cc, struct ikesa *sa,
+					  const struct ike_msg *m, const struct child_sa *old,
+					  const struct ike_payload *kep, struct narrowed *n)
+{
 	const struct ike_payload *sap = message_find(m, PL_SA, NULL);
 	const struct ike_payload *tsi = message_find(m, PL_TSI, NULL);
 	const struct ike_payload *tsr = message_find(m, PL_TSR, NULL);
-	const struct ike_payload *kep = NULL;
-	struct child_sa *old = NULL;
-	bool ccsa = m->hdr.exchange == CREATE_CHILD_SA;
-	if (ccsa) {
-		const struct ike_payload *np = message_find(m, PL_NONCE, NULL);
-		const struct ike_notify *rk = message_find_notify(m, N_REKEY_SA);
-		if (sa->state != IKESA_ESTABLISHED || sa->ike_rekeying) {
-			/* RFC 7296 2.25.2: not while we rekey (or close) the IKE SA. */
-			cc->error = N_TEMPORARY_FAILURE;
-			return TASK_FAILED;
-		}
-		if (!np) {
-			cc->error = N_INVALID_SYNTAX;
-			return TASK_FAILED;
-		}
-		if (rk && !(old = child_rekey_target(cc, sa, rk)))
-			return TASK_FAILED;
-		if (!old && at_child_limit(sa)) {
-			/* RFC 7296 3.10.1: "the responder is unwilling to accept any more Child SAs". */
-			log_msg(LOG_CHD, LOG_LVL_WARN, "%s: peer asks for more than max_child_sas = "
-				"%u Child SAs: NO_ADDITIONAL_SAS", ikesa_tag(sa),
-				sa->conn->max_child_sas);
-			cc->error = N_NO_ADDITIONAL_SAS;
-			return TASK_FAILED;
-		}
-		cc->peer_nonce = np->u.nonce.data.ptr;
-		cc->peer_nonce_len = np->u.nonce.data.len;
-		rng_fill(sa->e->env.rng, cc->nonce, sizeof(cc->nonce));
-		kep = message_find(m, PL_KE, NULL);
-	}
-	if (!sap || !tsi || !tsr) {
-		cc->error = N_INVALID_SYNTAX;
-		return TASK_FAILED;
-	}
-	bool transport = message_find_notify(m, N_USE_TRANSPORT_MODE) != NULL;
-	/* The first child config whose selectors and proposals fit (a rekey: the old one's). */
-	struct ike_ts n_tsi[CHILD_TS_MAX], n_tsr[CHILD_TS_MAX];
-	size_t nn_tsi = 0, nn_tsr = 0;
-	const struct child_cfg *cfg = NULL;
-	bool ts_ok = false;
-	for (size_t i = 0; i < sa->conn->n_children && !cfg; i++) {
+	bool ccsa = m->hdr.exchange == CREATE_CHILD_SA, ts_ok = false;
+	for (size_t i = 0; i < sa->conn->n_children; i++) {
 		const struct child_cfg *cand = &sa->conn->children[i];
 		if (old && cand != old->cfg)
 			continue;
@@ -536,23 +567,86 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		size_t nl = cfg_ts(&cand->local_ts, &sa->local, my_local);
 		size_t nr = cfg_ts(&cand->remote_ts, &sa->remote, my_remote);
 		/* TSi describes the initiator's side: our remote. */
-		nn_tsi = ts_narrow(tsi->u.ts.ts, tsi->u.ts.n, my_remote, nr, n_tsi, CHILD_TS_MAX);
-		nn_tsr = ts_narrow(tsr->u.ts.ts, tsr->u.ts.n, my_local, nl, n_tsr, CHILD_TS_MAX);
-		if (!nn_tsi || !nn_tsr)
+		n->n_tsi = ts_narrow(tsi->u.ts.ts, tsi->u.ts.n, my_remote, nr, n->tsi, CHILD_TS_MAX);
+		n->n_tsr = ts_narrow(tsr->u.ts.ts, tsr->u.ts.n, my_local, nl, n->tsr, CHILD_TS_MAX);
+		if (!n->n_tsi || !n->n_tsr)
 			continue;
 		ts_ok = true;
-		if (!proposal_select(&cand->esp, &sap->u.sa, PROTO_ESP, kep ? kep->u.ke.group : 0,
-				     ccsa, &cc->sel) ||
-		    cc->sel.spi_len != 4)
-			continue;
-		cfg = cand;
+		if (proposal_select(&cand->esp, &sap->u.sa, PROTO_ESP, kep ? kep->u.ke.group : 0,
+				    ccsa, &cc->sel) &&
+		    cc->sel.spi_len == 4)
+			return cand;
 	}
-	if (!cfg) {
-		cc->error = ts_ok ? N_NO_PROPOSAL_CHOSEN : N_TS_UNACCEPTABLE;
-		log_msg(LOG_CHD, LOG_LVL_WARN, "%s: no child config matches: %s", ikesa_tag(sa),
-			names_notify(cc->error, &nb));
+	cc->error = ts_ok ? N_NO_PROPOSAL_CHOSEN : N_TS_UNACCEPTABLE;
+	log_msg(LOG_CHD, LOG_LVL_WARN, "%s: no child config matches: %s", ikesa_tag(sa),
+		names_notify(cc->error, &(struct names_buf){0}));
+	return NULL;
+}
+
+/*
+ * A new Child SA (not a rekey) may take the place of another of ours:
+ * the twin of a reauthentication (returned; sa replaces its IKE SA), or
+ * under unique = replace the rival from the identity's other address,
+ * removed now (daemon/unique.h).
+ */
+static struct child_sa *predecessor(struct ikesa *sa, const struct child_cfg *cfg,
+				    enum config_mode mode, const struct narrowed *n)
+{
+	/* Our local selectors are the narrowed TSr, the peer's the narrowed TSi. */
+	struct child_sa *twin = reauth_twin(sa, cfg, mode, n->tsr, n->n_tsr, n->tsi, n->n_tsi);
+	/*
+	 * unique = replace, the identity's IKE SA from another address: the
+	 * kernel holds one policy per selector, naming that peer, so its Child
+	 * SA with our selectors goes now (the IKE SA follows).
+	 */
+	struct child_sa *rival = twin || sa->state == IKESA_ESTABLISHED ? NULL :
+		like_child(sa, cfg, mode, n->tsr, n->n_tsr, n->tsi, n->n_tsi, true);
+	if (rival) {
+		struct ikesa *ro = rival->ike;
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s takes the selectors of %08x of IKE SA "
+			"%016" PRIx64 "_i, which it replaces (unique = replace)", ikesa_tag(sa),
+			cfg->name, ntohl(rival->spi_in), ro->spi_i);
+		ikesa_remove_child(ro, rival);
+	}
+	/* The peer reauthenticates the twin's IKE SA: sa replaces it (an if_id = %unique stays). */
+	if (twin && !sa->reauth_of)
+		sa->reauth_of = twin->ike->local_spi_key;
+	return twin;
+}
+
+/* c, installed, sends once the twin it replaces goes, or after REAUTH_OUT_WAIT_MS. */
+static void follow_twin(struct ikesa *sa, struct child_sa *twin, struct child_sa *c)
+{
+	log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s replaces %08x of IKE SA %016" PRIx64
+		"_i (reauthentication): sending on it once that one goes", ikesa_tag(sa),
+		c->cfg->name, ntohl(twin->spi_in), twin->ike->spi_i);
+	twin->heir = c->spi_in;
+	timer_cancel(sa->e->env.loop, &c->out_timer);
+	timer_init(&c->out_timer, heir_out_timeout, c);
+	timer_arm_in(sa->e->env.loop, &c->out_timer, REAUTH_OUT_WAIT_MS);
+}
+
+static enum task_status process_r(struct task *t, struct ikesa *sa, const struct ike_msg *m)
+{
+	struct child_create *cc = (struct child_create *)t;
+	struct names_buf nb;
+	const struct ike_payload *kep = NULL;
+	struct child_sa *old = NULL;
+	if (m->hdr.exchange == CREATE_CHILD_SA) {
+		if (!ccsa_request_ok(cc, sa, m, &old))
+			return TASK_FAILED;
+		kep = message_find(m, PL_KE, NULL);
+	}
+	if (!message_find(m, PL_SA, NULL) || !message_find(m, PL_TSI, NULL) ||
+	    !message_find(m, PL_TSR, NULL)) {
+		cc->error = N_INVALID_SYNTAX;
 		return TASK_FAILED;
 	}
+	bool transport = message_find_notify(m, N_USE_TRANSPORT_MODE) != NULL;
+	struct narrowed n;
+	const struct child_cfg *cfg = select_cfg(cc, sa, m, old, kep, &n);
+	if (!cfg)
+		return TASK_FAILED;
 	if (cc->sel.dh && (!kep || kep->u.ke.group != cc->sel.dh)) {
 		/* RFC 7296 1.3: the PFS group we chose is not the one of the KE. */
 		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: KE for %s, we chose %s: "
@@ -584,25 +678,7 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	}
 	cc->cfg = cfg;
 	enum config_mode mode = transport ? CONFIG_MODE_TRANSPORT : CONFIG_MODE_TUNNEL;
-	/* Our local selectors are the narrowed TSr, the peer's the narrowed TSi. */
-	struct child_sa *twin = old ? NULL : reauth_twin(sa, cfg, mode, n_tsr, nn_tsr, n_tsi, nn_tsi);
-	/*
-	 * unique = replace (daemon/unique.h), the identity's IKE SA from another
-	 * address: the kernel holds one policy per selector, naming that peer,
-	 * so its Child SA with our selectors goes now (the IKE SA follows).
-	 */
-	struct child_sa *rival = old || twin || sa->state == IKESA_ESTABLISHED ? NULL :
-		like_child(sa, cfg, mode, n_tsr, nn_tsr, n_tsi, nn_tsi, true);
-	if (rival) {
-		struct ikesa *ro = rival->ike;
-		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s takes the selectors of %08x of IKE SA "
-			"%016" PRIx64 "_i, which it replaces (unique = replace)", ikesa_tag(sa),
-			cfg->name, ntohl(rival->spi_in), ro->spi_i);
-		ikesa_remove_child(ro, rival);
-	}
-	/* The peer reauthenticates the twin's IKE SA: sa replaces it (an if_id = %unique stays). */
-	if (twin && !sa->reauth_of)
-		sa->reauth_of = twin->ike->local_spi_key;
+	struct child_sa *twin = old ? NULL : predecessor(sa, cfg, mode, &n);
 	/* The replaced SA's reqid keeps the policies as they are (child_kernel.c). */
 	struct child_sa *c = child_new(sa, cfg, old ? old->reqid : twin ? twin->reqid : 0);
 	if (!c) {
@@ -614,10 +690,10 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	c->replaces = old ? old->spi_in : 0;
 	memcpy(&c->spi_out, cc->sel.spi, 4);
 	set_suite(c, &cc->sel);
-	memcpy(c->local_ts, n_tsr, nn_tsr * sizeof(struct ike_ts));
-	memcpy(c->remote_ts, n_tsi, nn_tsi * sizeof(struct ike_ts));
-	c->n_local_ts = nn_tsr;
-	c->n_remote_ts = nn_tsi;
+	memcpy(c->local_ts, n.tsr, n.n_tsr * sizeof(struct ike_ts));
+	memcpy(c->remote_ts, n.tsi, n.n_tsi * sizeof(struct ike_ts));
+	c->n_local_ts = n.n_tsr;
+	c->n_remote_ts = n.n_tsi;
 	if (child_kernel_alloc_spi(sa, c) != 0) {
 		free(c);
 		cc->error = N_NO_PROPOSAL_CHOSEN;
@@ -643,15 +719,8 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		return TASK_FAILED;
 	}
 	ikesa_link_child(owner, c); /* index the outbound SPI too */
-	if (twin) {
-		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s replaces %08x of IKE SA %016" PRIx64
-			"_i (reauthentication): sending on it once that one goes", ikesa_tag(sa),
-			cfg->name, ntohl(twin->spi_in), twin->ike->spi_i);
-		twin->heir = c->spi_in;
-		timer_cancel(sa->e->env.loop, &c->out_timer);
-		timer_init(&c->out_timer, heir_out_timeout, c);
-		timer_arm_in(sa->e->env.loop, &c->out_timer, REAUTH_OUT_WAIT_MS);
-	}
+	if (twin)
+		follow_twin(sa, twin, c);
 	cc->child = c; /* borrowed: it is linked into the SA */
 	cc->sel.spi_len = 4;
 	memcpy(cc->sel.spi, &c->spi_in, 4);
