@@ -17,6 +17,7 @@
 #include "crypto/keymat.h"
 #include "crypto/sk.h"
 #include "daemon/config.h"
+#include "daemon/child_rekey.h"
 #include "daemon/esp_alg.h"
 #include "daemon/loop.h"
 #include "daemon/payload.h"
@@ -45,19 +46,6 @@ enum child_state {
 	CHILD_DELETING,
 	CHILD_FAILED,
 	CHILD_STATE_COUNT,
-};
-
-/*
- * A Child SA's part in rekeying (RFC 7296 1.3.3, 2.8, 2.8.1), changed only
- * through child_set_rekey (child_rekey.h, which logs it); whether it may
- * be rekeyed is child_may_rekey.
- */
-enum child_rekey {
-	CHILD_REKEY_NONE,      /* not being rekeyed: rekeyable once installed */
-	CHILD_REKEY_ACTIVE,    /* our CREATE_CHILD_SA rekeying it is in flight */
-	CHILD_REKEY_REPLACED,  /* our rekey replaced it: no more rekeys, deleted soon */
-	CHILD_REKEY_REDUNDANT, /* a successor that lost a collision (2.8.1): never sends */
-	CHILD_REKEY_COUNT,
 };
 
 /* Negotiated extensions (bit set). */
