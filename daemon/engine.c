@@ -16,6 +16,7 @@
 #include "daemon/child_kernel.h"
 #include "daemon/child_rekey.h"
 #include "daemon/child_route.h"
+#include "daemon/conn_list.h"
 #include "daemon/dos.h"
 #include "daemon/endpoint.h"
 #include "daemon/exchange.h"
@@ -939,6 +940,13 @@ static void status_child(struct engine *e, struct ikesa *sa, struct child_sa *c,
 
 void engine_status(struct engine *e, struct json_writer *w)
 {
+	engine_status_conn(e, NULL, w);
+}
+
+int engine_status_conn(struct engine *e, const char *conn, struct json_writer *w)
+{
+	if (conn && !config_find_conn(e->cfg->cfg, conn) && !engine_has_conn_sa(e, conn))
+		return -ENOENT;
 	struct sa_list l = all_sas(e);
 	uint64_t now = engine_now(e);
 	json_key(w, "ike_sas");
@@ -946,7 +954,10 @@ void engine_status(struct engine *e, struct json_writer *w)
 	for (size_t i = 0; i < l.n; i++) {
 		struct ikesa *sa = l.v[i];
 		char spi[24], lid[CONFIG_ID_MAX + 8], rid[CONFIG_ID_MAX + 8];
+		if (conn && strcmp(sa->conn->name, conn) != 0)
+			continue;
 		json_obj_begin(w);
+		json_kv_uint(w, "ike_id", sa->uid);
 		json_kv_str(w, "name", sa->conn->name);
 		json_kv_str(w, "state", ikesa_state_name(sa->state));
 		json_kv_str(w, "role", sa->initiator ? "initiator" : "responder");
@@ -1017,5 +1028,17 @@ void engine_status(struct engine *e, struct json_writer *w)
 	json_kv_uint(w, "frag_over_budget", ds->frag_over_budget);
 	json_kv_uint(w, "frag_evicted", e->stats.frag_evicted);
 	json_obj_end(w);
+	conn_errors_json(e, conn, w);
 	free(l.v);
+	return 0;
+}
+
+bool engine_has_conn_sa(struct engine *e, const char *conn)
+{
+	struct sa_list l = all_sas(e);
+	bool found = false;
+	for (size_t i = 0; i < l.n && !found; i++)
+		found = strcmp(l.v[i]->conn->name, conn) == 0;
+	free(l.v);
+	return found;
 }

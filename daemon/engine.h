@@ -170,6 +170,14 @@ size_t engine_ike_sa_count(const struct engine *e);
  * schema), written into an object the caller has opened.
  */
 void engine_status(struct engine *e, struct json_writer *w);
+/*
+ * The same for conn's IKE SAs only (conn NULL: all) and its last error
+ * ("conn_errors", conn_list.h); -ENOENT when conn is neither configured
+ * nor has an IKE SA.
+ */
+int engine_status_conn(struct engine *e, const char *conn, struct json_writer *w);
+/* Whether any IKE SA belongs to conn (a walk: control operations only). */
+bool engine_has_conn_sa(struct engine *e, const char *conn);
 
 /* Kernel event callbacks (struct kernel_events.ctx = the engine; trap.h has the ACQUIRE one). */
 void engine_on_expire(void *ctx, uint32_t spi, uint8_t proto, const struct kaddr *dst, bool hard);

@@ -22,6 +22,7 @@
 #include "daemon/clock.h"
 #include "daemon/child_route.h"
 #include "daemon/config.h"
+#include "daemon/conn_list.h"
 #include "daemon/control.h"
 #include "daemon/engine.h"
 #include "daemon/keylog.h"
@@ -130,11 +131,22 @@ static void on_mapping(void *ctx, uint32_t spi, const struct kaddr *old_addr, ui
 		natt_on_mapping(d->engine, spi, old_addr, old_port, new_addr, new_port);
 }
 
-static int ctl_status(void *ctx, struct json_writer *out)
+static int ctl_status(void *ctx, const char *conn, struct json_writer *out)
 {
 	struct daemon *d = ctx;
-	engine_status(d->engine, out);
-	return 0;
+	return engine_status_conn(d->engine, conn, out);
+}
+
+static int ctl_list_conns(void *ctx, const char *conn, struct json_writer *out)
+{
+	struct daemon *d = ctx;
+	return conn_list_json(d->engine, conn, out);
+}
+
+static int ctl_progress(void *ctx, const char *conn, bool up, char *msg, size_t msglen)
+{
+	struct daemon *d = ctx;
+	return conn_progress(d->engine, conn, up, msg, msglen);
 }
 
 static int ctl_up(void *ctx, const char *conn, char *err, size_t errlen)
@@ -405,7 +417,8 @@ int main(int argc, char **argv)
 	loop_add_fd(d.loop, d.kernel.ops->event_fd(d.kernel.k), EPOLLIN, on_kernel_event, &d);
 	if (d.netmon)
 		loop_add_fd(d.loop, netmon_fd(d.netmon), EPOLLIN, on_netmon_event, &d);
-	struct control_handlers h = {.status = ctl_status, .up = ctl_up, .down = ctl_down,
+	struct control_handlers h = {.status = ctl_status, .list_conns = ctl_list_conns,
+				     .progress = ctl_progress, .up = ctl_up, .down = ctl_down,
 				     .reload = ctl_reload, .rekey = ctl_rekey, .reauth = ctl_reauth,
 				     .metrics = ctl_metrics, .ctx = &d};
 	int crc = control_new(d.loop, control_path, &h, &d.control);
@@ -416,6 +429,9 @@ int main(int argc, char **argv)
 	}
 	if (metrics_listen(&d, &d.engine->cfg->cfg->d.metrics) != 0)
 		goto out;
+	/* xikectl up/down wait for their outcome and monitor streams, from the engine's events. */
+	if (control_attach_events(d.control, d.engine->events) != 0)
+		log_msg(LOG_CTL, LOG_LVL_WARN, "out of memory: xikectl up/down cannot wait, no monitor");
 	loop_on_signal(d.loop, SIGTERM, on_signal, &d);
 	loop_on_signal(d.loop, SIGINT, on_signal, &d);
 	loop_on_signal(d.loop, SIGHUP, on_signal, &d);

@@ -1,12 +1,15 @@
 /*
  * xikectl: talks to xiked over its control socket (one JSON object per
- * line each way; see xiked.conf(5), CONTROL PROTOCOL).
+ * line each way; see xiked.conf(5), CONTROL PROTOCOL, and xikectl(8)).
  *
- *   xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN [--ike|--reauth] |
- *           reload [--json] | log [[GROUP] LEVEL] [--json] | metrics [--prometheus]
+ *   xikectl [-s SOCKET] COMMAND [ARGS]    (xikectl --help lists them)
  *
- * Exit status: 0 on success, 1 when the daemon reports an error or cannot
- * be reached, 2 on a usage error.
+ * up and down wait for the outcome (the daemon answers when the conn is
+ * up, or down, or says why not) unless --no-wait; monitor prints the
+ * daemon's event lines until interrupted.
+ *
+ * Exit status: 0 on success, 1 when the daemon reports an error (an up
+ * that failed: its reason) or cannot be reached, 2 on a usage error.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,12 +20,18 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "daemon/json.h"
 #include "daemon/text.h"
 
 #define DEFAULT_SOCKET "/run/xiked/xiked.sock"
+#ifndef XIKED_VERSION
+#define XIKED_VERSION "?"
+#endif
+/* up/down: how long the daemon waits for the outcome unless --timeout (seconds). */
+#define WAIT_DEFAULT_S 30
 /* How long we wait for xiked's answer (a status of 100,000 SAs takes about a second). */
 #define RESPONSE_TIMEOUT_S 120
 #define STR(x) #x
@@ -32,13 +41,25 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | "
-		   "rekey CONN [--ike|--reauth] | reload [--json] | log [[GROUP] LEVEL] [--json] |\n"
-		   "       metrics [--prometheus]\n"
-		   "  -s SOCKET   control socket (default " DEFAULT_SOCKET ")\n");
+	fprintf(f, "usage: xikectl [-s SOCKET] COMMAND [ARGS]\n"
+		   "  status [CONN] [--json]      IKE and Child SAs (of CONN), last errors\n"
+		   "  list-conns [CONN] [--json]  configured conns: state, proposals, selectors\n"
+		   "  up CONN [--no-wait] [--timeout S]\n"
+		   "                              initiate CONN and wait until it is up (or why not)\n"
+		   "  down CONN [--no-wait] [--timeout S]\n"
+		   "                              delete CONN's IKE SAs and wait until they are gone\n"
+		   "  rekey CONN [--ike|--reauth] rekey CONN's Child SAs (or IKE SA, or reauthenticate)\n"
+		   "  reload [--json]             read the configuration again\n"
+		   "  monitor [CONN]              print events as JSON lines until interrupted\n"
+		   "  log [[GROUP] LEVEL] [--json] set (and show) the log levels\n"
+		   "  metrics [--prometheus]      OpenMetrics text (or Prometheus 0.0.4)\n"
+		   "  -s SOCKET     control socket (default " DEFAULT_SOCKET ")\n"
+		   "  --timeout S   up/down: give up waiting after S seconds (default %d)\n"
+		   "  -h, --help    this text;  -V, --version  the version\n", WAIT_DEFAULT_S);
 }
 
-static int connect_socket(const char *path)
+/* rcv_timeout_s 0: wait for ever (monitor). */
+static int connect_socket(const char *path, unsigned rcv_timeout_s)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd;
@@ -54,8 +75,9 @@ static int connect_socket(const char *path)
 		return -1;
 	}
 	/* Never wait for ever on a daemon that does not answer. */
-	struct timeval tv = {.tv_sec = RESPONSE_TIMEOUT_S};
+	struct timeval tv = {.tv_sec = rcv_timeout_s};
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	tv.tv_sec = RESPONSE_TIMEOUT_S;
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		int e = errno;
@@ -84,58 +106,63 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* Reads one line (without the newline) into a new buffer; NULL on error (said unless quiet). */
-static char *read_line(int fd, size_t *out_len, bool quiet)
-{
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
+/* Lines from the daemon: what was read past a line stays for the next one (monitor). */
+struct reader {
+	char *buf;
+	size_t len, cap, used; /* used: the line handed out last, with its newline */
+	unsigned timeout_s;    /* for the message */
+};
 
-	if (!buf)
-		return NULL;
+/* The next line (without the newline, NUL-terminated; valid until the next call); NULL on error. */
+static char *read_line(int fd, struct reader *r, size_t *out_len, bool quiet)
+{
+	if (r->used) {
+		memmove(r->buf, r->buf + r->used, r->len - r->used);
+		r->len -= r->used;
+		r->used = 0;
+	}
 	for (;;) {
-		char *nl;
+		char *nl = r->len ? memchr(r->buf, '\n', r->len) : NULL;
 		ssize_t n;
 
-		if (len == cap) {
+		if (nl) {
+			*out_len = (size_t)(nl - r->buf);
+			*nl = '\0';
+			r->used = *out_len + 1;
+			return r->buf;
+		}
+		if (r->len + 1 >= r->cap) {
 			char *p;
 
-			if (cap >= RESPONSE_MAX) {
+			if (r->cap >= RESPONSE_MAX) {
 				fprintf(stderr, "xikectl: response larger than %u octets\n", RESPONSE_MAX);
-				goto fail;
+				return NULL;
 			}
-			p = realloc(buf, cap * 2);
+			p = realloc(r->buf, r->cap ? r->cap * 2 : 4096);
 			if (!p)
-				goto fail;
-			buf = p;
-			cap *= 2;
+				return NULL;
+			r->buf = p;
+			r->cap = r->cap ? r->cap * 2 : 4096;
 		}
-		n = recv(fd, buf + len, cap - len, 0);
+		n = recv(fd, r->buf + r->len, r->cap - r->len - 1, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (!quiet)
-				fprintf(stderr, "xikectl: reading the response: %s\n",
-					errno == EAGAIN || errno == EWOULDBLOCK
-						? "no answer within " XSTR(RESPONSE_TIMEOUT_S) " s"
-						: strerror(errno));
-			goto fail;
+			if (!quiet && (errno == EAGAIN || errno == EWOULDBLOCK))
+				fprintf(stderr, "xikectl: reading the response: no answer within %u s\n",
+					r->timeout_s);
+			else if (!quiet)
+				fprintf(stderr, "xikectl: reading the response: %s\n", strerror(errno));
+			return NULL;
 		}
 		if (n == 0) {
 			if (!quiet)
-				fprintf(stderr, "xikectl: xiked closed the connection without answering\n");
-			goto fail;
+				fprintf(stderr, "xikectl: xiked closed the connection%s\n",
+					r->len ? " in the middle of a line" : "");
+			return NULL;
 		}
-		nl = memchr(buf + len, '\n', (size_t)n);
-		len += (size_t)n;
-		if (nl) {
-			*out_len = (size_t)(nl - buf);
-			*nl = '\0';
-			return buf;
-		}
+		r->len += (size_t)n;
 	}
-fail:
-	free(buf);
-	return NULL;
 }
 
 /* Longest member text shown (an escaped octet takes four). */
@@ -232,16 +259,23 @@ static void print_child(const struct json_value *ch)
 	print_ts_list("remote", json_get(ch, "remote_ts"));
 }
 
-/* swanctl --list-sas style: one block per IKE SA, Child SAs indented. */
+/* "last error of CONN: TIME event: reason" lines (status, list-conns). */
+static void print_error(const char *indent, const char *conn, const struct json_value *e)
+{
+	printf("%slast error%s%s%s: %s %s: %s\n", indent, conn ? " of " : "", conn ? conn : "",
+	       "", or(FIELD(e, "time"), "?"), or(FIELD(e, "event"), "?"),
+	       or(FIELD(e, "reason"), "?"));
+}
+
+/* swanctl --list-sas style: one block per IKE SA, Child SAs indented; then the last errors. */
 static void print_status(const struct json_value *resp)
 {
 	const struct json_value *sas = json_get(resp, "ike_sas");
+	const struct json_value *errs = json_get(resp, "conn_errors");
 
-	if (!sas || sas->type != JSON_ARRAY || sas->u.arr.n == 0) {
+	if (!sas || sas->type != JSON_ARRAY || sas->u.arr.n == 0)
 		printf("no IKE SAs\n");
-		return;
-	}
-	for (size_t i = 0; i < sas->u.arr.n; i++) {
+	for (size_t i = 0; sas && sas->type == JSON_ARRAY && i < sas->u.arr.n; i++) {
 		const struct json_value *sa = &sas->u.arr.items[i];
 		const struct json_value *ep, *children;
 		const char *v;
@@ -277,24 +311,172 @@ static void print_status(const struct json_value *resp)
 			}
 		}
 	}
+	for (size_t i = 0; errs && errs->type == JSON_ARRAY && i < errs->u.arr.n; i++)
+		if (errs->u.arr.items[i].type == JSON_OBJECT)
+			print_error("", FIELD(&errs->u.arr.items[i], "conn"), &errs->u.arr.items[i]);
+}
+
+/* An array of strings on one line, escaped ("-" when empty). */
+static void print_list(const char *label, const struct json_value *list)
+{
+	printf("%s", label);
+	if (!list || list->type != JSON_ARRAY || list->u.arr.n == 0)
+		printf(" -");
+	for (size_t i = 0; list && list->type == JSON_ARRAY && i < list->u.arr.n; i++) {
+		const struct json_value *t = &list->u.arr.items[i];
+		char b[FIELD_MAX];
+
+		printf("%s %s", i ? "," : "",
+		       t->type == JSON_STRING ? text_escape(t->u.str.s, t->u.str.len, b, sizeof(b)) : "?");
+	}
+	printf("\n");
+}
+
+/* swanctl --list-conns style: one block per configured conn. */
+static void print_conns(const struct json_value *resp)
+{
+	const struct json_value *conns = json_get(resp, "conns");
+
+	if (!conns || conns->type != JSON_ARRAY || conns->u.arr.n == 0) {
+		printf("no connections configured\n");
+		return;
+	}
+	for (size_t i = 0; i < conns->u.arr.n; i++) {
+		const struct json_value *c = &conns->u.arr.items[i], *ch, *e;
+		const char *v;
+
+		if (c->type != JSON_OBJECT)
+			continue;
+		printf("%s: %s", or(FIELD(c, "name"), "?"), or(FIELD(c, "state"), "?"));
+		if ((v = FIELD(c, "ike_sas")) && strcmp(v, "0") != 0)
+			printf(" (%s IKE SA%s)", v, strcmp(v, "1") == 0 ? "" : "s");
+		printf(", start %s\n", or(FIELD(c, "start"), "?"));
+		printf("  local  %s", or(FIELD(c, "local_addr"), "?"));
+		if ((v = FIELD(c, "local_id")) && v[0])
+			printf(", id '%s'", v);
+		printf(", auth %s\n", or(FIELD(c, "local_auth"), "?"));
+		printf("  remote %s", or(FIELD(c, "remote_addr"), "?"));
+		if ((v = FIELD(c, "remote_id")) && v[0])
+			printf(", id '%s'", v);
+		printf(", auth %s\n", or(FIELD(c, "remote_auth"), "?"));
+		print_list("  ike   ", json_get(c, "ike_proposals"));
+		bool mobike = (v = FIELD(c, "mobike")) && strcmp(v, "true") == 0;
+		bool reauth = (v = FIELD(c, "reauth")) && strcmp(v, "true") == 0;
+		printf("  dpd %ss (%s), mobike %s, unique %s, lifetime %ss, ike_lifetime %ss%s\n",
+		       or(FIELD(c, "dpd_s"), "?"), or(FIELD(c, "dpd_action"), "?"), mobike ? "yes" : "no",
+		       or(FIELD(c, "unique"), "?"), or(FIELD(c, "lifetime_s"), "?"),
+		       or(FIELD(c, "ike_lifetime_s"), "?"), reauth ? ", reauth" : "");
+		if (FIELD(c, "if_id") || FIELD(c, "mark") || FIELD(c, "interface") || FIELD(c, "vti"))
+			printf("  route-based:%s%s%s%s%s%s%s%s\n",
+			       FIELD(c, "if_id") ? " if_id " : "", or(FIELD(c, "if_id"), ""),
+			       FIELD(c, "mark") ? " mark " : "", or(FIELD(c, "mark"), ""),
+			       FIELD(c, "interface") ? " interface " : "", or(FIELD(c, "interface"), ""),
+			       FIELD(c, "vti") ? " vti " : "", or(FIELD(c, "vti"), ""));
+		ch = json_get(c, "children");
+		for (size_t j = 0; ch && ch->type == JSON_ARRAY && j < ch->u.arr.n; j++) {
+			const struct json_value *x = &ch->u.arr.items[j];
+
+			if (x->type != JSON_OBJECT)
+				continue;
+			printf("  %s: %s\n", or(FIELD(x, "name"), "?"), or(FIELD(x, "mode"), "?"));
+			print_list("    esp   ", json_get(x, "esp_proposals"));
+			print_ts_list("local", json_get(x, "local_ts"));
+			print_ts_list("remote", json_get(x, "remote_ts"));
+		}
+		if ((e = json_get(c, "last_error")) && e->type == JSON_OBJECT)
+			print_error("  ", NULL, e);
+	}
+}
+
+/*
+ * A JSON line with every non-ASCII character as a \u escape: still the
+ * same JSON, and nothing a peer put in an identity can drive the terminal
+ * (the daemon's JSON escapes the ASCII controls already).
+ */
+static void print_ascii_json(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n;
+
+		if (p[i] < 0x80) {
+			putchar(p[i++]);
+			continue;
+		}
+		/* The daemon writes valid UTF-8 (json.c); anything else becomes U+FFFD. */
+		if ((p[i] & 0xe0) == 0xc0 && i + 1 < len)
+			cp = p[i] & 0x1f, n = 2;
+		else if ((p[i] & 0xf0) == 0xe0 && i + 2 < len)
+			cp = p[i] & 0x0f, n = 3;
+		else if ((p[i] & 0xf8) == 0xf0 && i + 3 < len)
+			cp = p[i] & 0x07, n = 4;
+		else
+			cp = 0xfffd, n = 1;
+		for (size_t k = 1; k < n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80) {
+				cp = 0xfffd;
+				n = k;
+				break;
+			}
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if (cp > 0xffff) {
+			cp -= 0x10000;
+			printf("\\u%04x\\u%04x", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+		} else {
+			printf("\\u%04x", cp);
+		}
+		i += n;
+	}
+	putchar('\n');
+}
+
+/* monitor: the daemon's event lines, until it closes the connection (or we are interrupted). */
+static int run_monitor(int fd, struct reader *r)
+{
+	char *line;
+	size_t len;
+
+	while ((line = read_line(fd, r, &len, false))) {
+		print_ascii_json(line, len);
+		if (fflush(stdout) != 0)
+			return 1; /* the reader went (a pipe closed) */
+	}
+	return 1;
+}
+
+static bool is(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *sock = DEFAULT_SOCKET, *cmd, *conn = NULL, *err;
-	const char *log_group = NULL, *log_level = NULL;
-	bool as_json = false, ok = false, rekey_ike = false, rekey_reauth = false, prometheus = false;
+	bool as_json = false, ok = false, rekey_ike = false, rekey_reauth = false, wait = true;
+	bool prometheus = false;
+	unsigned long timeout_s = WAIT_DEFAULT_S;
+	/* log: show the levels; log LEVEL: every group; log GROUP LEVEL: one group. */
+	const char *log_group = NULL, *log_level = NULL, *log_args[2];
+	size_t n_log = 0;
 	struct json_writer w;
 	struct json_value *resp = NULL;
+	struct reader r = {0};
 	char perr[160], *line = NULL;
 	size_t line_len = 0;
 	int fd = -1, rc = 1, i = 1;
 
-	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+	if (argc > 1 && (is(argv[1], "-h") || is(argv[1], "--help"))) {
 		usage(stdout);
 		return 0;
 	}
-	if (i < argc && strcmp(argv[i], "-s") == 0) {
+	if (argc > 1 && (is(argv[1], "-V") || is(argv[1], "--version"))) {
+		printf("xikectl (xiked) %s\n", XIKED_VERSION);
+		return 0;
+	}
+	if (i < argc && is(argv[i], "-s")) {
 		if (i + 1 >= argc) {
 			usage(stderr);
 			return 2;
@@ -307,55 +489,64 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[i++];
-	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0) {
-		if (i < argc && strcmp(argv[i], "--json") == 0) {
-			as_json = true;
-			i++;
-		}
-	} else if (strcmp(cmd, "up") == 0 || strcmp(cmd, "down") == 0) {
-		if (i >= argc) {
-			usage(stderr);
-			return 2;
-		}
-		conn = argv[i++];
-	} else if (strcmp(cmd, "log") == 0) {
-		/* log: show the levels; log LEVEL: every group; log GROUP LEVEL: one group. */
-		if (argc > i && strcmp(argv[argc - 1], "--json") == 0) {
-			as_json = true;
-			argc--;
-		}
-		if (argc - i == 2)
-			log_group = argv[i++];
-		if (argc - i == 1)
-			log_level = argv[i++];
-	} else if (strcmp(cmd, "rekey") == 0) {
-		if (i >= argc) {
-			usage(stderr);
-			return 2;
-		}
-		conn = argv[i++];
-		if (i < argc && strcmp(argv[i], "--ike") == 0) {
-			rekey_ike = true;
-			i++;
-		} else if (i < argc && strcmp(argv[i], "--reauth") == 0) {
-			rekey_reauth = true;
-			i++;
-		}
-	} else if (strcmp(cmd, "metrics") == 0) {
-		/* OpenMetrics, or Prometheus' older text format (promtool check metrics reads that). */
-		if (i < argc && strcmp(argv[i], "--prometheus") == 0) {
-			prometheus = true;
-			i++;
-		}
-	} else {
+	if (is(cmd, "-h") || is(cmd, "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (is(cmd, "-V") || is(cmd, "--version")) {
+		printf("xikectl (xiked) %s\n", XIKED_VERSION);
+		return 0;
+	}
+	bool takes_conn = is(cmd, "up") || is(cmd, "down") || is(cmd, "rekey");
+	bool may_conn = is(cmd, "status") || is(cmd, "list-conns") || is(cmd, "monitor");
+	if (!takes_conn && !may_conn && !is(cmd, "reload") && !is(cmd, "log") &&
+	    !is(cmd, "metrics")) {
 		fprintf(stderr, "xikectl: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
 	}
-	if (i != argc) {
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		bool updown = is(cmd, "up") || is(cmd, "down");
+
+		if (is(a, "--json") && (is(cmd, "status") || is(cmd, "reload") || is(cmd, "list-conns") ||
+					is(cmd, "log"))) {
+			as_json = true;
+		} else if (is(a, "--prometheus") && is(cmd, "metrics")) {
+			/* OpenMetrics, or Prometheus' older text format (promtool check metrics reads that). */
+			prometheus = true;
+		} else if (is(cmd, "log") && a[0] != '-' && n_log < 2) {
+			log_args[n_log++] = a;
+		} else if (is(a, "--ike") && is(cmd, "rekey") && !rekey_reauth) {
+			rekey_ike = true;
+		} else if (is(a, "--reauth") && is(cmd, "rekey") && !rekey_ike) {
+			rekey_reauth = true;
+		} else if (is(a, "--no-wait") && updown) {
+			wait = false;
+		} else if (is(a, "--timeout") && updown && i + 1 < argc) {
+			char *end;
+
+			errno = 0;
+			timeout_s = strtoul(argv[++i], &end, 10);
+			if (errno || *end || end == argv[i] || timeout_s < 1 || timeout_s > 86400) {
+				fprintf(stderr, "xikectl: --timeout: seconds from 1 to 86400\n");
+				return 2;
+			}
+		} else if (a[0] != '-' && !conn && (takes_conn || may_conn)) {
+			conn = a;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (takes_conn && !conn) {
 		usage(stderr);
 		return 2;
 	}
+	if (n_log == 2)
+		log_group = log_args[0];
+	if (n_log)
+		log_level = log_args[n_log - 1];
 
 	json_writer_init(&w);
 	json_obj_begin(&w);
@@ -372,26 +563,34 @@ int main(int argc, char **argv)
 		json_kv_str(&w, "level", log_level);
 	if (prometheus)
 		json_kv_str(&w, "format", "prometheus");
+	if ((is(cmd, "up") || is(cmd, "down")) && wait) {
+		json_kv_bool(&w, "wait", true);
+		json_kv_uint(&w, "timeout_ms", (uint64_t)timeout_s * 1000);
+	}
 	json_obj_end(&w);
 	if (!json_writer_ok(&w)) {
 		fprintf(stderr, "xikectl: out of memory\n");
 		goto out;
 	}
 
-	fd = connect_socket(sock);
+	/* The daemon answers a wait when it ends; we wait a little longer than it does. */
+	r.timeout_s = is(cmd, "monitor") ? 0
+		    : (is(cmd, "up") || is(cmd, "down")) && wait ? (unsigned)timeout_s + 10
+								   : RESPONSE_TIMEOUT_S;
+	fd = connect_socket(sock, r.timeout_s);
 	if (fd < 0)
 		goto out;
 	if (write_all(fd, json_writer_str(&w), json_writer_len(&w)) < 0 ||
 	    write_all(fd, "\n", 1) < 0) {
 		/* A daemon that refuses us (too many clients) has answered before closing. */
 		int e = errno;
-		line = read_line(fd, &line_len, true);
+		line = read_line(fd, &r, &line_len, true);
 		if (!line) {
 			fprintf(stderr, "xikectl: sending the request: %s\n", strerror(e));
 			goto out;
 		}
 	} else {
-		line = read_line(fd, &line_len, false);
+		line = read_line(fd, &r, &line_len, false);
 	}
 	if (!line)
 		goto out;
@@ -404,23 +603,42 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!ok) {
-		err = json_get_str(resp, "error");
-		fprintf(stderr, "xikectl: %s\n", err ? err : "failed (no message)");
+		char b[FIELD_MAX];
+
+		err = FIELD(resp, "error");
+		fprintf(stderr, "xikectl: %s\n", err ? text_escape(err, strlen(err), b, sizeof(b))
+						    : "failed (no message)");
+		goto out;
+	}
+	if (is(cmd, "monitor")) {
+		rc = run_monitor(fd, &r);
 		goto out;
 	}
 	if (as_json)
-		printf("%s\n", line);
-	else if (strcmp(cmd, "status") == 0)
+		print_ascii_json(line, line_len);
+	else if (is(cmd, "status"))
 		print_status(resp);
 	else if (strcmp(cmd, "metrics") == 0 && (err = json_get_str(resp, "text")))
 		fputs(err, stdout); /* the exposition as it is: ends with a newline */
+	else if (is(cmd, "list-conns"))
+		print_conns(resp);
 	else if ((err = json_get_str(resp, "message"))) {
-		printf("%s\n", err);
+		/* Line by line, each escaped: conn names come from the configuration file. */
+		for (const char *p = err, *nl; *p; p = nl + 1) {
+			char b[FIELD_MAX];
+
+			nl = strchr(p, '\n');
+			if (!nl)
+				nl = p + strlen(p);
+			printf("%s\n", text_escape(p, (size_t)(nl - p), b, sizeof(b)));
+			if (!*nl)
+				break;
+		}
 	}
 	rc = fflush(stdout) == 0 ? 0 : 1;
 out:
 	json_value_free(resp);
-	free(line);
+	free(r.buf);
 	json_writer_free(&w);
 	if (fd >= 0)
 		close(fd);

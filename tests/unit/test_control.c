@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "daemon/control.h"
+#include "daemon/event.h"
 #include "daemon/json.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
@@ -38,6 +39,9 @@ struct fake {
 	int reload_ok;
 	int status_fail;
 	int hostile; /* the peer's identity carries terminal escapes (issue 12.6) */
+	struct event_bus *bus; /* the events the fake engine emits (up/down waiting, monitor) */
+	int progress;          /* what the progress handler answers */
+	int with_errors;       /* status carries conn_errors */
 };
 
 /* {"cmd":"metrics"}: the text as the daemon would write it, per format. */
@@ -49,10 +53,11 @@ static int fake_metrics(void *ctx, bool prometheus, struct json_writer *w)
 	return 0;
 }
 
-static int fake_status(void *ctx, struct json_writer *w)
+static int fake_status(void *ctx, const char *conn, struct json_writer *w)
 {
 	struct fake *f = ctx;
 
+	(void)conn;
 	f->status_calls++;
 	if (f->status_fail)
 		return -1;
@@ -107,6 +112,88 @@ static int fake_status(void *ctx, struct json_writer *w)
 	json_arr_end(w);
 	json_obj_end(w);
 	json_arr_end(w);
+	if (f->with_errors) {
+		json_key(w, "conn_errors");
+		json_arr_begin(w);
+		json_obj_begin(w);
+		json_kv_str(w, "conn", "site-c");
+		json_kv_str(w, "event", "child-failed");
+		json_kv_str(w, "reason", "TS_UNACCEPTABLE: the peer refused the Child SA");
+		json_kv_str(w, "time", "2026-12-07T16:48:31.123Z");
+		json_obj_end(w);
+		json_arr_end(w);
+	}
+	return 0;
+}
+
+static int fake_progress(void *ctx, const char *conn, bool up, char *msg, size_t len)
+{
+	struct fake *f = ctx;
+
+	if (f->progress > 0)
+		snprintf(msg, len, "%s: %s", conn, up ? "up, IKE SA #1, 1 Child SA" : "no IKE SA left");
+	return f->progress;
+}
+
+static int fake_list_conns(void *ctx, const char *conn, struct json_writer *w)
+{
+	(void)ctx;
+	if (conn && strcmp(conn, "site-b") != 0)
+		return -1;
+	json_key(w, "conns");
+	json_arr_begin(w);
+	json_obj_begin(w);
+	json_kv_str(w, "name", "site-b");
+	json_kv_str(w, "state", "established");
+	json_kv_uint(w, "ike_sas", 1);
+	json_kv_str(w, "start", "initiate");
+	json_kv_str(w, "local_addr", "192.0.2.1");
+	json_kv_str(w, "remote_addr", "192.0.2.2");
+	json_kv_str(w, "local_id", "a.example");
+	json_kv_str(w, "remote_id", "b\x1b[31m.example");
+	json_kv_str(w, "local_auth", "psk");
+	json_kv_str(w, "remote_auth", "psk");
+	json_key(w, "ike_proposals");
+	json_arr_begin(w);
+	json_str(w, "aes256gcm16-prfsha256-x25519");
+	json_str(w, "aes128-sha256-ecp256");
+	json_arr_end(w);
+	json_kv_str(w, "unique", "replace");
+	json_kv_bool(w, "mobike", true);
+	json_kv_uint(w, "dpd_s", 30);
+	json_kv_str(w, "dpd_action", "clear");
+	json_kv_uint(w, "lifetime_s", 3600);
+	json_kv_uint(w, "ike_lifetime_s", 14400);
+	json_kv_bool(w, "reauth", false);
+	json_kv_uint(w, "if_id", 7);
+	json_kv_str(w, "interface", "xfrm-b");
+	json_key(w, "children");
+	json_arr_begin(w);
+	json_obj_begin(w);
+	json_kv_str(w, "name", "net");
+	json_kv_str(w, "mode", "tunnel");
+	json_key(w, "esp_proposals");
+	json_arr_begin(w);
+	json_str(w, "aes256gcm16");
+	json_arr_end(w);
+	json_key(w, "local_ts");
+	json_arr_begin(w);
+	json_str(w, "10.1.0.0/24");
+	json_arr_end(w);
+	json_key(w, "remote_ts");
+	json_arr_begin(w);
+	json_str(w, "10.2.0.0/24");
+	json_arr_end(w);
+	json_obj_end(w);
+	json_arr_end(w);
+	json_key(w, "last_error");
+	json_obj_begin(w);
+	json_kv_str(w, "event", "ike-failed");
+	json_kv_str(w, "reason", "timeout: no response after 5 retransmits");
+	json_kv_str(w, "time", "2026-12-07T16:48:31.123Z");
+	json_obj_end(w);
+	json_obj_end(w);
+	json_arr_end(w);
 	return 0;
 }
 
@@ -115,6 +202,12 @@ static int fake_up(void *ctx, const char *conn, char *err, size_t errlen)
 	struct fake *f = ctx;
 
 	snprintf(f->last_up, sizeof(f->last_up), "%s", conn);
+	if (strcmp(conn, "fast-fail") == 0 && f->bus) {
+		/* Refused before the handler returns (an error at once): the wait still sees it. */
+		event_emit(f->bus, &(struct event){.type = EV_IKE_FAILED, .conn = conn,
+			   .initiator = true, .reason = "NO_PROPOSAL_CHOSEN: the peer refused IKE_SA_INIT"});
+		return 0;
+	}
 	if (strcmp(conn, "site-b") != 0) {
 		snprintf(err, errlen, "no connection named '%s'", conn);
 		return -1;
@@ -439,11 +532,22 @@ static void test_socket_file(void **state)
 
 /* ---- xikectl ---- */
 
-#define USAGE                                                                                \
-	"usage: xikectl [-s SOCKET] status [--json] | up CONN | down CONN | rekey CONN "      \
-	"[--ike|--reauth] | reload [--json] | log [[GROUP] LEVEL] [--json] |\n"                \
-	"       metrics [--prometheus]\n"                                                     \
-	"  -s SOCKET   control socket (default /run/xiked/xiked.sock)\n"
+#define USAGE                                                                                  \
+	"usage: xikectl [-s SOCKET] COMMAND [ARGS]\n"                                          \
+	"  status [CONN] [--json]      IKE and Child SAs (of CONN), last errors\n"             \
+	"  list-conns [CONN] [--json]  configured conns: state, proposals, selectors\n"        \
+	"  up CONN [--no-wait] [--timeout S]\n"                                                \
+	"                              initiate CONN and wait until it is up (or why not)\n"   \
+	"  down CONN [--no-wait] [--timeout S]\n"                                              \
+	"                              delete CONN's IKE SAs and wait until they are gone\n"   \
+	"  rekey CONN [--ike|--reauth] rekey CONN's Child SAs (or IKE SA, or reauthenticate)\n" \
+	"  reload [--json]             read the configuration again\n"                         \
+	"  monitor [CONN]              print events as JSON lines until interrupted\n"         \
+	"  log [[GROUP] LEVEL] [--json] set (and show) the log levels\n"                      \
+	"  metrics [--prometheus]      OpenMetrics text (or Prometheus 0.0.4)\n"              \
+	"  -s SOCKET     control socket (default /run/xiked/xiked.sock)\n"                     \
+	"  --timeout S   up/down: give up waiting after S seconds (default 30)\n"              \
+	"  -h, --help    this text;  -V, --version  the version\n"
 
 struct ctl_run {
 	const char *const *argv;
@@ -478,13 +582,13 @@ static char *slurp(const char *path)
 static void xikectl(struct loop *loop, int want_rc, const char *want_out, const char *want_err,
 		    const char *sock, ...)
 {
-	const char *argv[8] = { getenv("XIKECTL"), "-s", sock };
+	const char *argv[10] = { getenv("XIKECTL"), "-s", sock };
 	struct ctl_run r = { .argv = argv };
 	va_list ap;
 	int n = 3, rc;
 
 	va_start(ap, sock);
-	while (n < 7 && (argv[n] = va_arg(ap, const char *)))
+	while (n < 9 && (argv[n] = va_arg(ap, const char *)))
 		n++;
 	va_end(ap);
 	snprintf(r.out, sizeof(r.out), "%s/out", tmpdir);
@@ -709,6 +813,214 @@ static void test_stuck_clients(void **state)
 	loop_free(loop);
 }
 
+/* ---- waiting for the outcome, and the event stream ---- */
+
+/* What the fake engine does while xikectl waits: progress becomes `progress`, then ev. */
+struct script {
+	struct fake *f;
+	struct event ev;
+	int progress;
+	unsigned count; /* emit ev this many times (1 when 0) */
+	struct timer t;
+};
+
+static void script_cb(struct loop *loop, struct timer *t, void *ctx)
+{
+	struct script *sc = ctx;
+	(void)loop;
+	(void)t;
+	sc->f->progress = sc->progress;
+	for (unsigned i = 0; i < (sc->count ? sc->count : 1); i++)
+		event_emit(sc->f->bus, &sc->ev);
+}
+
+/* Arms sc to happen in ms. */
+static void script_at(struct loop *loop, struct script *sc, uint64_t ms)
+{
+	timer_init(&sc->t, script_cb, sc);
+	assert_int_equal(timer_arm_in(loop, &sc->t, ms), 0);
+}
+
+static void test_control_wait(void **state)
+{
+	struct fake f = { 0 };
+	struct control_handlers h = { .status = fake_status, .up = fake_up, .down = fake_down,
+				      .progress = fake_progress, .list_conns = fake_list_conns,
+				      .reload = fake_reload, .ctx = &f };
+	struct loop *loop;
+	struct control *c;
+	struct script sc = { .f = &f };
+
+	(void)state;
+	if (!getenv("XIKECTL")) {
+		print_message("XIKECTL not set: skipped\n");
+		skip();
+	}
+	loop = loop_new(NULL);
+	f.bus = event_bus_new();
+	assert_non_null(f.bus);
+	assert_int_equal(control_new(loop, sock_path, &h, &c), 0);
+	assert_int_equal(control_attach_events(c, f.bus), 0);
+
+	/* The Child SA fails later: xikectl up says why and exits 1. */
+	sc.ev = (struct event){ .type = EV_CHILD_FAILED, .conn = "site-b", .child = "net",
+				.initiator = true,
+				.reason = "kernel: ENOSYS installing the inbound SA: no algorithm" };
+	script_at(loop, &sc, 300);
+	xikectl(loop, 1, "", "xikectl: site-b: kernel: ENOSYS installing the inbound SA: no "
+		"algorithm (child-failed)\n", sock_path, "up", "site-b", NULL);
+	/* An event of another conn, or of an SA the peer initiated, is not ours; ours comes up. */
+	sc.ev = (struct event){ .type = EV_IKE_FAILED, .conn = "site-c", .initiator = true,
+				.reason = "timeout: x" };
+	script_at(loop, &sc, 100);
+	struct script sc2 = { .f = &f, .progress = 0,
+			      .ev = { .type = EV_IKE_FAILED, .conn = "site-b", .initiator = false,
+				      .reason = "AUTHENTICATION_FAILED: responder side" } };
+	script_at(loop, &sc2, 200);
+	struct script sc3 = { .f = &f, .progress = 1,
+			      .ev = { .type = EV_CHILD_UP, .conn = "site-b", .initiator = true } };
+	script_at(loop, &sc3, 400);
+	xikectl(loop, 0, "site-b: up, IKE SA #1, 1 Child SA\n", "", sock_path, "up", "site-b",
+		NULL);
+	/* A failure before the handler returns. */
+	f.progress = 0;
+	xikectl(loop, 1, "", "xikectl: fast-fail: NO_PROPOSAL_CHOSEN: the peer refused "
+		"IKE_SA_INIT (ike-failed)\n", sock_path, "up", "fast-fail", NULL);
+	/* Nothing happens: the daemon's timeout. */
+	xikectl(loop, 1, "", "xikectl: up 'site-b': no outcome within 1 s (still connecting; "
+		"see xikectl status)\n", sock_path, "up", "site-b", "--timeout", "1", NULL);
+	/* --no-wait: today's answer at once. */
+	xikectl(loop, 0, "", "", sock_path, "up", "site-b", "--no-wait", NULL);
+	/* down waits for the IKE SAs to go. */
+	sc.ev = (struct event){ .type = EV_IKE_DOWN, .conn = "site-b", .initiator = true,
+				.reason = "deleted: down requested" };
+	sc.progress = 1;
+	script_at(loop, &sc, 300);
+	xikectl(loop, 0, "site-b: no IKE SA left\n", "", sock_path, "down", "site-b", NULL);
+	/* Usage errors. */
+	xikectl(loop, 2, "", "xikectl: --timeout: seconds from 1 to 86400\n", sock_path, "up",
+		"site-b", "--timeout", "0", NULL);
+	xikectl(loop, 2, "", USAGE, sock_path, "status", "--no-wait", NULL);
+
+	/* status: the last errors; list-conns: the configured conns (escaped ids). */
+	f.with_errors = 1;
+	f.progress = 0;
+	xikectl(loop, 0, "site-b: ESTABLISHED, 0123456789abcdef_i fedcba9876543210_r\n"
+			 "  local  'a.example' @ 192.0.2.1[500]\n"
+			 "  remote 'b.example' @ 192.0.2.2[4500]\n"
+			 "  aes256gcm16-prfsha256-x25519\n"
+			 "  established 42s ago\n"
+			 "  site-b: INSTALLED, TUNNEL, ESP:aes256gcm16\n"
+			 "    interface xfrm-b, if_id 7\n"
+			 "    in  c1234567, 1234 bytes, 12 packets\n"
+			 "    out c7654321, 5678 bytes, 34 packets\n"
+			 "    local  10.1.0.0/24\n"
+			 "    remote 10.2.0.0/24 10.3.0.0/24[tcp/443]\n"
+			 "last error of site-c: 2026-12-07T16:48:31.123Z child-failed: "
+			 "TS_UNACCEPTABLE: the peer refused the Child SA\n",
+		"", sock_path, "status", NULL);
+	const char *conns =
+		"site-b: established (1 IKE SA), start initiate\n"
+		"  local  192.0.2.1, id 'a.example', auth psk\n"
+		"  remote 192.0.2.2, id 'b\\x1b[31m.example', auth psk\n"
+		"  ike    aes256gcm16-prfsha256-x25519, aes128-sha256-ecp256\n"
+		"  dpd 30s (clear), mobike yes, unique replace, lifetime 3600s, ike_lifetime 14400s\n"
+		"  route-based: if_id 7 interface xfrm-b\n"
+		"  net: tunnel\n"
+		"    esp    aes256gcm16\n"
+		"    local  10.1.0.0/24\n"
+		"    remote 10.2.0.0/24\n"
+		"  last error: 2026-12-07T16:48:31.123Z ike-failed: timeout: no response after 5 "
+		"retransmits\n";
+	xikectl(loop, 0, conns, "", sock_path, "list-conns", NULL);
+	xikectl(loop, 0, conns, "", sock_path, "list-conns", "site-b", NULL);
+	xikectl(loop, 1, "", "xikectl: no connection named 'nope'\n", sock_path, "list-conns",
+		"nope", NULL);
+	xikectl(loop, 0, "xikectl (xiked) 0.1.0\n", "", sock_path, "--version", NULL);
+
+	control_free(c);
+	event_bus_free(f.bus);
+	loop_free(loop);
+}
+
+/* A monitor: the ok line, then one event line each (ASCII JSON), until it goes. */
+static int monitor_client(void *arg)
+{
+	char buf[2048];
+	(void)arg;
+	int fd = client_connect();
+	if (fd < 0 || write(fd, "{\"cmd\":\"monitor\"}\n", 18) != 18 ||
+	    expect_line(fd, "{\"ok\":true,\"monitor\":true}"))
+		return 40;
+	const char *want[] = { "\"event\":\"ike-up\"", "\"event\":\"child-up\"",
+			       "\"event\":\"ike-down\"" };
+	for (int i = 0; i < 3; i++) {
+		if (read_line(fd, buf, sizeof(buf)) < 0)
+			return 41 + i;
+		if (!strstr(buf, want[i]) || !strstr(buf, "\"conn\":\"site-b\"") ||
+		    !strstr(buf, "\"time\":\"20"))
+			return 45 + i;
+	}
+	close(fd);
+	return 0;
+}
+
+/* A monitor that does not read: dropped once far behind; the daemon never blocks. */
+static int slow_monitor_client(void *arg)
+{
+	char buf[65536];
+	(void)arg;
+	int fd = client_connect();
+	if (fd < 0 || write(fd, "{\"cmd\":\"monitor\",\"conn\":\"site-b\"}\n", 34) != 34)
+		return 50;
+	sleep(2); /* the server emits meanwhile */
+	size_t lines = 0;
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	if (n != 0)
+		return 51; /* EOF: the server closed it */
+	if (lines < 2 || lines >= 20000)
+		return 52; /* some came, not all */
+	close(fd);
+	return 0;
+}
+
+static void test_control_monitor(void **state)
+{
+	struct fake f = { 0 };
+	struct control_handlers h = { .status = fake_status, .ctx = &f };
+	struct loop *loop = loop_new(NULL);
+	struct control *c;
+	struct sockaddr_storage l = { .ss_family = AF_INET }, r = { .ss_family = AF_INET };
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	f.bus = event_bus_new();
+	assert_int_equal(control_new(loop, sock_path, &h, &c), 0);
+	assert_int_equal(control_attach_events(c, f.bus), 0);
+	struct script s1 = { .f = &f, .ev = { .type = EV_IKE_UP, .conn = "site-b", .local = &l,
+					       .remote = &r, .remote_id = "b\xc2\x9b" "31m" } };
+	struct script s2 = { .f = &f, .ev = { .type = EV_CHILD_UP, .conn = "site-b" } };
+	struct script s0 = { .f = &f, .ev = { .type = EV_CHILD_UP, .conn = "other" } };
+	struct script s3 = { .f = &f, .ev = { .type = EV_IKE_DOWN, .conn = "site-b",
+					       .reason = "deleted: by the peer" } };
+	script_at(loop, &s1, 300);
+	script_at(loop, &s2, 310);
+	script_at(loop, &s3, 320);
+	assert_int_equal(serve_while(loop, monitor_client, NULL), 0);
+	/* Far more than the socket buffer and the limit: the reader is dropped. */
+	control_set_monitor_max(c, 8192);
+	s2.count = 20000;
+	script_at(loop, &s0, 300); /* another conn's: not sent to this monitor */
+	script_at(loop, &s2, 500);
+	assert_int_equal(serve_while(loop, slow_monitor_client, NULL), 0);
+	control_free(c);
+	event_bus_free(f.bus);
+	loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -717,6 +1029,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_xikectl, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_stuck_clients, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_control_log, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_control_wait, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_control_monitor, setup_dir, teardown_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
