@@ -32,7 +32,7 @@ ip -n site-a route add 10.2.0.0/24 dev wan0 src 10.1.0.1
 ip -n site-b route add 10.1.0.0/24 dev wan0 src 10.2.0.1
 
 for side in a b; do
-  if [ $side = a ]; then me=192.0.2.1 peer=192.0.2.2 l=1 r=2 start=initiate other=b
+  if [ $side = a ]; then me=192.0.2.1 peer=192.0.2.2 l=1 r=2 start=none other=b
   else me=192.0.2.2 peer=%any l=2 r=1 start=none other=a; fi
   cat > "$run/$side.conf" <<CONF
 [daemon]
@@ -63,8 +63,16 @@ echo $! > "$run/b.pid"
 wait_for 10 "xiked in site-b" test -S "$run/b.sock"
 ip netns exec site-a "$xiked" -f -c "$run/a.conf" >"$run/a.log" 2>&1 &
 echo $! > "$run/a.pid"
-if ! wait_for 120 "the Child SA" sh -c "'$xikectl' -s '$run/a.sock' status --json | grep -q INSTALLED"; then
-  fail "tunnel up"; tail -n 30 "$run/a.log" "$run/b.log"; finish; exit 1
+wait_for 10 "xiked in site-a" test -S "$run/a.sock"
+
+say "xikectl list-conns (site-a): what is configured"
+"$xikectl" -s "$run/a.sock" list-conns
+say "xikectl monitor (site-a) records the events from now on; xikectl up waits for the tunnel"
+"$xikectl" -s "$run/a.sock" monitor > "$run/a.events" 2>&1 &
+mon=$!
+sleep 0.3
+if ! "$xikectl" -s "$run/a.sock" up site-b --timeout 120; then
+  fail "tunnel up"; tail -n 30 "$run/a.log" "$run/b.log"; kill $mon; finish; exit 1
 fi
 ok "tunnel up"
 
@@ -76,6 +84,16 @@ say "xikectl status (site-a)"
 say "xikectl metrics (site-a), an excerpt: the conn's state, SAs and ESP counters"
 "$xikectl" -s "$run/a.sock" metrics |
   grep -E '^xiked_(conn_up|conn_info|ike_sas\{.*established|child_sas\{.*installed|conn_esp_(bytes|packets)_total|ike_setups_total|child_setups_total)' || true
+say "xikectl rekey site-b: new Child SA keys, make-before-break"
+"$xikectl" -s "$run/a.sock" rekey site-b
+wait_for 20 "the child-rekey event" grep -q child-rekey "$run/a.events" || fail "child-rekey event"
+say "xikectl down site-b, then up again"
+"$xikectl" -s "$run/a.sock" down site-b
+"$xikectl" -s "$run/a.sock" up site-b --timeout 120 || fail "up again"
+sleep 0.3
+kill $mon 2>/dev/null; wait $mon 2>/dev/null
+say "what xikectl monitor printed meanwhile (one JSON object per event)"
+cat "$run/a.events"
 say "ip xfrm state (site-a)"
 ip -n site-a -s xfrm state | sed -E 's/0x[0-9a-f]{16,}/<key>/g'
 say "ip xfrm policy (site-a)"
