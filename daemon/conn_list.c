@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/child_rekey.h"
 #include "daemon/engine.h"
 #include "daemon/event.h"
 #include "daemon/ikesa.h"
@@ -262,8 +263,7 @@ int conn_progress(struct engine *e, const char *conn, bool up, char *msg, size_t
 		const struct child_cfg *want = &sa->conn->children[i];
 		bool found = false;
 		for (const struct child_sa *c = sa->children; c && !found; c = c->next)
-			found = c->state == CHILD_INSTALLED && !c->rekeyed && !c->redundant &&
-				strcmp(c->cfg->name, want->name) == 0;
+			found = child_live(c) && strcmp(c->cfg->name, want->name) == 0;
 		if (!found)
 			return 0;
 		n++;
