@@ -245,7 +245,10 @@ struct engine *engine_new(const struct engine_env *env, struct xiked_config *cfg
 	e->next_reqid = XIKED_REQID_BASE + 1;
 	e->next_unique_if_id = CONFIG_IF_ID_UNIQUE_BASE;
 	e->events = event_bus_new();
-	if (!e->events || !e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->by_conn ||
+	/* The metrics count what the bus tells (metrics.h). */
+	bool counted = e->events && e->metrics &&
+		       event_subscribe(e->events, metrics_on_event, e->metrics) == 0;
+	if (!counted || !e->events || !e->cfg || !e->by_spi || !e->half_open || !e->child_by_spi || !e->by_conn ||
 	    !e->by_peer ||
 	    !e->policy_refs || !e->policy_by_sel || !e->traps || !e->dos || !e->metrics || !e->scratch_msg || !e->rxbuf || !e->txbuf) {
 		if (!e->cfg)

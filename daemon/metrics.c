@@ -12,6 +12,7 @@
 #include "daemon/config.h"
 #include "daemon/dos.h"
 #include "daemon/engine.h"
+#include "daemon/event.h"
 #include "daemon/ikesa.h"
 #include "daemon/openmetrics.h"
 #include "daemon/spi_table.h"
@@ -160,6 +161,80 @@ void metrics_count_failure(struct metrics_conn *mc, enum metrics_fail_kind kind,
 	struct metrics_reason *r = &mc->reasons[kind][mc->n_reasons[kind]++];
 	memcpy(r->text, text, sizeof(text));
 	r->count = 1;
+}
+
+void metrics_reason_code(const char *reason, char *out)
+{
+	size_t n = 0;
+
+	if (!reason || !*reason) {
+		snprintf(out, METRICS_REASON_LEN, "unknown");
+		return;
+	}
+	while (reason[n] && reason[n] != ':') {
+		char c = reason[n];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-') || n + 1 >= METRICS_REASON_LEN) {
+			snprintf(out, METRICS_REASON_LEN, "other");
+			return;
+		}
+		n++;
+	}
+	if (n == 0) {
+		snprintf(out, METRICS_REASON_LEN, "other");
+		return;
+	}
+	memcpy(out, reason, n);
+	out[n] = '\0';
+}
+
+void metrics_on_event(void *ctx, const struct event *ev)
+{
+	struct metrics_conn *mc = metrics_conn(ctx, ev->conn);
+	char code[METRICS_REASON_LEN];
+
+	if (!mc)
+		return;
+	switch (ev->type) {
+	case EV_IKE_UP:
+		mc->ike_setups++;
+		break;
+	case EV_IKE_DOWN:
+		mc->ike_down++;
+		break;
+	case EV_IKE_REKEYED:
+		mc->ike_rekeys++;
+		break;
+	case EV_IKE_FAILED:
+	case EV_CHILD_FAILED:
+		metrics_reason_code(ev->reason, code);
+		metrics_count_failure(mc, ev->type == EV_IKE_FAILED ? METRICS_FAIL_IKE : METRICS_FAIL_CHILD,
+				      code);
+		break;
+	case EV_AUTH_FAILED:
+		mc->auth_failures++;
+		break;
+	case EV_CHILD_UP:
+		mc->child_setups++;
+		break;
+	case EV_CHILD_DOWN:
+		mc->child_down++;
+		break;
+	case EV_CHILD_REKEYED:
+		mc->child_rekeys++;
+		break;
+	case EV_MOBIKE_MOVE:
+		mc->mobike_moves++;
+		break;
+	case EV_DPD_DEAD:
+		mc->dpd_dead++;
+		break;
+	case EV_COLLISION:
+		mc->collisions++;
+		break;
+	case EV_TYPE_COUNT:
+		break;
+	}
 }
 
 static uint64_t max_u64(uint64_t a, uint64_t b)
@@ -394,13 +469,13 @@ static void conn_families(struct scrape *s, struct om_writer *w)
 	conn_counter(s, w, "xiked_ike_setups", "IKE SAs established (IKE_AUTH done).",
 		     offsetof(struct metrics_conn, ike_setups));
 	conn_failures(s, w, "xiked_ike_setup_failures",
-		      "IKE SAs that were not established, by reason.", METRICS_FAIL_IKE);
+		      "IKE SAs that were not established, by the reason's code.", METRICS_FAIL_IKE);
 	conn_counter(s, w, "xiked_auth_failures", "Authentications that failed (either side).",
 		     offsetof(struct metrics_conn, auth_failures));
-	conn_counter(s, w, "xiked_child_setups", "Child SAs installed (rekeys included).",
+	conn_counter(s, w, "xiked_child_setups", "Child SAs set up (not by a rekey).",
 		     offsetof(struct metrics_conn, child_setups));
 	conn_failures(s, w, "xiked_child_setup_failures",
-		      "Child SAs that were not created or rekeyed, by reason.", METRICS_FAIL_CHILD);
+		      "Child SAs that were not created or rekeyed, by the reason's code.", METRICS_FAIL_CHILD);
 	conn_counter(s, w, "xiked_ike_rekeys", "IKE SAs replaced by a rekey.",
 		     offsetof(struct metrics_conn, ike_rekeys));
 	conn_counter(s, w, "xiked_child_rekeys", "Child SAs replaced by a rekey.",

@@ -30,6 +30,7 @@ struct engine;
 struct ikesa;
 struct child_sa;
 struct om_writer;
+struct event;
 
 /* Child SAs whose kernel counters one scrape queries. */
 #define METRICS_QUERY_MAX 4096
@@ -75,6 +76,16 @@ struct metrics_conn *metrics_conn(struct metrics *m, const char *conn);
 /* Counts a failure of kind with reason (borrowed; NULL or "" = "unknown"). */
 void metrics_count_failure(struct metrics_conn *mc, enum metrics_fail_kind kind,
 			   const char *reason);
+/*
+ * The event bus's listener (event.h; ctx: the struct metrics): counts each
+ * event for its conn. A failure counts under its reason's code, the token
+ * before the first ':' ("NO_PROPOSAL_CHOSEN: the peer refused IKE_SA_INIT"
+ * -> NO_PROPOSAL_CHOSEN; "kernel", "timeout", "invalid-response", ...):
+ * the rest names SPIs and identities and would make a series per attempt.
+ */
+void metrics_on_event(void *ctx, const struct event *ev);
+/* The code of a reason into out (METRICS_REASON_LEN octets): "other" when it has none. */
+void metrics_reason_code(const char *reason, char *out);
 
 /*
  * c (of sa) is being removed from the kernel: adds what it carried to

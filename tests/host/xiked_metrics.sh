@@ -84,9 +84,18 @@ fams = list(parse(open(sys.argv[1]).read()))
 print(len(fams), "families,", sum(len(f.samples) for f in fams), "samples")
 PY
 ); then ok "OpenMetrics reference parser reads xikectl metrics: $out"; else bad "OpenMetrics parser"; fi
-grep -q '^xiked_child_setup_failures_total{conn="peer",reason=' "$tmp/a.om" \
-  && ok "the failed Child SA (no ESP here) is counted with its reason" \
-  || echo "note - no child setup failure by reason yet (needs the event bus)"
+# No ESP on this kernel: b cannot install the Child SA (reason code kernel) and
+# answers NO_PROPOSAL_CHOSEN, which a counts.
+"$xikectl" -s "$tmp/b.sock" metrics > "$tmp/b.om"
+la=$(grep '^xiked_child_setup_failures_total{conn="peer",reason="NO_PROPOSAL_CHOSEN"} 1$' "$tmp/a.om")
+lb=$(grep '^xiked_child_setup_failures_total{conn="peer",reason="kernel"} 1$' "$tmp/b.om")
+if [ -n "$la" ] && [ -n "$lb" ]; then
+  ok "the failed Child SA is counted by reason code: a: $la; b: $lb"
+else
+  bad "child setup failures: a: $(grep '^xiked_child_setup_failures_total' "$tmp/a.om"); b: $(grep '^xiked_child_setup_failures_total' "$tmp/b.om")"
+fi
+grep -q '^xiked_ike_setups_total{conn="peer"} 1$' "$tmp/a.om" && ok "xiked_ike_setups_total{conn=\"peer\"} 1" \
+  || bad "ike setups: $(grep '^xiked_ike_setups_total' "$tmp/a.om")"
 ip netns exec "$A" curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9464/nothing | grep -q 404 \
   && ok "HTTP: 404 for another path" || bad "HTTP 404"
 

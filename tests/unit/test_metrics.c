@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #include "crypto/rng.h"
 #include "daemon/engine.h"
+#include "daemon/event.h"
 #include "daemon/ikesa.h"
 #include "daemon/metrics.h"
 #include "daemon/openmetrics.h"
@@ -354,6 +356,82 @@ static void test_metrics_reference_parsers(void **st)
 	run(cmd);
 }
 
+/* The event bus drives the per-conn counters; failures count under their reason's code. */
+static void test_metrics_events(void **st)
+{
+	char code[METRICS_REASON_LEN], err[128];
+	(void)st;
+	metrics_reason_code("NO_PROPOSAL_CHOSEN: the peer refused IKE_SA_INIT", code);
+	assert_string_equal(code, "NO_PROPOSAL_CHOSEN");
+	metrics_reason_code("invalid-response: IKE_AUTH answer without IDr/AUTH", code);
+	assert_string_equal(code, "invalid-response");
+	metrics_reason_code("reauthenticated", code);
+	assert_string_equal(code, "reauthenticated");
+	metrics_reason_code("peer 'x.example' said: no", code);
+	assert_string_equal(code, "other");
+	metrics_reason_code(NULL, code);
+	assert_string_equal(code, "unknown");
+
+	world_new(&DEFAULTS);
+	establish();
+	char *t = scrape(0, OM_OPENMETRICS);
+	assert_int_equal(value_of(t, "xiked_ike_setups_total{conn=\"b\"}"), 1);
+	assert_int_equal(value_of(t, "xiked_child_setups_total{conn=\"b\"}"), 1);
+	assert_int_equal(value_of(t, "xiked_child_rekeys_total{conn=\"b\"}"), 0);
+	free(t);
+	assert_int_equal(engine_rekey(W->s[0].e, "b", false, err, sizeof(err)), 0);
+	for (int i = 0; i < 20 && W->nq; i++)
+		pop(0, true);
+	assert_int_equal(engine_rekey(W->s[0].e, "b", true, err, sizeof(err)), 0);
+	for (int i = 0; i < 20 && W->nq; i++)
+		pop(0, true);
+	for (int side = 0; side < 2; side++) {
+		const char *cn = side ? "a" : "b";
+		char k[96];
+		t = scrape(side, OM_OPENMETRICS);
+		snprintf(k, sizeof(k), "xiked_child_rekeys_total{conn=\"%s\"}", cn);
+		assert_int_equal(value_of(t, k), 1);
+		snprintf(k, sizeof(k), "xiked_ike_rekeys_total{conn=\"%s\"}", cn);
+		assert_int_equal(value_of(t, k), 1);
+		snprintf(k, sizeof(k), "xiked_child_setups_total{conn=\"%s\"}", cn);
+		assert_int_equal(value_of(t, k), 1); /* a rekey is no setup */
+		snprintf(k, sizeof(k), "xiked_conn_up{conn=\"%s\"}", cn);
+		assert_int_equal(value_of(t, k), 1);
+		free(t);
+	}
+	world_free();
+
+	/* A wrong PSK on b: both count the failure under AUTHENTICATION_FAILED. */
+	struct params p = DEFAULTS;
+	p.psk_b = "not the right one";
+	world_new(&p);
+	assert_int_equal(engine_up(W->s[0].e, "b", err, sizeof(err)), 0);
+	for (int i = 0; i < 20 && W->nq; i++)
+		pop(0, true);
+	t = scrape(0, OM_OPENMETRICS);
+	assert_int_equal(value_of(t, "xiked_ike_setup_failures_total{conn=\"b\",reason=\"AUTHENTICATION_FAILED\"}"), 1);
+	assert_int_equal(value_of(t, "xiked_auth_failures_total{conn=\"b\"}"), 1);
+	assert_int_equal(value_of(t, "xiked_ike_setups_total{conn=\"b\"}"), 0);
+	free(t);
+	t = scrape(1, OM_OPENMETRICS);
+	assert_int_equal(value_of(t, "xiked_ike_setup_failures_total{conn=\"a\",reason=\"AUTHENTICATION_FAILED\"}"), 1);
+	free(t);
+	world_free();
+
+	/* The kernel refuses the ESP state: a Child SA failure with reason code "kernel". */
+	world_new(&DEFAULTS);
+	kernel_fake_fail(W->s[0].fake, KFAKE_UPDATE_SA, -ENOSYS, 1);
+	kernel_fake_fail(W->s[0].fake, KFAKE_ADD_SA, -ENOSYS, 1);
+	assert_int_equal(engine_up(W->s[0].e, "b", err, sizeof(err)), 0);
+	for (int i = 0; i < 20 && W->nq; i++)
+		pop(0, true);
+	t = scrape(0, OM_OPENMETRICS);
+	assert_int_equal(value_of(t, "xiked_child_setup_failures_total{conn=\"b\",reason=\"kernel\"}"), 1);
+	assert_int_equal(value_of(t, "xiked_ike_setups_total{conn=\"b\"}"), 1);
+	free(t);
+	world_free();
+}
+
 /* [daemon] metrics = ADDR:PORT (IPv6 in brackets) or off; anything else names its line. */
 static void test_metrics_config(void **st)
 {
@@ -401,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_metrics_world),
 		cmocka_unit_test(test_metrics_reference_parsers),
 		cmocka_unit_test(test_metrics_config),
+		cmocka_unit_test(test_metrics_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
