@@ -46,6 +46,7 @@ struct section {
 	char name[CONFIG_NAME_MAX + 1]; /* conn name, or child name */
 	char conn[CONFIG_NAME_MAX + 1]; /* child: its connection */
 	unsigned line;
+	bool dup; /* a [conn] defined before: reported, not interpreted */
 	struct entry *e;
 	size_t n, cap;
 };
@@ -54,6 +55,10 @@ struct parse {
 	const char *name; /* file name for messages */
 	char *err;
 	size_t errlen;
+	config_error_fn on_error; /* every error, or NULL */
+	void *on_error_ctx;
+	unsigned n_err;
+	bool skip; /* entries after a bad section header are dropped, not misfiled */
 	struct section *secs;
 	size_t n_secs, cap_secs;
 	bool has_psk; /* the text itself holds a psk = value */
@@ -67,15 +72,20 @@ static void perr(struct parse *ps, unsigned line, const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 
+	char full[768];
+
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (ps->err && ps->errlen) {
-		if (line)
-			snprintf(ps->err, ps->errlen, "%s:%u: %s", ps->name, line, msg);
-		else
-			snprintf(ps->err, ps->errlen, "%s: %s", ps->name, msg);
-	}
+	if (line)
+		snprintf(full, sizeof(full), "%s:%u: %s", ps->name, line, msg);
+	else
+		snprintf(full, sizeof(full), "%s: %s", ps->name, msg);
+	/* The first error is the one err reports; all of them go to on_error. */
+	if (ps->n_err++ == 0 && ps->err && ps->errlen)
+		snprintf(ps->err, ps->errlen, "%s", full);
+	if (ps->on_error)
+		ps->on_error(ps->on_error_ctx, full);
 }
 
 static void free_sections(struct parse *ps)
@@ -226,6 +236,8 @@ static int lex_entry(struct parse *ps, unsigned line, const char *p, const char 
 		perr(ps, line, "expected 'key = value' or '[section]'");
 		return -1;
 	}
+	if (ps->skip)
+		return 0;
 	if (ps->n_secs == 0) {
 		perr(ps, line, "'%.*s' outside any section", (int)klen, k);
 		return -1;
@@ -324,6 +336,7 @@ static int lex(struct parse *ps, const char *text, size_t len)
 {
 	const char *p = text, *end = text + len;
 	unsigned line = 0;
+	int rc = 0;
 
 	if (memchr(text, '\0', len)) {
 		perr(ps, 0, "contains a NUL character");
@@ -339,14 +352,17 @@ static int lex(struct parse *ps, const char *text, size_t len)
 		while (p < le && is_ws(*p))
 			p++;
 		if (p < le && *p != '#' && *p != ';') {
-			int r = *p == '[' ? lex_header(ps, line, p, le) : lex_entry(ps, line, p, le);
-
-			if (r < 0)
-				return -1;
+			/* On an error go on with the next line, to report every error. */
+			if (*p == '[') {
+				ps->skip = lex_header(ps, line, p, le) < 0;
+				rc |= ps->skip ? -1 : 0;
+			} else if (lex_entry(ps, line, p, le) < 0) {
+				rc = -1;
+			}
 		}
 		p = eol ? eol + 1 : end;
 	}
-	return 0;
+	return rc;
 }
 
 /* ---- value parsers: fill a message in msg and return -1 on error ---- */
@@ -869,173 +885,181 @@ static int parse_fragment_size(struct parse *ps, const struct entry *e, uint16_t
 	return 0;
 }
 
-static int interpret_daemon(struct parse *ps, const struct section *s, struct daemon_cfg *d)
+/* One [daemon] entry: -1 after reporting its error. */
+static int daemon_entry(struct parse *ps, const struct entry *e, struct daemon_cfg *d,
+			unsigned *port_line)
 {
 	char msg[256];
 	unsigned long v;
-	unsigned port_line = 0;
 
-	for (size_t i = 0; i < s->n; i++) {
-		const struct entry *e = &s->e[i];
+	if (strcmp(e->key, "listen") == 0) {
+		struct listen_ctx lc = { .d = d };
+		char *copy = strdup(e->value);
+		int r;
 
-		if (strcmp(e->key, "listen") == 0) {
-			struct listen_ctx lc = { .d = d };
-			char *copy = strdup(e->value);
-			int r;
-
-			if (!copy) {
-				perr(ps, e->line, "out of memory");
-				return -1;
-			}
-			d->n_listen = 0;
-			r = split_list(copy, listen_add, &lc, msg, sizeof(msg));
-			free(copy);
-			if (r < 0) {
-				perr(ps, e->line, "listen: %s", msg);
-				return -1;
-			}
-			if (lc.any && d->n_listen) {
-				perr(ps, e->line, "listen: %%any together with addresses");
-				return -1;
-			}
-		} else if (strcmp(e->key, "control") == 0) {
-			if (e->value[0] != '/') {
-				perr(ps, e->line, "control: '%s' is not an absolute path", e->value);
-				return -1;
-			}
-			if (strlen(e->value) >= sizeof(d->control)) {
-				perr(ps, e->line, "control: path longer than %zu characters",
-				     sizeof(d->control) - 1);
-				return -1;
-			}
-			strcpy(d->control, e->value);
-		} else if (strcmp(e->key, "keylog") == 0) {
-			if (e->value[0] != '/' || strlen(e->value) >= sizeof(d->keylog)) {
-				perr(ps, e->line, "keylog: '%s' is not an absolute path of at most %zu "
-				     "characters", e->value, sizeof(d->keylog) - 1);
-				return -1;
-			}
-			strcpy(d->keylog, e->value);
-		} else if (strcmp(e->key, "log") == 0) {
-			if (log_levels_parse(e->value, &d->log_levels, msg, sizeof(msg)) < 0) {
-				perr(ps, e->line, "log: %s", msg);
-				return -1;
-			}
-		} else if (strcmp(e->key, "port") == 0 || strcmp(e->key, "natt_port") == 0) {
-			if (parse_uint(e->value, 65535, &v) < 0) {
-				perr(ps, e->line, "%s: '%s' is not a port number (0-65535)", e->key,
-				     e->value);
-				return -1;
-			}
-			if (e->key[0] == 'p')
-				d->port = (uint16_t)v;
-			else
-				d->natt_port = (uint16_t)v;
-			port_line = e->line;
-		} else if (strcmp(e->key, "cookie_threshold") == 0 ||
-			   strcmp(e->key, "half_open_max") == 0 ||
-			   strcmp(e->key, "half_open_per_ip") == 0 ||
-			   strcmp(e->key, "half_open_timeout") == 0) {
-			uint32_t *dst = e->key[0] == 'c'	 ? &d->cookie_threshold
-					: strcmp(e->key, "half_open_max") == 0 ? &d->half_open_max
-					: strcmp(e->key, "half_open_per_ip") == 0 ? &d->half_open_per_ip
-								      : &d->half_open_timeout_s;
-			if (dst == &d->half_open_timeout_s ? parse_duration(e->value, dst) < 0
-							   : parse_uint(e->value, UINT32_MAX, &v) < 0) {
-				perr(ps, e->line, "%s: '%s' is not a %s", e->key, e->value,
-				     dst == &d->half_open_timeout_s ? "duration" : "number");
-				return -1;
-			}
-			if (dst != &d->half_open_timeout_s)
-				*dst = (uint32_t)v;
-			if (dst != &d->cookie_threshold && *dst == 0) {
-				perr(ps, e->line, "%s: must be at least 1", e->key);
-				return -1;
-			}
-		} else if (strcmp(e->key, "route_table") == 0) {
-			/* 253-255 are the kernel's default, main and local tables. */
-			if (parse_uint(e->value, UINT32_MAX, &v) < 0 || (v >= 253 && v <= 255)) {
-				perr(ps, e->line, "route_table: '%s' is not 0 (no routes) or a table "
-				     "number other than 253-255 (default, main, local)", e->value);
-				return -1;
-			}
-			d->route_table = (uint32_t)v;
-		} else if (strcmp(e->key, "route_rule_priority") == 0) {
-			/* Before the main table's rule (32766); 0 is the local table's. */
-			if (parse_uint(e->value, 32765, &v) < 0 || v == 0) {
-				perr(ps, e->line, "route_rule_priority: '%s' is not 1-32765", e->value);
-				return -1;
-			}
-			d->route_rule_priority = (uint32_t)v;
-		} else if (strcmp(e->key, "metrics") == 0) {
-			if (strcmp(e->value, "off") == 0) {
-				memset(&d->metrics, 0, sizeof(d->metrics));
-			} else if (parse_addr_port(e->value, &d->metrics) < 0) {
-				perr(ps, e->line, "metrics: '%s' is not ADDRESS:PORT (192.0.2.1:9100, "
-				     "[::1]:9100) or off", e->value);
-				return -1;
-			}
-		} else if (strcmp(e->key, "fragment_size") == 0) {
-			if (parse_fragment_size(ps, e, &d->fragment_size) < 0)
-				return -1;
-		} else if (strcmp(e->key, "ike_sa_per_ip") == 0 ||
-			   strcmp(e->key, "auth_fail_limit") == 0) {
-			if (parse_uint(e->value, UINT32_MAX, &v) < 0 ||
-			    (v == 0 && e->key[0] == 'i')) {
-				perr(ps, e->line, "%s: '%s' is not a number%s", e->key, e->value,
-				     e->key[0] == 'i' ? " of at least 1" : "");
-				return -1;
-			}
-			*(e->key[0] == 'i' ? &d->ike_sa_per_ip : &d->auth_fail_limit) = (uint32_t)v;
-		} else if (strcmp(e->key, "auth_backoff_max") == 0) {
-			if (parse_duration(e->value, &d->auth_backoff_max_s) < 0 ||
-			    d->auth_backoff_max_s > 86400) {
-				perr(ps, e->line, "auth_backoff_max: '%s' is not a duration of 0-1d",
-				     e->value);
-				return -1;
-			}
-		} else if (strcmp(e->key, "frag_mem_max") == 0 ||
-			   strcmp(e->key, "frag_mem_per_ip") == 0) {
-			uint64_t *dst = e->key[9] == 'm' ? &d->frag_mem_max : &d->frag_mem_per_ip;
-			if (parse_size(e->value, dst) < 0 || *dst < 65536) {
-				perr(ps, e->line, "%s: '%s' is not a size of at least 64k (octets, "
-				     "k/M/G suffixes: 1024s)", e->key, e->value);
-				return -1;
-			}
-		} else if (strcmp(e->key, "retransmit_timeout") == 0) {
-			uint32_t secs;
-			if (parse_duration(e->value, &secs) < 0 || secs == 0 || secs > 3600) {
-				perr(ps, e->line, "retransmit_timeout: '%s' is not a duration of 1s-1h",
-				     e->value);
-				return -1;
-			}
-			d->retransmit_timeout_ms = secs * 1000;
-		} else if (strcmp(e->key, "retransmit_tries") == 0) {
-			if (parse_uint(e->value, 20, &v) < 0) {
-				perr(ps, e->line, "retransmit_tries: '%s' is not a number of 0-20",
-				     e->value);
-				return -1;
-			}
-			d->retransmit_tries = (uint32_t)v;
-		} else if (strcmp(e->key, "retransmit_base") == 0) {
-			char *end;
-			double b = strtod(e->value, &end);
-			if (*end || b < 1.0 || b > 4.0) {
-				perr(ps, e->line, "retransmit_base: '%s' is not a factor of 1.0-4.0",
-				     e->value);
-				return -1;
-			}
-			d->retransmit_base_tenths = (uint32_t)(b * 10 + 0.5);
-		} else {
-			perr(ps, e->line, "unknown key '%s' in [daemon]", e->key);
+		if (!copy) {
+			perr(ps, e->line, "out of memory");
 			return -1;
 		}
-	}
-	if (d->port != 0 && d->port == d->natt_port) {
-		perr(ps, port_line, "port and natt_port must differ (both %u)", d->port);
+		d->n_listen = 0;
+		r = split_list(copy, listen_add, &lc, msg, sizeof(msg));
+		free(copy);
+		if (r < 0) {
+			perr(ps, e->line, "listen: %s", msg);
+			return -1;
+		}
+		if (lc.any && d->n_listen) {
+			perr(ps, e->line, "listen: %%any together with addresses");
+			return -1;
+		}
+	} else if (strcmp(e->key, "control") == 0) {
+		if (e->value[0] != '/') {
+			perr(ps, e->line, "control: '%s' is not an absolute path", e->value);
+			return -1;
+		}
+		if (strlen(e->value) >= sizeof(d->control)) {
+			perr(ps, e->line, "control: path longer than %zu characters",
+			     sizeof(d->control) - 1);
+			return -1;
+		}
+		strcpy(d->control, e->value);
+	} else if (strcmp(e->key, "keylog") == 0) {
+		if (e->value[0] != '/' || strlen(e->value) >= sizeof(d->keylog)) {
+			perr(ps, e->line, "keylog: '%s' is not an absolute path of at most %zu "
+			     "characters", e->value, sizeof(d->keylog) - 1);
+			return -1;
+		}
+		strcpy(d->keylog, e->value);
+	} else if (strcmp(e->key, "log") == 0) {
+		if (log_levels_parse(e->value, &d->log_levels, msg, sizeof(msg)) < 0) {
+			perr(ps, e->line, "log: %s", msg);
+			return -1;
+		}
+	} else if (strcmp(e->key, "port") == 0 || strcmp(e->key, "natt_port") == 0) {
+		if (parse_uint(e->value, 65535, &v) < 0) {
+			perr(ps, e->line, "%s: '%s' is not a port number (0-65535)", e->key,
+			     e->value);
+			return -1;
+		}
+		if (e->key[0] == 'p')
+			d->port = (uint16_t)v;
+		else
+			d->natt_port = (uint16_t)v;
+		*port_line = e->line;
+	} else if (strcmp(e->key, "cookie_threshold") == 0 ||
+		   strcmp(e->key, "half_open_max") == 0 ||
+		   strcmp(e->key, "half_open_per_ip") == 0 ||
+		   strcmp(e->key, "half_open_timeout") == 0) {
+		uint32_t *dst = e->key[0] == 'c'	 ? &d->cookie_threshold
+				: strcmp(e->key, "half_open_max") == 0 ? &d->half_open_max
+				: strcmp(e->key, "half_open_per_ip") == 0 ? &d->half_open_per_ip
+							      : &d->half_open_timeout_s;
+		if (dst == &d->half_open_timeout_s ? parse_duration(e->value, dst) < 0
+						   : parse_uint(e->value, UINT32_MAX, &v) < 0) {
+			perr(ps, e->line, "%s: '%s' is not a %s", e->key, e->value,
+			     dst == &d->half_open_timeout_s ? "duration" : "number");
+			return -1;
+		}
+		if (dst != &d->half_open_timeout_s)
+			*dst = (uint32_t)v;
+		if (dst != &d->cookie_threshold && *dst == 0) {
+			perr(ps, e->line, "%s: must be at least 1", e->key);
+			return -1;
+		}
+	} else if (strcmp(e->key, "route_table") == 0) {
+		/* 253-255 are the kernel's default, main and local tables. */
+		if (parse_uint(e->value, UINT32_MAX, &v) < 0 || (v >= 253 && v <= 255)) {
+			perr(ps, e->line, "route_table: '%s' is not 0 (no routes) or a table "
+			     "number other than 253-255 (default, main, local)", e->value);
+			return -1;
+		}
+		d->route_table = (uint32_t)v;
+	} else if (strcmp(e->key, "route_rule_priority") == 0) {
+		/* Before the main table's rule (32766); 0 is the local table's. */
+		if (parse_uint(e->value, 32765, &v) < 0 || v == 0) {
+			perr(ps, e->line, "route_rule_priority: '%s' is not 1-32765", e->value);
+			return -1;
+		}
+		d->route_rule_priority = (uint32_t)v;
+	} else if (strcmp(e->key, "metrics") == 0) {
+		if (strcmp(e->value, "off") == 0) {
+			memset(&d->metrics, 0, sizeof(d->metrics));
+		} else if (parse_addr_port(e->value, &d->metrics) < 0) {
+			perr(ps, e->line, "metrics: '%s' is not ADDRESS:PORT (192.0.2.1:9100, "
+			     "[::1]:9100) or off", e->value);
+			return -1;
+		}
+	} else if (strcmp(e->key, "fragment_size") == 0) {
+		if (parse_fragment_size(ps, e, &d->fragment_size) < 0)
+			return -1;
+	} else if (strcmp(e->key, "ike_sa_per_ip") == 0 ||
+		   strcmp(e->key, "auth_fail_limit") == 0) {
+		if (parse_uint(e->value, UINT32_MAX, &v) < 0 ||
+		    (v == 0 && e->key[0] == 'i')) {
+			perr(ps, e->line, "%s: '%s' is not a number%s", e->key, e->value,
+			     e->key[0] == 'i' ? " of at least 1" : "");
+			return -1;
+		}
+		*(e->key[0] == 'i' ? &d->ike_sa_per_ip : &d->auth_fail_limit) = (uint32_t)v;
+	} else if (strcmp(e->key, "auth_backoff_max") == 0) {
+		if (parse_duration(e->value, &d->auth_backoff_max_s) < 0 ||
+		    d->auth_backoff_max_s > 86400) {
+			perr(ps, e->line, "auth_backoff_max: '%s' is not a duration of 0-1d",
+			     e->value);
+			return -1;
+		}
+	} else if (strcmp(e->key, "frag_mem_max") == 0 ||
+		   strcmp(e->key, "frag_mem_per_ip") == 0) {
+		uint64_t *dst = e->key[9] == 'm' ? &d->frag_mem_max : &d->frag_mem_per_ip;
+		if (parse_size(e->value, dst) < 0 || *dst < 65536) {
+			perr(ps, e->line, "%s: '%s' is not a size of at least 64k (octets, "
+			     "k/M/G suffixes: 1024s)", e->key, e->value);
+			return -1;
+		}
+	} else if (strcmp(e->key, "retransmit_timeout") == 0) {
+		uint32_t secs;
+		if (parse_duration(e->value, &secs) < 0 || secs == 0 || secs > 3600) {
+			perr(ps, e->line, "retransmit_timeout: '%s' is not a duration of 1s-1h",
+			     e->value);
+			return -1;
+		}
+		d->retransmit_timeout_ms = secs * 1000;
+	} else if (strcmp(e->key, "retransmit_tries") == 0) {
+		if (parse_uint(e->value, 20, &v) < 0) {
+			perr(ps, e->line, "retransmit_tries: '%s' is not a number of 0-20",
+			     e->value);
+			return -1;
+		}
+		d->retransmit_tries = (uint32_t)v;
+	} else if (strcmp(e->key, "retransmit_base") == 0) {
+		char *end;
+		double b = strtod(e->value, &end);
+		if (*end || b < 1.0 || b > 4.0) {
+			perr(ps, e->line, "retransmit_base: '%s' is not a factor of 1.0-4.0",
+			     e->value);
+			return -1;
+		}
+		d->retransmit_base_tenths = (uint32_t)(b * 10 + 0.5);
+	} else {
+		perr(ps, e->line, "unknown key '%s' in [daemon]", e->key);
 		return -1;
 	}
 	return 0;
+}
+
+static int interpret_daemon(struct parse *ps, const struct section *s, struct daemon_cfg *d)
+{
+	unsigned port_line = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (daemon_entry(ps, &s->e[i], d, &port_line) < 0)
+			rc = -1;
+	if (rc == 0 && d->port != 0 && d->port == d->natt_port) {
+		perr(ps, port_line, "port and natt_port must differ (both %u)", d->port);
+		return -1;
+	}
+	return rc;
 }
 
 /* Settings a [conn] may give to its children: [child] values override them. */
@@ -1924,6 +1948,7 @@ static int interpret_conn(struct parse *ps, const struct section *s, const size_
 	struct child_defaults def = { 0 };
 	const struct entry *e;
 	char msg[256];
+	bool bad = false; /* an error reported: go on checking, fail at the end */
 
 	memset(c, 0, sizeof(*c));
 	memcpy(c->name, s->name, sizeof(c->name));
@@ -1936,46 +1961,49 @@ static int interpret_conn(struct parse *ps, const struct section *s, const size_
 			known |= strcmp(s->e[i].key, conn_keys[k]) == 0;
 		if (!known) {
 			perr(ps, s->e[i].line, "unknown key '%s' in [conn %s]", s->e[i].key, s->name);
-			goto fail;
+			bad = true;
 		}
 	}
 
 	if ((e = find_entry(s, "local_addr")) && strcmp(e->value, "%any") != 0 &&
 	    parse_addr(e->value, &c->local_addr) < 0) {
 		perr(ps, e->line, "local_addr: '%s' is not an IP address", e->value);
-		goto fail;
+		bad = true;
+		memset(&c->local_addr, 0, sizeof(c->local_addr));
 	}
 	if ((e = find_entry(s, "remote_addr")) && strcmp(e->value, "%any") != 0 &&
 	    parse_addr(e->value, &c->remote_addr) < 0) {
 		perr(ps, e->line, "remote_addr: '%s' is not an IP address (host names are not supported)",
 		     e->value);
-		goto fail;
+		bad = true;
+		memset(&c->remote_addr, 0, sizeof(c->remote_addr));
 	}
+	bool remote_bad = bad && find_entry(s, "remote_addr");
 	if (c->local_addr.ss_family != AF_UNSPEC && c->remote_addr.ss_family != AF_UNSPEC &&
 	    c->local_addr.ss_family != c->remote_addr.ss_family) {
 		perr(ps, find_entry(s, "remote_addr")->line,
 		     "local_addr and remote_addr are of different address families");
-		goto fail;
+		bad = true;
 	}
 	if ((e = find_entry(s, "local_id")) && parse_id(e->value, false, &c->local_id, msg,
 							 sizeof(msg)) < 0) {
 		perr(ps, e->line, "local_id: %s", msg);
-		goto fail;
+		bad = true;
 	}
 	if ((e = find_entry(s, "remote_id")) && parse_id(e->value, true, &c->remote_id, msg,
 							  sizeof(msg)) < 0) {
 		perr(ps, e->line, "remote_id: %s", msg);
-		goto fail;
+		bad = true;
 	}
 
 	if (interpret_auth(ps, s, c) < 0)
-		goto fail;
+		bad = true;
 
 	e = find_entry(s, "ike");
 	if (proposal_cfg_parse(e ? e->value : PROPOSAL_CFG_IKE_DEFAULT, PROTO_IKE, &c->ike, msg,
 			       sizeof(msg)) < 0) {
 		perr(ps, e ? e->line : s->line, "ike: %s", msg);
-		goto fail;
+		bad = true;
 	}
 
 	c->start = CONFIG_START_NONE;
@@ -1988,24 +2016,22 @@ static int interpret_conn(struct parse *ps, const struct section *s, const size_
 			c->start = CONFIG_START_TRAP;
 		} else {
 			perr(ps, e->line, "start: '%s' is not initiate, none or trap", e->value);
-			goto fail;
+			bad = true;
 		}
-		if (c->start != CONFIG_START_NONE && c->remote_addr.ss_family == AF_UNSPEC) {
+		/* Not when remote_addr is there but wrong (reported above). */
+		if (c->start != CONFIG_START_NONE && c->remote_addr.ss_family == AF_UNSPEC &&
+		    !remote_bad) {
 			perr(ps, e->line, "start = %s needs a remote_addr", e->value);
-			goto fail;
+			bad = true;
 		}
 	}
 
-	if (interpret_lifetimes(ps, s, &c->life) < 0)
-		goto fail;
-	if (interpret_fragmentation(ps, s, c) < 0)
-		goto fail;
-	if (interpret_unique(ps, s, c) < 0)
-		goto fail;
-	if (interpret_liveness(ps, s, &c->live) < 0)
-		goto fail;
-	if (interpret_route(ps, s, c) < 0)
-		goto fail;
+	/* Each group stops at its first error. */
+	bad |= interpret_lifetimes(ps, s, &c->life) < 0;
+	bad |= interpret_fragmentation(ps, s, c) < 0;
+	bad |= interpret_unique(ps, s, c) < 0;
+	bad |= interpret_liveness(ps, s, &c->live) < 0;
+	bad |= interpret_route(ps, s, c) < 0;
 
 #define DEFAULT_FROM(field, key)                        \
 	if ((e = find_entry(s, key))) {                 \
@@ -2037,6 +2063,7 @@ static int interpret_conn(struct parse *ps, const struct section *s, const size_
 			goto fail;
 		c->n_children = 1;
 	}
+	/* Built children are packed: children[0..n_children) are all valid. */
 	for (size_t i = 0; i < n_kids; i++) {
 		const struct section *k = &ps->secs[kids[i]];
 
@@ -2044,13 +2071,16 @@ static int interpret_conn(struct parse *ps, const struct section *s, const size_
 			if (strcmp(ps->secs[kids[j]].name, k->name) == 0) {
 				perr(ps, k->line, "[child %s.%s] already defined at line %u",
 				     k->conn, k->name, ps->secs[kids[j]].line);
-				goto fail;
+				bad = true;
 			}
 		}
-		if (build_child(ps, k, k->name, k->line, &def, &c->children[i]) < 0)
-			goto fail;
-		c->n_children++;
+		if (build_child(ps, k, k->name, k->line, &def, &c->children[c->n_children]) < 0)
+			bad = true;
+		else
+			c->n_children++;
 	}
+	if (bad)
+		goto fail;
 	return 0;
 fail:
 	conn_cfg_clear(c);
@@ -2114,12 +2144,13 @@ static int build(struct parse *ps, struct xiked_config *cfg)
 		if (daemon_sec) {
 			perr(ps, ps->secs[i].line, "[daemon] already defined at line %u",
 			     daemon_sec->line);
-			return -1;
+			continue;
 		}
 		daemon_sec = &ps->secs[i];
 	}
-	if (daemon_sec && interpret_daemon(ps, daemon_sec, &cfg->d) < 0)
-		return -1;
+	/* Errors do not stop the checks: every error in the file is reported (perr). */
+	if (daemon_sec)
+		interpret_daemon(ps, daemon_sec, &cfg->d);
 
 	/*
 	 * Group conns with their children by sorting section indexes by
@@ -2146,9 +2177,10 @@ static int build(struct parse *ps, struct xiked_config *cfg)
 			const struct section *nx = &ps->secs[order[i + 1]];
 
 			if (nx->kind == SEC_CONN && strcmp(nx->name, s->name) == 0) {
+				/* The first one (s: sorted by line within a name) stays. */
 				perr(ps, nx->line, "[conn %s] already defined at line %u", s->name,
 				     s->line);
-				goto out;
+				ps->secs[order[i + 1]].dup = true;
 			}
 		}
 		if (s->kind == SEC_CHILD) {
@@ -2161,7 +2193,6 @@ static int build(struct parse *ps, struct xiked_config *cfg)
 			if (!head || strcmp(head->name, s->conn) != 0) {
 				perr(ps, s->line, "[child %s.%s]: no [conn %s] in this file", s->conn,
 				     s->name, s->conn);
-				goto out;
 			}
 		}
 	}
@@ -2193,15 +2224,11 @@ static int build(struct parse *ps, struct xiked_config *cfg)
 			i = j;
 		}
 		for (size_t i = 0; i < ps->n_secs; i++) {
-			if (ps->secs[i].kind != SEC_CONN)
+			if (ps->secs[i].kind != SEC_CONN || ps->secs[i].dup)
 				continue;
 			if (interpret_conn(ps, &ps->secs[i], order + kid_start[i], kid_count[i],
-					   &cfg->conns[cfg->n_conns]) < 0) {
-				free(kid_start);
-				free(kid_count);
-				goto out;
-			}
-			cfg->n_conns++;
+					   &cfg->conns[cfg->n_conns]) == 0)
+				cfg->n_conns++;
 		}
 		free(kid_start);
 		free(kid_count);
@@ -2209,78 +2236,83 @@ static int build(struct parse *ps, struct xiked_config *cfg)
 	for (size_t i = 0; i < cfg->n_conns; i++)
 		cfg->by_name[i] = i;
 	qsort_r(cfg->by_name, cfg->n_conns, sizeof(*cfg->by_name), cmp_conn_idx, cfg->conns);
-	rc = 0;
+	rc = ps->n_err ? -1 : 0;
 out:
 	free(order);
 	return rc;
 }
 
 /* config_parse(), also telling whether the text itself holds a psk = line. */
-static int parse_text(const char *text, size_t len, const char *name, struct xiked_config **out,
-		      char *err, size_t errlen, bool *inline_psk)
+static int parse_text(struct parse *ps, const char *text, size_t len, struct xiked_config **out,
+		      bool *inline_psk)
 {
-	struct parse ps = { .name = name, .err = err, .errlen = errlen };
 	struct xiked_config *cfg;
 	int rc = -1;
 
 	*out = NULL;
-	if (err && errlen)
-		err[0] = '\0';
+	if (ps->err && ps->errlen)
+		ps->err[0] = '\0';
 	cfg = calloc(1, sizeof(*cfg));
 	if (!cfg) {
-		perr(&ps, 0, "out of memory");
+		perr(ps, 0, "out of memory");
 		return -1;
 	}
-	if (lex(&ps, text, len) < 0 || build(&ps, cfg) < 0) {
+	/* build() runs after lexer errors too: they drop lines, not the checks of the rest. */
+	int lrc = lex(ps, text, len);
+	if (build(ps, cfg) < 0 || lrc < 0 || ps->n_err) {
 		config_free(cfg);
 		goto out;
 	}
-	*inline_psk = ps.has_psk;
+	*inline_psk = ps->has_psk;
 	*out = cfg;
 	rc = 0;
 out:
-	free_sections(&ps);
+	free_sections(ps);
 	return rc;
 }
 
 int config_parse(const char *text, size_t len, const char *name, struct xiked_config **out,
 		 char *err, size_t errlen)
 {
+	struct parse ps = { .name = name, .err = err, .errlen = errlen };
 	bool inline_psk;
 
-	return parse_text(text, len, name, out, err, errlen, &inline_psk);
+	return parse_text(&ps, text, len, out, &inline_psk);
 }
 
-int config_load(const char *path, struct xiked_config **out, char *err, size_t errlen)
+unsigned config_load_report(const char *path, struct xiked_config **out, config_error_fn on_error,
+			    void *ctx, char *err, size_t errlen)
 {
+	struct parse ps = { .name = path, .err = err, .errlen = errlen, .on_error = on_error,
+			    .on_error_ctx = ctx };
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
-	int fd, rc = -1;
+	int fd;
 	bool inline_psk = false;
 	ssize_t n;
 
 	*out = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		perr(&ps, 0, "%s", strerror(errno));
+		return ps.n_err;
 	}
 	if (fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		perr(&ps, 0, "%s", strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
+		perr(&ps, 0, "not a regular file");
 		goto out;
 	}
 	if ((uint64_t)st.st_size > CONFIG_FILE_MAX) {
-		snprintf(err, errlen, "%s: larger than %u octets", path, CONFIG_FILE_MAX);
+		perr(&ps, 0, "larger than %u octets", CONFIG_FILE_MAX);
 		goto out;
 	}
 	text = malloc((size_t)st.st_size + 1);
 	if (!text) {
-		snprintf(err, errlen, "%s: out of memory", path);
+		perr(&ps, 0, "out of memory");
 		goto out;
 	}
 	while (len < (size_t)st.st_size &&
@@ -2288,14 +2320,14 @@ int config_load(const char *path, struct xiked_config **out, char *err, size_t e
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			perr(&ps, 0, "%s", strerror(errno));
 			goto out;
 		}
 		len += (size_t)n;
 	}
-	rc = parse_text(text, len, path, out, err, errlen, &inline_psk);
 	/* psk_file keys are checked where they are read; this is about psk = lines. */
-	if (rc == 0 && inline_psk && (st.st_mode & S_IROTH))
+	if (parse_text(&ps, text, len, out, &inline_psk) == 0 && inline_psk &&
+	    (st.st_mode & S_IROTH))
 		log_msg(LOG_CFG, LOG_LVL_WARN,
 			"%s: holds pre-shared keys but is readable by everyone (chmod 600)", path);
 out:
@@ -2304,7 +2336,12 @@ out:
 		free(text);
 	}
 	close(fd);
-	return rc;
+	return ps.n_err;
+}
+
+int config_load(const char *path, struct xiked_config **out, char *err, size_t errlen)
+{
+	return config_load_report(path, out, NULL, NULL, err, errlen) ? -1 : 0;
 }
 
 void config_free(struct xiked_config *cfg)

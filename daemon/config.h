@@ -4,6 +4,8 @@
  * sections, parsed into the structs below. Loading is all or nothing: any
  * error gives "file:line: what is wrong" and no configuration, so the
  * daemon refuses to start, or keeps the running configuration on reload.
+ * The parser checks on after an error, so all errors can be reported
+ * (config_load_report(), xiked -t).
  */
 #ifndef XIKED_CONFIG_H
 #define XIKED_CONFIG_H
@@ -299,10 +301,21 @@ struct xiked_config {
 
 /*
  * Loads path (borrowed). 0 and *out (free with config_free), or -1 with
- * "path:line: message" in err and *out NULL. Warns (LOG_CFG) when a file
- * holding a pre-shared key is readable by everyone.
+ * the first error, "path:line: message", in err and *out NULL. Warns
+ * (LOG_CFG) when a file holding a pre-shared key is readable by everyone.
  */
 int config_load(const char *path, struct xiked_config **out, char *err, size_t errlen);
+/*
+ * config_load() that checks on after an error and hands every error
+ * ("path:line: message", borrowed for the call) to on_error (if not NULL),
+ * in the order found: the lexer's, then [daemon]'s, the sections' structure,
+ * then each conn in file order (within a conn each group of keys stops at
+ * its first error). Returns the number of errors (0: *out is set); err gets
+ * the first one. For xiked -t and start-up.
+ */
+typedef void (*config_error_fn)(void *ctx, const char *msg);
+unsigned config_load_report(const char *path, struct xiked_config **out, config_error_fn on_error,
+			    void *ctx, char *err, size_t errlen);
 /*
  * Parses text[0..len) (borrowed), naming it `name` in messages; relative
  * psk_file paths are taken from name's directory. Same results as

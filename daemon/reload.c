@@ -144,12 +144,24 @@ void reload_apply(struct engine *e, const struct xiked_config *old, const struct
 	free(f.any_sa);
 }
 
+/* Every error of a failed reload is logged; err (the caller's message) holds the first. */
+static void log_config_error(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_msg(LOG_CFG, LOG_LVL_ERROR, "%s", msg);
+}
+
 int reload_file(struct engine *e, const char *path, struct reload_report *r, char *err,
 		size_t errlen)
 {
 	struct xiked_config *cfg = NULL;
 	memset(r, 0, sizeof(*r));
-	if (config_load(path, &cfg, err, errlen) != 0)
+	unsigned n = config_load_report(path, &cfg, log_config_error, NULL, err, errlen);
+	if (n > 1) {
+		size_t len = strlen(err);
+		snprintf(err + len, errlen - len, " (and %u more errors)", n - 1);
+	}
+	if (n)
 		return -1;
 	if (engine_reload(e, cfg, r) != 0) {
 		snprintf(err, errlen, "%s: out of memory", path);

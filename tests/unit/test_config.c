@@ -894,6 +894,76 @@ static int teardown_dir(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* config_load_report(): every error, in order; a bad header drops its lines. */
+struct collected {
+	char lines[10][512];
+	unsigned n;
+};
+
+static void collect(void *ctx, const char *msg)
+{
+	struct collected *c = ctx;
+
+	if (c->n < 10)
+		snprintf(c->lines[c->n], sizeof(c->lines[0]), "%s", msg);
+	c->n++;
+}
+
+static void test_config_all_errors(void **state)
+{
+	struct xiked_config *cfg = (struct xiked_config *)1;
+	struct collected c = { .n = 0 };
+	char path[256], err[512], expect[512];
+	static const char *const want[] = {
+		":2: expected 'key = value' or '[section]'",
+		":4: bad connection name 'x y' (1-64 letters, digits, '_' or '-')",
+		":6: [daemon] already defined at line 1",
+		":14: [conn b] already defined at line 8",
+		":15: [child zz.c]: no [conn zz] in this file",
+		":9: start: 'sometimes' is not initiate, none or trap",
+		":12: esp: ",
+	};
+
+	(void)state;
+	log_set_sink(sink, NULL);
+	write_file("e.conf",
+		   "[daemon]\n"
+		   "garbage\n"                 /* 2: lexer, goes on */
+		   "\n"
+		   "[conn x y]\n"              /* 4: bad header: its lines are dropped */
+		   "unknown_key_here = 1\n"
+		   "[daemon]\n"                /* 6: a second [daemon] */
+		   "log = loud\n"              /* 7: not interpreted (second [daemon]) */
+		   "[conn b]\n"                /* 8 */
+		   "start = sometimes\n"       /* 9 */
+		   "auth = psk\n"
+		   "psk = \"k\"\n"
+		   "esp = nonsense\n"          /* 12 */
+		   "\n"
+		   "[conn b]\n"                /* 14: duplicate */
+		   "[child zz.c]\n",           /* 15: orphan */
+		   0600);
+	snprintf(path, sizeof(path), "%s/e.conf", tmpdir);
+	unsigned n = config_load_report(path, &cfg, collect, &c, err, sizeof(err));
+	for (unsigned i = 0; i < c.n && i < 10; i++)
+		print_message("  %s\n", c.lines[i]);
+	assert_null(cfg);
+	assert_int_equal(n, c.n);
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(expect, sizeof(expect), "%s%s", path, want[i]);
+		assert_true(strncmp(c.lines[i], expect, strlen(expect)) == 0);
+	}
+	/* The first error is err, as config_load() gives it. */
+	snprintf(expect, sizeof(expect), "%s:2: expected 'key = value' or '[section]'", path);
+	assert_string_equal(err, expect);
+	/* config_load() fails on the same file with the same first error. */
+	cfg = (struct xiked_config *)1;
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
+	assert_null(cfg);
+	assert_string_equal(err, expect);
+}
+
 static void test_files(void **state)
 {
 	struct xiked_config *cfg;
@@ -1019,6 +1089,7 @@ int main(void)
 		cmocka_unit_test(test_proposals),
 		cmocka_unit_test_setup_teardown(test_files, setup_dir, teardown_dir),
 		cmocka_unit_test(test_nul_and_many_conns),
+		cmocka_unit_test_setup_teardown(test_config_all_errors, setup_dir, teardown_dir),
 	};
 
 	/* Keys and certificates need libgcrypt initialised, as xiked's main does first. */
