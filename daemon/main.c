@@ -3,14 +3,23 @@
  * the UDP sockets, the XFRM event socket, the control socket, a timerfd and
  * a signalfd; the engine does the protocol work.
  *
- *   xiked [-c FILE] [-f] [-d]
- *     -c FILE  configuration (default /etc/xiked/xiked.conf)
+ *   xiked [-c FILE] [-f] [-d] | -t [-c FILE] | --help | --version
+ *     -c FILE  configuration (default /etc/xiked/xiked.conf; made absolute,
+ *              so reload finds it after the daemon's chdir("/"))
  *     -f       stay in the foreground, log to stderr (default: daemonize, syslog)
  *     -d       debug logging (overrides log =)
+ *
+ * Start-up order: configuration, kernel, IKE sockets, engine, control
+ * socket, all in the first process, so every error reaches the caller's
+ * terminal and exit status; only then does it daemonize (daemonize()).
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +49,7 @@
 #include "netlink/kernel_ops.h"
 #include "netlink/link.h"
 #include "netlink/netmon.h"
+#include "version.h"
 
 /* SYSCONFDIR/xiked/xiked.conf of the build (daemon/meson.build), where meson install puts the example. */
 #ifndef XIKED_DEFAULT_CONFIG
@@ -48,7 +58,7 @@
 #define DEFAULT_CONFIG XIKED_DEFAULT_CONFIG
 
 struct daemon {
-	const char *config_path;
+	char *config_path; /* absolute */
 	bool debug;
 	struct loop *loop;
 	struct udp *udp;
@@ -302,20 +312,153 @@ static void on_signal(struct loop *loop, int signo, void *ctx)
 	loop_stop(loop);
 }
 
-static void usage(void)
+static void usage(FILE *out)
 {
-	fprintf(stderr, "usage: xiked [-c FILE] [-f] [-d]\n");
+	fprintf(out,
+		"usage: xiked [-c FILE] [-f] [-d]\n"
+		"       xiked -t [-c FILE]\n"
+		"  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
+		"  -f, --foreground   stay in the foreground and log to stderr\n"
+		"  -d, --debug        log at debug level (overrides log =)\n"
+		"  -t, --test         check the configuration, report every error, exit\n"
+		"  -h, --help         this text\n"
+		"  -V, --version      the version\n");
+}
+
+/* path made absolute against the working directory (the daemon chdirs to /). */
+static char *absolute_path(const char *path)
+{
+	char cwd[PATH_MAX], *out;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	if (asprintf(&out, "%s/%s", cwd, path) < 0)
+		return NULL;
+	return out;
+}
+
+/*
+ * Start-up handshake with the daemonized child: it writes 'R' when it
+ * runs, or 'E' and a message before it exits. The parent exits 0 only on
+ * 'R' (so `xiked && ...` and init scripts see start-up errors).
+ */
+static _Noreturn void parent_wait(int fd)
+{
+	char buf[512];
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		len += (size_t)n;
+		if (buf[0] == 'R')
+			_exit(0);
+	}
+	buf[len] = '\0';
+	if (len > 1 && buf[0] == 'E')
+		fprintf(stderr, "xiked: %s\n", buf + 1);
+	else
+		fprintf(stderr, "xiked: the daemon exited during start-up\n");
+	_exit(1);
+}
+
+static void child_fail(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void child_fail(int fd, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	buf[0] = 'E';
+	va_start(ap, fmt);
+	n = vsnprintf(buf + 1, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	if (write(fd, buf, (size_t)n + 1) < 0)
+		log_msg(LOG_DMN, LOG_LVL_ERROR, "%s", buf + 1);
+}
+
+/*
+ * fork; the parent waits for the child's word (parent_wait) and exits. The
+ * child detaches from the terminal (setsid, stdio on /dev/null, cwd /), logs
+ * to syslog and returns the write end of the pipe (-1 on failure, reported
+ * to the parent). Every fd opened so far (epoll, signalfd, timerfd, sockets)
+ * is the child's now: signalfd reads the child's signals after fork.
+ */
+static int daemonize(void)
+{
+	int p[2], nul;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		log_msg(LOG_DMN, LOG_LVL_ERROR, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		log_msg(LOG_DMN, LOG_LVL_ERROR, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		parent_wait(p[0]);
+	}
+	close(p[0]);
+	log_use_syslog("xiked");
+	if (setsid() < 0) {
+		child_fail(p[1], "setsid: %s", strerror(errno));
+		return -1;
+	}
+	if (chdir("/") != 0) {
+		child_fail(p[1], "chdir /: %s", strerror(errno));
+		return -1;
+	}
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0) {
+		child_fail(p[1], "/dev/null: %s", strerror(errno));
+		return -1;
+	}
+	if (nul > 2)
+		close(nul);
+	return p[1];
+}
+
+/* Every configuration error, one "FILE:LINE: message" line each (-t and start-up). */
+static void print_config_error(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "%s\n", msg);
 }
 
 int main(int argc, char **argv)
 {
-	struct daemon d = {.config_path = DEFAULT_CONFIG};
-	bool foreground = false;
-	int opt, rc = 1;
-	while ((opt = getopt(argc, argv, "c:fdh")) != -1) {
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"debug", no_argument, NULL, 'd'},
+		{"test", no_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct daemon d = {0};
+	const char *config_arg = DEFAULT_CONFIG;
+	bool foreground = false, test = false;
+	int opt, rc = 1, ready_fd = -1;
+	while ((opt = getopt_long(argc, argv, "c:fdthV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			d.config_path = optarg;
+			config_arg = optarg;
 			break;
 		case 'f':
 			foreground = true;
@@ -323,10 +466,29 @@ int main(int argc, char **argv)
 		case 'd':
 			d.debug = true;
 			break;
+		case 't':
+			test = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("xiked %s\n", XIKED_VERSION);
+			return 0;
 		default:
-			usage();
-			return opt == 'h' ? 0 : 2;
+			usage(stderr);
+			return 2;
 		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "xiked: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	d.config_path = absolute_path(config_arg);
+	if (!d.config_path) {
+		fprintf(stderr, "xiked: %s: %s\n", config_arg, strerror(errno));
+		return 1;
 	}
 	/*
 	 * Before any key exists: no core file and no ptrace by other users'
@@ -341,22 +503,28 @@ int main(int argc, char **argv)
 	}
 	struct xiked_config *cfg = NULL;
 	char err[512];
-	if (config_load(d.config_path, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "xiked: %s\n", err);
+	unsigned nerr = config_load_report(d.config_path, &cfg, print_config_error, NULL, err,
+					   sizeof(err));
+	if (test) {
+		config_free(cfg);
+		if (nerr) {
+			fprintf(stderr, "xiked: %s: %u error%s\n", d.config_path, nerr,
+				nerr == 1 ? "" : "s");
+			free(d.config_path);
+			return 1;
+		}
+		printf("xiked: %s: configuration OK\n", d.config_path);
+		free(d.config_path);
+		return 0;
+	}
+	if (nerr) {
+		free(d.config_path);
 		return 1;
 	}
 	if (d.debug)
 		log_set_level(LOG_LVL_DEBUG);
 	else
 		log_levels_set(&cfg->d.log_levels);
-	if (!foreground) {
-		if (daemon(0, 0) != 0) {
-			fprintf(stderr, "xiked: daemon: %s\n", strerror(errno));
-			config_free(cfg);
-			return 1;
-		}
-		log_use_syslog("xiked");
-	}
 	struct clock clk = clock_boottime();
 	d.loop = loop_new(&clk);
 	struct kernel_events ev = {.expire = on_expire, .acquire = on_acquire,
@@ -432,12 +600,26 @@ int main(int argc, char **argv)
 	/* xikectl up/down wait for their outcome and monitor streams, from the engine's events. */
 	if (control_attach_events(d.control, d.engine->events) != 0)
 		log_msg(LOG_CTL, LOG_LVL_WARN, "out of memory: xikectl up/down cannot wait, no monitor");
+	if (!foreground) {
+		ready_fd = daemonize();
+		if (ready_fd < 0)
+			goto out;
+	}
+	/*
+	 * After the fork: an epoll watch of a signalfd wakes for the signals of
+	 * the process that added it, so the child must create its own.
+	 */
 	loop_on_signal(d.loop, SIGTERM, on_signal, &d);
 	loop_on_signal(d.loop, SIGINT, on_signal, &d);
 	loop_on_signal(d.loop, SIGHUP, on_signal, &d);
-	log_msg(LOG_DMN, LOG_LVL_INFO, "xiked started (IKE ports %u/%u, control %s)",
-		udp_port(d.udp, false), udp_port(d.udp, true), control_path);
+	log_msg(LOG_DMN, LOG_LVL_INFO, "xiked started (version %s, IKE ports %u/%u, control %s)",
+		XIKED_VERSION, udp_port(d.udp, false), udp_port(d.udp, true), control_path);
 	keylog_warn(cfg);
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "R", 1) != 1)
+			log_msg(LOG_DMN, LOG_LVL_WARN, "start-up pipe: %s", strerror(errno));
+		close(ready_fd);
+	}
 	engine_start(d.engine);
 	rc = loop_run(d.loop) == 0 ? 0 : 1;
 out:
@@ -450,5 +632,6 @@ out:
 	netmon_free(d.netmon);
 	loop_free(d.loop);
 	log_msg(LOG_DMN, LOG_LVL_INFO, "xiked stopped");
+	free(d.config_path);
 	return rc;
 }
