@@ -43,6 +43,8 @@
 #include "daemon/loop.h"
 #include "daemon/mobike.h"
 #include "daemon/reload.h"
+#include "daemon/sdnotify.h"
+#include "daemon/spi_table.h"
 #include "daemon/natt.h"
 #include "daemon/trap.h"
 #include "daemon/udp.h"
@@ -270,7 +272,10 @@ static int reload(struct daemon *d, struct json_writer *out, char *err, size_t e
 {
 	struct reload_report rep;
 	struct log_levels old_levels = d->engine->cfg->cfg->d.log_levels;
-	if (reload_file(d->engine, d->config_path, &rep, err, errlen) != 0) {
+	sdnotify_reloading();
+	int rc = reload_file(d->engine, d->config_path, &rep, err, errlen);
+	sdnotify_ready();
+	if (rc != 0) {
 		log_msg(LOG_CFG, LOG_LVL_ERROR, "reload failed, keeping the running configuration: %s",
 			err);
 		return -1;
@@ -308,8 +313,17 @@ static void on_signal(struct loop *loop, int signo, void *ctx)
 		return;
 	}
 	log_msg(LOG_DMN, LOG_LVL_INFO, "signal %d: deleting all SAs and exiting", signo);
+	sdnotify_stopping();
 	engine_shutdown(d->engine);
 	loop_stop(loop);
+}
+
+/* STATUS= for systemd: both counts are table sizes, O(1). */
+static void sa_counts(void *ctx, size_t *ike_sas, size_t *child_sas)
+{
+	struct daemon *d = ctx;
+	*ike_sas = engine_ike_sa_count(d->engine);
+	*child_sas = spi_table_count(d->engine->child_by_spi);
 }
 
 static void usage(FILE *out)
@@ -620,9 +634,14 @@ int main(int argc, char **argv)
 			log_msg(LOG_DMN, LOG_LVL_WARN, "start-up pipe: %s", strerror(errno));
 		close(ready_fd);
 	}
+	int src = sdnotify_start(d.loop, sa_counts, &d);
+	if (src != 0)
+		log_msg(LOG_DMN, LOG_LVL_WARN, "systemd status timer: %s", strerror(-src));
+	sdnotify_ready();
 	engine_start(d.engine);
 	rc = loop_run(d.loop) == 0 ? 0 : 1;
 out:
+	sdnotify_stop(d.loop);
 	metrics_http_free(d.http);
 	control_free(d.control);
 	engine_free(d.engine);

@@ -22,7 +22,10 @@ import json, os, sys
 o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
 for k in ("prefix", "bindir", "sbindir", "mandir", "sysconfdir"):
     print("%s=%s" % (k, os.path.join(o["prefix"], o[k])))
+print("unitdir=%s" % o["systemdunitdir"])
 ')"
+# The systemd unit goes where systemd's pkg-config file says, unless -Dsystemdunitdir= says.
+[ -n "$unitdir" ] || unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo no)
 echo "prefix $prefix: bindir $bindir, sbindir $sbindir, mandir $mandir, sysconfdir $sysconfdir"
 
 if ! meson install -C "$build" --no-rebuild --destdir "$dest" >"$tmp/install.log" 2>&1; then
@@ -42,6 +45,7 @@ expected=(
   "$mandir/man1/ikedump.1 644"
   "$sysconfdir/xiked/xiked.conf 600"
 )
+[ "$unitdir" = no ] || expected+=("$unitdir/xiked.service 644")
 for e in "${expected[@]}"; do
   path=${e% *} mode=${e##* }
   if [ ! -f "$dest$path" ]; then bad "$path: not installed"; continue; fi
@@ -66,6 +70,14 @@ else bad "xiked.conf does not load: $out"; fi
 if grep -qaF "$sysconfdir/xiked/xiked.conf" "$dest$sbindir/xiked"; then
   ok "xiked's default configuration is $sysconfdir/xiked/xiked.conf"
 else bad "xiked does not name $sysconfdir/xiked/xiked.conf as its default"; fi
+# The unit starts the installed daemon on the installed configuration.
+if [ "$unitdir" != no ]; then
+  unit=$dest$unitdir/xiked.service
+  if grep -qx "ExecStart=$sbindir/xiked -f -c $sysconfdir/xiked/xiked.conf" "$unit" &&
+     grep -qx "ExecReload=$bindir/xikectl -s /run/xiked/xiked.sock reload" "$unit"; then
+    ok "xiked.service runs $sbindir/xiked on $sysconfdir/xiked/xiked.conf"
+  else bad "xiked.service's Exec lines do not name the installed files"; fi
+fi
 # The installed tools run.
 for t in "$bindir/xikectl" "$bindir/ikedump"; do
   if "$dest$t" --help >/dev/null 2>&1; then ok "$t --help"; else bad "$t --help failed"; fi
