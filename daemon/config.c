@@ -930,6 +930,16 @@ static int daemon_entry(struct parse *ps, const struct entry *e, struct daemon_c
 			return -1;
 		}
 		strcpy(d->keylog, e->value);
+	} else if (strcmp(e->key, "user") == 0) {
+		/* A POSIX portable user name; whether it exists is checked at start (xiked -t too). */
+		size_t n = strspn(e->value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					    "0123456789._-");
+		if (e->value[n] || e->value[0] == '-' || n > CONFIG_USER_MAX) {
+			perr(ps, e->line, "user: '%s' is not a user name (1-%d letters, digits, '.', "
+			     "'_' or '-', not first)", e->value, CONFIG_USER_MAX);
+			return -1;
+		}
+		strcpy(d->user, e->value);
 	} else if (strcmp(e->key, "log") == 0) {
 		if (log_levels_parse(e->value, &d->log_levels, msg, sizeof(msg)) < 0) {
 			perr(ps, e->line, "log: %s", msg);

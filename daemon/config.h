@@ -42,6 +42,8 @@ struct x509;
 #define CONFIG_CACERTS_MAX 32
 
 #define CONFIG_CONTROL_DEFAULT "/run/xiked/xiked.sock"
+/* Longest user = name (as useradd's 32). */
+#define CONFIG_USER_MAX 32
 
 enum config_auth {
 	CONFIG_AUTH_NONE,
@@ -290,6 +292,8 @@ struct daemon_cfg {
 	uint32_t route_rule_priority; /* default 220 */
 	/* metrics = ADDR:PORT: the metrics HTTP listener (metrics_http.h); AF_UNSPEC = off. */
 	struct sockaddr_storage metrics;
+	/* The user xiked runs as after start-up (daemon/privs.h); "" = stay root. Read at start. */
+	char user[CONFIG_USER_MAX + 1];
 };
 
 struct xiked_config {

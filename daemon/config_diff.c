@@ -219,6 +219,8 @@ int config_diff(const struct xiked_config *old, const struct xiked_config *new,
 		out->daemon_restart |= CONFIG_DCHG_CONTROL;
 	if (a->route_table != b->route_table || a->route_rule_priority != b->route_rule_priority)
 		out->daemon_restart |= CONFIG_DCHG_ROUTE_TABLE;
+	if (strcmp(a->user, b->user) != 0)
+		out->daemon_restart |= CONFIG_DCHG_USER;
 	return 0;
 }
 
@@ -236,7 +238,7 @@ static const char *const what_names[CONFIG_CHG_COUNT] = {
 };
 
 static const char *const daemon_names[CONFIG_DCHG_COUNT] = {"listen", "port", "control",
-							    "route_table"};
+							    "route_table", "user"};
 
 static const char *bit_name(uint32_t bit, const char *const *names, unsigned n)
 {

@@ -44,7 +44,8 @@ enum config_daemon_change {
 	CONFIG_DCHG_PORTS = 1u << 1,   /* port, natt_port */
 	CONFIG_DCHG_CONTROL = 1u << 2, /* control socket path */
 	CONFIG_DCHG_ROUTE_TABLE = 1u << 3, /* route_table, route_rule_priority */
-	CONFIG_DCHG_COUNT = 4,
+	CONFIG_DCHG_USER = 1u << 4,    /* user = (privileges are dropped once, at start) */
+	CONFIG_DCHG_COUNT = 5,
 };
 
 struct config_diff_conn {

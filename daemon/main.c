@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@
 #include "daemon/route_iface.h"
 #include "daemon/loop.h"
 #include "daemon/mobike.h"
+#include "daemon/privs.h"
 #include "daemon/reload.h"
 #include "daemon/sdnotify.h"
 #include "daemon/spi_table.h"
@@ -520,6 +522,11 @@ int main(int argc, char **argv)
 	unsigned nerr = config_load_report(d.config_path, &cfg, print_config_error, NULL, err,
 					   sizeof(err));
 	if (test) {
+		/* The user must exist (its name was checked by the parser). */
+		if (cfg && cfg->d.user[0] && !getpwnam(cfg->d.user)) {
+			fprintf(stderr, "%s: user = %s: no such user\n", d.config_path, cfg->d.user);
+			nerr++;
+		}
 		config_free(cfg);
 		if (nerr) {
 			fprintf(stderr, "xiked: %s: %u error%s\n", d.config_path, nerr,
@@ -619,6 +626,18 @@ int main(int argc, char **argv)
 		if (ready_fd < 0)
 			goto out;
 	}
+	/* Every socket is open: keep only what the rest needs (privs.h). */
+	const char *user = d.engine->cfg->cfg->d.user;
+	if (privs_drop(user, err, sizeof(err)) != 0) {
+		if (ready_fd >= 0)
+			child_fail(ready_fd, "%s", err);
+		else
+			log_msg(LOG_DMN, LOG_LVL_ERROR, "%s", err);
+		goto out;
+	}
+	if (user[0] && access(d.config_path, R_OK) != 0)
+		log_msg(LOG_CFG, LOG_LVL_WARN, "%s: not readable by user %s: reload will fail (%s)",
+			d.config_path, user, strerror(errno));
 	/*
 	 * After the fork: an epoll watch of a signalfd wakes for the signals of
 	 * the process that added it, so the child must create its own.

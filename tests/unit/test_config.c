@@ -909,6 +909,29 @@ static void collect(void *ctx, const char *msg)
 	c->n++;
 }
 
+/* [daemon] user = (daemon/privs.h): a name only; whether it exists is xiked -t's. */
+static void test_config_user(void **state)
+{
+	struct xiked_config *cfg;
+
+	(void)state;
+	cfg = parse_ok("[daemon]\nuser = xiked_1.a-b\n");
+	assert_string_equal(cfg->d.user, "xiked_1.a-b");
+	config_free(cfg);
+	cfg = parse_ok("");
+	assert_string_equal(cfg->d.user, "");
+	config_free(cfg);
+	parse_err("[daemon]\nuser = -x\n",
+		  "test.conf:2: user: '-x' is not a user name (1-32 letters, digits, '.', '_' or '-', "
+		  "not first)");
+	parse_err("[daemon]\nuser = a b\n",
+		  "test.conf:2: user: 'a b' is not a user name (1-32 letters, digits, '.', '_' or '-', "
+		  "not first)");
+	parse_err("[daemon]\nuser = abcdefghijabcdefghijabcdefghijabc\n",
+		  "test.conf:2: user: 'abcdefghijabcdefghijabcdefghijabc' is not a user name (1-32 "
+		  "letters, digits, '.', '_' or '-', not first)");
+}
+
 static void test_config_all_errors(void **state)
 {
 	struct xiked_config *cfg = (struct xiked_config *)1;
@@ -1090,6 +1113,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_files, setup_dir, teardown_dir),
 		cmocka_unit_test(test_nul_and_many_conns),
 		cmocka_unit_test_setup_teardown(test_config_all_errors, setup_dir, teardown_dir),
+		cmocka_unit_test(test_config_user),
 	};
 
 	/* Keys and certificates need libgcrypt initialised, as xiked's main does first. */

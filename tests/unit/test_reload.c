@@ -384,7 +384,7 @@ static void test_diff(void **st)
 	(void)st;
 	struct xiked_config *a = conf(conf_a("", lab("10.2.1.0/24", "")));
 	char text[4096];
-	snprintf(text, sizeof(text), DAEMON "port = 1500\nroute_table = 100\n" CONN_B,
+	snprintf(text, sizeof(text), DAEMON "port = 1500\nroute_table = 100\nuser = nobody\n" CONN_B,
 		 "dpd = 10s\nike = aes128-sha256-ecp256\n",
 		 "[conn c]\nremote_addr = 192.0.2.3\nauth = psk\n" PSK);
 	struct xiked_config *b = conf(text);
@@ -398,7 +398,8 @@ static void test_diff(void **st)
 	assert_string_equal(d.v[1].new_conn->name, "c");
 	assert_int_equal(d.v[2].kind, CONFIG_DIFF_REMOVED);
 	assert_string_equal(d.v[2].old_conn->name, "lab");
-	assert_int_equal(d.daemon_restart, CONFIG_DCHG_PORTS | CONFIG_DCHG_ROUTE_TABLE);
+	assert_int_equal(d.daemon_restart,
+			 CONFIG_DCHG_PORTS | CONFIG_DCHG_ROUTE_TABLE | CONFIG_DCHG_USER);
 	char buf[128];
 	config_diff_what_text(d.v[0].what, buf, sizeof(buf));
 	assert_string_equal(buf, "ike, liveness");
