@@ -60,6 +60,18 @@ xk_start() {
 
 xk_ctl() { local name=$1; shift; "$XIKECTL" -s "$XK_DIR/$name.sock" "$@"; }
 
+# xk_up_refused NAME CONN TEXT: xikectl up waits for the outcome (xikectl(8))
+# and must fail, naming TEXT (the peer's notify or our reason) in its output.
+xk_up_refused() {
+  local out rc=0
+  out=$(xk_ctl "$1" up "$2" 2>&1) || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    echo "xikectl up $2 exited 0: $out" >&2
+    return 1
+  fi
+  grep -qF -- "$3" <<< "$out" || { echo "xikectl up $2 (exit $rc) does not name '$3': $out" >&2; return 1; }
+}
+
 xk_json() { xk_ctl "$1" status --json; } # xk_json NAME: the status response
 
 # xk_stop NAME: SIGTERM, wait (20 s, then SIGKILL); status: xiked's exit

@@ -217,7 +217,8 @@ ss_fail() {
   xk_peer 198.51.100.1 198.51.100.2 10.1.0.0/24 10.3.0.0/24 <<< "$XK_LINES" | xk_conf A
   check "$label: xiked A starts" xk_start ca A
   if [ "$who" = xiked ]; then
-    check "$label: xikectl up" xk_ctl A up peer
+    check "$label: xikectl up fails with AUTHENTICATION_FAILED" \
+      xk_up_refused A peer AUTHENTICATION_FAILED
   else
     charon_initiate cs net 150 > /dev/null 2>&1 || true
   fi
@@ -467,7 +468,8 @@ remote_pubkey = %P/a-ed25519.pub
 EOF
   check "$L: xiked B starts" xk_start cb B
   check "$L: xiked A starts" xk_start ca A
-  check "$L: xikectl up" xk_ctl A up peer
+  check "$L: xikectl up fails with AUTHENTICATION_FAILED" \
+    xk_up_refused A peer AUTHENTICATION_FAILED
   check "$L: B logs why" wait_for 60 "B's reason" log_has "$XK_DIR/B.log" \
     "peer 'a.example' not authenticated: its raw public key is not the configured remote_pubkey"
   check "$L: A logs the refusal" wait_for 30 "A's reason" log_has "$XK_DIR/A.log" \
