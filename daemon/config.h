@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "daemon/config_id.h"
 #include "daemon/ikev2.h"
 #include "daemon/log.h"
 #include "daemon/proposal_config.h"
@@ -27,8 +28,6 @@ struct x509;
 
 /* Longest connection or child name, characters ([A-Za-z0-9_-]). */
 #define CONFIG_NAME_MAX 64
-/* Longest identity, octets (keeps the ID payload small; FQDNs are <= 255). */
-#define CONFIG_ID_MAX 255
 /* listen = addresses at most. */
 #define CONFIG_LISTEN_MAX 16
 /* Longest control socket path: sizeof(sun_path) with its NUL. */
@@ -60,25 +59,6 @@ enum config_start {
 	CONFIG_START_NONE, /* wait for the peer */
 	CONFIG_START_INITIATE, /* bring the connection up at start-up */
 	CONFIG_START_TRAP, /* install trap policies, negotiate on ACQUIRE (not yet used) */
-};
-
-/*
- * An identity as it goes into an IDi/IDr payload (RFC 7296 3.5): ID type
- * and Identification Data (IPv4/IPv6: 4/16 address octets; FQDN, RFC822:
- * the text without NUL; KEY_ID: the octets; DER_ASN1_DN: the DER Name).
- * type 0 means none was configured: for local_id the IKE SA's local
- * address is used (or the certificate's subject), for remote_id the peer's
- * address if remote_addr is an address, else any identity. any: remote_id
- * = %any, any identity accepted. pattern (remote_id only): an FQDN or
- * RFC822 identity with '*' (matching any run of characters, ignoring
- * case), or a DN with a "*" value (matching any value): never sent as IDr.
- */
-struct config_id {
-	uint8_t type; /* enum ike_id_type, or 0 */
-	bool any;
-	bool pattern;
-	uint16_t len;
-	uint8_t data[CONFIG_ID_MAX];
 };
 
 /*
@@ -334,19 +314,6 @@ void config_free(struct xiked_config *cfg);
 const struct conn_cfg *config_find_conn(const struct xiked_config *cfg, const char *name);
 /* Child of c by name, borrowed; NULL if none. */
 const struct child_cfg *config_find_child(const struct conn_cfg *c, const char *name);
-
-/* Writes id as text ("a.example", "192.0.2.1", "keyid:0a0b", "%any",
- * "C=CH, O=x, CN=y", "" when unset). Returns what snprintf returns. */
-int config_id_format(const struct config_id *id, char *buf, size_t len);
-
-/*
- * Whether an identity received from a peer (IKEv2 ID type and data,
- * borrowed) is the configured one: equal (FQDN and RFC822 ignoring ASCII
- * case, DNs by dn_equal), or matched by a pattern. Not for %any or unset
- * ids (false).
- */
-bool config_id_match(const struct config_id *want, uint8_t type, const uint8_t *data,
-		     size_t len);
 
 /* "psk", "pubkey", "none". */
 const char *config_auth_name(enum config_auth a);

@@ -399,7 +399,7 @@ static int attach(const struct bctx *x, struct child_sa *c)
 	if (c->iface || (!r->if_id && !r->if_id_unique && !r->mark))
 		return 0;
 	if (r->if_id_unique && !x->sa)
-		return -EINVAL; /* config.c refuses start = trap with %unique */
+		return -EINVAL; /* config_route.c refuses start = trap with %unique */
 	/* The device name: for %unique it follows the if_id, known once allocated. */
 	const char *tmpl = r->vti[0] ? r->vti : r->interface;
 	char name[LINK_NAME_MAX] = "";

@@ -48,7 +48,7 @@ void route_iface_add_routes(struct ikesa *sa, struct child_sa *c);
  * policies match the Child SA the ACQUIRE brings (that one joins the same
  * binding); its device exists and routes point into it before any
  * traffic, which is what makes the kernel send the ACQUIRE. Never for
- * if_id = %unique (config.c refuses it: no IKE SA, no if_id yet).
+ * if_id = %unique (config_route.c refuses it: no IKE SA, no if_id yet).
  * route_iface_detach undoes both.
  */
 int route_iface_attach_trap(struct engine *e, const struct conn_cfg *conn,

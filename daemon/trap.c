@@ -66,7 +66,7 @@ static bool install_one(struct engine *e, const struct conn_cfg *conn, const str
 	 * the policy and the kernel sends the ACQUIRE.
 	 */
 	if (conn->route.if_id_unique) {
-		/* config.c refuses start = trap; dpd_action = trap comes here too. */
+		/* config_route.c refuses start = trap; dpd_action = trap comes here too. */
 		log_msg(LOG_CHD, LOG_LVL_ERROR, "%s: no trap for %s: if_id = %%unique has no if_id "
 			"without an IKE SA", conn->name, cfg->name);
 		cfg_ref_put(t->ref);

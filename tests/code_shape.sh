@@ -42,6 +42,15 @@ printf '\n' >"$t/daemon/task.h"
 "$shape" --root "$t" >"$t/out" || fail "exit status $? without the cycle"
 grep -qx 'largest include cycle: 0 modules (no cycle)' "$t/out" || fail "no cycle"
 
+# A private header p_int.h is module p's inside: p.c and p_x.c include it,
+# it includes p.h: one module, no cycle.
+printf 'int p(void);\n' >"$t/daemon/p.h"
+printf '#include "daemon/p.h"\n' >"$t/daemon/p_int.h"
+printf '#include "daemon/p_int.h"\n' >"$t/daemon/p.c"
+printf '#include "daemon/p_int.h"\n' >"$t/daemon/p_x.c"
+"$shape" --root "$t" >"$t/out" || fail "exit status $? with a private header"
+grep -qx 'largest include cycle: 0 modules (no cycle)' "$t/out" || fail "private header in a cycle"
+
 # Test names: unique passes, a name in two files fails (exit 1) and is named.
 mkdir -p "$t/tests/unit"
 printf 'cmocka_unit_test(test_a_one),\ncmocka_unit_test_setup(test_a_two, s),\n' >"$t/tests/unit/test_a.c"

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the configuration parser (daemon/config.c with the
+ * libFuzzer target for the configuration parser (daemon/config*.c with the
  * proposal keywords of daemon/proposal_config.c). Input: the text of a
  * xiked.conf file, passed to config_parse() exactly as config_load() would.
  *
