@@ -10,28 +10,10 @@
 #   tests/host/xikectl_outcome.sh BUILD_DIR
 set -uo pipefail
 build=${1:?usage: $0 BUILD_DIR}
-xiked=$build/daemon/xiked
-xikectl=$build/tools/xikectl
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root"; exit 0; }
-command -v python3 >/dev/null || { echo "skip: needs python3"; exit 0; }
-tmp=$(mktemp -d /tmp/xikectl-outcome.XXXXXX)
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
-A=xko-a-$$ B=xko-b-$$
-cleanup() {
-  for p in "$tmp"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
-  sleep 0.2
-  ip netns del "$A" 2>/dev/null; ip netns del "$B" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ip netns add "$A" && ip netns add "$B" || { echo "cannot create namespaces"; exit 1; }
-ip link add xko-a$$ netns "$A" type veth peer name xko-b$$ netns "$B"
-ip -n "$A" link set lo up; ip -n "$B" link set lo up
-ip -n "$A" addr add 192.0.2.1/24 dev xko-a$$; ip -n "$A" link set xko-a$$ up
-ip -n "$B" addr add 192.0.2.2/24 dev xko-b$$; ip -n "$B" link set xko-b$$ up
+. "$(dirname "$0")/netns_pair.sh"
+host_test xikectl-outcome
+host_needs python3
+netns_pair xko
 
 conn() { # conn NAME REMOTE PSK IKE
   cat <<CONF
@@ -72,11 +54,8 @@ remote_ts = 10.1.0.0/24
 CONF
 chmod 600 "$tmp/a.conf" "$tmp/b.conf"
 
-for who in b a; do
-  ns=$A; [ $who = b ] && ns=$B
-  ip netns exec "$ns" "$xiked" -f -c "$tmp/$who.conf" >"$tmp/$who.log" 2>&1 & echo $! > "$tmp/$who.pid"
-  for _ in $(seq 50); do [ -S "$tmp/$who.sock" ] && break; sleep 0.1; done
-done
+pair_start
+wait_sock "$tmp/a.sock"
 ctl() { "$xikectl" -s "$tmp/$1.sock" "${@:2}"; }
 "$xikectl" -s "$tmp/a.sock" monitor > "$tmp/a.events" 2>"$tmp/a.monerr" & echo $! > "$tmp/mon-a.pid"
 "$xikectl" -s "$tmp/b.sock" monitor > "$tmp/b.events" 2>"$tmp/b.monerr" & echo $! > "$tmp/mon-b.pid"
@@ -173,15 +152,5 @@ assert b[-1]["reason"] == "deleted: by the peer", b[-1]
 PY
 echo "--- a's events"; sed 's/^/    /' "$tmp/a.events"
 
-kill -TERM "$(cat "$tmp/a.pid")" "$(cat "$tmp/b.pid")"
-for who in a b; do
-  wait "$(cat "$tmp/$who.pid")"; rc=$?
-  rm -f "$tmp/$who.pid"
-  [ $rc -eq 0 ] && ok "xiked $who exits 0 on SIGTERM" || bad "xiked $who exit status $rc"
-done
-if [ $failed -ne 0 ]; then
-  echo "--- a.log"; tail -n 40 "$tmp/a.log"; echo "--- b.log"; tail -n 40 "$tmp/b.log"
-  echo "--- b.events"; cat "$tmp/b.events"
-fi
-echo "xikectl_outcome: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+xiked_stop a b
+host_end xikectl_outcome "$tmp/a.log" "$tmp/b.log" "$tmp/b.events"

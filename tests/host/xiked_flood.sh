@@ -7,28 +7,14 @@
 #   tests/host/xiked_flood.sh BUILD_DIR
 set -uo pipefail
 build=${1:?usage: $0 BUILD_DIR}
-xiked=$build/daemon/xiked xikectl=$build/tools/xikectl flood=$build/tests/host/ike_flood
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root"; exit 77; }
+flood=$build/tests/host/ike_flood
+. "$(dirname "$0")/netns_pair.sh"
+host_test xiked-flood
 COUNT=${XIKED_FLOOD_COUNT:-20000} SOURCES=${XIKED_FLOOD_SOURCES:-4096} RATE=${XIKED_FLOOD_RATE:-2000}
-tmp=$(mktemp -d /tmp/xiked-flood.XXXXXX)
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
-R=xkf-r-$$ A=xkf-a-$$
-cleanup() {
-  for p in "$tmp"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
-  sleep 0.2
-  ip netns del "$R" 2>/dev/null; ip netns del "$A" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-ip netns add "$R" && ip netns add "$A" || { echo "cannot create namespaces"; exit 1; }
-ip link add xkf-r$$ netns "$R" type veth peer name xkf-a$$ netns "$A"
-for n in "$R" "$A"; do ip -n "$n" link set lo up; done
-ip -n "$R" addr add 192.0.2.2/24 dev xkf-r$$; ip -n "$R" link set xkf-r$$ up
-ip -n "$A" addr add 192.0.2.1/24 dev xkf-a$$; ip -n "$A" link set xkf-a$$ up
+# The responder r in B (192.0.2.2); the attacker and the legitimate initiator a in A (192.0.2.1).
+netns_pair xkf
 # Answers to the spoofed sources go back over the link and die there.
-ip -n "$R" route add 198.18.0.0/15 via 192.0.2.1 # one neighbour entry, not thousands
+ip -n "$B" route add 198.18.0.0/15 via 192.0.2.1 # one neighbour entry, not thousands
 
 cat > "$tmp/r.conf" <<CONF
 [daemon]
@@ -63,16 +49,16 @@ local_ts = 10.1.0.0/24
 remote_ts = 10.2.0.0/24
 CONF
 chmod 600 "$tmp"/*.conf
-ip netns exec "$R" "$xiked" -f -c "$tmp/r.conf" >"$tmp/r.log" 2>&1 & echo $! > "$tmp/r.pid"
+xiked_start "$B" r
 rpid=$(cat "$tmp/r.pid")
-for _ in $(seq 50); do [ -S "$tmp/r.sock" ] && break; sleep 0.1; done
+wait_sock "$tmp/r.sock"
 rss() { awk '/VmRSS/ {print $2}' "/proc/$rpid/status"; }
 rss0=$(rss)
 
 ip netns exec "$A" "$flood" 192.0.2.2 198.18.0.1 "$SOURCES" "$COUNT" 60 "$RATE" >"$tmp/flood.out" 2>&1 &
 echo $! > "$tmp/flood.pid"
 sleep 1 # the flood is under way
-ip netns exec "$A" "$xiked" -f -c "$tmp/a.conf" >"$tmp/a.log" 2>&1 & echo $! > "$tmp/a.pid"
+xiked_start "$A" a
 t0=${EPOCHREALTIME/./}
 "$xikectl" -s "$tmp/a.sock" up gw >/dev/null 2>&1 || { sleep 0.3; "$xikectl" -s "$tmp/a.sock" up gw >/dev/null 2>&1; }
 peak=$rss0 legit=""
@@ -105,6 +91,4 @@ fi
 kill -TERM "$rpid" "$(cat "$tmp/a.pid")"
 wait "$rpid"; rc=$?; rm -f "$tmp/r.pid"
 [ $rc -eq 0 ] && ok "responder exits 0 after the flood" || bad "responder exit status $rc"
-if [ $failed -ne 0 ]; then tail -n 30 "$tmp/r.log" "$tmp/a.log"; fi
-echo "xiked_flood: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+host_end xiked_flood "$tmp/r.log" "$tmp/a.log"

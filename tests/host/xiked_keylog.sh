@@ -12,64 +12,26 @@
 #   tests/host/xiked_keylog.sh BUILD_DIR
 set -uo pipefail
 build=${1:?usage: $0 BUILD_DIR}
-xiked=$build/daemon/xiked
-xikectl=$build/tools/xikectl
-ikedump=$build/tools/ikedump
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root"; exit 77; }
-command -v tcpdump >/dev/null || { echo "skip: no tcpdump"; exit 77; }
-tmp=$(mktemp -d /tmp/xiked-keylog.XXXXXX)
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
-A=xkl-a-$$ B=xkl-b-$$
-cleanup() {
-  for p in "$tmp"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
-  sleep 0.2
-  ip netns del "$A" 2>/dev/null; ip netns del "$B" 2>/dev/null
-  [ -n "${KEEP:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ip netns add "$A" && ip netns add "$B" || { echo "cannot create namespaces"; exit 1; }
-ip link add xkl-a$$ netns "$A" type veth peer name xkl-b$$ netns "$B"
-ip -n "$A" link set lo up; ip -n "$B" link set lo up
-ip -n "$A" addr add 192.0.2.1/24 dev xkl-a$$; ip -n "$A" link set xkl-a$$ up
-ip -n "$B" addr add 192.0.2.2/24 dev xkl-b$$; ip -n "$B" link set xkl-b$$ up
-
-conf() { # conf NAME LOCAL REMOTE LID RID LNET RNET START [DAEMON LINES]
-  cat > "$tmp/$1.conf" <<CONF
-[daemon]
-control = $tmp/$1.sock
-log = info, enc=debug
+. "$(dirname "$0")/netns_pair.sh"
+host_test xiked-keylog
+host_needs tcpdump
+netns_pair xkl
+# Algorithms ikedump decrypts with the key file.
+pair_conf a "log = info, enc=debug
 retransmit_timeout = 1s
-$9
-[conn peer]
-local_addr = $2
-remote_addr = $3
-local_id = $4
-remote_id = $5
-auth = psk
-psk = "correct horse battery staple"
-ike = aes128-sha256-prfsha256-ecp256
-esp = aes128-sha256
-local_ts = 10.$6.0.0/24
-remote_ts = 10.$7.0.0/24
-start = $8
-CONF
-  chmod 600 "$tmp/$1.conf"
-}
-conf a 192.0.2.1 192.0.2.2 a.example b.example 1 2 initiate "keylog = $tmp/keys/a.keys"
-conf b 192.0.2.2 %any b.example a.example 2 1 none ""
+keylog = $tmp/keys/a.keys" aes128-sha256-prfsha256-ecp256
+pair_conf b "log = info, enc=debug
+retransmit_timeout = 1s" aes128-sha256-prfsha256-ecp256
 mkdir -m 700 "$tmp/keys"
 
-ip netns exec "$A" tcpdump -Z root --immediate-mode -i xkl-a$$ -U -w "$tmp/cap.pcap" udp 2>"$tmp/tcpdump.err" &
+ip netns exec "$A" tcpdump -Z root --immediate-mode -i "$veth_a" -U -w "$tmp/cap.pcap" udp 2>"$tmp/tcpdump.err" &
 echo $! > "$tmp/tcpdump.pid"
 for _ in $(seq 50); do grep -q "listening on" "$tmp/tcpdump.err" && break; sleep 0.1; done
 
 # a first: its IKE_SA_INIT request finds no one and goes again after 1 s.
-ip netns exec "$A" "$xiked" -f -c "$tmp/a.conf" >"$tmp/a.log" 2>&1 & echo $! > "$tmp/a.pid"
+xiked_start "$A" a
 sleep 0.5
-ip netns exec "$B" "$xiked" -f -c "$tmp/b.conf" >"$tmp/b.log" 2>&1 & echo $! > "$tmp/b.pid"
+xiked_start "$B" b
 
 established() {
   "$xikectl" -s "$tmp/a.sock" status --json 2>/dev/null | grep -q '"state":"ESTABLISHED"'
@@ -158,7 +120,7 @@ jconf "error, dmn=info"
 : > "$tmp/j.err"
 ip netns exec "$A" env JOURNAL_STREAM="$(stat -c %d:%i "$tmp/j.err")" \
   "$xiked" -f -c "$tmp/j.conf" 2>>"$tmp/j.err" & echo $! > "$tmp/j.pid"
-for _ in $(seq 50); do [ -S "$tmp/j.sock" ] && break; sleep 0.1; done
+wait_sock "$tmp/j.sock"
 lv=$("$xikectl" -s "$tmp/j.sock" log)
 [ "$lv" = "dmn=info, net=error, enc=error, ike=error, chd=error, knl=error, cfg=error, ctl=error" ] &&
   ok "xikectl log shows the levels of log = error, dmn=info" || bad "xikectl log: $lv"
@@ -179,8 +141,4 @@ n=$(grep -c '^<4>\[DMN\] keylog = .*debugging only' "$tmp/j.err")
 grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z \[DMN\] xiked started' "$tmp/a.log" &&
   ok "-f to a file: ISO 8601 UTC timestamps with milliseconds" || bad "timestamps: $(head -n 1 "$tmp/a.log")"
 
-if [ $failed -ne 0 ]; then
-  echo "--- a.log"; tail -n 30 "$tmp/a.log"; echo "--- b.log"; tail -n 20 "$tmp/b.log"
-fi
-echo "xiked_keylog: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+host_end xiked_keylog "$tmp/a.log" "$tmp/b.log"

@@ -11,57 +11,16 @@
 #   tests/host/xiked_metrics.sh BUILD_DIR
 set -uo pipefail
 build=${1:?usage: $0 BUILD_DIR}
-xiked=$build/daemon/xiked
-xikectl=$build/tools/xikectl
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root"; exit 0; }
+. "$(dirname "$0")/netns_pair.sh"
+host_test xiked-metrics
 for t in prometheus promtool curl /usr/bin/python3; do
   command -v "$t" >/dev/null || { echo "FAIL - $t missing (tools/setup installs it)"; exit 1; }
 done
-tmp=$(mktemp -d /tmp/xiked-metrics.XXXXXX)
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
-A=xkm-a-$$ B=xkm-b-$$
-cleanup() {
-  for p in "$tmp"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
-  sleep 0.3
-  ip netns del "$A" 2>/dev/null; ip netns del "$B" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+netns_pair xkm
+pair_conf a "metrics = 127.0.0.1:9464"
+pair_conf b ""
 
-ip netns add "$A" && ip netns add "$B" || { echo "cannot create namespaces"; exit 1; }
-ip link add xkm-a$$ netns "$A" type veth peer name xkm-b$$ netns "$B"
-ip -n "$A" link set lo up; ip -n "$B" link set lo up
-ip -n "$A" addr add 192.0.2.1/24 dev xkm-a$$; ip -n "$A" link set xkm-a$$ up
-ip -n "$B" addr add 192.0.2.2/24 dev xkm-b$$; ip -n "$B" link set xkm-b$$ up
-
-conf() { # conf NAME LOCAL REMOTE LID RID LNET RNET START METRICS
-  cat > "$tmp/$1.conf" <<CONF
-[daemon]
-control = $tmp/$1.sock
-$9
-[conn peer]
-local_addr = $2
-remote_addr = $3
-local_id = $4
-remote_id = $5
-auth = psk
-psk = "correct horse battery staple"
-ike = aes256gcm16-prfsha256-x25519
-esp = aes128-sha256
-local_ts = 10.$6.0.0/24
-remote_ts = 10.$7.0.0/24
-start = $8
-CONF
-  chmod 600 "$tmp/$1.conf"
-}
-conf a 192.0.2.1 192.0.2.2 a.example b.example 1 2 initiate "metrics = 127.0.0.1:9464"
-conf b 192.0.2.2 %any b.example a.example 2 1 none ""
-
-ip netns exec "$B" "$xiked" -f -c "$tmp/b.conf" >"$tmp/b.log" 2>&1 & echo $! > "$tmp/b.pid"
-for _ in $(seq 50); do [ -S "$tmp/b.sock" ] && break; sleep 0.1; done
-ip netns exec "$A" "$xiked" -f -c "$tmp/a.conf" >"$tmp/a.log" 2>&1 & echo $! > "$tmp/a.pid"
+pair_start
 
 up=no
 for _ in $(seq 100); do
@@ -157,14 +116,5 @@ grep -q "metrics listener closed" "$tmp/a.log" && ok "the close is logged" || ba
 
 kill -TERM "$(cat "$tmp/prometheus.pid")"; wait "$(cat "$tmp/prometheus.pid")" 2>/dev/null
 rm -f "$tmp/prometheus.pid"
-kill -TERM "$(cat "$tmp/a.pid")" "$(cat "$tmp/b.pid")"
-for who in a b; do
-  wait "$(cat "$tmp/$who.pid")"; rc=$?
-  rm -f "$tmp/$who.pid"
-  [ $rc -eq 0 ] && ok "xiked $who exits 0 on SIGTERM" || bad "xiked $who exit status $rc"
-done
-if [ $failed -ne 0 ]; then
-  echo "--- a.log"; tail -n 40 "$tmp/a.log"
-fi
-echo "xiked_metrics: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+xiked_stop a b
+host_end xiked_metrics "$tmp/a.log"

@@ -8,25 +8,10 @@
 #   tests/host/xiked_privs.sh BUILD_DIR
 set -uo pipefail
 build=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
-xiked=$build/daemon/xiked
-xikectl=$build/tools/xikectl
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root"; exit 77; }
-tmp=$(mktemp -d /tmp/xiked-privs.XXXXXX)
+. "$(dirname "$0")/netns_pair.sh"
+host_test xiked-privs
 chmod 755 "$tmp" # user = nobody reads its configuration below
-N=xkpv-$$
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
-cleanup() {
-  for p in $(ip netns pids "$N" 2>/dev/null); do kill "$p" 2>/dev/null; done
-  sleep 0.3
-  ip netns del "$N" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-ip netns add "$N" || exit 1
-ip -n "$N" link set lo up
-ip -n "$N" addr add 127.0.0.2/8 dev lo 2>/dev/null
+netns_one xkpv
 nobody_uid=$(id -u nobody) nobody_gid=$(id -g nobody)
 
 # CAP_NET_BIND_SERVICE is bit 10, CAP_NET_ADMIN bit 12.
@@ -63,13 +48,12 @@ CONF
   printf 'a pre-shared key long enough for both\n' > "$tmp/$1.psk"
   chmod 600 "$tmp/$1.conf" "$tmp/$1.psk"
 }
-waitsock() { for _ in $(seq 50); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
 
 # Root, no user =: the responder.
 conf b 127.0.0.2 127.0.0.1 2 1 none
-ip netns exec "$N" "$xiked" -f -c "$tmp/b.conf" >"$tmp/b.log" 2>&1 &
-bpid=$!
-waitsock "$tmp/b.sock" || bad "b did not start"
+xiked_start "$N" b
+bpid=$(cat "$tmp/b.pid")
+wait_sock "$tmp/b.sock" || bad "b did not start"
 sleep 0.2
 caps_ok "$bpid" "root xiked"
 [ "$(field "$bpid" Uid | head -c 1)" = 0 ] && ok "root xiked stays uid 0" || bad "uid of b"
@@ -79,9 +63,9 @@ grep -q "keeping only CAP_NET_ADMIN and CAP_NET_BIND_SERVICE" "$tmp/b.log" && ok
 conf a 127.0.0.1 127.0.0.2 1 2 trap nobody
 chown nobody "$tmp/a.conf" "$tmp/a.psk"
 out=$("$xiked" -t -c "$tmp/a.conf" 2>&1) && ok "-t accepts user = nobody" || bad "-t: $out"
-ip netns exec "$N" "$xiked" -f -c "$tmp/a.conf" >"$tmp/a.log" 2>&1 &
-apid=$!
-waitsock "$tmp/a.sock" || bad "a did not start"
+xiked_start "$N" a
+apid=$(cat "$tmp/a.pid")
+wait_sock "$tmp/a.sock" || bad "a did not start"
 sleep 0.3
 caps_ok "$apid" "user = nobody"
 uids=$(field "$apid" Uid; awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$apid/status")
@@ -114,7 +98,7 @@ psk_file = a.psk
 EOF2
 out=$("$xikectl" -s "$tmp/a.sock" reload 2>&1) && grep -q second <<<"$out" \
   && ok "xikectl reload as nobody: $(tr '\n' ' ' <<<"$out")" || bad "reload as nobody: $out"
-kill "$apid"; wait "$apid"; rc=$?
+kill "$apid"; wait "$apid"; rc=$?; rm -f "$tmp/a.pid"
 [ $rc -eq 0 ] && ok "SIGTERM: exit 0 as nobody" || bad "exit $rc"
 n=$(ip -n "$N" xfrm policy | grep -c 'dir ')
 [ "$n" -eq 0 ] && ok "its policies removed at exit" || bad "$n policies left"
@@ -136,6 +120,5 @@ out=$(ip netns exec "$N" "$xiked" -c "$tmp/a.conf" 2>&1); rc=$?
 [ $rc -ne 0 ] && grep -q "xiked-no-such-user: no such user" <<<"$out" \
   && ok "daemon start with an unknown user: exit $rc, '$out'" || bad "unknown user start (rc $rc): $out"
 
-kill "$bpid"; wait "$bpid"
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+kill "$bpid"; wait "$bpid"; rm -f "$tmp/b.pid"
+host_end xiked_privs "$tmp/a.log" "$tmp/b.log"

@@ -9,27 +9,10 @@
 #   tests/host/xiked_sdnotify.sh BUILD_DIR
 set -uo pipefail
 build=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
-xiked=$build/daemon/xiked
-xikectl=$build/tools/xikectl
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root"; exit 77; }
-command -v python3 >/dev/null || { echo "skip: needs python3"; exit 77; }
-tmp=$(mktemp -d /tmp/xiked-sdnotify.XXXXXX)
-N=xksd-$$
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
-cleanup() {
-  for p in $(ip netns pids "$N" 2>/dev/null); do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
-  [ -n "${lpid:-}" ] && kill "$lpid" 2>/dev/null
-  sleep 0.3
-  ip netns del "$N" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-[ -n "${KEEP:-}" ] && trap - EXIT
-ip netns add "$N" || exit 1
-ip -n "$N" link set lo up
-ip -n "$N" addr add 127.0.0.2/8 dev lo 2>/dev/null
+. "$(dirname "$0")/netns_pair.sh"
+host_test xiked-sdnotify
+host_needs python3
+netns_one xksd
 
 # The listener: one line per notify field, "MONOTONIC_SECONDS FIELD=VALUE".
 python3 - "$tmp/notify" "$tmp/notify.log" <<'PY' &
@@ -44,8 +27,8 @@ with open(sys.argv[2], "a") as f:
                 f.write("%.3f %s\n" % (time.monotonic(), line))
         f.flush()
 PY
-lpid=$!
-for _ in $(seq 50); do [ -S "$tmp/notify" ] && break; sleep 0.1; done
+echo $! >"$tmp/listener.pid"
+wait_sock "$tmp/notify"
 now() { python3 -c 'import time; print("%.3f" % time.monotonic())'; }
 count() { # count FIELD FROM TO: notifications FIELD between two monotonic times
   awk -v f="$1" -v a="$2" -v b="$3" '$2 == f && $1 >= a && $1 <= b' "$tmp/notify.log" | wc -l
@@ -75,8 +58,8 @@ CONF
 }
 conf a 127.0.0.1 127.0.0.2 1 2 none
 conf b 127.0.0.2 127.0.0.1 2 1 none
-ip netns exec "$N" "$xiked" -f -c "$tmp/b.conf" >"$tmp/b.log" 2>&1 &
-for _ in $(seq 50); do [ -S "$tmp/b.sock" ] && break; sleep 0.1; done
+xiked_start "$N" b
+wait_sock "$tmp/b.sock"
 
 t0=$(now)
 ip netns exec "$N" env NOTIFY_SOCKET="$tmp/notify" WATCHDOG_USEC=2000000 \
@@ -140,5 +123,4 @@ kill "$p2"; wait "$p2"
 [ "$(wc -l < "$tmp/notify.log")" -eq "$lines" ] && ! grep -q watchdog "$tmp/a2.log" \
   && ok "no NOTIFY_SOCKET: no notifications, no watchdog" || bad "notifications without NOTIFY_SOCKET"
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+host_end xiked_sdnotify "$tmp/a.log" "$tmp/notify.log"

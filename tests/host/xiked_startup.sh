@@ -8,20 +8,8 @@
 set -uo pipefail
 build=$(cd "${1:?usage: $0 BUILD_DIR VERSION}" && pwd)
 version=${2:?usage: $0 BUILD_DIR VERSION}
-xiked=$build/daemon/xiked
-xikectl=$build/tools/xikectl
-tmp=$(mktemp -d /tmp/xiked-startup.XXXXXX)
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
-N=xks-$$
-cleanup() {
-  for p in $(ip netns pids "$N" 2>/dev/null); do kill "$p" 2>/dev/null; done
-  sleep 0.3
-  ip netns del "$N" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/netns_pair.sh"
+host_tmp xiked-startup
 
 # ---- command line (no root needed)
 out=$("$xiked" --help 2>&1); rc=$?
@@ -68,9 +56,8 @@ out=$("$xiked" -t -c "$tmp/cred.conf" 2>&1); rc=$?
   && ok "-t: an unreadable psk_file is an error" || bad "-t psk_file (rc $rc): $out"
 
 # ---- daemon mode (needs root: namespaces, port 500)
-[ "$(id -u)" -eq 0 ] || { echo "skip: daemon cases need root"; echo "$passed passed, $failed failed"; [ $failed -eq 0 ]; exit; }
-ip netns add "$N" || { echo "cannot create a namespace"; exit 1; }
-ip -n "$N" link set lo up
+[ "$(id -u)" -eq 0 ] || { echo "skip: daemon cases need root"; host_end xiked_startup; exit; }
+netns_one xks
 cat > "$tmp/good.conf" <<EOF
 [daemon]
 control = $tmp/good.sock
@@ -90,16 +77,16 @@ out=$("$xiked" -t -c "$tmp/good.conf" 2>&1); rc=$?
 # Port 500 taken (by a foreground xiked): the daemonizing one must fail loudly.
 sed "s|good.sock|holder.sock|" "$tmp/good.conf" > "$tmp/holder.conf"
 chmod 600 "$tmp/holder.conf"
-ip netns exec "$N" "$xiked" -f -c "$tmp/holder.conf" >"$tmp/holder.log" 2>&1 &
-holder=$!
-for _ in $(seq 50); do [ -S "$tmp/holder.sock" ] && break; sleep 0.1; done
+xiked_start "$N" holder
+holder=$(cat "$tmp/holder.pid")
+wait_sock "$tmp/holder.sock"
 t0=$(date +%s%N)
 out=$(ip netns exec "$N" "$xiked" -c "$tmp/good.conf" 2>&1); rc=$?
 [ $rc -ne 0 ] && ok "daemon start on a taken port 500: exit $rc" || bad "taken port: exit 0"
 grep -q "cannot open the IKE sockets (ports 500/4500): Address already in use" <<<"$out" \
   && ok "the reason is on stderr: $(head -n 1 <<<"$out")" || bad "taken port message: '$out'"
 [ ! -e "$tmp/good.sock" ] && ok "no control socket left behind" || bad "control socket left"
-kill "$holder"; wait "$holder"
+kill "$holder"; wait "$holder"; rm -f "$tmp/holder.pid"
 
 # A relative -c: the daemon exits 0 only when ready; reload works after chdir /.
 out=$(cd "$tmp" && ip netns exec "$N" "$xiked" -c good.conf 2>&1); rc=$?
@@ -127,5 +114,4 @@ if [ -n "$pid" ]; then
   kill -0 "$pid" 2>/dev/null && bad "daemon still running after SIGTERM" || ok "SIGTERM ends the daemon"
 fi
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+host_end xiked_startup
