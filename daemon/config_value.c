@@ -286,67 +286,62 @@ const struct entry *cfg_find_entry(const struct section *s, const char *key)
 	return NULL;
 }
 
-/* "90", "90s", "15m", "4h", "1d" -> seconds (at most about 136 years). */
-int cfg_parse_duration(const char *s, uint32_t *out)
+/* A unit suffix of a number and what it multiplies by. */
+struct unit {
+	char suffix;
+	uint64_t factor;
+};
+
+/* A decimal number with at most one suffix of units (ending with {0}), at most max. */
+static int parse_scaled(const char *s, const struct unit *units, uint64_t max, uint64_t *out)
 {
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (end == s || errno || s[0] == '-')
 		return -1;
-	unsigned long long mul = 1;
-	if (*end == 's')
-		end++;
-	else if (*end == 'm')
-		mul = 60, end++;
-	else if (*end == 'h')
-		mul = 3600, end++;
-	else if (*end == 'd')
-		mul = 86400, end++;
-	if (*end || v > UINT32_MAX / mul)
+	uint64_t mul = 1;
+	for (; units->suffix; units++) {
+		if (*end == units->suffix) {
+			mul = units->factor;
+			end++;
+			break;
+		}
+	}
+	if (*end || v > max / mul)
 		return -1;
-	*out = (uint32_t)(v * mul);
+	*out = v * mul;
+	return 0;
+}
+
+/* "90", "90s", "15m", "4h", "1d" -> seconds (at most about 136 years). */
+int cfg_parse_duration(const char *s, uint32_t *out)
+{
+	static const struct unit units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {0, 0}};
+	uint64_t v;
+
+	if (parse_scaled(s, units, UINT32_MAX, &v) < 0)
+		return -1;
+	*out = (uint32_t)v;
 	return 0;
 }
 
 /* "65536", "64k", "16M", "1G" (powers of 1024) -> octets. */
 int cfg_parse_size(const char *s, uint64_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (end == s || errno || s[0] == '-')
-		return -1;
-	unsigned shift = 0;
-	if (*end == 'k' || *end == 'K')
-		shift = 10, end++;
-	else if (*end == 'M')
-		shift = 20, end++;
-	else if (*end == 'G')
-		shift = 30, end++;
-	if (*end || v > (UINT64_MAX >> shift))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
+	static const struct unit units[] = {
+		{'k', 1ULL << 10}, {'K', 1ULL << 10}, {'M', 1ULL << 20}, {'G', 1ULL << 30}, {0, 0},
+	};
+
+	return parse_scaled(s, units, UINT64_MAX, out);
 }
 
 /* "1000000", "500k", "100M", "2G" (powers of 1000, as strongSwan) -> count. */
 int cfg_parse_count(const char *s, uint64_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (end == s || errno || s[0] == '-')
-		return -1;
-	unsigned long long mul = 1;
-	if (*end == 'k' || *end == 'K')
-		mul = 1000ULL, end++;
-	else if (*end == 'M')
-		mul = 1000000ULL, end++;
-	else if (*end == 'G')
-		mul = 1000000000ULL, end++;
-	if (*end || v > UINT64_MAX / mul)
-		return -1;
-	*out = v * mul;
-	return 0;
+	static const struct unit units[] = {
+		{'k', 1000ULL}, {'K', 1000ULL}, {'M', 1000000ULL}, {'G', 1000000000ULL}, {0, 0},
+	};
+
+	return parse_scaled(s, units, UINT64_MAX, out);
 }
