@@ -67,46 +67,13 @@ static int cmp_conn_idx(const void *a, const void *b, void *ctx)
 	return strcmp(conns[*(const size_t *)a].name, conns[*(const size_t *)b].name);
 }
 
-static int build(struct parse *ps, struct xiked_config *cfg)
+/*
+ * Errors about the sections' structure (order: the conn and child sections
+ * sorted by cmp_sec_idx), reported at the later line; a [conn] defined
+ * again is marked dup.
+ */
+static void check_structure(struct parse *ps, const size_t *order, size_t n_order)
 {
-	size_t *order = NULL, n_order = 0, n_conns = 0;
-	const struct section *daemon_sec = NULL;
-	int rc = -1;
-
-	cfg_daemon_defaults(&cfg->d);
-
-	for (size_t i = 0; i < ps->n_secs; i++) {
-		if (ps->secs[i].kind != SEC_DAEMON)
-			continue;
-		if (daemon_sec) {
-			cfg_err(ps, ps->secs[i].line, "[daemon] already defined at line %u",
-				daemon_sec->line);
-			continue;
-		}
-		daemon_sec = &ps->secs[i];
-	}
-	/* Errors do not stop the checks: every error in the file is reported (perr). */
-	if (daemon_sec)
-		cfg_interpret_daemon(ps, daemon_sec, &cfg->d);
-
-	/*
-	 * Group conns with their children by sorting section indexes by
-	 * connection name: duplicates become neighbours and each conn's
-	 * children follow it, in O(n log n) for large files.
-	 */
-	order = malloc((ps->n_secs ? ps->n_secs : 1) * sizeof(*order));
-	if (!order) {
-		cfg_err(ps, 0, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < ps->n_secs; i++) {
-		if (ps->secs[i].kind != SEC_DAEMON)
-			order[n_order++] = i;
-		n_conns += ps->secs[i].kind == SEC_CONN;
-	}
-	qsort_r(order, n_order, sizeof(*order), cmp_sec_idx, ps->secs);
-
-	/* Errors first about structure, reported at the later line. */
 	for (size_t i = 0; i < n_order; i++) {
 		const struct section *s = &ps->secs[order[i]];
 
@@ -133,6 +100,86 @@ static int build(struct parse *ps, struct xiked_config *cfg)
 			}
 		}
 	}
+}
+
+/*
+ * Interprets the conns in file order, so the first error in the file is
+ * reported first, each with its children (its neighbours in order).
+ * -1: out of memory (reported).
+ */
+static int interpret_conns(struct parse *ps, const size_t *order, size_t n_order,
+			   struct xiked_config *cfg)
+{
+	size_t *kid_start = calloc(ps->n_secs ? ps->n_secs : 1, sizeof(*kid_start));
+	size_t *kid_count = calloc(ps->n_secs ? ps->n_secs : 1, sizeof(*kid_count));
+
+	if (!kid_start || !kid_count) {
+		free(kid_start);
+		free(kid_count);
+		cfg_err(ps, 0, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n_order;) {
+		size_t conn = order[i], j = i + 1;
+
+		while (j < n_order && ps->secs[order[j]].kind == SEC_CHILD)
+			j++;
+		kid_start[conn] = i + 1;
+		kid_count[conn] = j - i - 1;
+		i = j;
+	}
+	for (size_t i = 0; i < ps->n_secs; i++) {
+		if (ps->secs[i].kind != SEC_CONN || ps->secs[i].dup)
+			continue;
+		if (cfg_interpret_conn(ps, &ps->secs[i], order + kid_start[i], kid_count[i],
+				       &cfg->conns[cfg->n_conns]) == 0)
+			cfg->n_conns++;
+	}
+	free(kid_start);
+	free(kid_count);
+	return 0;
+}
+
+static int build(struct parse *ps, struct xiked_config *cfg)
+{
+	size_t *order = NULL, n_order = 0, n_conns = 0;
+	const struct section *daemon_sec = NULL;
+	int rc = -1;
+
+	cfg_daemon_defaults(&cfg->d);
+
+	for (size_t i = 0; i < ps->n_secs; i++) {
+		if (ps->secs[i].kind != SEC_DAEMON)
+			continue;
+		if (daemon_sec) {
+			cfg_err(ps, ps->secs[i].line, "[daemon] already defined at line %u",
+				daemon_sec->line);
+			continue;
+		}
+		daemon_sec = &ps->secs[i];
+	}
+	/* Errors do not stop the checks: every error in the file is reported (cfg_err). */
+	if (daemon_sec)
+		cfg_interpret_daemon(ps, daemon_sec, &cfg->d);
+
+	/*
+	 * Group conns with their children by sorting section indexes by
+	 * connection name: duplicates become neighbours and each conn's
+	 * children follow it, in O(n log n) for large files.
+	 */
+	order = malloc((ps->n_secs ? ps->n_secs : 1) * sizeof(*order));
+	if (!order) {
+		cfg_err(ps, 0, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < ps->n_secs; i++) {
+		if (ps->secs[i].kind != SEC_DAEMON)
+			order[n_order++] = i;
+		n_conns += ps->secs[i].kind == SEC_CONN;
+	}
+	qsort_r(order, n_order, sizeof(*order), cmp_sec_idx, ps->secs);
+
+	check_structure(ps, order, n_order);
 
 	cfg->conns = calloc(n_conns ? n_conns : 1, sizeof(*cfg->conns));
 	cfg->by_name = calloc(n_conns ? n_conns : 1, sizeof(*cfg->by_name));
@@ -140,36 +187,8 @@ static int build(struct parse *ps, struct xiked_config *cfg)
 		cfg_err(ps, 0, "out of memory");
 		goto out;
 	}
-	/* Interpret conns in file order, so the first error in the file is reported. */
-	{
-		size_t *kid_start = calloc(ps->n_secs ? ps->n_secs : 1, sizeof(*kid_start));
-		size_t *kid_count = calloc(ps->n_secs ? ps->n_secs : 1, sizeof(*kid_count));
-
-		if (!kid_start || !kid_count) {
-			free(kid_start);
-			free(kid_count);
-			cfg_err(ps, 0, "out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < n_order;) {
-			size_t conn = order[i], j = i + 1;
-
-			while (j < n_order && ps->secs[order[j]].kind == SEC_CHILD)
-				j++;
-			kid_start[conn] = i + 1;
-			kid_count[conn] = j - i - 1;
-			i = j;
-		}
-		for (size_t i = 0; i < ps->n_secs; i++) {
-			if (ps->secs[i].kind != SEC_CONN || ps->secs[i].dup)
-				continue;
-			if (cfg_interpret_conn(ps, &ps->secs[i], order + kid_start[i], kid_count[i],
-					       &cfg->conns[cfg->n_conns]) == 0)
-				cfg->n_conns++;
-		}
-		free(kid_start);
-		free(kid_count);
-	}
+	if (interpret_conns(ps, order, n_order, cfg) < 0)
+		goto out;
 	for (size_t i = 0; i < cfg->n_conns; i++)
 		cfg->by_name[i] = i;
 	qsort_r(cfg->by_name, cfg->n_conns, sizeof(*cfg->by_name), cmp_conn_idx, cfg->conns);

@@ -293,6 +293,101 @@ static int interpret_liveness(struct parse *ps, const struct section *s, struct 
 	return 0;
 }
 
+/* The child settings a [conn] gives (local_ts, remote_ts, esp, mode), with their lines. */
+static void child_defaults_of(const struct section *s, struct child_defaults *def)
+{
+	const struct entry *e;
+
+#define DEFAULT_FROM(field, key)                \
+	if ((e = cfg_find_entry(s, key))) {     \
+		def->field = e->value;          \
+		def->field##_line = e->line;    \
+	}
+	DEFAULT_FROM(local_ts, "local_ts")
+	DEFAULT_FROM(remote_ts, "remote_ts")
+	DEFAULT_FROM(esp, "esp")
+	DEFAULT_FROM(mode, "mode")
+#undef DEFAULT_FROM
+	/* Messages about the built-in defaults point at the conn header. */
+	if (!def->local_ts_line)
+		def->local_ts_line = s->line;
+	if (!def->remote_ts_line)
+		def->remote_ts_line = s->line;
+	if (!def->esp_line)
+		def->esp_line = s->line;
+	if (!def->mode_line)
+		def->mode_line = s->line;
+}
+
+/*
+ * c's children: one from each [child] section (indexes in kids[0..n_kids)),
+ * or the implicit one of a conn without them, on top of def. 1 when a
+ * [child] was refused (reported; the others are built, packed), -1 when
+ * none can be (out of memory, or the implicit child refused).
+ */
+static int build_children(struct parse *ps, const struct section *s, const size_t *kids,
+			  size_t n_kids, const struct child_defaults *def, struct conn_cfg *c)
+{
+	bool bad = false;
+
+	c->children = calloc(n_kids ? n_kids : 1, sizeof(*c->children));
+	if (!c->children) {
+		cfg_err(ps, s->line, "out of memory");
+		return -1;
+	}
+	if (n_kids == 0) {
+		if (build_child(ps, NULL, c->name, s->line, def, &c->children[0]) < 0)
+			return -1;
+		c->n_children = 1;
+	}
+	/* Built children are packed: children[0..n_children) are all valid. */
+	for (size_t i = 0; i < n_kids; i++) {
+		const struct section *k = &ps->secs[kids[i]];
+
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(ps->secs[kids[j]].name, k->name) == 0) {
+				cfg_err(ps, k->line, "[child %s.%s] already defined at line %u",
+					k->conn, k->name, ps->secs[kids[j]].line);
+				bad = true;
+			}
+		}
+		if (build_child(ps, k, k->name, k->line, def, &c->children[c->n_children]) < 0)
+			bad = true;
+		else
+			c->n_children++;
+	}
+	return bad ? 1 : 0;
+}
+
+/* start = none|initiate|trap; not checked against remote_addr when that was refused. */
+static int interpret_start(struct parse *ps, const struct section *s, bool remote_bad,
+			   struct conn_cfg *c)
+{
+	const struct entry *e;
+	int rc = 0;
+
+	c->start = CONFIG_START_NONE;
+	if ((e = cfg_find_entry(s, "start"))) {
+		if (strcmp(e->value, "none") == 0) {
+			c->start = CONFIG_START_NONE;
+		} else if (strcmp(e->value, "initiate") == 0) {
+			c->start = CONFIG_START_INITIATE;
+		} else if (strcmp(e->value, "trap") == 0) {
+			c->start = CONFIG_START_TRAP;
+		} else {
+			cfg_err(ps, e->line, "start: '%s' is not initiate, none or trap", e->value);
+			rc = -1;
+		}
+		/* Not when remote_addr is there but wrong (reported above). */
+		if (c->start != CONFIG_START_NONE && c->remote_addr.ss_family == AF_UNSPEC &&
+		    !remote_bad) {
+			cfg_err(ps, e->line, "start = %s needs a remote_addr", e->value);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 /*
  * Interprets a [conn] section; children (sections whose indexes are in
  * kids[0..n_kids)) are built on top of its child defaults.
@@ -361,25 +456,7 @@ int cfg_interpret_conn(struct parse *ps, const struct section *s, const size_t *
 		bad = true;
 	}
 
-	c->start = CONFIG_START_NONE;
-	if ((e = cfg_find_entry(s, "start"))) {
-		if (strcmp(e->value, "none") == 0) {
-			c->start = CONFIG_START_NONE;
-		} else if (strcmp(e->value, "initiate") == 0) {
-			c->start = CONFIG_START_INITIATE;
-		} else if (strcmp(e->value, "trap") == 0) {
-			c->start = CONFIG_START_TRAP;
-		} else {
-			cfg_err(ps, e->line, "start: '%s' is not initiate, none or trap", e->value);
-			bad = true;
-		}
-		/* Not when remote_addr is there but wrong (reported above). */
-		if (c->start != CONFIG_START_NONE && c->remote_addr.ss_family == AF_UNSPEC &&
-		    !remote_bad) {
-			cfg_err(ps, e->line, "start = %s needs a remote_addr", e->value);
-			bad = true;
-		}
-	}
+	bad |= interpret_start(ps, s, remote_bad, c) < 0;
 
 	/* Each group stops at its first error. */
 	bad |= interpret_lifetimes(ps, s, &c->life) < 0;
@@ -388,52 +465,12 @@ int cfg_interpret_conn(struct parse *ps, const struct section *s, const size_t *
 	bad |= interpret_liveness(ps, s, &c->live) < 0;
 	bad |= cfg_interpret_route(ps, s, c) < 0;
 
-#define DEFAULT_FROM(field, key)                        \
-	if ((e = cfg_find_entry(s, key))) {                 \
-		def.field = e->value;                   \
-		def.field##_line = e->line;             \
-	}
-	DEFAULT_FROM(local_ts, "local_ts")
-	DEFAULT_FROM(remote_ts, "remote_ts")
-	DEFAULT_FROM(esp, "esp")
-	DEFAULT_FROM(mode, "mode")
-#undef DEFAULT_FROM
-	/* Messages about the built-in defaults point at the conn header. */
-	if (!def.local_ts_line)
-		def.local_ts_line = s->line;
-	if (!def.remote_ts_line)
-		def.remote_ts_line = s->line;
-	if (!def.esp_line)
-		def.esp_line = s->line;
-	if (!def.mode_line)
-		def.mode_line = s->line;
+	child_defaults_of(s, &def);
+	int kr = build_children(ps, s, kids, n_kids, &def, c);
 
-	c->children = calloc(n_kids ? n_kids : 1, sizeof(*c->children));
-	if (!c->children) {
-		cfg_err(ps, s->line, "out of memory");
+	if (kr < 0)
 		goto fail;
-	}
-	if (n_kids == 0) {
-		if (build_child(ps, NULL, c->name, s->line, &def, &c->children[0]) < 0)
-			goto fail;
-		c->n_children = 1;
-	}
-	/* Built children are packed: children[0..n_children) are all valid. */
-	for (size_t i = 0; i < n_kids; i++) {
-		const struct section *k = &ps->secs[kids[i]];
-
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(ps->secs[kids[j]].name, k->name) == 0) {
-				cfg_err(ps, k->line, "[child %s.%s] already defined at line %u",
-					k->conn, k->name, ps->secs[kids[j]].line);
-				bad = true;
-			}
-		}
-		if (build_child(ps, k, k->name, k->line, &def, &c->children[c->n_children]) < 0)
-			bad = true;
-		else
-			c->n_children++;
-	}
+	bad |= kr > 0;
 	if (bad)
 		goto fail;
 	return 0;

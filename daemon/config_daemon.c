@@ -54,6 +54,126 @@ static int listen_add(void *ctx, const char *item, char *msg, size_t msglen)
 	return 0;
 }
 
+/* listen = ADDRESS, ... or %any: -1 after reporting its error. */
+static int daemon_listen(struct parse *ps, const struct entry *e, struct daemon_cfg *d)
+{
+	struct listen_ctx lc = { .d = d };
+	char *copy = strdup(e->value);
+	char msg[256];
+	int r;
+
+	if (!copy) {
+		cfg_err(ps, e->line, "out of memory");
+		return -1;
+	}
+	d->n_listen = 0;
+	r = cfg_split_list(copy, listen_add, &lc, msg, sizeof(msg));
+	free(copy);
+	if (r < 0) {
+		cfg_err(ps, e->line, "listen: %s", msg);
+		return -1;
+	}
+	if (lc.any && d->n_listen) {
+		cfg_err(ps, e->line, "listen: %%any together with addresses");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The limits of DoS protection (dos.h): 1 when e is none of them, else 0,
+ * or -1 after reporting its error.
+ */
+static int daemon_limit(struct parse *ps, const struct entry *e, struct daemon_cfg *d)
+{
+	unsigned long v;
+
+	if (strcmp(e->key, "cookie_threshold") == 0 || strcmp(e->key, "half_open_max") == 0 ||
+	    strcmp(e->key, "half_open_per_ip") == 0 || strcmp(e->key, "half_open_timeout") == 0) {
+		uint32_t *dst = e->key[0] == 'c'	 ? &d->cookie_threshold
+				: strcmp(e->key, "half_open_max") == 0 ? &d->half_open_max
+				: strcmp(e->key, "half_open_per_ip") == 0 ? &d->half_open_per_ip
+							      : &d->half_open_timeout_s;
+		if (dst == &d->half_open_timeout_s ? cfg_parse_duration(e->value, dst) < 0
+						   : cfg_parse_uint(e->value, UINT32_MAX, &v) < 0) {
+			cfg_err(ps, e->line, "%s: '%s' is not a %s", e->key, e->value,
+				dst == &d->half_open_timeout_s ? "duration" : "number");
+			return -1;
+		}
+		if (dst != &d->half_open_timeout_s)
+			*dst = (uint32_t)v;
+		if (dst != &d->cookie_threshold && *dst == 0) {
+			cfg_err(ps, e->line, "%s: must be at least 1", e->key);
+			return -1;
+		}
+	} else if (strcmp(e->key, "ike_sa_per_ip") == 0 ||
+		   strcmp(e->key, "auth_fail_limit") == 0) {
+		if (cfg_parse_uint(e->value, UINT32_MAX, &v) < 0 ||
+		    (v == 0 && e->key[0] == 'i')) {
+			cfg_err(ps, e->line, "%s: '%s' is not a number%s", e->key, e->value,
+				e->key[0] == 'i' ? " of at least 1" : "");
+			return -1;
+		}
+		*(e->key[0] == 'i' ? &d->ike_sa_per_ip : &d->auth_fail_limit) = (uint32_t)v;
+	} else if (strcmp(e->key, "auth_backoff_max") == 0) {
+		if (cfg_parse_duration(e->value, &d->auth_backoff_max_s) < 0 ||
+		    d->auth_backoff_max_s > 86400) {
+			cfg_err(ps, e->line, "auth_backoff_max: '%s' is not a duration of 0-1d",
+				e->value);
+			return -1;
+		}
+	} else if (strcmp(e->key, "frag_mem_max") == 0 ||
+		   strcmp(e->key, "frag_mem_per_ip") == 0) {
+		uint64_t *dst = e->key[9] == 'm' ? &d->frag_mem_max : &d->frag_mem_per_ip;
+		if (cfg_parse_size(e->value, dst) < 0 || *dst < 65536) {
+			cfg_err(ps, e->line, "%s: '%s' is not a size of at least 64k (octets, "
+				"k/M/G suffixes: 1024s)", e->key, e->value);
+			return -1;
+		}
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Retransmission (RFC 7296 2.1, 2.4): 1 when e is none of its keys, else 0,
+ * or -1 after reporting its error.
+ */
+static int daemon_retransmit(struct parse *ps, const struct entry *e, struct daemon_cfg *d)
+{
+	unsigned long v;
+
+	if (strcmp(e->key, "retransmit_timeout") == 0) {
+		uint32_t secs;
+		if (cfg_parse_duration(e->value, &secs) < 0 || secs == 0 || secs > 3600) {
+			cfg_err(ps, e->line, "retransmit_timeout: '%s' is not a duration of 1s-1h",
+				e->value);
+			return -1;
+		}
+		d->retransmit_timeout_ms = secs * 1000;
+	} else if (strcmp(e->key, "retransmit_tries") == 0) {
+		if (cfg_parse_uint(e->value, 20, &v) < 0) {
+			cfg_err(ps, e->line, "retransmit_tries: '%s' is not a number of 0-20",
+				e->value);
+			return -1;
+		}
+		d->retransmit_tries = (uint32_t)v;
+	} else if (strcmp(e->key, "retransmit_base") == 0) {
+		char *end;
+		double b = strtod(e->value, &end);
+		if (*end || b < 1.0 || b > 4.0) {
+			cfg_err(ps, e->line, "retransmit_base: '%s' is not a factor of 1.0-4.0",
+				e->value);
+			return -1;
+		}
+		d->retransmit_base_tenths = (uint32_t)(b * 10 + 0.5);
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
 /* One [daemon] entry: -1 after reporting its error. */
 static int daemon_entry(struct parse *ps, const struct entry *e, struct daemon_cfg *d,
 			unsigned *port_line)
@@ -62,25 +182,8 @@ static int daemon_entry(struct parse *ps, const struct entry *e, struct daemon_c
 	unsigned long v;
 
 	if (strcmp(e->key, "listen") == 0) {
-		struct listen_ctx lc = { .d = d };
-		char *copy = strdup(e->value);
-		int r;
-
-		if (!copy) {
-			cfg_err(ps, e->line, "out of memory");
+		if (daemon_listen(ps, e, d) < 0)
 			return -1;
-		}
-		d->n_listen = 0;
-		r = cfg_split_list(copy, listen_add, &lc, msg, sizeof(msg));
-		free(copy);
-		if (r < 0) {
-			cfg_err(ps, e->line, "listen: %s", msg);
-			return -1;
-		}
-		if (lc.any && d->n_listen) {
-			cfg_err(ps, e->line, "listen: %%any together with addresses");
-			return -1;
-		}
 	} else if (strcmp(e->key, "control") == 0) {
 		if (e->value[0] != '/') {
 			cfg_err(ps, e->line, "control: '%s' is not an absolute path", e->value);
@@ -125,26 +228,6 @@ static int daemon_entry(struct parse *ps, const struct entry *e, struct daemon_c
 		else
 			d->natt_port = (uint16_t)v;
 		*port_line = e->line;
-	} else if (strcmp(e->key, "cookie_threshold") == 0 ||
-		   strcmp(e->key, "half_open_max") == 0 ||
-		   strcmp(e->key, "half_open_per_ip") == 0 ||
-		   strcmp(e->key, "half_open_timeout") == 0) {
-		uint32_t *dst = e->key[0] == 'c'	 ? &d->cookie_threshold
-				: strcmp(e->key, "half_open_max") == 0 ? &d->half_open_max
-				: strcmp(e->key, "half_open_per_ip") == 0 ? &d->half_open_per_ip
-							      : &d->half_open_timeout_s;
-		if (dst == &d->half_open_timeout_s ? cfg_parse_duration(e->value, dst) < 0
-						   : cfg_parse_uint(e->value, UINT32_MAX, &v) < 0) {
-			cfg_err(ps, e->line, "%s: '%s' is not a %s", e->key, e->value,
-				dst == &d->half_open_timeout_s ? "duration" : "number");
-			return -1;
-		}
-		if (dst != &d->half_open_timeout_s)
-			*dst = (uint32_t)v;
-		if (dst != &d->cookie_threshold && *dst == 0) {
-			cfg_err(ps, e->line, "%s: must be at least 1", e->key);
-			return -1;
-		}
 	} else if (strcmp(e->key, "route_table") == 0) {
 		/* 253-255 are the kernel's default, main and local tables. */
 		if (cfg_parse_uint(e->value, UINT32_MAX, &v) < 0 || (v >= 253 && v <= 255)) {
@@ -171,57 +254,16 @@ static int daemon_entry(struct parse *ps, const struct entry *e, struct daemon_c
 	} else if (strcmp(e->key, "fragment_size") == 0) {
 		if (cfg_parse_fragment_size(ps, e, &d->fragment_size) < 0)
 			return -1;
-	} else if (strcmp(e->key, "ike_sa_per_ip") == 0 ||
-		   strcmp(e->key, "auth_fail_limit") == 0) {
-		if (cfg_parse_uint(e->value, UINT32_MAX, &v) < 0 ||
-		    (v == 0 && e->key[0] == 'i')) {
-			cfg_err(ps, e->line, "%s: '%s' is not a number%s", e->key, e->value,
-				e->key[0] == 'i' ? " of at least 1" : "");
-			return -1;
-		}
-		*(e->key[0] == 'i' ? &d->ike_sa_per_ip : &d->auth_fail_limit) = (uint32_t)v;
-	} else if (strcmp(e->key, "auth_backoff_max") == 0) {
-		if (cfg_parse_duration(e->value, &d->auth_backoff_max_s) < 0 ||
-		    d->auth_backoff_max_s > 86400) {
-			cfg_err(ps, e->line, "auth_backoff_max: '%s' is not a duration of 0-1d",
-				e->value);
-			return -1;
-		}
-	} else if (strcmp(e->key, "frag_mem_max") == 0 ||
-		   strcmp(e->key, "frag_mem_per_ip") == 0) {
-		uint64_t *dst = e->key[9] == 'm' ? &d->frag_mem_max : &d->frag_mem_per_ip;
-		if (cfg_parse_size(e->value, dst) < 0 || *dst < 65536) {
-			cfg_err(ps, e->line, "%s: '%s' is not a size of at least 64k (octets, "
-				"k/M/G suffixes: 1024s)", e->key, e->value);
-			return -1;
-		}
-	} else if (strcmp(e->key, "retransmit_timeout") == 0) {
-		uint32_t secs;
-		if (cfg_parse_duration(e->value, &secs) < 0 || secs == 0 || secs > 3600) {
-			cfg_err(ps, e->line, "retransmit_timeout: '%s' is not a duration of 1s-1h",
-				e->value);
-			return -1;
-		}
-		d->retransmit_timeout_ms = secs * 1000;
-	} else if (strcmp(e->key, "retransmit_tries") == 0) {
-		if (cfg_parse_uint(e->value, 20, &v) < 0) {
-			cfg_err(ps, e->line, "retransmit_tries: '%s' is not a number of 0-20",
-				e->value);
-			return -1;
-		}
-		d->retransmit_tries = (uint32_t)v;
-	} else if (strcmp(e->key, "retransmit_base") == 0) {
-		char *end;
-		double b = strtod(e->value, &end);
-		if (*end || b < 1.0 || b > 4.0) {
-			cfg_err(ps, e->line, "retransmit_base: '%s' is not a factor of 1.0-4.0",
-				e->value);
-			return -1;
-		}
-		d->retransmit_base_tenths = (uint32_t)(b * 10 + 0.5);
 	} else {
-		cfg_err(ps, e->line, "unknown key '%s' in [daemon]", e->key);
-		return -1;
+		int r = daemon_limit(ps, e, d);
+
+		if (r == 1)
+			r = daemon_retransmit(ps, e, d);
+		if (r == 1) {
+			cfg_err(ps, e->line, "unknown key '%s' in [daemon]", e->key);
+			return -1;
+		}
+		return r;
 	}
 	return 0;
 }

@@ -135,9 +135,47 @@ static int lex_header(struct parse *ps, unsigned line, const char *p, const char
 	return 0;
 }
 
+/*
+ * The value of an entry, p..end after the '=' and its blanks, into value
+ * (end - p + 1 octets, not terminated): quoted or up to a comment.
+ */
+static int lex_value(struct parse *ps, unsigned line, const char *p, const char *end, char *value,
+		     size_t *vlen, bool *quoted)
+{
+	if (p < end && *p == '"') {
+		/* Quoted: '#' is literal inside; \" and \\ are the escapes. */
+		*quoted = true;
+		p++;
+		while (p < end && *p != '"') {
+			if (*p == '\\' && p + 1 < end && (p[1] == '"' || p[1] == '\\'))
+				p++;
+			value[(*vlen)++] = *p++;
+		}
+		if (p == end) {
+			cfg_err(ps, line, "unterminated quoted value");
+			return -1;
+		}
+		if (!rest_is_blank(p + 1, end)) {
+			cfg_err(ps, line, "text after the closing quote");
+			return -1;
+		}
+	} else {
+		/* A comment starts at a '#' that begins the value or follows a blank. */
+		const char *v = p, *vend = p;
+
+		while (vend < end && !(*vend == '#' && (vend == v || cfg_is_ws(vend[-1]))))
+			vend++;
+		while (vend > v && cfg_is_ws(vend[-1]))
+			vend--;
+		*vlen = (size_t)(vend - v);
+		memcpy(value, v, *vlen);
+	}
+	return 0;
+}
+
 static int lex_entry(struct parse *ps, unsigned line, const char *p, const char *end)
 {
-	const char *k = p, *v, *vend;
+	const char *k = p;
 	struct section *s;
 	struct entry *e;
 	char *value;
@@ -169,34 +207,8 @@ static int lex_entry(struct parse *ps, unsigned line, const char *p, const char 
 		cfg_err(ps, line, "out of memory");
 		return -1;
 	}
-	if (p < end && *p == '"') {
-		/* Quoted: '#' is literal inside; \" and \\ are the escapes. */
-		quoted = true;
-		p++;
-		while (p < end && *p != '"') {
-			if (*p == '\\' && p + 1 < end && (p[1] == '"' || p[1] == '\\'))
-				p++;
-			value[vlen++] = *p++;
-		}
-		if (p == end) {
-			cfg_err(ps, line, "unterminated quoted value");
-			goto fail;
-		}
-		if (!rest_is_blank(p + 1, end)) {
-			cfg_err(ps, line, "text after the closing quote");
-			goto fail;
-		}
-	} else {
-		/* A comment starts at a '#' that begins the value or follows a blank. */
-		v = p;
-		vend = p;
-		while (vend < end && !(*vend == '#' && (vend == v || cfg_is_ws(vend[-1]))))
-			vend++;
-		while (vend > v && cfg_is_ws(vend[-1]))
-			vend--;
-		vlen = (size_t)(vend - v);
-		memcpy(value, v, vlen);
-	}
+	if (lex_value(ps, line, p, end, value, &vlen, &quoted) < 0)
+		goto fail;
 	value[vlen] = '\0';
 	if (vlen == 0) {
 		cfg_err(ps, line, "'%.*s' has an empty value", (int)klen, k);

@@ -24,6 +24,39 @@ static bool valid_ifname(const char *v, bool template)
 	return true;
 }
 
+/* address = PREFIX lines (repeatable) of an interface = or vti =. */
+static int interpret_addresses(struct parse *ps, const struct section *s, struct route_cfg *r,
+			       bool iface)
+{
+	unsigned long v;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->e[i].key, "address") != 0)
+			continue;
+		const struct entry *e = &s->e[i];
+		char buf[INET6_ADDRSTRLEN + 8];
+		struct config_prefix *p = &r->addresses[r->n_addresses];
+		char *slash;
+		if (!iface || r->n_addresses == CONFIG_ADDRESSES_MAX || strlen(e->value) >= sizeof(buf)) {
+			cfg_err(ps, e->line, "address: at most %u, with an interface = or vti =",
+				CONFIG_ADDRESSES_MAX);
+			return -1;
+		}
+		strcpy(buf, e->value);
+		slash = strchr(buf, '/');
+		if (slash)
+			*slash = '\0';
+		if (cfg_parse_addr(buf, &p->addr) < 0 ||
+		    (slash && cfg_parse_uint(slash + 1, p->addr.ss_family == AF_INET ? 32 : 128, &v) < 0)) {
+			cfg_err(ps, e->line, "address: '%s' is not an IPv4 or IPv6 address/prefix", e->value);
+			return -1;
+		}
+		p->plen = (uint8_t)(slash ? v : p->addr.ss_family == AF_INET ? 32 : 128);
+		r->n_addresses++;
+	}
+	return 0;
+}
+
 /* The route-based VPN keys of a [conn] (struct route_cfg). */
 int cfg_interpret_route(struct parse *ps, const struct section *s, struct conn_cfg *c)
 {
@@ -103,30 +136,8 @@ int cfg_interpret_route(struct parse *ps, const struct section *s, struct conn_c
 			return -1;
 		}
 	}
-	for (size_t i = 0; i < s->n; i++) {
-		if (strcmp(s->e[i].key, "address") != 0)
-			continue;
-		e = &s->e[i];
-		char buf[INET6_ADDRSTRLEN + 8];
-		struct config_prefix *p = &r->addresses[r->n_addresses];
-		char *slash;
-		if (!iface || r->n_addresses == CONFIG_ADDRESSES_MAX || strlen(e->value) >= sizeof(buf)) {
-			cfg_err(ps, e->line, "address: at most %u, with an interface = or vti =",
-				CONFIG_ADDRESSES_MAX);
-			return -1;
-		}
-		strcpy(buf, e->value);
-		slash = strchr(buf, '/');
-		if (slash)
-			*slash = '\0';
-		if (cfg_parse_addr(buf, &p->addr) < 0 ||
-		    (slash && cfg_parse_uint(slash + 1, p->addr.ss_family == AF_INET ? 32 : 128, &v) < 0)) {
-			cfg_err(ps, e->line, "address: '%s' is not an IPv4 or IPv6 address/prefix", e->value);
-			return -1;
-		}
-		p->plen = (uint8_t)(slash ? v : p->addr.ss_family == AF_INET ? 32 : 128);
-		r->n_addresses++;
-	}
+	if (interpret_addresses(ps, s, r, iface) < 0)
+		return -1;
 	if (r->if_id_unique && c->start == CONFIG_START_TRAP) {
 		/* A trap is installed before any IKE SA exists; %unique if_ids come with one. */
 		cfg_err(ps, cfg_find_entry(s, "start")->line, "start = trap needs a fixed if_id = N: "

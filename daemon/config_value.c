@@ -150,6 +150,28 @@ int cfg_parse_hex(const char *s, uint8_t *out, size_t max)
 	return (int)n;
 }
 
+/* RFC 7296 3.5 ID_DER_ASN1_DN: "C=CH, O=example, CN=host" (or "dn:..."). */
+static int parse_id_dn(const char *s, bool allow_any, struct config_id *id, char *msg,
+		       size_t msglen)
+{
+	size_t dlen;
+	char m[160];
+
+	if (dn_from_text(strncasecmp(s, "dn:", 3) == 0 ? s + 3 : s, id->data, sizeof(id->data),
+			 &dlen, m, sizeof(m)) != 0) {
+		snprintf(msg, msglen, "distinguished name '%s': %s", s, m);
+		return -1;
+	}
+	id->type = ID_DER_ASN1_DN;
+	id->len = (uint16_t)dlen;
+	id->pattern = dn_has_wildcard(id->data, dlen);
+	if (id->pattern && !allow_any) {
+		snprintf(msg, msglen, "a pattern ('*') is only valid for remote_id");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Identities, strongSwan's conventions (identification_create_from_string):
  * an IP literal is an address ID; "@#hex" or "keyid:hex" a KEY_ID; a
@@ -207,23 +229,7 @@ int cfg_parse_id(const char *s, bool allow_any, struct config_id *id, char *msg,
 			type = ID_FQDN;
 			text = s + 1;
 		} else if (strchr(s, '=')) {
-			/* RFC 7296 3.5 ID_DER_ASN1_DN: "C=CH, O=example, CN=host". */
-			size_t dlen;
-			char m[160];
-
-			if (dn_from_text(strncasecmp(s, "dn:", 3) == 0 ? s + 3 : s, id->data,
-					 sizeof(id->data), &dlen, m, sizeof(m)) != 0) {
-				snprintf(msg, msglen, "distinguished name '%s': %s", s, m);
-				return -1;
-			}
-			id->type = ID_DER_ASN1_DN;
-			id->len = (uint16_t)dlen;
-			id->pattern = dn_has_wildcard(id->data, dlen);
-			if (id->pattern && !allow_any) {
-				snprintf(msg, msglen, "a pattern ('*') is only valid for remote_id");
-				return -1;
-			}
-			return 0;
+			return parse_id_dn(s, allow_any, id, msg, msglen);
 		} else {
 			type = strchr(s, '@') ? ID_RFC822_ADDR : ID_FQDN;
 			text = s;
