@@ -205,6 +205,27 @@ int keymat_derive_child(uint16_t prf, const struct secret *sk_d,
 	return 0;
 }
 
+int keymat_ppk_mix(uint16_t prf, const struct secret *ppk, const struct secret *key,
+		   struct secret **out)
+{
+	*out = NULL;
+	if (!prf_out_len(prf))
+		return -ENOTSUP;
+	if (!ppk || !key || !ppk->len || key->len > prf_out_len(prf) * PRF_PLUS_MAX_ITER)
+		return -EINVAL;
+	struct secret *k = secret_new(key->len);
+	if (!k)
+		return -ENOMEM;
+	struct iovec seed = {key->data, key->len};
+	int rc = prf_plus(prf, ppk->data, ppk->len, &seed, 1, k->data, k->len);
+	if (rc) {
+		secret_free(k);
+		return rc;
+	}
+	*out = k;
+	return 0;
+}
+
 size_t keymat_auth_octets_len(uint16_t prf, size_t msglen, size_t noncelen)
 {
 	size_t plen = prf_out_len(prf);

@@ -74,6 +74,15 @@ int keymat_derive_child(uint16_t prf, const struct secret *sk_d,
 			size_t len, struct secret **out);
 
 /*
+ * Post-quantum preshared key mixing (RFC 8784 3):
+ *   SK_d = prf+(PPK, SK_d'), SK_pi = prf+(PPK, SK_pi'), SK_pr = prf+(PPK, SK_pr')
+ * each as long as the key it replaces. *out is a new secret (caller owns
+ * it). Returns 0, -ENOTSUP, -EINVAL, -ENOMEM, -EIO.
+ */
+int keymat_ppk_mix(uint16_t prf, const struct secret *ppk, const struct secret *key,
+		   struct secret **out);
+
+/*
  * Length of the signed octets for keymat_auth_octets(): msglen + noncelen +
  * prf_out_len(prf); 0 if prf is unsupported.
  */

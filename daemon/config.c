@@ -189,8 +189,10 @@ static int build(struct parse *ps, struct xiked_config *cfg)
 	}
 	if (interpret_conns(ps, order, n_order, cfg) < 0)
 		goto out;
-	for (size_t i = 0; i < cfg->n_conns; i++)
+	for (size_t i = 0; i < cfg->n_conns; i++) {
 		cfg->by_name[i] = i;
+		cfg->any_ppk |= cfg->conns[i].ppk != NULL;
+	}
 	qsort_r(cfg->by_name, cfg->n_conns, sizeof(*cfg->by_name), cmp_conn_idx, cfg->conns);
 	rc = ps->n_err ? -1 : 0;
 out:

@@ -186,6 +186,14 @@ struct conn_cfg {
 	enum config_auth local_auth, remote_auth;
 	struct secret *psk; /* owned; set when either auth is CONFIG_AUTH_PSK */
 	/*
+	 * RFC 8784 post-quantum preshared key (ppk =, ppk_file =), owned, or
+	 * NULL; ppk_id its PPK_ID octets; ppk_required: no IKE SA without it.
+	 */
+	struct secret *ppk;
+	uint8_t ppk_id[CONFIG_ID_MAX];
+	uint16_t ppk_id_len;
+	bool ppk_required;
+	/*
 	 * local_auth = pubkey: our private key, and (cert =) our certificate
 	 * certs[0] followed by the intermediate CA certificates of that file,
 	 * sent to complete the peer's chain; without cert the peer gets our
@@ -281,6 +289,7 @@ struct xiked_config {
 	struct conn_cfg *conns; /* owned, in file order */
 	size_t n_conns;
 	size_t *by_name; /* private: conns indexes sorted by name */
+	bool any_ppk;    /* some conn has a ppk: a responder answers USE_PPK (RFC 8784 3) */
 };
 
 /*

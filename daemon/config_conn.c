@@ -34,6 +34,7 @@ void cfg_conn_clear(struct conn_cfg *c)
 		child_cfg_clear(&c->children[i]);
 	free(c->children);
 	secret_free(c->psk);
+	secret_free(c->ppk);
 	privkey_free(c->key);
 	for (size_t i = 0; i < c->n_certs; i++)
 		x509_free(c->certs[i]);
@@ -124,6 +125,7 @@ static const char *const conn_keys[] = {
 	"encap", "keepalive", "dpd", "dpd_action", "mobike", "mobike_check", "mobike_no_nats",
 	"fragmentation", "fragment_size", "max_child_sas", "unique",
 	"if_id", "interface", "interface_link", "vti", "mark", "mtu", "address", "routes",
+	"ppk", "ppk_file", "ppk_id", "ppk_required",
 };
 
 /* unique = replace|keep|never of a [conn] (enum config_unique). */
@@ -446,7 +448,7 @@ int cfg_interpret_conn(struct parse *ps, const struct section *s, const size_t *
 		bad = true;
 	}
 
-	if (cfg_interpret_auth(ps, s, c) < 0)
+	if (cfg_interpret_auth(ps, s, c) < 0 || cfg_interpret_ppk(ps, s, c) < 0)
 		bad = true;
 
 	e = cfg_find_entry(s, "ike");

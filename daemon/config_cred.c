@@ -45,11 +45,11 @@ static int read_psk_file(struct parse *ps, const struct entry *e, struct secret 
 	 * would otherwise block the single-threaded daemon on (re)load. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
-		cfg_err(ps, e->line, "psk_file: %s: %s", path, strerror(errno));
+		cfg_err(ps, e->line, "%s: %s: %s", e->key, path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		cfg_err(ps, e->line, "psk_file: %s: not a regular file", path);
+		cfg_err(ps, e->line, "%s: %s: not a regular file", e->key, path);
 		close(fd);
 		return -1;
 	}
@@ -62,11 +62,12 @@ static int read_psk_file(struct parse *ps, const struct entry *e, struct secret 
 			break;
 	}
 	if (n < 0) {
-		cfg_err(ps, e->line, "psk_file: %s: %s", path, strerror(errno));
+		cfg_err(ps, e->line, "%s: %s: %s", e->key, path, strerror(errno));
 		goto out;
 	}
 	if (len > CONFIG_PSK_FILE_MAX) {
-		cfg_err(ps, e->line, "psk_file: %s: larger than %d octets", path, CONFIG_PSK_FILE_MAX);
+		cfg_err(ps, e->line, "%s: %s: larger than %d octets", e->key, path,
+			CONFIG_PSK_FILE_MAX);
 		goto out;
 	}
 	/* One trailing newline is how editors end files, not part of the key. */
@@ -75,7 +76,7 @@ static int read_psk_file(struct parse *ps, const struct entry *e, struct secret 
 	if (len && buf[len - 1] == '\r')
 		len--;
 	if (len == 0) {
-		cfg_err(ps, e->line, "psk_file: %s: empty", path);
+		cfg_err(ps, e->line, "%s: %s: empty", e->key, path);
 		goto out;
 	}
 	*out = secret_dup(buf, len);
@@ -90,7 +91,7 @@ out:
 	return rc;
 }
 
-/* psk = "text" | 0xHEX */
+/* psk = (and ppk =) "text" | 0xHEX */
 static int parse_psk(struct parse *ps, const struct entry *e, struct secret **out)
 {
 	uint8_t buf[CONFIG_PSK_FILE_MAX];
@@ -102,13 +103,14 @@ static int parse_psk(struct parse *ps, const struct entry *e, struct secret **ou
 		n = cfg_parse_hex(e->value + 2, buf, sizeof(buf));
 		if (n <= 0) {
 			crypto_wipe(buf, sizeof(buf));
-			cfg_err(ps, e->line, "psk: bad hex after 0x (an even number of hex digits)");
+			cfg_err(ps, e->line, "%s: bad hex after 0x (an even number of hex digits)",
+				e->key);
 			return -1;
 		}
 		*out = secret_dup(buf, (size_t)n);
 		crypto_wipe(buf, sizeof(buf));
 	} else {
-		cfg_err(ps, e->line, "psk: a quoted string or 0x<hex> expected");
+		cfg_err(ps, e->line, "%s: a quoted string or 0x<hex> expected", e->key);
 		return -1;
 	}
 	if (!*out) {
@@ -420,4 +422,51 @@ const char *config_auth_name(enum config_auth a)
 	default:
 		return "none";
 	}
+}
+
+int cfg_interpret_ppk(struct parse *ps, const struct section *s, struct conn_cfg *c)
+{
+	const struct entry *k = cfg_find_entry(s, "ppk"), *kf = cfg_find_entry(s, "ppk_file");
+	const struct entry *id = cfg_find_entry(s, "ppk_id");
+	const struct entry *req = cfg_find_entry(s, "ppk_required");
+	if (k && kf) {
+		cfg_err(ps, kf->line, "ppk and ppk_file both given");
+		return -1;
+	}
+	if (!!(k || kf) != !!id) {
+		cfg_err(ps, (id ? id : k ? k : kf)->line, "%s needs %s",
+			id ? "ppk_id" : (k ? k : kf)->key, id ? "ppk = or ppk_file =" : "ppk_id =");
+		return -1;
+	}
+	if (req) {
+		if (strcmp(req->value, "yes") == 0) {
+			c->ppk_required = true;
+		} else if (strcmp(req->value, "no") != 0) {
+			cfg_err(ps, req->line, "ppk_required: '%s' is not yes or no", req->value);
+			return -1;
+		}
+		if (c->ppk_required && !id) {
+			cfg_err(ps, req->line, "ppk_required = yes needs ppk_id = and ppk = (or ppk_file =)");
+			return -1;
+		}
+	}
+	if (!id)
+		return 0;
+	if (id->quoted || strncasecmp(id->value, "0x", 2) != 0) {
+		size_t n = strlen(id->value);
+		if (n == 0 || n > CONFIG_ID_MAX) {
+			cfg_err(ps, id->line, "ppk_id: 1 to %d octets", CONFIG_ID_MAX);
+			return -1;
+		}
+		memcpy(c->ppk_id, id->value, n);
+		c->ppk_id_len = (uint16_t)n;
+	} else {
+		int n = cfg_parse_hex(id->value + 2, c->ppk_id, sizeof(c->ppk_id));
+		if (n <= 0) {
+			cfg_err(ps, id->line, "ppk_id: bad hex after 0x (1 to %d octets)", CONFIG_ID_MAX);
+			return -1;
+		}
+		c->ppk_id_len = (uint16_t)n;
+	}
+	return k ? parse_psk(ps, k, &c->ppk) : read_psk_file(ps, kf, &c->ppk);
 }

@@ -130,5 +130,10 @@ int cfg_interpret_route(struct parse *ps, const struct section *s, struct conn_c
 /* ---- config_cred.c ---- */
 /* auth, local_auth, remote_auth and what each needs into c (c->local_id already parsed). */
 int cfg_interpret_auth(struct parse *ps, const struct section *s, struct conn_cfg *c);
+/*
+ * RFC 8784 post-quantum preshared key: ppk (or ppk_file), its ppk_id (the
+ * PPK_ID octets: "text" or 0xHEX), ppk_required = yes|no.
+ */
+int cfg_interpret_ppk(struct parse *ps, const struct section *s, struct conn_cfg *c);
 
 #endif

@@ -252,7 +252,7 @@ static int lex_entry(struct parse *ps, unsigned line, const char *p, const char 
 	e->quoted = quoted;
 	e->line = line;
 	s->n++;
-	if (strcmp(e->key, "psk") == 0)
+	if (strcmp(e->key, "psk") == 0 || strcmp(e->key, "ppk") == 0)
 		ps->has_psk = true;
 	return 0;
 fail:

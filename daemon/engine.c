@@ -983,6 +983,8 @@ int engine_status_conn(struct engine *e, const char *conn, struct json_writer *w
 		/* RFC 4555: the current path is local/remote above; how often it changed. */
 		json_kv_bool(w, "mobike", (sa->ext & EXT_MOBIKE) != 0);
 		json_kv_uint(w, "moves", sa->moves);
+		/* RFC 8784: the keys are mixed with a post-quantum preshared key. */
+		json_kv_bool(w, "ppk", (sa->ext & EXT_PPK_USED) != 0);
 		json_key(w, "child_sas");
 		json_arr_begin(w);
 		for (struct child_sa *c = sa->children; c; c = c->next)

@@ -56,6 +56,8 @@ enum ikesa_ext {
 	EXT_MOBIKE = 1u << 3,          /* RFC 4555 */
 	EXT_NAT_LOCAL = 1u << 4,       /* we are behind a NAT */
 	EXT_NAT_REMOTE = 1u << 5,      /* the peer is behind a NAT */
+	EXT_PPK = 1u << 6,             /* RFC 8784: both sent USE_PPK in IKE_SA_INIT */
+	EXT_PPK_USED = 1u << 7,        /* RFC 8784: the keys are mixed with a PPK */
 };
 
 #define CHILD_TS_MAX 8

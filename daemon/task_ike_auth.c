@@ -25,6 +25,7 @@
 #include "daemon/sa_event.h"
 #include "daemon/text.h"
 #include "daemon/names.h"
+#include "daemon/ppk.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
 #include "daemon/unique.h"
@@ -34,6 +35,8 @@ struct auth_task {
 	struct task t;
 	uint16_t error;       /* responder: notify to answer with instead */
 	struct auth_out *out; /* responder: our AUTH, made in process_r */
+	/* RFC 8784: initiator: the unmixed keys until the response says whether the PPK was used. */
+	struct ppk_saved unmixed;
 };
 
 /* The ID payload body (RFC 7296 3.5: type, 3 reserved octets, data) of our identity. */
@@ -182,18 +185,64 @@ static void established(struct ikesa *sa)
 
 /* ---- initiator ---- */
 
+/*
+ * RFC 8784 3, initiator: with a PPK both sides support, SK_pi/SK_pr/SK_d
+ * are mixed with it before our AUTH, and without ppk_required our AUTH
+ * with the unmixed keys goes along in NO_PPK_AUTH (into *no_ppk). -1 with
+ * why when the IKE SA cannot go on.
+ */
+static int ppk_prepare_i(struct auth_task *a, struct ikesa *sa, const uint8_t *body, size_t len,
+			 struct auth_out **no_ppk, char *why, size_t whylen)
+{
+	const struct conn_cfg *c = sa->conn;
+	ppk_unmix(sa, &a->unmixed); /* a rebuilt request starts from the unmixed keys */
+	if (!(sa->ext & EXT_PPK)) {
+		if (c->ppk_required) {
+			snprintf(why, whylen, "ppk_required = yes, but the peer did not answer "
+				 "USE_PPK (RFC 8784)");
+			return -1;
+		}
+		return 0;
+	}
+	if (!c->ppk_required) {
+		*no_ppk = malloc(sizeof(**no_ppk));
+		if (!*no_ppk || auth_make(sa, body, len, *no_ppk, why, whylen) != 0) {
+			if (!*no_ppk)
+				snprintf(why, whylen, "out of memory");
+			return -1;
+		}
+	}
+	if (ppk_mix(sa, &a->unmixed) != 0) {
+		snprintf(why, whylen, "cannot mix the PPK into the keys");
+		return -1;
+	}
+	return 0;
+}
+
 static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_builder *b)
 {
-	(void)t;
+	struct auth_task *a = (struct auth_task *)t;
 	char why[AUTH_WHY_MAX];
 	uint8_t body[CONFIG_ID_MAX + 4];
-	struct auth_out *out = malloc(sizeof(*out));
+	struct auth_out *out = malloc(sizeof(*out)), *no_ppk = NULL;
 	size_t len = id_body(sa, body);
+	if (out && len && ppk_prepare_i(a, sa, body, len, &no_ppk, why, sizeof(why)) != 0) {
+		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: cannot authenticate: %s", ikesa_tag(sa), why);
+		ikesa_set_reason(sa, "local: cannot authenticate: %s", why);
+		if (no_ppk)
+			crypto_wipe(no_ppk, sizeof(*no_ppk));
+		free(no_ppk);
+		free(out);
+		return TASK_DESTROY;
+	}
 	if (!out || !len || auth_make(sa, body, len, out, why, sizeof(why)) != 0) {
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: cannot authenticate: %s", ikesa_tag(sa),
 			!out ? "out of memory" : !len ? "no identity" : why);
 		ikesa_set_reason(sa, "local: cannot authenticate: %s",
 				 !out ? "out of memory" : !len ? "no identity" : why);
+		if (no_ppk)
+			crypto_wipe(no_ppk, sizeof(*no_ppk));
+		free(no_ppk);
 		free(out);
 		return TASK_DESTROY;
 	}
@@ -202,6 +251,15 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 	struct ike_id idr = {.type = r->type, .data = {r->data, r->len}};
 	add_id_auth(sa, b, PL_IDI, body, len, r->type && !r->any && !r->pattern ? &idr : NULL, out);
 	free(out);
+	if (a->unmixed.sk_d)
+		ppk_build_identity(b, sa->conn);
+	if (no_ppk) {
+		if (a->unmixed.sk_d)
+			payload_build_notify_simple(b, PROTO_NONE, N_NO_PPK_AUTH, NULL, 0, no_ppk->data,
+						    no_ppk->len);
+		crypto_wipe(no_ppk, sizeof(*no_ppk));
+		free(no_ppk);
+	}
 	return b->err ? TASK_DESTROY : TASK_DONE;
 }
 
@@ -219,9 +277,35 @@ static enum task_status auth_failed_i(struct ikesa *sa, const char *why)
 	return TASK_DESTROY;
 }
 
+/*
+ * RFC 8784 3, initiator: a PPK_IDENTITY in the response says the
+ * responder used our PPK; without it, it took NO_PPK_AUTH and the keys go
+ * back to the unmixed ones, unless ppk_required. -1 with why.
+ */
+static int ppk_settle_i(struct auth_task *a, struct ikesa *sa, const struct ike_msg *m,
+			char *why, size_t whylen)
+{
+	if (!a->unmixed.sk_d)
+		return 0;
+	if (message_find_notify(m, N_PPK_IDENTITY)) {
+		ppk_saved_free(&a->unmixed);
+		sa->ext |= EXT_PPK_USED;
+		return 0;
+	}
+	if (sa->conn->ppk_required) {
+		snprintf(why, whylen, "ppk_required = yes, but the responder did not use our PPK "
+			 "(no PPK_IDENTITY in its answer)");
+		return -1;
+	}
+	ppk_unmix(sa, &a->unmixed);
+	log_msg(LOG_IKE, LOG_LVL_WARN, "%s: the responder has no PPK for our ppk_id: going on "
+		"without it (ppk_required = no)", ikesa_tag(sa));
+	return 0;
+}
+
 static enum task_status process_i(struct task *t, struct ikesa *sa, const struct ike_msg *m)
 {
-	(void)t;
+	struct auth_task *a = (struct auth_task *)t;
 	struct names_buf nb;
 	const struct ike_payload *idp = message_find(m, PL_IDR, NULL);
 	const struct ike_payload *authp = message_find(m, PL_AUTH, NULL);
@@ -249,6 +333,10 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		char w[AUTH_WHY_MAX + CONFIG_ID_MAX * 2 + 64];
 		snprintf(w, sizeof(w), "peer identity '%s' is not the configured remote_id", idtxt);
 		return auth_failed_i(sa, w);
+	}
+	if (ppk_settle_i(a, sa, m, why, sizeof(why)) != 0) {
+		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: %s: AUTHENTICATION_FAILED", ikesa_tag(sa), why);
+		return auth_failed_i(sa, why);
 	}
 	if (auth_verify(sa, m, idp, authp, why, sizeof(why)) != 0) {
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: peer '%s' not authenticated: %s: "
@@ -319,6 +407,60 @@ static void peer_failed(struct ikesa *sa, const struct ike_payload *idp, const c
 	log_msg(LOG_IKE, LOG_LVL_WARN, "%s", line);
 }
 
+/*
+ * RFC 8784 3, responder, once the conn is known: the peer's PPK_IDENTITY
+ * names the conn's ppk_id: the keys are mixed with it and AUTH checked
+ * against them. Otherwise, unless ppk_required, the AUTH to check is the
+ * peer's NO_PPK_AUTH (same method, made with the unmixed keys) when it
+ * sent a PPK_IDENTITY, else its AUTH payload. *check is what to verify.
+ * -1 with why (AUTHENTICATION_FAILED).
+ */
+static int ppk_choose_r(struct ikesa *sa, const struct ike_msg *m, const struct ike_payload *authp,
+			struct ike_payload *no_ppk_auth, const struct ike_payload **check,
+			char *why, size_t whylen)
+{
+	const struct conn_cfg *c = sa->conn;
+	const struct ike_notify *pid = message_find_notify(m, N_PPK_IDENTITY);
+	const struct ike_notify *np = message_find_notify(m, N_NO_PPK_AUTH);
+	char idt[128]; /* shortened: a log line, not a key */
+	*check = authp;
+	if (!(sa->ext & EXT_PPK))
+		pid = np = NULL; /* not negotiated in IKE_SA_INIT: ignored (RFC 8784 3) */
+	if (pid && c->ppk && ppk_identity_is(pid, c)) {
+		struct ppk_saved unmixed = {0};
+		if (ppk_mix(sa, &unmixed) != 0) {
+			snprintf(why, whylen, "cannot mix the PPK into the keys");
+			return -1;
+		}
+		ppk_saved_free(&unmixed); /* no way back once the peer proved the PPK */
+		sa->ext |= EXT_PPK_USED;
+		return 0;
+	}
+	ppk_identity_text(pid, idt, sizeof(idt));
+	if (c->ppk_required) {
+		if (!(sa->ext & EXT_PPK))
+			snprintf(why, whylen, "ppk_required = yes, but the peer did not send USE_PPK "
+				 "(RFC 8784)");
+		else
+			snprintf(why, whylen, "ppk_required = yes, but the peer's PPK_ID '%s' is not "
+				 "this conn's ppk_id", idt);
+		return -1;
+	}
+	if (pid && !np) {
+		snprintf(why, whylen, "its AUTH is made with PPK_ID '%s', which is not this conn's "
+			 "ppk_id, and it sent no NO_PPK_AUTH", idt);
+		return -1;
+	}
+	if (pid) {
+		log_msg(LOG_IKE, LOG_LVL_INFO, "%s: no PPK for the peer's PPK_ID '%s': checking its "
+			"NO_PPK_AUTH instead (ppk_required = no)", ikesa_tag(sa), idt);
+		*no_ppk_auth = *authp;
+		no_ppk_auth->u.auth.data = np->data;
+		*check = no_ppk_auth;
+	}
+	return 0;
+}
+
 static enum task_status process_r(struct task *t, struct ikesa *sa, const struct ike_msg *m)
 {
 	struct auth_task *a = (struct auth_task *)t;
@@ -359,7 +501,14 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		sa->conn = c;
 	}
 	auth_note_certreq(sa, m);
-	if (auth_verify(sa, m, idp, authp, why, sizeof(why)) != 0) {
+	struct ike_payload no_ppk_auth;
+	const struct ike_payload *check;
+	if (ppk_choose_r(sa, m, authp, &no_ppk_auth, &check, why, sizeof(why)) != 0) {
+		peer_failed(sa, idp, "%s: peer '%s': %s: AUTHENTICATION_FAILED", ikesa_tag(sa), idtxt,
+			    why);
+		goto fail;
+	}
+	if (auth_verify(sa, m, idp, check, why, sizeof(why)) != 0) {
 		peer_failed(sa, idp, "%s: peer '%s' not authenticated: %s: AUTHENTICATION_FAILED",
 			    ikesa_tag(sa), idtxt, why);
 		goto fail;
@@ -399,6 +548,8 @@ static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_bui
 		return TASK_DESTROY;
 	}
 	add_id_auth(sa, b, PL_IDR, body, len, NULL, a->out);
+	if (sa->ext & EXT_PPK_USED) /* RFC 8784 3: no data, the PPK is the initiator's */
+		payload_build_notify_simple(b, PROTO_NONE, N_PPK_IDENTITY, NULL, 0, NULL, 0);
 	if (b->err)
 		return TASK_DESTROY;
 	established(sa);
@@ -411,6 +562,7 @@ static void ike_auth_free(struct task *t)
 	if (a->out)
 		crypto_wipe(a->out, sizeof(*a->out));
 	free(a->out);
+	ppk_saved_free(&a->unmixed);
 	free(t);
 }
 

@@ -139,6 +139,8 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 	natt_build_natd(sa, b, sa->spi_i, 0); /* spi_r: 0 in the request's header */
 	add_sig_hash(b);
 	frag_build_init_notify(sa, b, false); /* RFC 7383 2.3 */
+	if (sa->conn->ppk) /* RFC 8784 3: we would mix in a PPK */
+		payload_build_notify_simple(b, PROTO_NONE, N_USE_PPK, NULL, 0, NULL, 0);
 	return TASK_DONE;
 }
 
@@ -224,6 +226,8 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 		sa->ext |= EXT_SIG_HASH;
 	frag_note_init(sa, m);
 	auth_note_init(sa, m); /* the peer's hash list and CERTREQ, for IKE_AUTH */
+	if (sa->conn->ppk && message_find_notify(m, N_USE_PPK))
+		sa->ext |= EXT_PPK;
 	int rc = derive(sa, &kep->u.ke);
 	dh_free(sa->dh);
 	sa->dh = NULL;
@@ -285,6 +289,9 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		sa->ext |= EXT_SIG_HASH;
 	frag_note_init(sa, m);
 	auth_note_init(sa, m);
+	/* RFC 8784 3: the conn is not known yet; some conn having a PPK is enough to answer. */
+	if (sa->cfgref->cfg->any_ppk && message_find_notify(m, N_USE_PPK))
+		sa->ext |= EXT_PPK;
 	return TASK_DONE;
 }
 
@@ -310,6 +317,8 @@ static enum task_status build_r(struct task *t, struct ikesa *sa, struct ike_bui
 	if (it->peer_sig_hash)
 		add_sig_hash(b);
 	frag_build_init_notify(sa, b, true);
+	if (sa->ext & EXT_PPK)
+		payload_build_notify_simple(b, PROTO_NONE, N_USE_PPK, NULL, 0, NULL, 0);
 	auth_build_init_certreq(sa, b); /* RFC 7296 1.2: [CERTREQ] */
 	return TASK_DONE;
 }
