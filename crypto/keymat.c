@@ -205,6 +205,7 @@ int keymat_derive_child(uint16_t prf, const struct secret *sk_d,
 	return 0;
 }
 
+/* RFC 8784 3: SK_x = prf+(PPK, SK_x'), as long as SK_x'. */
 int keymat_ppk_mix(uint16_t prf, const struct secret *ppk, const struct secret *key,
 		   struct secret **out)
 {

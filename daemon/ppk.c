@@ -1,4 +1,4 @@
-/* RFC 8784 post-quantum preshared keys: the key mixing and PPK_IDENTITY; see ppk.h. */
+/* RFC 8784 3 post-quantum preshared keys: the key mixing and PPK_IDENTITY; see ppk.h. */
 #include <stdio.h>
 #include <string.h>
 
