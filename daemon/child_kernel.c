@@ -55,19 +55,28 @@ static struct polctx polctx_of(struct ikesa *sa)
 	return (struct polctx){sa->e, &sa->local, &sa->remote, ikesa_tag(sa)};
 }
 
-static void log_kernel_error_tag(struct engine *e, const char *tag, struct child_sa *c,
-				 const char *what, int rc)
+/* why: the reason's text, NULL for kernel_strerror's. */
+static void log_kernel_error_why(struct engine *e, const char *tag, struct child_sa *c,
+				 const char *what, int rc, const char *why)
 {
 	struct kernel *k = &e->env.kernel;
 	const char *extack = k->ops->last_extack ? k->ops->last_extack(k->k) : NULL;
+	if (!why)
+		why = kernel_strerror(rc, IPPROTO_ESP);
 	log_msg(LOG_KNL, LOG_LVL_ERROR, "%s: Child SA %s: %s failed: %s%s%s%s", tag,
-		c->cfg ? c->cfg->name : "?", what, kernel_strerror(rc, IPPROTO_ESP),
+		c->cfg ? c->cfg->name : "?", what, why,
 		extack ? " (kernel: " : "", extack ? extack : "", extack ? ")" : "");
 	/* For the child-failed event (sa_event.h): "kernel: ENOSYS installing ...: why". */
 	const char *ename = strerrorname_np(rc < 0 ? -rc : rc);
 	snprintf(e->kernel_err, sizeof(e->kernel_err), "kernel: %s %s: %s%s%s%s",
-		 ename ? ename : "error", what, kernel_strerror(rc, IPPROTO_ESP),
+		 ename ? ename : "error", what, why,
 		 extack ? " (" : "", extack ? extack : "", extack ? ")" : "");
+}
+
+static void log_kernel_error_tag(struct engine *e, const char *tag, struct child_sa *c,
+				 const char *what, int rc)
+{
+	log_kernel_error_why(e, tag, c, what, rc, NULL);
 }
 
 static void log_kernel_error(struct ikesa *sa, struct child_sa *c, const char *what, int rc)
@@ -82,7 +91,9 @@ int child_kernel_alloc_spi(struct ikesa *sa, struct child_sa *c)
 	kaddr_from_sockaddr(&sa->local, &dst);
 	int rc = kern(sa)->ops->get_spi(kern(sa)->k, &src, &dst, IPPROTO_ESP, c->reqid, 0, &c->spi_in);
 	if (rc != 0) {
-		log_kernel_error(sa, c, "allocating an SPI", rc);
+		/* xfrm_alloc_spi's ENOENT: every SPI of the range is held by a state. */
+		log_kernel_error_why(sa->e, ikesa_tag(sa), c, "allocating an SPI", rc,
+				     rc == -ENOENT ? "no free SPI in the kernel's range" : NULL);
 		return rc;
 	}
 	c->spi_in_allocated = true;

@@ -54,13 +54,33 @@ static void put_hex(struct line *l, const struct secret *k)
 	}
 }
 
+/* What an admin does about err: the unit's ProtectSystem=strict mounts / read-only. */
+static const char *keylog_hint(int err)
+{
+	return err == EROFS ? " (a read-only file system: under the systemd unit's "
+			      "ProtectSystem=strict its directory needs ReadWritePaths= in a "
+			      "drop-in, see xiked(8))" : "";
+}
+
 void keylog_warn(const struct xiked_config *cfg)
 {
-	if (!cfg->d.keylog[0])
+	const char *path = cfg->d.keylog;
+	if (!path[0])
 		return;
 	log_msg(LOG_DMN, LOG_LVL_WARN, "keylog = %s: THE KEYS OF EVERY IKE SA ARE WRITTEN TO THIS "
 		"FILE; whoever reads it can decrypt the IKE traffic. For debugging only: remove "
-		"keylog = and reload", cfg->d.keylog);
+		"keylog = and reload", path);
+	/* A read-only file system is said now, not only at the first IKE SA. */
+	char dir[sizeof(cfg->d.keylog)];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir] = 0;
+	if (access(path, W_OK) != 0 && errno == ENOENT && slash)
+		path = dir;
+	if (access(path, W_OK) != 0 && errno == EROFS)
+		log_msg(LOG_DMN, LOG_LVL_ERROR, "keylog = %s: %s%s", cfg->d.keylog, strerror(EROFS),
+			keylog_hint(EROFS));
 }
 
 /* Opens path for appending keys: created 0600, no symlink, never readable by others. */
@@ -122,8 +142,8 @@ void keylog_ike_sa(const struct ikesa *sa)
 		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: keylog: keys too long for a line, not written",
 			ikesa_tag(sa));
 	} else if ((fd = keylog_open(path)) < 0) {
-		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: keylog %s: %s", ikesa_tag(sa), path,
-			strerror(-fd));
+		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: keylog %s: %s%s", ikesa_tag(sa), path,
+			strerror(-fd), keylog_hint(-fd));
 	} else {
 		ssize_t w = write(fd, l->buf, l->off);
 

@@ -183,9 +183,12 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 		c->mode = cc->mode;
 	/* Linked at once so that the IKE SA's end also releases the SPI. */
 	ikesa_link_child(sa, c);
+	sa->e->kernel_err[0] = 0;
 	if (child_kernel_alloc_spi(sa, c) != 0) {
 		/* Negotiating anyway would leave the peer with an SA we cannot install. */
 		ikesa_remove_child(sa, c);
+		sa->e->stats.child_failed++;
+		sa_event_child(sa, NULL, cc->cfg, EV_CHILD_FAILED, "%s", sa->e->kernel_err);
 		return TASK_FAILED;
 	}
 	ikesa_link_child(sa, c);
@@ -694,8 +697,12 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	memcpy(c->remote_ts, n.tsi, n.n_tsi * sizeof(struct ike_ts));
 	c->n_local_ts = n.n_tsr;
 	c->n_remote_ts = n.n_tsi;
+	sa->e->kernel_err[0] = 0;
 	if (child_kernel_alloc_spi(sa, c) != 0) {
 		free(c);
+		/* The conn's failure names the kernel's reason; the peer only learns the refusal. */
+		sa_event_child(sa, NULL, cc->cfg, EV_CHILD_FAILED, "%s", sa->e->kernel_err);
+		cc->told = true;
 		cc->error = N_NO_PROPOSAL_CHOSEN;
 		return TASK_FAILED;
 	}

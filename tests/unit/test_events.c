@@ -3,7 +3,7 @@
  * one process (engine_world.h), each event recorded as its JSON line, for
  * a tunnel's life (up, rekeys, down) and its failures (the peer's
  * NO_PROPOSAL_CHOSEN, a wrong PSK, the kernel refusing the ESP state,
- * a dead peer). Also the bus itself: listeners, and each conn's last error.
+ * a dead peer, no SPI from the kernel), a MOBIKE move. Also the bus itself: listeners, and each conn's last error.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +21,7 @@
 
 #include "daemon/event.h"
 #include "daemon/json.h"
+#include "daemon/mobike.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
 #include "tests/unit/engine_world.h"
@@ -245,6 +246,73 @@ static void test_events_kernel_failure(void **st)
 	stop();
 }
 
+/* The kernel gives no SPI (XFRM_MSG_ALLOCSPI): child-failed names the kernel's reason. */
+static void test_events_allocspi_failure(void **st)
+{
+	(void)st;
+	/* Our own request: no Child SA is offered, the event says why. */
+	start(&DEFAULTS);
+	kernel_fake_fail(W->s[0].fake, KFAKE_GET_SPI, -ENOENT, 1);
+	char err[128];
+	assert_int_equal(engine_up(W->s[0].e, "b", err, sizeof(err)), 0);
+	settle();
+	const char *n = names(0);
+	assert_non_null(strstr(n, "child-failed"));
+	size_t i = 0;
+	while (strcmp(member(0, i, "event"), "child-failed") != 0)
+		i++;
+	assert_string_equal(member(0, i, "child"), "b");
+	assert_string_equal(member(0, i, "reason"), "kernel: ENOENT allocating an SPI: no free SPI in "
+			    "the kernel's range (injected failure)");
+	assert_int_equal(event_last_error(W->s[0].e->events, "b")->type, EV_CHILD_FAILED);
+	stop();
+	/* The peer's request: it hears NO_PROPOSAL_CHOSEN, our event names the kernel's errno. */
+	start(&DEFAULTS);
+	kernel_fake_fail(W->s[1].fake, KFAKE_GET_SPI, -ENOMEM, 1);
+	assert_int_equal(engine_up(W->s[0].e, "b", err, sizeof(err)), 0);
+	settle();
+	n = names(1);
+	assert_non_null(strstr(n, "child-failed"));
+	for (i = 0; strcmp(member(1, i, "event"), "child-failed") != 0; i++)
+		;
+	assert_non_null(strstr(member(1, i, "reason"), "kernel: ENOMEM allocating an SPI: "));
+	assert_null(strstr(names(1), "child-failed child-failed"));
+	assert_non_null(strstr(names(0), "child-failed"));
+	for (i = 0; strcmp(member(0, i, "event"), "child-failed") != 0; i++)
+		;
+	assert_non_null(strstr(member(0, i, "reason"), "NO_PROPOSAL_CHOSEN"));
+	stop();
+}
+
+/* MOBIKE (RFC 4555): a's path changes; ike-move on both sides, with the old and new addresses. */
+static void test_events_ike_move(void **st)
+{
+	(void)st;
+	start(&DEFAULTS);
+	establish();
+	rec_clear();
+	mkaddr(&W->s[0].route_src, "192.0.2.11", 0);
+	mobike_roam(W->s[0].e);
+	/* INFORMATIONAL { N(UPDATE_SA_ADDRESSES), N(NAT_D*), N(COOKIE2) } and its answer */
+	step(1, INFORMATIONAL, false);
+	step(0, INFORMATIONAL, true);
+	assert_int_equal(W->nq, 0);
+	assert_string_equal(names(0), "ike-move");
+	assert_string_equal(names(1), "ike-move");
+	assert_string_equal(member(0, 0, "conn"), "b");
+	assert_string_equal(member(0, 0, "local"), "192.0.2.11");
+	assert_string_equal(member(0, 0, "remote"), "192.0.2.2");
+	assert_string_equal(member(1, 0, "remote"), "192.0.2.11");
+	assert_non_null(strstr(member(0, 0, "reason"), "MOBIKE: "));
+	assert_non_null(strstr(member(0, 0, "reason"), "from 192.0.2.1"));
+	assert_non_null(strstr(member(1, 0, "reason"), "MOBIKE: "));
+	assert_non_null(strstr(member(1, 0, "reason"), "192.0.2.1"));
+	/* A move is no failure. */
+	assert_null(event_last_error(W->s[0].e->events, "b"));
+	assert_null(event_last_error(W->s[1].e->events, "b"));
+	stop();
+}
+
 /* No answer to an established SA's request: dpd-dead, then ike-down saying so. */
 static void test_events_dead_peer(void **st)
 {
@@ -322,6 +390,8 @@ int main(void)
 		cmocka_unit_test(test_events_no_proposal),
 		cmocka_unit_test(test_events_wrong_psk),
 		cmocka_unit_test(test_events_kernel_failure),
+		cmocka_unit_test(test_events_allocspi_failure),
+		cmocka_unit_test(test_events_ike_move),
 		cmocka_unit_test(test_events_dead_peer),
 		cmocka_unit_test(test_events_bus),
 	};
