@@ -93,6 +93,7 @@ struct engine {
 	struct spi_table *by_spi;       /* our IKE SPI -> struct ikesa */
 	struct spi_table *half_open;    /* hash(peer SPIi, peer address) -> struct ikesa */
 	struct spi_table *child_by_spi; /* our inbound ESP SPI -> struct ikesa (kernel events) */
+	size_t child_sa_count;          /* Child SAs in child_by_spi by inbound SPI (STATUS=) */
 	struct spi_table *by_conn;      /* hash(conn name) -> the IKE SA we initiated for it */
 	struct spi_table *by_peer;      /* hash(conn, peer identity) -> list of IKE SAs */
 	struct spi_table *policy_refs;  /* reqid -> Child SAs holding its policies (a list, reqid_next) */

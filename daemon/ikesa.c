@@ -110,8 +110,10 @@ void ikesa_link_child(struct ikesa *sa, struct child_sa *c)
 		sa->children = c;
 	}
 	c->ike = sa;
-	if (c->spi_in && !c->indexed && spi_table_add(sa->e->child_by_spi, c->spi_in, sa) == 0)
+	if (c->spi_in && !c->indexed && spi_table_add(sa->e->child_by_spi, c->spi_in, sa) == 0) {
 		c->indexed = true;
+		sa->e->child_sa_count++;
+	}
 	if (c->spi_out && !c->indexed_out &&
 	    spi_table_add(sa->e->child_by_spi, OUT_KEY(c->spi_out), sa) == 0)
 		c->indexed_out = true;
@@ -125,8 +127,10 @@ void ikesa_move_child(struct ikesa *sa, struct ikesa *n, struct child_sa *c)
 	if (*pp)
 		*pp = c->next;
 	c->next = NULL;
-	if (c->indexed)
+	if (c->indexed) {
 		spi_table_del(sa->e->child_by_spi, c->spi_in);
+		sa->e->child_sa_count--;
+	}
 	if (c->indexed_out)
 		spi_table_del(sa->e->child_by_spi, OUT_KEY(c->spi_out));
 	c->indexed = c->indexed_out = false;
@@ -164,8 +168,10 @@ void ikesa_remove_child(struct ikesa *sa, struct child_sa *c)
 		else
 			sa_event_child(sa, c, NULL, EV_CHILD_DOWN, "%s", why ? why : "deleted");
 	}
-	if (c->indexed)
+	if (c->indexed) {
 		spi_table_del(sa->e->child_by_spi, c->spi_in);
+		sa->e->child_sa_count--;
+	}
 	if (c->indexed_out)
 		spi_table_del(sa->e->child_by_spi, OUT_KEY(c->spi_out));
 	c->indexed = c->indexed_out = false;

@@ -325,7 +325,8 @@ static void sa_counts(void *ctx, size_t *ike_sas, size_t *child_sas)
 {
 	struct daemon *d = ctx;
 	*ike_sas = engine_ike_sa_count(d->engine);
-	*child_sas = spi_table_count(d->engine->child_by_spi);
+	/* Not the table's size: it holds each Child SA's outbound SPI as well. */
+	*child_sas = d->engine->child_sa_count;
 }
 
 static void usage(FILE *out)

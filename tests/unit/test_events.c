@@ -136,6 +136,9 @@ static void test_events_lifecycle(void **st)
 	establish();
 	assert_string_equal(names(0), "ike-up child-up");
 	assert_string_equal(names(1), "ike-up child-up");
+	/* systemd's STATUS= counts Child SAs: one each, though indexed by both SPIs. */
+	assert_int_equal(W->s[0].e->child_sa_count, 1);
+	assert_int_equal(W->s[1].e->child_sa_count, 1);
 	assert_string_equal(member(0, 0, "conn"), "b");
 	assert_string_equal(member(0, 0, "initiator"), "true");
 	assert_string_equal(member(1, 0, "initiator"), "false");
@@ -152,6 +155,8 @@ static void test_events_lifecycle(void **st)
 	settle();
 	assert_string_equal(names(0), "ike-up child-up child-rekey");
 	assert_string_equal(names(1), "ike-up child-up child-rekey");
+	assert_int_equal(W->s[0].e->child_sa_count, 1);
+	assert_int_equal(W->s[1].e->child_sa_count, 1);
 	assert_string_equal(member(0, 2, "old_spi_in"), spi_in);
 	snprintf(spi_in, sizeof(spi_in), "%08x", ntohl(sa_of(0)->children->spi_in));
 	assert_string_equal(member(0, 2, "spi_in"), spi_in);
@@ -169,6 +174,8 @@ static void test_events_lifecycle(void **st)
 	assert_int_equal(engine_down(W->s[0].e, "b", err, sizeof(err)), 0);
 	settle();
 	assert_string_equal(names(0), "ike-up child-up child-rekey ike-rekey child-down ike-down");
+	assert_int_equal(W->s[0].e->child_sa_count, 0);
+	assert_int_equal(W->s[1].e->child_sa_count, 0);
 	assert_string_equal(names(1), "ike-up child-up child-rekey ike-rekey child-down ike-down");
 	assert_string_equal(member(0, 5, "reason"), "deleted: down requested");
 	assert_string_equal(member(1, 5, "reason"), "deleted: by the peer");
