@@ -26,6 +26,7 @@
 #   5. the watchdog (WatchdogSec=6s in a drop-in): SIGSTOP the daemon,
 #      systemd aborts it and starts a new one (NRestarts, MainPID);
 #   6. stop: STOPPING=1, exit status 0, no state, policy or route left.
+# shellcheck disable=SC2016 # checks run as eval '...', expanded there
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/vm/lib.sh
@@ -61,6 +62,7 @@ else fail "kernel: ESP with AES-GCM"; fi
 opts=$(< "$build/meson-info/intro-buildoptions.json")
 opt() { local re="\"name\": \"$1\", \"value\": \"([^\"]*)\""; REPLY=""; if [[ $opts =~ $re ]]; then REPLY=${BASH_REMATCH[1]}; fi; }
 opt prefix; prefix=$REPLY
+bindir="" sbindir="" sysconfdir=""
 for d in bindir sbindir sysconfdir; do
   opt "$d"
   case $REPLY in /*) printf -v "$d" %s "$REPLY" ;; *) printf -v "$d" %s "$prefix/$REPLY" ;; esac
