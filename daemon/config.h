@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "daemon/config_id.h"
+#include "daemon/cp.h"
 #include "daemon/ikev2.h"
 #include "daemon/log.h"
 #include "daemon/proposal_config.h"
@@ -168,6 +169,27 @@ struct route_cfg {
  * authenticated with the identity of an established one of the same conn
  * does to it (daemon/unique.h).
  */
+/*
+ * Remote access (RFC 7296 2.19, 3.15; daemon/task_config.c). Gateway:
+ * pool = prefixes virtual IPs are leased from (daemon/addr_pool.h), dns =
+ * servers, split = the networks the client sends through the tunnel
+ * (INTERNAL_IP4/6_SUBNET), dns_domain = the domains those servers answer
+ * for (RFC 8598), all sent in CFG_REPLY to a client that asks. Client:
+ * vip = %config (IPv4 and IPv6), %config4 or %config6 asks for them.
+ */
+#define CONFIG_POOLS_MAX 8
+struct cp_cfg {
+	struct cp_prefix pools[CONFIG_POOLS_MAX];
+	size_t n_pools;
+	struct cp_prefix dns[CP_DNS_MAX];
+	size_t n_dns;
+	struct cp_prefix split[CP_SUBNETS_MAX];
+	size_t n_split;
+	char domains[CP_DOMAINS_MAX][CP_DOMAIN_LEN + 1];
+	size_t n_domains;
+	bool vip4, vip6; /* vip = %config / %config4 / %config6 */
+};
+
 enum config_unique {
 	CONFIG_UNIQUE_REPLACE, /* the old one is deleted (default) */
 	CONFIG_UNIQUE_KEEP,    /* the new one is refused: AUTHENTICATION_FAILED */
@@ -227,6 +249,7 @@ struct conn_cfg {
 	uint32_t max_child_sas; /* default 128 */
 	enum config_unique unique; /* one IKE SA per peer identity (daemon/unique.h) */
 	struct route_cfg route;
+	struct cp_cfg cp;
 	struct child_cfg *children; /* owned, >= 1, in file order */
 	size_t n_children;
 };

@@ -126,6 +126,7 @@ static const char *const conn_keys[] = {
 	"fragmentation", "fragment_size", "max_child_sas", "unique",
 	"if_id", "interface", "interface_link", "vti", "mark", "mtu", "address", "routes",
 	"ppk", "ppk_file", "ppk_id", "ppk_required",
+	"pool", "dns", "split", "dns_domain", "vip",
 };
 
 /* unique = replace|keep|never of a [conn] (enum config_unique). */
@@ -466,6 +467,7 @@ int cfg_interpret_conn(struct parse *ps, const struct section *s, const size_t *
 	bad |= interpret_unique(ps, s, c) < 0;
 	bad |= interpret_liveness(ps, s, &c->live) < 0;
 	bad |= cfg_interpret_route(ps, s, c) < 0;
+	bad |= cfg_interpret_cp(ps, s, c) < 0;
 
 	child_defaults_of(s, &def);
 	int kr = build_children(ps, s, kids, n_kids, &def, c);

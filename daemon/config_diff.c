@@ -148,6 +148,9 @@ uint32_t config_diff_conns(const struct conn_cfg *a, const struct conn_cfg *b)
 		w |= CONFIG_CHG_ROUTE;
 	if (a->start != b->start)
 		w |= CONFIG_CHG_START;
+	/* struct cp_cfg is filled from zero (interpret_cp), so it compares as bytes */
+	if (memcmp(&a->cp, &b->cp, sizeof(a->cp)) != 0)
+		w |= CONFIG_CHG_REMOTE_ACCESS;
 	/* Children by name: one only in either file is a change of the set. */
 	for (size_t i = 0; i < a->n_children; i++) {
 		const struct child_cfg *o = config_find_child(b, a->children[i].name);
@@ -234,7 +237,7 @@ void config_diff_free(struct config_diff *d)
 
 static const char *const what_names[CONFIG_CHG_COUNT] = {
 	"addresses", "identities", "auth", "ike", "lifetimes", "liveness", "fragmentation",
-	"route", "start", "children", "esp", "selectors", "mode",
+	"route", "start", "children", "esp", "selectors", "mode", "remote_access",
 };
 
 static const char *const daemon_names[CONFIG_DCHG_COUNT] = {"listen", "port", "control",

@@ -35,7 +35,8 @@ enum config_change {
 	CONFIG_CHG_ESP = 1u << 10,          /* a child's esp = proposals */
 	CONFIG_CHG_SELECTORS = 1u << 11,    /* a child's local_ts / remote_ts */
 	CONFIG_CHG_MODE = 1u << 12,         /* a child's mode */
-	CONFIG_CHG_COUNT = 13,
+	CONFIG_CHG_REMOTE_ACCESS = 1u << 13, /* pool, dns, split, dns_domain, vip */
+	CONFIG_CHG_COUNT = 14,
 };
 
 /* [daemon] settings read only at start-up (sockets), bits. */

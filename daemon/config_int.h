@@ -10,6 +10,7 @@
  *   config_daemon.c  the [daemon] keys and their defaults
  *   config_conn.c    a [conn] and its [child] sections
  *   config_route.c   a [conn]'s route-based VPN keys
+ *   config_cp.c      a [conn]'s remote access keys (pools, DNS, vip)
  *   config_cred.c    a [conn]'s authentication and the credential files
  * Identities, used at run time too, are a module of their own
  * (daemon/config_id.h) that knows nothing of the parser.
@@ -126,6 +127,10 @@ void cfg_conn_clear(struct conn_cfg *c);
 /* ---- config_route.c ---- */
 /* The route-based VPN keys of s into c->route (c->start already set). */
 int cfg_interpret_route(struct parse *ps, const struct section *s, struct conn_cfg *c);
+
+/* ---- config_cp.c ---- */
+/* The remote access keys of s (pool, dns, split, dns_domain, vip) into c->cp. */
+int cfg_interpret_cp(struct parse *ps, const struct section *s, struct conn_cfg *c);
 
 /* ---- config_cred.c ---- */
 /* auth, local_auth, remote_auth and what each needs into c (c->local_id already parsed). */

@@ -220,9 +220,14 @@ static int lex_entry(struct parse *ps, unsigned line, const char *p, const char 
 	}
 
 	s = &ps->secs[ps->n_secs - 1];
-	/* cacert = may name several files, address = several prefixes, one per line. */
+	/* cacert = may name several files, address = several prefixes, one per line; pool =... */
 	bool repeatable = (klen == 6 && memcmp(k, "cacert", 6) == 0) ||
-			  (klen == 7 && memcmp(k, "address", 7) == 0);
+			  (klen == 7 && memcmp(k, "address", 7) == 0) ||
+			  /* remote access: several pools, servers, networks, domains */
+			  (klen == 4 && memcmp(k, "pool", 4) == 0) ||
+			  (klen == 3 && memcmp(k, "dns", 3) == 0) ||
+			  (klen == 5 && memcmp(k, "split", 5) == 0) ||
+			  (klen == 10 && memcmp(k, "dns_domain", 10) == 0);
 
 	for (size_t i = 0; i < s->n && !repeatable; i++) {
 		if (strlen(s->e[i].key) == klen && memcmp(s->e[i].key, k, klen) == 0) {

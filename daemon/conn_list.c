@@ -16,6 +16,7 @@
 #include "daemon/json.h"
 #include "daemon/proposal_config.h"
 #include "daemon/spi_table.h"
+#include "daemon/vip.h"
 
 /* Per conn (index in the current configuration): its IKE SAs by state. */
 struct conn_count {
@@ -167,6 +168,7 @@ static void conn_json(struct engine *e, const struct conn_cfg *c, const struct c
 		json_kv_str(w, "interface", c->route.interface);
 	if (c->route.vti[0])
 		json_kv_str(w, "vti", c->route.vti);
+	vip_conn_json(c, w);
 	json_key(w, "children");
 	json_arr_begin(w);
 	for (size_t i = 0; i < c->n_children; i++) {

@@ -83,134 +83,141 @@ __attribute__((format(printf, 2, 3))) static int fail(char why[CP_WHY_LEN], cons
 	return -1;
 }
 
+/*
+ * One attribute into *out (*netmask: INTERNAL_IP4_NETMASK's prefix length).
+ * payload_parse_cp checked each length against its type; checked again
+ * here before reading, as this may get attributes built by hand.
+ */
+static int decode_attr(const struct ike_cp_attr *a, struct cp_info *out, int *netmask,
+		       char why[CP_WHY_LEN])
+{
+	const uint8_t *v = a->value.ptr;
+	size_t len = a->value.len;
+	switch (a->type) {
+	case CFG_INTERNAL_IP4_ADDRESS:
+		if (len == 0) {
+			out->want_ip4 = true;
+		} else if (len != 4) {
+			return fail(why, "INTERNAL_IP4_ADDRESS: %u octets, needs 0 or %u",
+				    (unsigned)len, 4);
+		} else {
+			put(out->addrs, CP_ADDRS_MAX, &out->n_addrs, &out->dropped, AF_INET, v,
+			    32);
+		}
+		break;
+	case CFG_INTERNAL_IP4_NETMASK:
+		if (len == 0)
+			break;
+		if (len != 4)
+			return fail(why, "INTERNAL_IP4_NETMASK: %u octets, needs 0 or %u",
+				    (unsigned)len, 4);
+		*netmask = cp_netmask_plen(v);
+		if (*netmask < 0) {
+			snprintf(why, CP_WHY_LEN,
+				 "INTERNAL_IP4_NETMASK: %u.%u.%u.%u is not contiguous, needs "
+				 "ones then zeros",
+				 v[0], v[1], v[2], v[3]);
+			return -1;
+		}
+		break;
+	case CFG_INTERNAL_IP6_ADDRESS:
+	case CFG_INTERNAL_IP6_SUBNET: {
+		bool addr = a->type == CFG_INTERNAL_IP6_ADDRESS;
+		if (len == 0) {
+			if (addr)
+				out->want_ip6 = true;
+			break;
+		}
+		if (len != 17)
+			return fail(why, "INTERNAL_IP6_ADDRESS/SUBNET: %u octets, needs 0 or %u",
+				    (unsigned)len, 17);
+		if (v[16] > 128)
+			return fail(why, "INTERNAL_IP6_ADDRESS/SUBNET: prefix length %u, needs <= %u",
+				    v[16], 128);
+		if (addr)
+			put(out->addrs, CP_ADDRS_MAX, &out->n_addrs, &out->dropped, AF_INET6, v,
+			    v[16]);
+		else
+			put(out->subnets, CP_SUBNETS_MAX, &out->n_subnets, &out->dropped,
+			    AF_INET6, v, v[16]);
+		break;
+	}
+	case CFG_INTERNAL_IP4_DNS:
+	case CFG_INTERNAL_IP6_DNS: {
+		bool v4 = a->type == CFG_INTERNAL_IP4_DNS;
+		size_t want = v4 ? 4 : 16;
+		if (len == 0) {
+			if (v4)
+				out->want_dns4 = true;
+			else
+				out->want_dns6 = true;
+		} else if (len != want) {
+			return fail(why, "INTERNAL_IP_DNS: %u octets, needs 0 or %u",
+				    (unsigned)len, (unsigned)want);
+		} else {
+			put(out->dns, CP_DNS_MAX, &out->n_dns, &out->dropped,
+			    v4 ? AF_INET : AF_INET6, v, v4 ? 32 : 128);
+		}
+		break;
+	}
+	case CFG_INTERNAL_IP4_SUBNET: {
+		if (len == 0)
+			break;
+		if (len != 8)
+			return fail(why, "INTERNAL_IP4_SUBNET: %u octets, needs 0 or %u",
+				    (unsigned)len, 8);
+		int plen = cp_netmask_plen(v + 4);
+		if (plen < 0) {
+			snprintf(why, CP_WHY_LEN,
+				 "INTERNAL_IP4_SUBNET: netmask %u.%u.%u.%u not contiguous, "
+				 "needs ones then zeros",
+				 v[4], v[5], v[6], v[7]);
+			return -1;
+		}
+		put(out->subnets, CP_SUBNETS_MAX, &out->n_subnets, &out->dropped, AF_INET, v,
+		    (uint8_t)plen);
+		break;
+	}
+	case CFG_INTERNAL_DNS_DOMAIN: {
+		if (len == 0) {
+			out->want_domain = true;
+			break;
+		}
+		/* RFC 8598 4: presentation format; a trailing root dot is the same name. */
+		size_t n = len;
+		if (n > 1 && v[n - 1] == '.')
+			n--;
+		if (!cp_domain_ok((const char *)v, n))
+			return fail(why,
+				    "INTERNAL_DNS_DOMAIN: %u octets that are no domain name, "
+				    "needs LDH labels of 1..63, <= %u in all",
+				    (unsigned)len, CP_DOMAIN_LEN);
+		if (out->n_domains >= CP_DOMAINS_MAX) {
+			out->dropped++;
+			break;
+		}
+		char *d = out->domains[out->n_domains++];
+		for (size_t k = 0; k < n; k++)
+			d[k] = (char)(v[k] >= 'A' && v[k] <= 'Z' ? v[k] + 32 : v[k]);
+		d[n] = '\0';
+		break;
+	}
+	default:
+		out->skipped++;
+		break;
+	}
+	return 0;
+}
+
 int cp_decode(const struct ike_cp *cp, struct cp_info *out, char why[CP_WHY_LEN])
 {
 	memset(out, 0, sizeof(*out));
 	why[0] = '\0';
 	out->type = cp->type;
 	int netmask = -1; /* 3.15.1: one netmask, for the IPv4 address */
-	for (uint16_t i = 0; i < cp->n_attrs; i++) {
-		const struct ike_cp_attr *a = &cp->attrs[i];
-		const uint8_t *v = a->value.ptr;
-		size_t len = a->value.len;
-		/*
-		 * payload_parse_cp checked each length against its type; check
-		 * again here before reading, as this may get attributes built by hand.
-		 */
-		switch (a->type) {
-		case CFG_INTERNAL_IP4_ADDRESS:
-			if (len == 0) {
-				out->want_ip4 = true;
-			} else if (len != 4) {
-				return fail(why, "INTERNAL_IP4_ADDRESS: %u octets, needs 0 or %u",
-					    (unsigned)len, 4);
-			} else {
-				put(out->addrs, CP_ADDRS_MAX, &out->n_addrs, &out->dropped, AF_INET, v,
-				    32);
-			}
-			break;
-		case CFG_INTERNAL_IP4_NETMASK:
-			if (len == 0)
-				break;
-			if (len != 4)
-				return fail(why, "INTERNAL_IP4_NETMASK: %u octets, needs 0 or %u",
-					    (unsigned)len, 4);
-			netmask = cp_netmask_plen(v);
-			if (netmask < 0) {
-				snprintf(why, CP_WHY_LEN,
-					 "INTERNAL_IP4_NETMASK: %u.%u.%u.%u is not contiguous, needs "
-					 "ones then zeros",
-					 v[0], v[1], v[2], v[3]);
-				return -1;
-			}
-			break;
-		case CFG_INTERNAL_IP6_ADDRESS:
-		case CFG_INTERNAL_IP6_SUBNET: {
-			bool addr = a->type == CFG_INTERNAL_IP6_ADDRESS;
-			if (len == 0) {
-				if (addr)
-					out->want_ip6 = true;
-				break;
-			}
-			if (len != 17)
-				return fail(why, "INTERNAL_IP6_ADDRESS/SUBNET: %u octets, needs 0 or %u",
-					    (unsigned)len, 17);
-			if (v[16] > 128)
-				return fail(why, "INTERNAL_IP6_ADDRESS/SUBNET: prefix length %u, needs <= %u",
-					    v[16], 128);
-			if (addr)
-				put(out->addrs, CP_ADDRS_MAX, &out->n_addrs, &out->dropped, AF_INET6, v,
-				    v[16]);
-			else
-				put(out->subnets, CP_SUBNETS_MAX, &out->n_subnets, &out->dropped,
-				    AF_INET6, v, v[16]);
-			break;
-		}
-		case CFG_INTERNAL_IP4_DNS:
-		case CFG_INTERNAL_IP6_DNS: {
-			bool v4 = a->type == CFG_INTERNAL_IP4_DNS;
-			size_t want = v4 ? 4 : 16;
-			if (len == 0) {
-				if (v4)
-					out->want_dns4 = true;
-				else
-					out->want_dns6 = true;
-			} else if (len != want) {
-				return fail(why, "INTERNAL_IP_DNS: %u octets, needs 0 or %u",
-					    (unsigned)len, (unsigned)want);
-			} else {
-				put(out->dns, CP_DNS_MAX, &out->n_dns, &out->dropped,
-				    v4 ? AF_INET : AF_INET6, v, v4 ? 32 : 128);
-			}
-			break;
-		}
-		case CFG_INTERNAL_IP4_SUBNET: {
-			if (len == 0)
-				break;
-			if (len != 8)
-				return fail(why, "INTERNAL_IP4_SUBNET: %u octets, needs 0 or %u",
-					    (unsigned)len, 8);
-			int plen = cp_netmask_plen(v + 4);
-			if (plen < 0) {
-				snprintf(why, CP_WHY_LEN,
-					 "INTERNAL_IP4_SUBNET: netmask %u.%u.%u.%u not contiguous, "
-					 "needs ones then zeros",
-					 v[4], v[5], v[6], v[7]);
-				return -1;
-			}
-			put(out->subnets, CP_SUBNETS_MAX, &out->n_subnets, &out->dropped, AF_INET, v,
-			    (uint8_t)plen);
-			break;
-		}
-		case CFG_INTERNAL_DNS_DOMAIN: {
-			if (len == 0) {
-				out->want_domain = true;
-				break;
-			}
-			/* RFC 8598 4: presentation format; a trailing root dot is the same name. */
-			size_t n = len;
-			if (n > 1 && v[n - 1] == '.')
-				n--;
-			if (!cp_domain_ok((const char *)v, n))
-				return fail(why,
-					    "INTERNAL_DNS_DOMAIN: %u octets that are no domain name, "
-					    "needs LDH labels of 1..63, <= %u in all",
-					    (unsigned)len, CP_DOMAIN_LEN);
-			if (out->n_domains >= CP_DOMAINS_MAX) {
-				out->dropped++;
-				break;
-			}
-			char *d = out->domains[out->n_domains++];
-			for (size_t k = 0; k < n; k++)
-				d[k] = (char)(v[k] >= 'A' && v[k] <= 'Z' ? v[k] + 32 : v[k]);
-			d[n] = '\0';
-			break;
-		}
-		default:
-			out->skipped++;
-			break;
-		}
-	}
+	for (uint16_t i = 0; i < cp->n_attrs; i++)
+		if (decode_attr(&cp->attrs[i], out, &netmask, why) != 0)
+			return -1;
 	if (netmask >= 0)
 		for (size_t i = 0; i < out->n_addrs; i++)
 			if (out->addrs[i].family == AF_INET)

@@ -22,6 +22,7 @@
 #include "daemon/exchange.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/vip.h"
 #include "daemon/message.h"
 #include "daemon/metrics.h"
 #include "daemon/names.h"
@@ -303,6 +304,7 @@ void engine_free(struct engine *e)
 		timer_cancel(e->env.loop, &e->roam_timer);
 	route_iface_free_all(e);
 	child_route_free_all(e);
+	vip_free_all(e);
 	spi_table_free(e->by_spi);
 	spi_table_free(e->half_open);
 	spi_table_free(e->child_by_spi);
@@ -775,6 +777,7 @@ int engine_reload(struct engine *e, struct xiked_config *cfg, struct reload_repo
 	e->cfg = r;
 	engine_timing_from(e, cfg);
 	reload_apply(e, old->cfg, &d, rep);
+	vip_reload(e);
 	config_diff_free(&d);
 	cfg_ref_put(old);
 	return 0;
@@ -985,6 +988,7 @@ int engine_status_conn(struct engine *e, const char *conn, struct json_writer *w
 		json_kv_uint(w, "moves", sa->moves);
 		/* RFC 8784: the keys are mixed with a post-quantum preshared key. */
 		json_kv_bool(w, "ppk", (sa->ext & EXT_PPK_USED) != 0);
+		vip_status_sa(sa, w);
 		json_key(w, "child_sas");
 		json_arr_begin(w);
 		for (struct child_sa *c = sa->children; c; c = c->next)
@@ -1033,6 +1037,9 @@ int engine_status_conn(struct engine *e, const char *conn, struct json_writer *w
 	json_kv_uint(w, "frag_over_budget", ds->frag_over_budget);
 	json_kv_uint(w, "frag_evicted", e->stats.frag_evicted);
 	json_obj_end(w);
+	const struct conn_cfg *cc = conn ? config_find_conn(e->cfg->cfg, conn) : NULL;
+	if (!conn || cc)
+		vip_status_pools(e, cc, w);
 	conn_errors_json(e, conn, w);
 	free(l.v);
 	return 0;

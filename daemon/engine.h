@@ -28,6 +28,7 @@ struct metrics;
 struct ike_msg;
 struct reload_report;
 struct event_bus;
+struct addr_pools;
 
 /* Sends one IKE message; from may carry a wildcard address. 0 or -errno. */
 typedef int (*engine_send_fn)(void *ctx, const struct sockaddr_storage *from,
@@ -108,6 +109,8 @@ struct engine {
 	struct route_ifaces *ifaces;    /* route-based bindings and their index (route_iface.c) */
 	uint32_t next_unique_if_id;     /* if_id = %unique: next candidate */
 	struct croutes *croutes;        /* policy-based routes in xiked's table (child_route.c) */
+	struct addr_pools *pools;       /* virtual IP pools and leases (addr_pool.h), made on first use */
+	struct spi_table *vips;         /* virtual IPs put on devices, counted (vip.c) */
 	struct engine_stats stats;
 	struct metrics *metrics;        /* per-conn counters (metrics.h) */
 	uint8_t *rxbuf, *txbuf;         /* scratch: decrypted payloads, messages being built */

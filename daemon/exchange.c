@@ -34,6 +34,12 @@ static struct task *make_initial_contact(const struct exchange_args *a)
 	return task_initial_contact_new();
 }
 
+static struct task *make_config(const struct exchange_args *a)
+{
+	(void)a;
+	return task_config_new();
+}
+
 static struct task *make_mobike_auth(const struct exchange_args *a)
 {
 	(void)a;
@@ -87,6 +93,15 @@ static bool with_child(const struct exchange_args *a)
 	return a->child || a->remake;
 }
 
+/*
+ * RFC 7296 2.19: the responder answers a CP in the request; the initiator's
+ * task asks when its conn has vip = (task_config.c).
+ */
+static bool with_cp(const struct exchange_args *a)
+{
+	return !a->request || message_find(a->request, PL_CP, NULL) != NULL;
+}
+
 /* RFC 4555 notifies in an INFORMATIONAL request (task_mobike.c answers them). */
 static bool mobike_request(const struct exchange_args *a)
 {
@@ -110,12 +125,14 @@ static const struct exchange_row rows[] = {
 	/*
 	 * RFC 7296 1.2: HDR, SK {IDi, [CERT,] [CERTREQ,] [IDr,] AUTH, SAi2, TSi, TSr} -->
 	 * Authentication first; INITIAL_CONTACT (2.4) before the Child SA takes
-	 * its policies; MOBIKE_SUPPORTED (RFC 4555 3.1) once authenticated.
+	 * its policies; MOBIKE_SUPPORTED (RFC 4555 3.1) once authenticated; the
+	 * CP (2.19) before the Child SA, whose selectors take the virtual IPs.
 	 */
 	{ EXCH_IKE_AUTH, IKE_AUTH, "IKE_AUTH", "IKE_AUTH request", "IKE_AUTH response", NULL,
 	  { { "IKE_AUTH", EXCH_I | EXCH_R, make_ike_auth, NULL },
 	    { "initial_contact", EXCH_I | EXCH_R, make_initial_contact, not_reauth },
 	    { "mobike_auth", EXCH_I | EXCH_R, make_mobike_auth, NULL },
+	    { "config", EXCH_I | EXCH_R, make_config, with_cp },
 	    { "CHILD_CREATE", EXCH_I | EXCH_R, make_child_auth, with_child } } },
 	/* RFC 7296 1.3.2: HDR, SK {SA, Ni, KEi} -->  <-- HDR, SK {SA, Nr, KEr} */
 	{ EXCH_IKE_REKEY, CREATE_CHILD_SA, "IKE SA rekey", "CREATE_CHILD_SA request",

@@ -13,6 +13,7 @@
 #include "daemon/engine.h"
 #include "daemon/keylog.h"
 #include "daemon/log.h"
+#include "daemon/vip.h"
 #include "daemon/mobike.h"
 #include "daemon/sa_event.h"
 #include "daemon/spi_table.h"
@@ -231,6 +232,7 @@ void ikesa_free(struct ikesa *sa)
 	timer_cancel(sa->e->env.loop, &sa->reap_timer);
 	while (sa->children)
 		ikesa_remove_child(sa, sa->children);
+	vip_release(sa); /* after the routes that use the addresses */
 	dh_free(sa->dh);
 	ike_keys_free(&sa->keys);
 	sk_cipher_free(sa->c_in);

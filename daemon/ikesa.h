@@ -29,6 +29,7 @@ struct cfg_ref;
 struct sa_auth;
 struct frag_reasm;
 struct mobike;
+struct vip_state;
 
 /* RFC 7296 has no state names; these are strongSwan's few. */
 enum ikesa_state {
@@ -242,6 +243,7 @@ struct ikesa {
 	uint32_t uid;                /* unique id, xiked-wide (events, status) */
 	char *end_reason;            /* owned: why it ends (sa_event.h), the first given, or NULL */
 	bool rekey_told;             /* its ike-rekey event was emitted: no ike-down */
+	struct vip_state *vip;       /* owned: virtual IPs leased or given (daemon/vip.h), or NULL */
 };
 
 /* A new IKE SA on conn (borrowed through ref, which it retains). Caller adds it to the engine. */

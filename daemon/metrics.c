@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "daemon/addr_pool.h"
 #include "daemon/child_kernel.h"
 #include "daemon/config.h"
 #include "daemon/dos.h"
@@ -570,6 +571,39 @@ static void daemon_families(struct engine *e, struct om_writer *w)
 		 "Partial messages dropped to make room under frag_mem_max.", st->frag_evicted);
 }
 
+/* Address pools (vip.h): size and leases per pool, one walk of the pools, not of the leases. */
+static void pool_sample(struct addr_pool *p, void *ctx)
+{
+	struct om_writer *w = ctx;
+	char b[64];
+	addr_prefix_format(addr_pool_prefix(p), b, sizeof(b));
+	om_sample(w, (struct om_label[]){ { "pool", b }, { "state", "online" } }, 2,
+		  addr_pool_online(p));
+	om_sample(w, (struct om_label[]){ { "pool", b }, { "state", "offline" } }, 2,
+		  addr_pool_offline(p));
+}
+
+static void pool_size(struct addr_pool *p, void *ctx)
+{
+	struct om_writer *w = ctx;
+	char b[64];
+	addr_prefix_format(addr_pool_prefix(p), b, sizeof(b));
+	om_sample(w, (struct om_label[]){ { "pool", b } }, 1, addr_pool_size(p));
+}
+
+static void pool_families(struct engine *e, struct om_writer *w)
+{
+	if (!e->pools)
+		return;
+	om_family(w, "xiked_pool_addresses", OM_GAUGE, NULL,
+		  "Addresses a virtual IP pool can hand out.");
+	addr_pools_each(e->pools, pool_size, w);
+	om_family(w, "xiked_pool_leases", OM_GAUGE, NULL,
+		  "Leases of a virtual IP pool: online (held by IKE SAs) or offline (kept for the "
+		  "identity).");
+	addr_pools_each(e->pools, pool_sample, w);
+}
+
 void metrics_write(struct engine *e, struct om_writer *w)
 {
 	const struct xiked_config *cfg = e->cfg->cfg;
@@ -609,6 +643,7 @@ void metrics_write(struct engine *e, struct om_writer *w)
 	gauge1(w, "xiked_conns", NULL, "Conns in the running configuration.", cfg->n_conns);
 	conn_families(&s, w);
 	daemon_families(e, w);
+	pool_families(e, w);
 	om_eof(w);
 	free(s.conns);
 	free(child_cells);

@@ -12,6 +12,7 @@
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
+#include "daemon/vip.h"
 #include "daemon/spi_table.h"
 #include "daemon/ts.h"
 
@@ -455,7 +456,11 @@ static int attach(const struct bctx *x, struct child_sa *c)
 int route_iface_attach(struct ikesa *sa, struct child_sa *c)
 {
 	struct bctx x = {sa->e, sa->conn, &sa->local, &sa->remote, ikesa_tag(sa), sa};
-	return attach(&x, c);
+	int rc = attach(&x, c);
+	/* a laptop's virtual IPs live on the tunnel interface (vip.h), before its routes */
+	if (rc == 0 && c->iface)
+		vip_on_iface(sa, c->iface->ifindex);
+	return rc;
 }
 
 int route_iface_attach_trap(struct engine *e, const struct conn_cfg *conn,

@@ -77,5 +77,7 @@ struct task *task_initial_contact_new(void);
 /* RFC 4555 (task_mobike.c): N(MOBIKE_SUPPORTED) in IKE_AUTH; the peer's MOBIKE INFORMATIONAL. */
 struct task *task_mobike_auth_new(void);
 struct task *task_mobike_r_new(void);
+/* RFC 7296 2.19: the CP exchange in IKE_AUTH, virtual IPs and DNS (task_config.c). */
+struct task *task_config_new(void);
 
 #endif

@@ -40,15 +40,10 @@
 #include "daemon/timers.h"
 #include "daemon/trap.h"
 #include "daemon/ts.h"
+#include "daemon/vip.h"
 
 /* INVALID_KE_PAYLOAD retries per exchange (RFC 7296 1.3). */
 #define CHILD_KE_RETRIES_MAX 2
-/* Config selectors -> wire selectors, %dynamic becoming the SA's address. */
-static size_t cfg_ts(const struct ts_cfg_list *l, const struct sockaddr_storage *addr,
-		     struct ike_ts *out)
-{
-	return ts_from_cfg(l, addr, out, CHILD_TS_MAX);
-}
 
 static struct child_sa *child_new(struct ikesa *sa, const struct child_cfg *cfg, uint32_t reqid)
 {
@@ -220,8 +215,8 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 		memcpy(cc->sent_tsi, old->local_ts, old->n_local_ts * sizeof(struct ike_ts));
 		memcpy(cc->sent_tsr, old->remote_ts, old->n_remote_ts * sizeof(struct ike_ts));
 	} else if (!cc->fixed_ts) {
-		cc->n_sent_tsi = cfg_ts(&cc->cfg->local_ts, &sa->local, cc->sent_tsi);
-		cc->n_sent_tsr = cfg_ts(&cc->cfg->remote_ts, &sa->remote, cc->sent_tsr);
+		cc->n_sent_tsi = vip_ts_local(sa, &cc->cfg->local_ts, cc->sent_tsi, CHILD_TS_MAX);
+		cc->n_sent_tsr = vip_ts_remote(sa, &cc->cfg->remote_ts, cc->sent_tsr, CHILD_TS_MAX);
 	}
 	add_ts(b, PL_TSI, cc->sent_tsi, cc->n_sent_tsi);
 	add_ts(b, PL_TSR, cc->sent_tsr, cc->n_sent_tsr);
@@ -567,8 +562,9 @@ static const struct child_cfg *select_cfg(struct child_create *cc, struct ikesa 
 		if (old && cand != old->cfg)
 			continue;
 		struct ike_ts my_local[CHILD_TS_MAX], my_remote[CHILD_TS_MAX];
-		size_t nl = cfg_ts(&cand->local_ts, &sa->local, my_local);
-		size_t nr = cfg_ts(&cand->remote_ts, &sa->remote, my_remote);
+		size_t nl = vip_ts_local(sa, &cand->local_ts, my_local, CHILD_TS_MAX);
+		/* a road warrior's %dynamic is its virtual IP (vip.h) */
+		size_t nr = vip_ts_remote(sa, &cand->remote_ts, my_remote, CHILD_TS_MAX);
 		/* TSi describes the initiator's side: our remote. */
 		n->n_tsi = ts_narrow(tsi->u.ts.ts, tsi->u.ts.n, my_remote, nr, n->tsi, CHILD_TS_MAX);
 		n->n_tsr = ts_narrow(tsr->u.ts.ts, tsr->u.ts.n, my_local, nl, n->tsr, CHILD_TS_MAX);
@@ -643,6 +639,11 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	if (!message_find(m, PL_SA, NULL) || !message_find(m, PL_TSI, NULL) ||
 	    !message_find(m, PL_TSR, NULL)) {
 		cc->error = N_INVALID_SYNTAX;
+		return TASK_FAILED;
+	}
+	if (vip_failed(sa)) {
+		/* RFC 7296 3.10.1: no Child SA without the address it asked for (logged by vip.c). */
+		cc->error = N_INTERNAL_ADDRESS_FAILURE;
 		return TASK_FAILED;
 	}
 	bool transport = message_find_notify(m, N_USE_TRANSPORT_MODE) != NULL;

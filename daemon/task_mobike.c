@@ -41,6 +41,7 @@
 #include "daemon/timers.h"
 #include "daemon/timing.h"
 #include "daemon/ts.h"
+#include "daemon/vip.h"
 #include "netlink/kaddr.h"
 
 #define MOBIKE_COOKIE2_LEN 16     /* RFC 4555 4.2.6: 8 to 64 octets */
@@ -186,8 +187,8 @@ static bool inside_tunnel(const struct ikesa *sa, const struct sockaddr_storage 
 /* Whether our address a may be offered to the peer or used as a path's source. */
 static bool usable_local(const struct ikesa *sa, const struct sockaddr_storage *a)
 {
-	/* Our tunnel's own addresses carry no IKE, nor do those behind it. */
-	return !route_iface_has_addr(sa->e, a) && !inside_tunnel(sa, a);
+	/* Our tunnel's own addresses and virtual IPs carry no IKE, nor do those behind it. */
+	return !route_iface_has_addr(sa->e, a) && !vip_is_ours(sa->e, a) && !inside_tunnel(sa, a);
 }
 
 /* Our addresses other than the IKE SA's own, or NO_ADDITIONAL_ADDRESSES; nothing if unknown. */

@@ -267,6 +267,47 @@ static void print_error(const char *indent, const char *conn, const struct json_
 	       or(FIELD(e, "reason"), "?"));
 }
 
+/* "LABEL a, b" when list is a non-empty array of strings (status). */
+static void print_addr_list(const char *label, const struct json_value *list)
+{
+	if (!list || list->type != JSON_ARRAY || list->u.arr.n == 0)
+		return;
+	printf("%s", label);
+	for (size_t i = 0; i < list->u.arr.n; i++) {
+		const struct json_value *t = &list->u.arr.items[i];
+		char b[FIELD_MAX];
+
+		printf("%s %s", i ? "," : "",
+		       t->type == JSON_STRING ? text_escape(t->u.str.s, t->u.str.len, b, sizeof(b)) : "?");
+	}
+	printf("\n");
+}
+
+/* swanctl --list-pools style: each pool with its leases. */
+static void print_pools(const struct json_value *pools)
+{
+	for (size_t i = 0; pools && pools->type == JSON_ARRAY && i < pools->u.arr.n; i++) {
+		const struct json_value *p = &pools->u.arr.items[i], *l;
+
+		if (p->type != JSON_OBJECT)
+			continue;
+		printf("pool %s: %s online, %s offline of %s addresses\n", or(FIELD(p, "pool"), "?"),
+		       or(FIELD(p, "online"), "0"), or(FIELD(p, "offline"), "0"),
+		       or(FIELD(p, "size"), "?"));
+		l = json_get(p, "leases");
+		for (size_t j = 0; l && l->type == JSON_ARRAY && j < l->u.arr.n; j++) {
+			const struct json_value *x = &l->u.arr.items[j];
+			const char *on = FIELD(x, "online");
+
+			if (x->type != JSON_OBJECT)
+				continue;
+			printf("  %s %s '%s'\n", or(FIELD(x, "address"), "?"),
+			       on && strcmp(on, "true") == 0 ? "online " : "offline",
+			       or(FIELD(x, "identity"), "?"));
+		}
+	}
+}
+
 /* swanctl --list-sas style: one block per IKE SA, Child SAs indented; then the last errors. */
 static void print_status(const struct json_value *resp)
 {
@@ -296,6 +337,11 @@ static void print_status(const struct json_value *resp)
 		if ((v = FIELD(sa, "moves")) && (strcmp(v, "0") != 0 || (mob && mob->type == JSON_BOOL && mob->u.b)))
 			printf("  path moved %s time%s%s\n", v, strcmp(v, "1") == 0 ? "" : "s",
 			       mob && mob->type == JSON_BOOL && mob->u.b ? " (MOBIKE)" : "");
+		/* Remote access: the virtual IPs, and on a laptop what the gateway said. */
+		print_addr_list("  virtual IP", json_get(sa, "virtual_ips"));
+		print_addr_list("  DNS", json_get(sa, "dns"));
+		print_addr_list("  DNS domains", json_get(sa, "dns_domains"));
+		print_addr_list("  split", json_get(sa, "split"));
 		if ((v = FIELD(sa, "ike_proposal")))
 			printf("  %s\n", v);
 		if ((v = FIELD(sa, "established_s")))
@@ -311,6 +357,7 @@ static void print_status(const struct json_value *resp)
 			}
 		}
 	}
+	print_pools(json_get(resp, "pools"));
 	for (size_t i = 0; errs && errs->type == JSON_ARRAY && i < errs->u.arr.n; i++)
 		if (errs->u.arr.items[i].type == JSON_OBJECT)
 			print_error("", FIELD(&errs->u.arr.items[i], "conn"), &errs->u.arr.items[i]);
@@ -372,6 +419,16 @@ static void print_conns(const struct json_value *resp)
 			       FIELD(c, "mark") ? " mark " : "", or(FIELD(c, "mark"), ""),
 			       FIELD(c, "interface") ? " interface " : "", or(FIELD(c, "interface"), ""),
 			       FIELD(c, "vti") ? " vti " : "", or(FIELD(c, "vti"), ""));
+		if (json_get(c, "pools"))
+			print_list("  pools ", json_get(c, "pools"));
+		if (json_get(c, "dns"))
+			print_list("  dns   ", json_get(c, "dns"));
+		if (json_get(c, "split"))
+			print_list("  split ", json_get(c, "split"));
+		if (json_get(c, "dns_domains"))
+			print_list("  dns_domain", json_get(c, "dns_domains"));
+		if ((v = FIELD(c, "vip")))
+			printf("  vip %s\n", v);
 		ch = json_get(c, "children");
 		for (size_t j = 0; ch && ch->type == JSON_ARRAY && j < ch->u.arr.n; j++) {
 			const struct json_value *x = &ch->u.arr.items[j];

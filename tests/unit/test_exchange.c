@@ -134,13 +134,13 @@ static void test_exchange_initiator_tasks(void **state)
 	struct child_cfg cfg = { .name = "c" };
 	const struct exchange_row *auth = exchange_row(EXCH_IKE_AUTH);
 	assert_string_equal(names(exchange_tasks(auth, &(struct exchange_args){ .child = &cfg })),
-			    "IKE_AUTH initial_contact mobike_auth CHILD_CREATE");
+			    "IKE_AUTH initial_contact mobike_auth config CHILD_CREATE");
 	assert_string_equal(names(exchange_tasks(auth, &(struct exchange_args){ 0 })),
-			    "IKE_AUTH initial_contact mobike_auth");
+			    "IKE_AUTH initial_contact mobike_auth config");
 	/* RFC 7296 2.4: a reauthentication's IKE_AUTH sends no INITIAL_CONTACT. */
 	assert_string_equal(names(exchange_tasks(auth, &(struct exchange_args){ .child = &cfg,
 										 .reauth = true })),
-			    "IKE_AUTH mobike_auth CHILD_CREATE");
+			    "IKE_AUTH mobike_auth config CHILD_CREATE");
 	assert_string_equal(names(exchange_tasks(exchange_row(EXCH_CHILD_SA),
 						 &(struct exchange_args){ .child = &cfg })),
 			    "CHILD_CREATE");
