@@ -340,6 +340,17 @@ enum ike_eap_code {
 	EAP_CODE_FAILURE = 4,
 };
 
+/* EAP method types (RFC 3748 5, IANA "Method Types") xiked names. */
+enum ike_eap_type {
+	EAP_TYPE_IDENTITY = 1,
+	EAP_TYPE_NOTIFICATION = 2,
+	EAP_TYPE_NAK = 3,
+	EAP_TYPE_MD5 = 4,
+	EAP_TYPE_TLS = 13,
+	EAP_TYPE_MSCHAPV2 = 26,
+	EAP_TYPE_EXPANDED = 254,
+};
+
 /* RFC 7296 3.3.1 / 3.3.2: "Last Substruc" values of proposals and transforms. */
 #define IKE_LAST_SUBSTRUC_LAST 0
 #define IKE_LAST_SUBSTRUC_PROPOSAL 2
