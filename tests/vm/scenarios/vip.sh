@@ -34,6 +34,17 @@ on_exit() {
 }
 trap on_exit EXIT
 
+# has PATTERN CMD...: CMD's output matches the extended regular expression
+# PATTERN (read whole first: `CMD | grep -q` under pipefail fails when grep
+# quits early and CMD gets SIGPIPE).
+has() {
+  local re=$1 out
+  shift
+  out=$("$@" 2>&1) || true
+  grep -Eq -- "$re" <<< "$out"
+}
+lacks() { ! has "$@"; }
+
 VM_XFRM_ALGS=("4 aead rfc4106(gcm(aes)) $(hexkey 36) 128")
 if vm_kernel_init; then ok "load IPsec modules, warm up AES-GCM"
 else fail "load IPsec modules, warm up AES-GCM"; fi
@@ -105,20 +116,21 @@ check "c: swanctl loads" charon_load c "$VM_SS_DIR/c.conf"
 check "c initiates asking for a virtual IP" charon_initiate c net 180
 check "G has the Child SA" xk_wait_child G 30
 check "c was given 10.3.0.1 (charon put it on e1)" \
-  eval 'ip -n c addr show dev e1 | grep -q "inet 10.3.0.1/32"'
+  has "inet 10\.3\.0\.1/32" ip -n c addr show dev e1
 check "G's Child SA is narrowed to the lease (policy to 10.3.0.1/32)" \
-  eval 'xfrm_policies g | grep -q "src 10.9.0.0/24 dst 10.3.0.1/32"'
+  has "src 10\.9\.0\.0/24 dst 10\.3\.0\.1/32" xfrm_policies g
 check "G routes the lease into the tunnel (table 220)" \
-  eval 'ip -n g route show table 220 | grep -q "^10.3.0.1 via 192.0.2.2 dev g0 proto 150 src 10.9.0.1"'
+  has "^10\.3\.0\.1 via 192\.0\.2\.2 dev g0 proto 150 src 10\.9\.0\.1" ip -n g route show table 220
 check "c pings G's LAN from its virtual IP" ns_ping c -c 2 -W 20 10.9.0.1
 check "the ping went through ESP (G's inbound counter grew)" \
-  eval 'ip -n g -s xfrm state | grep -q "[1-9][0-9]*(bytes)"'
+  has "[1-9][0-9]*\(bytes\)" ip -n g -s xfrm state
 xk_ctl G status > "$VM_SS_DIR/G.status" 2>&1 || true
 sed 's/^/# G: /' "$VM_SS_DIR/G.status"
 check "G's status shows the virtual IP" grep -q "^  virtual IP 10.3.0.1$" "$VM_SS_DIR/G.status"
-check "G's status shows the pool and the online lease" \
-  eval 'grep -q "^pool 10.3.0.0/24: 1 online, 0 offline of 254 addresses" "$VM_SS_DIR/G.status" &&
-        grep -q "^  10.3.0.1 online  .rw.example.$" "$VM_SS_DIR/G.status"'
+check "G's status shows the pool" \
+  grep -q "^pool 10.3.0.0/24: 1 online, 0 offline of 254 addresses" "$VM_SS_DIR/G.status"
+check "G's status shows the online lease of rw.example" \
+  grep -q "^  10.3.0.1 online  'rw.example'$" "$VM_SS_DIR/G.status"
 check "charon parsed the CFG_REPLY: address, DNS, split subnet, DNS domain" \
   grep -q "CPRP(ADDR DNS SUBNET DOMAIN)" "$(charon_log c)"
 grep -E "DNS|10\.9\.0\.53|corp\.example|INTERNAL" "$(charon_log c)" | tail -n 4 | sed 's/^/# c: /' || true
@@ -126,7 +138,7 @@ charon_stop c
 check "G: the IKE SA goes with the client (nothing left in XFRM)" \
   wait_for 30 "G's xfrm to empty" xfrm_empty g
 check "G: the lease is offline, kept for rw.example" \
-  eval 'xk_ctl G status | grep -q "^pool 10.3.0.0/24: 0 online, 1 offline"'
+  has "^pool 10\.3\.0\.0/24: 0 online, 1 offline" xk_ctl G status
 check "G: no route left" routes_empty g
 
 # ---- 2. xiked laptop, strongSwan gateway
@@ -197,22 +209,21 @@ check "s: swanctl loads (with the pool)" charon_load s "$VM_SS_DIR/s.conf"
 check "xiked L starts" xk_start l L
 check "L: xikectl up waits and succeeds" xk_ctl L up gw
 addrs=$(ip -n l -4 addr show dev e1)
-sed 's/^/# l: /' <<< "$addrs"
+while IFS= read -r line; do echo "# l: $line"; done <<< "$addrs"
 check "L put its virtual IP on e1 as a /32" grep -q "inet 10.4.0.1/32 scope global e1" <<< "$addrs"
 routes_show l
 check "L's route to the gateway's LAN has the virtual IP as source" \
-  eval 'ip -n l route show table 220 | grep -q "^10.8.0.0/24 via 192.0.2.12 dev e1 proto 150 src 10.4.0.1"'
+  has "^10\.8\.0\.0/24 via 192\.0\.2\.12 dev e1 proto 150 src 10\.4\.0\.1" ip -n l route show table 220
 check "L's policies carry the virtual IP" \
-  eval 'xfrm_policies l | grep -q "src 10.4.0.1/32 dst 10.8.0.0/24"'
+  has "src 10\.4\.0\.1/32 dst 10\.8\.0\.0/24" xfrm_policies l
 check "L pings the gateway's LAN (source chosen by the route)" ns_ping l -c 2 -W 20 10.8.0.1
 xk_ctl L status > "$VM_SS_DIR/L.status" 2>&1 || true
 sed 's/^/# L: /' "$VM_SS_DIR/L.status"
-check "L's status shows the virtual IP and the DNS server" \
-  eval 'grep -q "^  virtual IP 10.4.0.1$" "$VM_SS_DIR/L.status" &&
-        grep -q "^  DNS 10.8.0.53$" "$VM_SS_DIR/L.status"'
+check "L's status shows the virtual IP" grep -q "^  virtual IP 10.4.0.1$" "$VM_SS_DIR/L.status"
+check "L's status shows the DNS server" grep -q "^  DNS 10.8.0.53$" "$VM_SS_DIR/L.status"
 check "L: xikectl down" xk_ctl L down gw
 check "L: the virtual IP is gone from e1" \
-  eval '! ip -n l addr show dev e1 | grep -q 10.4.0.1'
+  lacks "10\.4\.0\.1" ip -n l addr show dev e1
 check "L: no route, no rule left" routes_empty l
 check "L: no XFRM state or policy left" xfrm_empty l
 check "s: the gateway's SA is gone too" wait_for 30 "s's xfrm to empty" xfrm_empty s
@@ -220,16 +231,15 @@ check "s: the gateway's SA is gone too" wait_for 30 "s's xfrm to empty" xfrm_emp
 # ---- 3. the same laptop route-based: the virtual IP on its XFRM interface
 check "L: xikectl up gwr (if_id 7, interface xfrm-vip)" xk_ctl L up gwr
 ip -n l -4 addr show | sed 's/^/# l: /'
-check "L put the virtual IP on xfrm-vip, not on e1" \
-  eval 'ip -n l addr show dev xfrm-vip | grep -q "inet 10.4.0.1/32" &&
-        ! ip -n l addr show dev e1 | grep -q 10.4.0.1'
+check "L put the virtual IP on xfrm-vip" has "inet 10\.4\.0\.1/32" ip -n l addr show dev xfrm-vip
+check "L did not put it on e1" lacks "10\.4\.0\.1" ip -n l addr show dev e1
 ip -n l route get 10.8.0.1 | sed 's/^/# l: /'
 check "L's route to the gateway's LAN goes through xfrm-vip from the virtual IP" \
-  eval 'ip -n l route get 10.8.0.1 | grep -q "dev xfrm-vip src 10.4.0.1"'
+  has "dev xfrm-vip src 10\.4\.0\.1" ip -n l route get 10.8.0.1
 check "L pings the gateway's LAN through xfrm-vip" ns_ping l -c 2 -W 20 10.8.0.1
 check "L: xikectl down gwr" xk_ctl L down gwr
-check "L: xfrm-vip is gone (xiked made it), with the address" \
-  eval '! ip -n l link show xfrm-vip 2>/dev/null && ! ip -n l addr | grep -q 10.4.0.1'
+check "L: xfrm-vip is gone (xiked made it)" lacks "xfrm-vip" ip -n l link show
+check "L: the virtual IP is gone" lacks "10\.4\.0\.1" ip -n l addr
 check "L: no XFRM state or policy left (route-based)" xfrm_empty l
 
 charon_stop s
