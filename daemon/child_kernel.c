@@ -6,17 +6,20 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto/fnv.h"
 #include "daemon/child_route.h"
 #include "daemon/endpoint.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
+#include "daemon/engine_index.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/natt.h"
 #include "daemon/route_iface.h"
+#include "daemon/sa_event.h"
 #include "daemon/spi_table.h"
 #include "daemon/text.h"
 #include "daemon/ts.h"
@@ -974,4 +977,65 @@ static int migrate_children(struct ikesa *sa, const struct sockaddr_storage *old
 		log_msg(LOG_KNL, LOG_LVL_DEBUG, "%s: Child SAs migrated", ikesa_tag(sa));
 	follow_sibling(sa, old_local, old_remote);
 	return rc;
+}
+
+/* ---- a Child SA goes ---- */
+
+void child_kernel_remove(struct ikesa *sa, struct child_sa *c)
+{
+	/*
+	 * An installed Child SA goes: not one a rekey replaced (the initiator
+	 * marks it rekeyed, the responder knows it by its successor, which
+	 * lives beside it), nor a collision's loser.
+	 */
+	bool replaced = c->rekey == CHILD_REKEY_REPLACED || c->rekey == CHILD_REKEY_REDUNDANT;
+	for (struct child_sa *s = sa->children; !replaced && c->spi_in && s; s = s->next)
+		replaced = s != c && s->replaces == c->spi_in && s->state == CHILD_INSTALLED;
+	if (c->installed_ms && (c->state == CHILD_INSTALLED || c->state == CHILD_DELETING) &&
+	    !replaced) {
+		const char *why = c->down_why;
+		if (!why && (sa->state == IKESA_DELETING || sa->state == IKESA_DESTROYING))
+			sa_event_child(sa, c, NULL, EV_CHILD_DOWN, "IKE SA down: %s",
+				       sa->end_reason ? sa->end_reason : "deleted");
+		else
+			sa_event_child(sa, c, NULL, EV_CHILD_DOWN, "%s", why ? why : "deleted");
+	}
+	timer_cancel(sa->e->env.loop, &c->retry_timer);
+	timer_cancel(sa->e->env.loop, &c->idle_timer);
+	ikesa_unlink_child(sa, c);
+	/*
+	 * A rekey's responder installs the successor's outbound state when the
+	 * old SA goes (make-before-break, see child_kernel.h), and before the
+	 * old outbound state is removed: in between, the policy would have no
+	 * outbound state, and the kernel would drop the packets and raise an
+	 * ACQUIRE (RFC 7296 2.8: the new SA takes over, then the old one is
+	 * deleted).
+	 */
+	if (sa->state != IKESA_DESTROYING && c->spi_in)
+		for (struct child_sa *s = sa->children; s; s = s->next)
+			if (s->replaces == c->spi_in && s->pending_out && s->rekey != CHILD_REKEY_REDUNDANT &&
+			    child_kernel_install_out(sa, s) == 0)
+				log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: sending on %08x now",
+					ikesa_tag(sa), s->cfg->name, ntohl(s->spi_out));
+	/*
+	 * The same across IKE SAs for a reauthentication's responder
+	 * (task_reauth.h); a rekey's successor of c waits in its place.
+	 */
+	for (struct child_sa *s = sa->children; c->heir && s; s = s->next)
+		if (s->replaces == c->spi_in && s->rekey != CHILD_REKEY_REDUNDANT &&
+		    s->state == CHILD_INSTALLED &&
+		    !s->heir) {
+			s->heir = c->heir;
+			c->heir = 0;
+		}
+	struct ikesa *hs;
+	struct child_sa *h = c->heir ? ikesa_find_child_any(sa->e, c->heir, &hs) : NULL;
+	if (h && h->pending_out && !sa->e->shutting_down && child_kernel_install_out(hs, h) == 0) {
+		timer_cancel(sa->e->env.loop, &h->out_timer);
+		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: sending on %08x now", ikesa_tag(hs),
+			h->cfg->name, ntohl(h->spi_out));
+	}
+	timer_cancel(sa->e->env.loop, &c->out_timer);
+	child_kernel_uninstall(sa, c);
+	free(c);
 }

@@ -88,5 +88,12 @@ int child_kernel_migrate(struct ikesa *sa, const struct sockaddr_storage *old_lo
 			 const struct sockaddr_storage *old_remote, bool old_encap);
 /* Remove whatever of c is in the kernel (states, policies, larval SPI). */
 void child_kernel_uninstall(struct ikesa *sa, struct child_sa *c);
+/*
+ * c goes: its child-down event (unless a rekey replaced it), unlinked and
+ * freed, removed from the kernel; a successor waiting for c to go (a
+ * rekey's or a reauthentication's responder) gets its outbound state
+ * first (make-before-break, RFC 7296 2.8).
+ */
+void child_kernel_remove(struct ikesa *sa, struct child_sa *c);
 
 #endif

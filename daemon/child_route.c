@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "crypto/fnv.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/spi_table.h"

@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "daemon/child_rekey.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
+#include "daemon/engine_index.h"
 #include "daemon/event.h"
 #include "daemon/ikesa.h"
 #include "daemon/json.h"
@@ -207,27 +208,6 @@ int conn_list_json(struct engine *e, const char *conn, struct json_writer *w)
 	json_arr_end(w);
 	free(cw.n);
 	return 0;
-}
-
-void conn_errors_json(struct engine *e, const char *conn, struct json_writer *w)
-{
-	const struct xiked_config *cfg = e->cfg->cfg;
-	json_key(w, "conn_errors");
-	json_arr_begin(w);
-	for (size_t i = 0; i < cfg->n_conns; i++) {
-		const char *name = cfg->conns[i].name;
-		const struct event_error *le;
-		char t[40];
-		if ((conn && strcmp(conn, name) != 0) || !(le = event_last_error(e->events, name)))
-			continue;
-		json_obj_begin(w);
-		json_kv_str(w, "conn", name);
-		json_kv_str(w, "event", event_type_name(le->type));
-		json_kv_str(w, "reason", le->reason);
-		json_kv_str(w, "time", event_time_text(le->wall_ms, t, sizeof(t)));
-		json_obj_end(w);
-	}
-	json_arr_end(w);
 }
 
 struct any_walk {

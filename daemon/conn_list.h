@@ -19,11 +19,6 @@ struct json_writer;
  */
 int conn_list_json(struct engine *e, const char *conn, struct json_writer *w);
 /*
- * "conn_errors": the last error of each configured conn that had one (conn
- * NULL), or conn's, into an open object (status).
- */
-void conn_errors_json(struct engine *e, const char *conn, struct json_writer *w);
-/*
  * up: 1 when the IKE SA we initiated for conn is established with a Child
  * SA of each of its child configs, 0 while it is getting there, -1 when
  * there is no such IKE SA. down: 1 when conn has no IKE SA left, else 0.

@@ -13,7 +13,7 @@
 #include "crypto/fnv.h"
 #include "crypto/secret.h"
 #include "daemon/endpoint.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
 #include "daemon/log.h"
 #include "daemon/message.h"
 #include "daemon/spi_table.h"

@@ -8,17 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/auth.h"
-#include "daemon/child_kernel.h"
-#include "daemon/engine.h"
-#include "daemon/keylog.h"
+#include "daemon/engine_ctx.h"
 #include "daemon/log.h"
-#include "daemon/vip.h"
-#include "daemon/mobike.h"
-#include "daemon/sa_event.h"
 #include "daemon/spi_table.h"
-#include "daemon/task.h"
-#include "daemon/task_manager.h"
 
 static const char *const ikesa_names[] = {
 	[IKESA_CREATED] = "CREATED",
@@ -62,8 +54,6 @@ void ikesa_set_state(struct ikesa *sa, enum ikesa_state st)
 		ikesa_state_name(st));
 	sa->state = st;
 	sa->e->stats.ikesa_state_changes++;
-	if (st == IKESA_ESTABLISHED)
-		engine_peer_index_add(sa->e, sa);
 }
 
 void child_set_state(struct ikesa *sa, struct child_sa *c, enum child_state st)
@@ -150,25 +140,8 @@ struct child_sa *ikesa_find_child_any(struct engine *e, uint32_t spi, struct ike
 	return c;
 }
 
-void ikesa_remove_child(struct ikesa *sa, struct child_sa *c)
+void ikesa_unlink_child(struct ikesa *sa, struct child_sa *c)
 {
-	/*
-	 * An installed Child SA goes: not one a rekey replaced (the initiator
-	 * marks it rekeyed, the responder knows it by its successor, which
-	 * lives beside it), nor a collision's loser.
-	 */
-	bool replaced = c->rekey == CHILD_REKEY_REPLACED || c->rekey == CHILD_REKEY_REDUNDANT;
-	for (struct child_sa *s = sa->children; !replaced && c->spi_in && s; s = s->next)
-		replaced = s != c && s->replaces == c->spi_in && s->state == CHILD_INSTALLED;
-	if (c->installed_ms && (c->state == CHILD_INSTALLED || c->state == CHILD_DELETING) &&
-	    !replaced) {
-		const char *why = c->down_why;
-		if (!why && (sa->state == IKESA_DELETING || sa->state == IKESA_DESTROYING))
-			sa_event_child(sa, c, NULL, EV_CHILD_DOWN, "IKE SA down: %s",
-				       sa->end_reason ? sa->end_reason : "deleted");
-		else
-			sa_event_child(sa, c, NULL, EV_CHILD_DOWN, "%s", why ? why : "deleted");
-	}
 	if (c->indexed) {
 		spi_table_del(sa->e->child_by_spi, c->spi_in);
 		sa->e->child_sa_count--;
@@ -176,63 +149,27 @@ void ikesa_remove_child(struct ikesa *sa, struct child_sa *c)
 	if (c->indexed_out)
 		spi_table_del(sa->e->child_by_spi, OUT_KEY(c->spi_out));
 	c->indexed = c->indexed_out = false;
-	timer_cancel(sa->e->env.loop, &c->retry_timer);
-	timer_cancel(sa->e->env.loop, &c->idle_timer);
 	struct child_sa **pp = &sa->children;
 	while (*pp && *pp != c)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = c->next;
-	/*
-	 * A rekey's responder installs the successor's outbound state when the
-	 * old SA goes (make-before-break, see child_kernel.h), and before the
-	 * old outbound state is removed: in between, the policy would have no
-	 * outbound state, and the kernel would drop the packets and raise an
-	 * ACQUIRE (RFC 7296 2.8: the new SA takes over, then the old one is
-	 * deleted).
-	 */
-	if (sa->state != IKESA_DESTROYING && c->spi_in)
-		for (struct child_sa *s = sa->children; s; s = s->next)
-			if (s->replaces == c->spi_in && s->pending_out && s->rekey != CHILD_REKEY_REDUNDANT &&
-			    child_kernel_install_out(sa, s) == 0)
-				log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: sending on %08x now",
-					ikesa_tag(sa), s->cfg->name, ntohl(s->spi_out));
-	/*
-	 * The same across IKE SAs for a reauthentication's responder
-	 * (task_reauth.h); a rekey's successor of c waits in its place.
-	 */
-	for (struct child_sa *s = sa->children; c->heir && s; s = s->next)
-		if (s->replaces == c->spi_in && s->rekey != CHILD_REKEY_REDUNDANT &&
-		    s->state == CHILD_INSTALLED &&
-		    !s->heir) {
-			s->heir = c->heir;
-			c->heir = 0;
-		}
-	struct ikesa *hs;
-	struct child_sa *h = c->heir ? ikesa_find_child_any(sa->e, c->heir, &hs) : NULL;
-	if (h && h->pending_out && !sa->e->shutting_down && child_kernel_install_out(hs, h) == 0) {
-		timer_cancel(sa->e->env.loop, &h->out_timer);
-		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s: sending on %08x now", ikesa_tag(hs),
-			h->cfg->name, ntohl(h->spi_out));
-	}
-	timer_cancel(sa->e->env.loop, &c->out_timer);
-	child_kernel_uninstall(sa, c);
-	free(c);
+}
+
+void ikesa_stop_timers(struct ikesa *sa)
+{
+	timer_cancel(sa->e->env.loop, &sa->life_timer);
+	timer_cancel(sa->e->env.loop, &sa->rekey_timer);
+	timer_cancel(sa->e->env.loop, &sa->keepalive_timer);
+	timer_cancel(sa->e->env.loop, &sa->dpd_timer);
+	timer_cancel(sa->e->env.loop, &sa->reap_timer);
 }
 
 void ikesa_free(struct ikesa *sa)
 {
 	if (!sa)
 		return;
-	tm_clear(sa);
-	timer_cancel(sa->e->env.loop, &sa->life_timer);
-	timer_cancel(sa->e->env.loop, &sa->rekey_timer);
-	timer_cancel(sa->e->env.loop, &sa->keepalive_timer);
-	timer_cancel(sa->e->env.loop, &sa->dpd_timer);
-	timer_cancel(sa->e->env.loop, &sa->reap_timer);
-	while (sa->children)
-		ikesa_remove_child(sa, sa->children);
-	vip_release(sa); /* after the routes that use the addresses */
+	ikesa_stop_timers(sa);
 	dh_free(sa->dh);
 	ike_keys_free(&sa->keys);
 	sk_cipher_free(sa->c_in);
@@ -242,8 +179,6 @@ void ikesa_free(struct ikesa *sa)
 	free(sa->init_req);
 	free(sa->init_resp);
 	free(sa->cookie);
-	sa_auth_free(sa->auth);
-	mobike_free(sa->mobike);
 	cfg_ref_put(sa->cfgref);
 	free(sa->end_reason);
 	crypto_wipe(sa, sizeof(*sa));
@@ -278,7 +213,6 @@ int ikesa_derive_keys(struct ikesa *sa, const struct secret *shared, const struc
 	}
 	sa->c_out = sa->initiator ? ci : cr;
 	sa->c_in = sa->initiator ? cr : ci;
-	keylog_ike_sa(sa); /* keylog = (debugging only): before the keys protect anything */
 	return 0;
 }
 

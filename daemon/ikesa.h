@@ -249,10 +249,19 @@ struct ikesa {
 /* A new IKE SA on conn (borrowed through ref, which it retains). Caller adds it to the engine. */
 struct ikesa *ikesa_new(struct engine *e, struct cfg_ref *ref, const struct conn_cfg *conn,
 			bool initiator);
-/* Frees the SA, its children (uninstalling them from the kernel), keys and tasks. NULL-safe. */
+/*
+ * Frees the SA's own data (timers stopped, keys, buffers, its cfg_ref).
+ * Its tasks, Child SAs, authentication and MOBIKE state must be gone:
+ * engine_free_sa (engine_teardown.h) takes those first. NULL-safe.
+ */
 void ikesa_free(struct ikesa *sa);
+/* Cancels the SA's own timers (life, rekey, keepalive, DPD, reap). */
+void ikesa_stop_timers(struct ikesa *sa);
 
-/* Every IKE SA state change: logs "old -> new", counts. */
+/*
+ * Every IKE SA state change: logs "old -> new", counts. Becoming
+ * ESTABLISHED goes through engine_set_established (engine_index.h).
+ */
 void ikesa_set_state(struct ikesa *sa, enum ikesa_state st);
 const char *ikesa_state_name(enum ikesa_state st);
 void child_set_state(struct ikesa *sa, struct child_sa *c, enum child_state st);
@@ -269,7 +278,8 @@ static inline uint64_t ikesa_local_spi(const struct ikesa *sa)
 
 /*
  * Derive SK_* from the DH result (RFC 7296 2.14; with old_sk_d, the
- * rekey derivation of 2.18) and set up c_in/c_out. 0 or -errno.
+ * rekey derivation of 2.18) and set up c_in/c_out. 0 or -errno. The
+ * caller writes the key log (keylog.h) before the keys protect anything.
  */
 int ikesa_derive_keys(struct ikesa *sa, const struct secret *shared, const struct secret *old_sk_d,
 		      uint16_t old_prf);
@@ -286,9 +296,9 @@ void ikesa_move_child(struct ikesa *sa, struct ikesa *n, struct child_sa *c);
 /* The Child SA with inbound or outbound SPI spi (network order) in any IKE SA, and its SA. */
 struct child_sa *ikesa_find_child_any(struct engine *e, uint32_t spi, struct ikesa **sa_out);
 /*
- * Unlinks and frees c, removing it from the kernel first; a successor
- * waiting for c to go gets its outbound state now.
+ * Takes c out of sa's list and the SPI index (nothing else: removing a
+ * Child SA is child_kernel_remove, child_kernel.h).
  */
-void ikesa_remove_child(struct ikesa *sa, struct child_sa *c);
+void ikesa_unlink_child(struct ikesa *sa, struct child_sa *c);
 
 #endif

@@ -12,7 +12,7 @@
 #include "crypto/keymat.h"
 #include "crypto/secret.h"
 #include "daemon/config.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/names.h"

@@ -35,6 +35,7 @@
 #include "daemon/conn_list.h"
 #include "daemon/control.h"
 #include "daemon/engine.h"
+#include "daemon/engine_status.h"
 #include "daemon/keylog.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"

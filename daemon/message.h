@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct sockaddr_storage;
+
 #include "daemon/ikev2.h"
 #include "daemon/payload.h"
 
@@ -101,6 +103,13 @@ struct ike_msg {
 	uint16_t n_unknown;     /* unrecognised payloads skipped (critical or not) */
 	struct ike_payload payloads[IKE_PAYLOADS_MAX];
 	struct payload_pool pool;
+	/*
+	 * The datagram's addresses, ours and the peer's, while the tasks
+	 * process it (borrowed; set by the task manager, which answers a
+	 * request there, RFC 7296 2.11, and MOBIKE reads them, RFC 4555 3.5;
+	 * NULL otherwise). The parsers leave them alone.
+	 */
+	const struct sockaddr_storage *rx_local, *rx_remote;
 };
 
 /*

@@ -12,7 +12,7 @@
 #include "daemon/child_kernel.h"
 #include "daemon/config.h"
 #include "daemon/dos.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
 #include "daemon/event.h"
 #include "daemon/ikesa.h"
 #include "daemon/openmetrics.h"

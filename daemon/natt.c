@@ -9,7 +9,7 @@
 
 #include "daemon/child_kernel.h"
 #include "daemon/endpoint.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/message.h"

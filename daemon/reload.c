@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "daemon/engine.h"
+#include "daemon/engine_index.h"
 #include "daemon/ikesa.h"
 #include "daemon/json.h"
 #include "daemon/log.h"

@@ -9,7 +9,8 @@
 
 #include "crypto/fnv.h"
 #include "daemon/endpoint.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
+#include "daemon/engine_index.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/vip.h"

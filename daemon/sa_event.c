@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
 #include "daemon/ikesa.h"
 
 static void peer_text(const struct ikesa *sa, char *buf, size_t len)

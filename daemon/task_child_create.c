@@ -24,7 +24,8 @@
 #include "daemon/child_kernel.h"
 #include "daemon/child_rekey.h"
 #include "daemon/endpoint.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
+#include "daemon/engine_index.h"
 #include "daemon/ikesa.h"
 #include "daemon/ke.h"
 #include "daemon/log.h"
@@ -181,7 +182,7 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 	sa->e->kernel_err[0] = 0;
 	if (child_kernel_alloc_spi(sa, c) != 0) {
 		/* Negotiating anyway would leave the peer with an SA we cannot install. */
-		ikesa_remove_child(sa, c);
+		child_kernel_remove(sa, c);
 		sa->e->stats.child_failed++;
 		sa_event_child(sa, NULL, cc->cfg, EV_CHILD_FAILED, "%s", sa->e->kernel_err);
 		return TASK_FAILED;
@@ -228,7 +229,7 @@ void child_create_drop(struct child_create *cc)
 {
 	if (!cc->child)
 		return;
-	ikesa_remove_child(cc->child->ike, cc->child);
+	child_kernel_remove(cc->child->ike, cc->child);
 	cc->child = NULL;
 }
 
@@ -407,7 +408,7 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	if (install(sa, c, cc->shared, ni, ni_len, nr, nr_len, true, false) != 0) {
 		/* The peer installed its side: tell it to delete it (RFC 7296 1.4.1). */
 		uint32_t spi_in = c->spi_in;
-		ikesa_remove_child(owner, c);
+		child_kernel_remove(owner, c);
 		struct task *d = task_delete_new(spi_in);
 		if (d)
 			tm_queue(owner, d);
@@ -605,7 +606,7 @@ static struct child_sa *predecessor(struct ikesa *sa, const struct child_cfg *cf
 		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s takes the selectors of %08x of IKE SA "
 			"%016" PRIx64 "_i, which it replaces (unique = replace)", ikesa_tag(sa),
 			cfg->name, ntohl(rival->spi_in), ro->spi_i);
-		ikesa_remove_child(ro, rival);
+		child_kernel_remove(ro, rival);
 	}
 	/* The peer reauthenticates the twin's IKE SA: sa replaces it (an if_id = %unique stays). */
 	if (twin && !sa->reauth_of)
@@ -721,7 +722,7 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 		 * NO_PROPOSAL_CHOSEN; selectors another tunnel holds (the
 		 * kernel's EEXIST, logged with the holder) TS_UNACCEPTABLE.
 		 */
-		ikesa_remove_child(owner, c);
+		child_kernel_remove(owner, c);
 		cc->error = irc == -EEXIST ? N_TS_UNACCEPTABLE : N_NO_PROPOSAL_CHOSEN;
 		cc->told = true; /* install() emitted the kernel's reason */
 		return TASK_FAILED;

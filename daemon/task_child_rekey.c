@@ -32,7 +32,7 @@
 
 #include "daemon/child_kernel.h"
 #include "daemon/child_rekey.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/nonce.h"
@@ -184,7 +184,7 @@ void child_rekey_not_found(struct ikesa *sa, struct child_create *cc)
 	const struct child_cfg *cfg = cc->cfg;
 	child_create_drop(cc);
 	if (old)
-		ikesa_remove_child(sa, old);
+		child_kernel_remove(sa, old);
 	if (child_of_cfg(sa, cfg, NULL, false)) {
 		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %08x unknown to the peer "
 			"(CHILD_SA_NOT_FOUND), replaced already", ikesa_tag(sa),

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/engine.h"
+#include "daemon/child_kernel.h"
+#include "daemon/engine_ctx.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/task.h"
@@ -55,7 +56,7 @@ static enum task_status process_i(struct task *t, struct ikesa *sa, const struct
 	if (c) {
 		log_msg(LOG_CHD, LOG_LVL_INFO, "%s: Child SA %s deleted (SPI %08x)", ikesa_tag(sa),
 			c->cfg->name, ntohl(c->spi_in));
-		ikesa_remove_child(sa, c);
+		child_kernel_remove(sa, c);
 	}
 	return TASK_DONE;
 }

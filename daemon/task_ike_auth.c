@@ -19,7 +19,8 @@
 
 #include "daemon/auth.h"
 #include "daemon/dos.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
+#include "daemon/engine_index.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/sa_event.h"
@@ -174,7 +175,7 @@ static void established(struct ikesa *sa)
 	sa_auth_established(sa->auth);
 	sa->established_ms = engine_now(sa->e);
 	sa->e->stats.ike_established++;
-	ikesa_set_state(sa, IKESA_ESTABLISHED);
+	engine_set_established(sa);
 	timers_on_ike_established(sa);
 	sa_event(sa, EV_IKE_UP, NULL);
 	/* A responder installed its Child SA before (task_child_create.c): said now, in order. */

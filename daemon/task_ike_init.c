@@ -14,10 +14,11 @@
 
 #include "crypto/dh.h"
 #include "daemon/auth.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
 #include "daemon/fragment.h"
 #include "daemon/ikesa.h"
 #include "daemon/ke.h"
+#include "daemon/keylog.h"
 #include "daemon/log.h"
 #include "daemon/names.h"
 #include "daemon/natt.h"
@@ -107,6 +108,8 @@ static int derive(struct ikesa *sa, const struct ike_ke *ke)
 	secret_free(shared);
 	if (rc != 0)
 		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: key derivation failed (%d)", ikesa_tag(sa), rc);
+	else
+		keylog_ike_sa(sa); /* keylog = (debugging only): before the keys protect anything */
 	return rc;
 }
 

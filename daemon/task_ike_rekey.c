@@ -27,9 +27,12 @@
 #include "crypto/dh.h"
 #include "daemon/auth.h"
 #include "daemon/dos.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
+#include "daemon/engine_index.h"
+#include "daemon/engine_teardown.h"
 #include "daemon/ikesa.h"
 #include "daemon/ke.h"
+#include "daemon/keylog.h"
 #include "daemon/log.h"
 #include "daemon/mobike.h"
 #include "daemon/names.h"
@@ -130,6 +133,8 @@ static int derive(struct ikesa *old, struct ikesa *n, const struct ike_ke *ke)
 	if (rc == 0)
 		rc = ikesa_derive_keys(n, shared, old->keys.sk_d, old->suite.prf);
 	secret_free(shared);
+	if (rc == 0)
+		keylog_ike_sa(n); /* keylog = (debugging only): before the keys protect anything */
 	return rc;
 }
 
@@ -173,7 +178,7 @@ static void adopt(struct ikesa *old, struct ikesa *n)
 static void established(struct ikesa *n)
 {
 	n->established_ms = engine_now(n->e);
-	ikesa_set_state(n, IKESA_ESTABLISHED);
+	engine_set_established(n);
 	timers_on_ike_established(n);
 	log_msg(LOG_IKE, LOG_LVL_INFO, "%s: IKE SA rekeyed (%s)", ikesa_tag(n), n->proposal_text);
 }
@@ -191,7 +196,7 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 	if (!n) {
 		n = successor_new(sa, true);
 		if (!n || engine_index(sa->e, n) != 0) {
-			ikesa_free(n);
+			engine_free_sa(n);
 			return TASK_FAILED;
 		}
 		count_source(sa, n);
@@ -365,7 +370,7 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	n->dh = dh_new(r->sel.dh, sa->e->env.rng);
 	if (!n->dh || copy_bytes(&n->ni, &n->ni_len, np->u.nonce.data.ptr, np->u.nonce.data.len) ||
 	    copy_bytes(&n->nr, &n->nr_len, nr, sizeof(nr)) || engine_index(sa->e, n) != 0) {
-		ikesa_free(n);
+		engine_free_sa(n);
 		r->error = N_NO_PROPOSAL_CHOSEN;
 		return TASK_FAILED;
 	}

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/engine.h"
+#include "daemon/child_kernel.h"
+#include "daemon/engine_ctx.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/names.h"
@@ -72,7 +73,7 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 			if (d->n_answer < DELETE_SPIS_MAX)
 				d->answer[d->n_answer++] = c->spi_in;
 			c->down_why = "deleted: by the peer";
-			ikesa_remove_child(sa, c);
+			child_kernel_remove(sa, c);
 		}
 	}
 	if (d->ike)

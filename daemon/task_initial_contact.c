@@ -16,7 +16,8 @@
 #include <string.h>
 
 #include "daemon/config.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
+#include "daemon/engine_index.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/task.h"

@@ -9,7 +9,8 @@
 
 #include "crypto/sk.h"
 #include "daemon/acceptance.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
+#include "daemon/engine_teardown.h"
 #include "daemon/exchange.h"
 #include "daemon/fragment.h"
 #include "daemon/ikesa.h"
@@ -104,10 +105,15 @@ static unsigned count_datagrams(const uint8_t *buf, size_t len)
 	return n;
 }
 
-/* The debug line of a message going out (sum from summarize). */
-static void log_sending(const struct ikesa *sa, const char *sum, const uint8_t *buf, size_t len)
+/*
+ * The debug line of a message going out (sum from summarize); req: the
+ * request it answers (its datagram's addresses), or NULL.
+ */
+static void log_sending(const struct ikesa *sa, const struct ike_msg *req, const char *sum,
+			const uint8_t *buf, size_t len)
 {
-	const struct engine *e = sa->e;
+	const struct sockaddr_storage *rx_local = req ? req->rx_local : NULL;
+	const struct sockaddr_storage *rx_remote = req ? req->rx_remote : NULL;
 	const struct sockaddr_storage *l = &sa->local, *r = &sa->remote;
 	char ls[64], rs[64], frags[32] = "";
 	unsigned n;
@@ -115,11 +121,11 @@ static void log_sending(const struct ikesa *sa, const char *sum, const uint8_t *
 	if (!sum[0] || !log_enabled(LOG_ENC, LOG_LVL_DEBUG))
 		return;
 	/* A response goes where its request came from (send_back). */
-	if (len > IKE_HDR_LEN && (buf[19] & IKE_FLAG_RESPONSE) && e->rx_remote &&
-	    e->rx_remote->ss_family) {
-		r = e->rx_remote;
-		if (e->rx_local && e->rx_local->ss_family)
-			l = e->rx_local;
+	if (len > IKE_HDR_LEN && (buf[19] & IKE_FLAG_RESPONSE) && rx_remote &&
+	    rx_remote->ss_family) {
+		r = rx_remote;
+		if (rx_local && rx_local->ss_family)
+			l = rx_local;
 	}
 	n = count_datagrams(buf, len);
 	if (n > 1)
@@ -216,17 +222,17 @@ static void send_to(struct ikesa *sa, const uint8_t *buf, size_t len)
  * UPDATE_SA_ADDRESSES moves them (RFC 4555 3.5), and a peer probing a new
  * path must hear back on it.
  */
-static void send_back(struct ikesa *sa, const uint8_t *buf, size_t len)
+static void send_back(struct ikesa *sa, const struct sockaddr_storage *rx_local,
+		      const struct sockaddr_storage *rx_remote, const uint8_t *buf, size_t len)
 {
-	struct engine *e = sa->e;
-	if (!e->rx_remote || !e->rx_remote->ss_family) {
+	if (!rx_remote || !rx_remote->ss_family) {
 		send_to(sa, buf, len);
 		return;
 	}
 	struct sockaddr_storage l = sa->local, r = sa->remote;
-	sa->remote = *e->rx_remote;
-	if (e->rx_local && e->rx_local->ss_family)
-		sa->local = *e->rx_local;
+	sa->remote = *rx_remote;
+	if (rx_local && rx_local->ss_family)
+		sa->local = *rx_local;
 	send_to(sa, buf, len);
 	sa->local = l;
 	sa->remote = r;
@@ -300,7 +306,7 @@ void tm_initiate(struct ikesa *sa)
 			sa->init_req_len = len;
 		}
 	}
-	log_sending(sa, sum, tm->req, len);
+	log_sending(sa, NULL, sum, tm->req, len);
 	send_to(sa, tm->req, len);
 	timer_cancel(e->env.loop, &tm->retransmit_timer); /* never re-init an armed timer */
 	timer_init(&tm->retransmit_timer, on_retransmit, sa);
@@ -457,8 +463,10 @@ static void process_response(struct ikesa *sa, struct ike_msg *m)
 	tm_initiate(sa);
 }
 
-static void cache_and_send(struct ikesa *sa, uint32_t msg_id, size_t len)
+/* The response to req, cached and sent where req came from. */
+static void cache_and_send(struct ikesa *sa, const struct ike_msg *req, size_t len)
 {
+	uint32_t msg_id = req->hdr.msg_id;
 	struct tm_state *tm = &sa->tm;
 	free(tm->resp);
 	tm->resp = malloc(len);
@@ -468,7 +476,7 @@ static void cache_and_send(struct ikesa *sa, uint32_t msg_id, size_t len)
 		tm->resp_len = len;
 		tm->resp_id = msg_id;
 	}
-	send_back(sa, sa->e->txbuf, len);
+	send_back(sa, req->rx_local, req->rx_remote, sa->e->txbuf, len);
 }
 
 /* Respond with a single error notify (inside SK for protected exchanges). */
@@ -536,8 +544,8 @@ static void process_request(struct ikesa *sa, struct ike_msg *m)
 				sa->init_resp_len = len;
 			}
 		}
-		log_sending(sa, sum, e->txbuf, len);
-		cache_and_send(sa, m->hdr.msg_id, len);
+		log_sending(sa, m, sum, e->txbuf, len);
+		cache_and_send(sa, m, len);
 		tm->next_in_id = m->hdr.msg_id + 1;
 	}
 	if (worst == TASK_DESTROY || len == 0 || sa->state == IKESA_DESTROYING)
@@ -575,8 +583,8 @@ static void respond_error(struct ikesa *sa, const struct ike_msg *m, uint16_t no
 				   &wb, sum);
 	if (len == 0)
 		return;
-	log_sending(sa, sum, sa->e->txbuf, len);
-	cache_and_send(sa, m->hdr.msg_id, len);
+	log_sending(sa, m, sum, sa->e->txbuf, len);
+	cache_and_send(sa, m, len);
 	sa->tm.next_in_id = m->hdr.msg_id + 1;
 }
 
@@ -592,7 +600,7 @@ void tm_send_notify_once(struct ikesa *sa, uint16_t notify)
 				   &w, &wb, sum);
 	if (len == 0)
 		return;
-	log_sending(sa, sum, sa->e->txbuf, len);
+	log_sending(sa, NULL, sum, sa->e->txbuf, len);
 	log_msg(LOG_ENC, LOG_LVL_DEBUG, "%s: not waiting for the answer to INFORMATIONAL "
 		"request %u", ikesa_tag(sa), sa->tm.next_out_id);
 	sa->tm.next_out_id++;
@@ -632,10 +640,7 @@ void tm_receive(struct ikesa *sa, const struct ike_hdr *h, const uint8_t *raw, s
 				ikesa_tag(sa), h->msg_id);
 			natt_follow(sa, local, remote);
 			sa->last_rx_ms = engine_now(e);
-			e->rx_local = local;
-			e->rx_remote = remote;
-			send_back(sa, tm->resp, tm->resp_len);
-			e->rx_local = e->rx_remote = NULL;
+			send_back(sa, local, remote, tm->resp, tm->resp_len);
 			return;
 		}
 		if (h->msg_id != tm->next_in_id) {
@@ -648,6 +653,7 @@ void tm_receive(struct ikesa *sa, const struct ike_hdr *h, const uint8_t *raw, s
 	struct ike_msg *m = malloc(sizeof(*m));
 	if (!m)
 		return;
+	m->rx_local = m->rx_remote = NULL;
 	int rc = parse_and_open(sa, m, raw, len);
 	if ((rc == 0 || rc == -EINPROGRESS) && log_enabled(LOG_ENC, LOG_LVL_DEBUG)) {
 		char sum[MESSAGE_STR_MAX], ls[64], rs[64];
@@ -672,13 +678,12 @@ void tm_receive(struct ikesa *sa, const struct ike_hdr *h, const uint8_t *raw, s
 	if (!mobike_moves_itself(sa, m))
 		natt_follow(sa, local, remote);
 	sa->last_rx_ms = engine_now(e); /* DPD: the peer is alive (timers.h) */
-	e->rx_local = local;
-	e->rx_remote = remote;
+	m->rx_local = local;
+	m->rx_remote = remote;
 	if (ike_hdr_is_response(h))
 		process_response(sa, m);
 	else
 		process_request(sa, m);
-	e->rx_local = e->rx_remote = NULL;
 	crypto_wipe(e->rxbuf, TM_BUF_MAX);
 	free(m);
 }

@@ -27,7 +27,8 @@
 
 #include "daemon/child_kernel.h"
 #include "daemon/endpoint.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
+#include "daemon/engine_index.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/route_iface.h"
@@ -902,7 +903,6 @@ static bool no_nats_ok(const struct ike_notify *n, const struct sockaddr_storage
 static enum task_status resp_process_r(struct task *t, struct ikesa *sa, const struct ike_msg *m)
 {
 	struct resp_task *r = (struct resp_task *)t;
-	struct engine *e = sa->e;
 	if (!(sa->ext & EXT_MOBIKE))
 		return TASK_DONE; /* not negotiated: the notifies mean nothing (3.1) */
 	const struct ike_notify *c2 = find_notify(m, N_COOKIE2);
@@ -919,28 +919,28 @@ static enum task_status resp_process_r(struct task *t, struct ikesa *sa, const s
 			ikesa_tag(sa));
 		return TASK_DONE;
 	}
-	if (!e->rx_local || !e->rx_remote)
+	if (!m->rx_local || !m->rx_remote)
 		return TASK_DONE;
 	const struct ike_notify *nn = find_notify(m, N_NO_NATS_ALLOWED);
-	if (nn && !no_nats_ok(nn, e->rx_remote, e->rx_local)) {
+	if (nn && !no_nats_ok(nn, m->rx_remote, m->rx_local)) {
 		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: NO_NATS_ALLOWED, but the addresses changed on the way: "
 			"not moving", ikesa_tag(sa));
 		r->error = N_UNEXPECTED_NAT_DETECTED;
 		return TASK_DONE;
 	}
-	if (!acceptable(sa, e->rx_local, e->rx_remote)) {
+	if (!acceptable(sa, m->rx_local, m->rx_remote)) {
 		char ra[64];
 		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: UPDATE_SA_ADDRESSES from %s, which this conn does not "
 			"allow: UNACCEPTABLE_ADDRESSES, keeping the old addresses", ikesa_tag(sa),
-			endpoint_str(e->rx_remote, ra, sizeof(ra)));
+			endpoint_str(m->rx_remote, ra, sizeof(ra)));
 		r->error = N_UNACCEPTABLE_ADDRESSES;
 		return TASK_DONE;
 	}
 	struct sockaddr_storage ol = sa->local, orr = sa->remote;
 	bool old_encap = natt_encap(sa);
-	if (e->rx_local->ss_family)
-		sa->local = *e->rx_local;
-	sa->remote = *e->rx_remote;
+	if (m->rx_local->ss_family)
+		sa->local = *m->rx_local;
+	sa->remote = *m->rx_remote;
 	r->natd = check_natd(sa, m);
 	bool moved = !endpoint_same(&ol, &sa->local) || !endpoint_same(&orr, &sa->remote);
 	if (!moved && old_encap == natt_encap(sa))

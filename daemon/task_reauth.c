@@ -16,7 +16,9 @@
 
 #include "daemon/child_rekey.h"
 #include "daemon/endpoint.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
+#include "daemon/engine_index.h"
+#include "daemon/engine_teardown.h"
 #include "daemon/exchange.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
@@ -126,7 +128,7 @@ int reauth_start(struct ikesa *old)
 	}
 	struct ikesa *n = ikesa_new(e, old->cfgref, old->conn, true);
 	if (!n || engine_index(e, n) != 0) {
-		ikesa_free(n);
+		engine_free_sa(n);
 		timers_on_ike_rekey_deferred(old);
 		return -ENOMEM;
 	}

@@ -7,6 +7,8 @@
 
 #include "daemon/child_kernel.h"
 #include "daemon/engine.h"
+#include "daemon/engine_index.h"
+#include "daemon/engine_teardown.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/sa_event.h"

@@ -9,7 +9,7 @@
  *    (task_manager.c; CONFIG_RETRANSMIT_*_DEFAULT).
  *  - Half-open expiry: a responder SA not established within
  *    half_open_timeout (CONFIG_HALF_OPEN_TIMEOUT_DEFAULT, 30 s) is
- *    dropped (engine.c, armed at the first IKE_SA_INIT).
+ *    dropped (engine_teardown.c, armed at the first IKE_SA_INIT).
  *  - IKE SA rekey (2.8): when an IKE SA is established (IKE_AUTH or a
  *    rekey), at ike_lifetime less rekey_margin and a random part of
  *    rand_margin; firing queues a rekey. After TEMPORARY_FAILURE (2.25) it

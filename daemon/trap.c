@@ -10,6 +10,7 @@
 #include "daemon/child_kernel.h"
 #include "daemon/config_diff.h"
 #include "daemon/engine.h"
+#include "daemon/engine_index.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/child_route.h"

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "daemon/endpoint.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
+#include "daemon/engine_index.h"
+#include "daemon/engine_teardown.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/sa_event.h"

@@ -12,7 +12,7 @@
 #include "crypto/fnv.h"
 #include "daemon/addr_pool.h"
 #include "daemon/config.h"
-#include "daemon/engine.h"
+#include "daemon/engine_ctx.h"
 #include "daemon/ikesa.h"
 #include "daemon/json.h"
 #include "daemon/log.h"

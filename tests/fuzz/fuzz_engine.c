@@ -87,6 +87,8 @@
 #include "daemon/clock.h"
 #include "daemon/config.h"
 #include "daemon/engine.h"
+#include "daemon/engine_index.h"
+#include "daemon/engine_status.h"
 #include "daemon/ikesa.h"
 #include "daemon/json.h"
 #include "daemon/log.h"

@@ -20,6 +20,7 @@
 #include "daemon/child_kernel.h"
 #include "daemon/config.h"
 #include "daemon/engine.h"
+#include "daemon/engine_index.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"

@@ -18,6 +18,8 @@
 #include "crypto/sk.h"
 #include "daemon/dos.h"
 #include "daemon/engine.h"
+#include "daemon/engine_index.h"
+#include "daemon/engine_teardown.h"
 #include "daemon/ikesa.h"
 #include "daemon/log.h"
 #include "daemon/message.h"

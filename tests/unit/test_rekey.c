@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/child_kernel.h"
 #include "daemon/task.h"
 #include "daemon/task_manager.h"
 #include "daemon/timers.h"
@@ -391,7 +392,7 @@ static void test_rekey_not_found(void **st)
 	(void)st;
 	world_new(&DEFAULTS);
 	establish();
-	ikesa_remove_child(sa_of(1), sa_of(1)->children);
+	child_kernel_remove(sa_of(1), sa_of(1)->children);
 	expire(0, false);
 	step(1, CREATE_CHILD_SA, false);
 	/* <-- { N(CHILD_SA_NOT_FOUND) }; then CREATE_CHILD_SA { SA, Ni, TSi, TSr } --> */
