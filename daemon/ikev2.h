@@ -121,7 +121,10 @@ enum ike_integ {
 	AUTH_HMAC_SHA2_512_256 = 14,
 };
 
-/* Transform type 4, key exchange method (RFC 7296 3.3.2, RFC 3526, RFC 5903, RFC 8031). */
+/*
+ * Transform type 4, key exchange method (RFC 7296 3.3.2, RFC 3526, RFC 5903, RFC 8031); the
+ * ML-KEM IDs are IANA's (draft-ietf-ipsecme-ikev2-mlkem), for RFC 9370's additional exchanges.
+ */
 enum ike_dh_group {
 	DH_NONE = 0,
 	DH_MODP_768 = 1,
@@ -137,6 +140,9 @@ enum ike_dh_group {
 	DH_ECP_521 = 21,
 	DH_CURVE25519 = 31,
 	DH_CURVE448 = 32,
+	DH_MLKEM512 = 35,
+	DH_MLKEM768 = 36,
+	DH_MLKEM1024 = 37,
 };
 
 /* Transform type 5, extended sequence numbers. */
