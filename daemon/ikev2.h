@@ -71,14 +71,17 @@ enum ike_protocol {
 	PROTO_ESP = 3,
 };
 
-/* Transform types (RFC 7296 3.3.2). */
+/* Transform types (RFC 7296 3.3.2; RFC 9370 2.2.1: additional key exchanges 1-7). */
 enum ike_transform_type {
 	TRANS_ENCR = 1,
 	TRANS_PRF = 2,
 	TRANS_INTEG = 3,
 	TRANS_DH = 4,
 	TRANS_ESN = 5,
+	TRANS_ADDKE1 = 6,
+	TRANS_ADDKE7 = 12, /* ADDKEn is TRANS_ADDKE1 + n - 1; IDs as transform type 4's */
 };
+#define TRANS_IS_ADDKE(type) ((type) >= TRANS_ADDKE1 && (type) <= TRANS_ADDKE7)
 
 /* Transform type 1, encryption (RFC 7296 3.3.2, RFC 5282, RFC 7634). */
 enum ike_encr {

@@ -179,6 +179,13 @@ const char *names_transform_type(uint8_t type, struct names_buf *b)
 	case TRANS_INTEG: return "INTEG";
 	case TRANS_DH: return "KE";
 	case TRANS_ESN: return "ESN";
+	case TRANS_ADDKE1: return "ADDKE1";
+	case TRANS_ADDKE1 + 1: return "ADDKE2";
+	case TRANS_ADDKE1 + 2: return "ADDKE3";
+	case TRANS_ADDKE1 + 3: return "ADDKE4";
+	case TRANS_ADDKE1 + 4: return "ADDKE5";
+	case TRANS_ADDKE1 + 5: return "ADDKE6";
+	case TRANS_ADDKE7: return "ADDKE7";
 	}
 	return unknown(b, "TRANSFORM_TYPE", type);
 }
@@ -233,7 +240,7 @@ const char *names_integ(uint16_t id, struct names_buf *b)
 	return unknown(b, "INTEG", id);
 }
 
-/* IANA "Transform Type 4" names: MODP_*, ECP_*, Curve25519, Curve448. */
+/* IANA "Transform Type 4" names: MODP_*, ECP_*, Curve25519, Curve448, ML-KEM-*. */
 const char *names_dh(uint16_t group, struct names_buf *b)
 {
 	switch (group) {
@@ -251,6 +258,9 @@ const char *names_dh(uint16_t group, struct names_buf *b)
 		STRIP(DH_, ECP_521);
 	case DH_CURVE25519: return "Curve25519";
 	case DH_CURVE448: return "Curve448";
+	case DH_MLKEM512: return "ML-KEM-512";
+	case DH_MLKEM768: return "ML-KEM-768";
+	case DH_MLKEM1024: return "ML-KEM-1024";
 	}
 	return unknown(b, "KE", group);
 }
@@ -273,6 +283,8 @@ const char *names_transform(uint8_t type, uint16_t id, struct names_buf *b)
 	case TRANS_DH: return names_dh(id, b);
 	case TRANS_ESN: return names_esn(id, b);
 	}
+	if (TRANS_IS_ADDKE(type)) /* RFC 9370 2.2.1: type 4's IDs, NONE making the slot optional */
+		return names_dh(id, b);
 	return unknown(b, "TRANSFORM", id);
 }
 

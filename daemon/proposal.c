@@ -157,12 +157,38 @@ static bool pick(const struct proposal_cfg *c, const struct ike_proposal *p, uin
 	return false;
 }
 
+/* True when p carries a transform of an additional key exchange (RFC 9370 2.2.1). */
+static bool has_addke(const struct ike_proposal *p)
+{
+	for (size_t i = 0; i < p->n_transforms; i++)
+		if (TRANS_IS_ADDKE(p->transforms[i].type))
+			return true;
+	return false;
+}
+
+const char *proposal_addke_note(const struct ike_sa *peer, uint8_t protocol)
+{
+	for (size_t i = 0; i < peer->n_proposals; i++)
+		if (peer->proposals[i].protocol == protocol && has_addke(&peer->proposals[i]))
+			return " (proposals with additional key exchanges, RFC 9370, ignored: "
+			       "IKE_INTERMEDIATE is not implemented yet)";
+	return "";
+}
+
 static bool match(const struct proposal_cfg *c, const struct ike_proposal *p, uint8_t protocol,
 		  uint16_t ke_group, bool with_dh, struct proposal_sel *out)
 {
 	struct proposal_sel s = {.num = p->num, .protocol = protocol};
 	uint16_t esn = 0;
 	if (p->protocol != protocol)
+		return false;
+	/*
+	 * Additional key exchanges need IKE_INTERMEDIATE and IKE_FOLLOWUP_KE,
+	 * which the engine does not have yet: such a proposal is not chosen, as
+	 * by a responder without RFC 9370 (its 2.2.1), even when each ADDKE slot
+	 * offers NONE, so that the answer never has to carry those types.
+	 */
+	if (has_addke(p))
 		return false;
 	if (!pick(c, p, TRANS_ENCR, 0, &s.encr, &s.keylen) || !s.encr)
 		return false;

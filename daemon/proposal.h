@@ -48,6 +48,13 @@ bool proposal_select(const struct proposal_cfg_list *ours, const struct ike_sa *
 		     uint8_t protocol, uint16_t ke_group, bool with_dh, struct proposal_sel *out);
 
 /*
+ * For the log line of a failed proposal_select: a sentence saying the
+ * peer's proposals of protocol with additional key exchanges (RFC 9370)
+ * were ignored, "" when it sent none. Static text.
+ */
+const char *proposal_addke_note(const struct ike_sa *peer, uint8_t protocol);
+
+/*
  * Initiator's check of the answer: one proposal, one transform per type,
  * all of which we offered in a single proposal. Fills *out.
  */

@@ -1,6 +1,8 @@
 /* strongSwan-style proposal keywords; see proposal_config.h. */
 #include "daemon/proposal_config.h"
 
+#include "crypto/dh.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +66,9 @@ static const struct keyword keywords[] = {
 	{ "curve25519", TRANS_DH, DH_CURVE25519, 0, false },
 	{ "x448", TRANS_DH, DH_CURVE448, 0, false },
 	{ "curve448", TRANS_DH, DH_CURVE448, 0, false },
+	{ "mlkem512", TRANS_DH, DH_MLKEM512, 0, false },
+	{ "mlkem768", TRANS_DH, DH_MLKEM768, 0, false },
+	{ "mlkem1024", TRANS_DH, DH_MLKEM1024, 0, false },
 
 	{ "esn", TRANS_ESN, ESN_YES, 0, false },
 	{ "noesn", TRANS_ESN, ESN_NO, 0, false },
@@ -104,6 +109,47 @@ static const struct keyword *keyword_of(const struct transform_cfg *t)
 			return &keywords[i];
 	}
 	return NULL;
+}
+
+/*
+ * strongSwan's additional key exchanges (RFC 9370): "keN_" before a key
+ * exchange keyword, N 1-7, puts it in transform type ADDKEn; "keN_none"
+ * is that slot's NONE (ID 0), which makes the exchange optional. Several
+ * per slot are alternatives. The transform, or false if word is not one.
+ */
+static bool addke_parse(const char *word, struct transform_cfg *t, bool *known)
+{
+	const struct keyword *k;
+
+	*known = false;
+	if (strncasecmp(word, "ke", 2) != 0 || word[2] < '1' || word[2] > '7' || word[3] != '_')
+		return false;
+	*t = (struct transform_cfg){ .type = (uint8_t)(TRANS_ADDKE1 + (word[2] - '1')) };
+	if (strcasecmp(word + 4, "none") == 0) {
+		*known = true;
+		return true;
+	}
+	k = keyword_find(word + 4);
+	if (k && k->type == TRANS_DH) {
+		t->id = k->id;
+		*known = true;
+	}
+	return true;
+}
+
+/* "keN_NAME" for an ADDKE transform into name[0..len). */
+static void addke_name(const struct transform_cfg *t, char *name, size_t len)
+{
+	struct transform_cfg ke = { .type = TRANS_DH, .id = t->id };
+	const struct keyword *k = t->id ? keyword_of(&ke) : NULL;
+	unsigned slot = (unsigned)(t->type - TRANS_ADDKE1 + 1);
+
+	if (t->id == 0)
+		snprintf(name, len, "ke%u_none", slot);
+	else if (k)
+		snprintf(name, len, "ke%u_%s", slot, k->name);
+	else
+		snprintf(name, len, "ke%u_%u", slot, t->id);
 }
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -157,6 +203,43 @@ static bool has_transform(const struct proposal_cfg *p, const struct transform_c
 	return false;
 }
 
+/*
+ * One keyword of a protocol's proposal as a transform; *kp is its keyword
+ * entry, NULL for an additional key exchange (no other rule concerns it).
+ */
+static int word_transform(const char *word, enum ike_protocol protocol,
+			  struct transform_cfg *t, const struct keyword **kp, char *err,
+			  size_t errlen)
+{
+	const struct keyword *k;
+	bool known;
+
+	*kp = NULL;
+	if (addke_parse(word, t, &known)) {
+		if (!known) {
+			set_err(err, errlen, "unknown key exchange in '%s'", word);
+			return -1;
+		}
+		return 0;
+	}
+	k = keyword_find(word);
+	if (!k) {
+		set_err(err, errlen, "unknown algorithm '%s'", word);
+		return -1;
+	}
+	if (protocol == PROTO_IKE && k->type == TRANS_ESN) {
+		set_err(err, errlen, "'%s' is not valid in an IKE proposal", word);
+		return -1;
+	}
+	if (protocol == PROTO_ESP && k->type == TRANS_PRF) {
+		set_err(err, errlen, "'%s' is not valid in an ESP proposal", word);
+		return -1;
+	}
+	*t = (struct transform_cfg){ .type = k->type, .id = k->id, .keylen = k->keylen };
+	*kp = k;
+	return 0;
+}
+
 /* Parses one '-'-separated proposal text[0..len). */
 static int parse_one(const char *text, size_t len, enum ike_protocol protocol,
 		     struct proposal_cfg *p, char *err, size_t errlen)
@@ -189,20 +272,8 @@ static int parse_one(const char *text, size_t len, enum ike_protocol protocol,
 		word[end - pos] = '\0';
 		pos = end + 1;
 
-		k = keyword_find(word);
-		if (!k) {
-			set_err(err, errlen, "unknown algorithm '%s'", word);
+		if (word_transform(word, protocol, &t, &k, err, errlen) < 0)
 			return -1;
-		}
-		if (protocol == PROTO_IKE && k->type == TRANS_ESN) {
-			set_err(err, errlen, "'%s' is not valid in an IKE proposal", word);
-			return -1;
-		}
-		if (protocol == PROTO_ESP && k->type == TRANS_PRF) {
-			set_err(err, errlen, "'%s' is not valid in an ESP proposal", word);
-			return -1;
-		}
-		t = (struct transform_cfg){ .type = k->type, .id = k->id, .keylen = k->keylen };
 		if (has_transform(p, &t)) {
 			set_err(err, errlen, "%s proposal '%.*s': '%s' given twice", pname,
 				(int)len, text, word);
@@ -214,6 +285,8 @@ static int parse_one(const char *text, size_t len, enum ike_protocol protocol,
 			return -1;
 		}
 		p->t[p->n++] = t;
+		if (!k)
+			continue;
 		if (k->type == TRANS_PRF)
 			explicit_prf = true;
 		if (k->type == TRANS_INTEG && !integ_kw)
@@ -301,8 +374,8 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t';
 }
 
-int proposal_cfg_parse(const char *text, enum ike_protocol protocol,
-		       struct proposal_cfg_list *out, char *err, size_t errlen)
+int proposal_cfg_parse_syntax(const char *text, enum ike_protocol protocol,
+			      struct proposal_cfg_list *out, char *err, size_t errlen)
 {
 	struct proposal_cfg_list l = { 0 };
 	size_t pos = 0, len = strlen(text);
@@ -353,6 +426,44 @@ fail:
 	return -1;
 }
 
+/* Why the engine cannot negotiate t yet (NULL: it can); name gets its keyword. */
+static const char *not_negotiable(const struct transform_cfg *t, char *name, size_t len)
+{
+	const struct keyword *k;
+
+	if (TRANS_IS_ADDKE(t->type)) {
+		addke_name(t, name, len);
+		return "additional key exchanges (RFC 9370) need IKE_INTERMEDIATE, "
+		       "which xiked does not implement yet";
+	}
+	if (t->type == TRANS_DH && !dh_supported(t->id)) {
+		k = keyword_of(t);
+		snprintf(name, len, "%s", k ? k->name : "?");
+		return "xiked does not implement this key exchange in IKE_SA_INIT or "
+		       "CREATE_CHILD_SA yet";
+	}
+	return NULL;
+}
+
+int proposal_cfg_parse(const char *text, enum ike_protocol protocol,
+		       struct proposal_cfg_list *out, char *err, size_t errlen)
+{
+	if (proposal_cfg_parse_syntax(text, protocol, out, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < out->n; i++)
+		for (size_t j = 0; j < out->p[i].n; j++) {
+			char name[KEYWORD_MAX + 8];
+			const char *why = not_negotiable(&out->p[i].t[j], name, sizeof(name));
+
+			if (why) {
+				set_err(err, errlen, "'%s': %s", name, why);
+				proposal_cfg_list_free(out);
+				return -1;
+			}
+		}
+	return 0;
+}
+
 void proposal_cfg_list_free(struct proposal_cfg_list *l)
 {
 	if (!l)
@@ -379,7 +490,9 @@ int proposal_cfg_format(const struct proposal_cfg *p, char *buf, size_t len)
 {
 	/* Canonical order, whatever order the keywords were given in. */
 	static const uint8_t type_order[] = { TRANS_ENCR, TRANS_INTEG, TRANS_PRF, TRANS_DH,
-					      TRANS_ESN };
+					      TRANS_ADDKE1, TRANS_ADDKE1 + 1, TRANS_ADDKE1 + 2,
+					      TRANS_ADDKE1 + 3, TRANS_ADDKE1 + 4, TRANS_ADDKE1 + 5,
+					      TRANS_ADDKE7, TRANS_ESN };
 	size_t total = 0;
 
 	if (len)
@@ -398,7 +511,10 @@ int proposal_cfg_format(const struct proposal_cfg *p, char *buf, size_t len)
 			    proposal_cfg_count(p, TRANS_ESN) == 1)
 				continue;
 			k = keyword_of(&p->t[i]);
-			if (k) {
+			if (TRANS_IS_ADDKE(p->t[i].type)) {
+				addke_name(&p->t[i], unknown, sizeof(unknown));
+				name = unknown;
+			} else if (k) {
 				name = k->name;
 			} else {
 				snprintf(unknown, sizeof(unknown), "%u:%u", p->t[i].type, p->t[i].id);

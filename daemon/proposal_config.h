@@ -16,6 +16,11 @@
  *    Sequence Numbers (noesn when neither is given).
  *  - AEAD and integrity algorithms never share a proposal (RFC 5282 8,
  *    RFC 7296 3.3.3), nor do AEAD and non-AEAD ciphers.
+ *  - Additional key exchanges (RFC 9370), strongSwan's way: "keN_" (N 1-7)
+ *    before a key exchange keyword puts it in transform type ADDKEn
+ *    ("aes256gcm16-prfsha384-x25519-ke1_mlkem768"); several per slot are
+ *    alternatives, "keN_none" makes the slot optional. Allowed in IKE and
+ *    ESP proposals; the IKE rules above still ask for a type 4 group.
  */
 #ifndef XIKED_PROPOSAL_CONFIG_H
 #define XIKED_PROPOSAL_CONFIG_H
@@ -52,10 +57,16 @@ struct proposal_cfg_list {
 /*
  * Parses text (borrowed) for protocol PROTO_IKE or PROTO_ESP into *out
  * (overwritten; free with proposal_cfg_list_free). 0, or -1 with a message
- * in err naming the offending keyword or rule.
+ * in err naming the offending keyword or rule. Only what the engine can
+ * negotiate: additional key exchanges (keN_, no IKE_INTERMEDIATE yet) and
+ * groups crypto/dh.c does not implement (the mlkem* keywords) are refused
+ * with the reason.
  */
 int proposal_cfg_parse(const char *text, enum ike_protocol protocol,
 		       struct proposal_cfg_list *out, char *err, size_t errlen);
+/* The same syntax without the engine's limits (the keyword language alone). */
+int proposal_cfg_parse_syntax(const char *text, enum ike_protocol protocol,
+			      struct proposal_cfg_list *out, char *err, size_t errlen);
 void proposal_cfg_list_free(struct proposal_cfg_list *l);
 /* Deep copy of src into *dst. 0 or -1 (out of memory). */
 int proposal_cfg_list_copy(struct proposal_cfg_list *dst, const struct proposal_cfg_list *src);
@@ -67,7 +78,7 @@ bool proposal_cfg_is_aead(const struct proposal_cfg *p);
 
 /*
  * Writes p back in keyword form ("aes256gcm16-prfsha256-x25519"), for logs
- * and status output: ciphers, integrity, PRFs, DH groups, ESN, in that
+ * and status output: ciphers, integrity, PRFs, DH groups, ADDKE1-7, ESN, in that
  * order. Derived PRFs are written too, so the text lists exactly what is
  * offered; a lone noesn is left out (it is the default), so parsing the
  * text gives the same proposal back. Returns what snprintf would.

@@ -578,8 +578,9 @@ static const struct child_cfg *select_cfg(struct child_create *cc, struct ikesa 
 			return cand;
 	}
 	cc->error = ts_ok ? N_NO_PROPOSAL_CHOSEN : N_TS_UNACCEPTABLE;
-	log_msg(LOG_CHD, LOG_LVL_WARN, "%s: no child config matches: %s", ikesa_tag(sa),
-		names_notify(cc->error, &(struct names_buf){0}));
+	log_msg(LOG_CHD, LOG_LVL_WARN, "%s: no child config matches: %s%s", ikesa_tag(sa),
+		names_notify(cc->error, &(struct names_buf){0}),
+		ts_ok ? proposal_addke_note(&sap->u.sa, PROTO_ESP) : "");
 	return NULL;
 }
 

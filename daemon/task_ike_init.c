@@ -258,7 +258,8 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 			     &it->sel) ||
 	    !dh_supported(it->sel.dh)) {
 		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: no acceptable proposal in IKE_SA_INIT: "
-			"NO_PROPOSAL_CHOSEN", ikesa_tag(sa));
+			"NO_PROPOSAL_CHOSEN%s", ikesa_tag(sa),
+			proposal_addke_note(&sap->u.sa, PROTO_IKE));
 		ikesa_set_reason(sa, "NO_PROPOSAL_CHOSEN: no acceptable proposal in the peer's "
 				 "IKE_SA_INIT");
 		it->error = N_NO_PROPOSAL_CHOSEN;

@@ -346,8 +346,8 @@ static enum task_status process_r(struct task *t, struct ikesa *sa, const struct
 	if (!proposal_select(&sa->conn->ike, &sap->u.sa, PROTO_IKE, kep->u.ke.group, true,
 			     &r->sel) ||
 	    r->sel.spi_len != 8 || !dh_supported(r->sel.dh)) {
-		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: IKE rekey: no acceptable proposal",
-			ikesa_tag(sa));
+		log_msg(LOG_IKE, LOG_LVL_WARN, "%s: IKE rekey: no acceptable proposal%s",
+			ikesa_tag(sa), proposal_addke_note(&sap->u.sa, PROTO_IKE));
 		r->error = N_NO_PROPOSAL_CHOSEN;
 		return TASK_FAILED;
 	}

@@ -65,7 +65,12 @@ static void text_transform(FILE *out, const struct ike_transform *t)
 {
 	struct names_buf nb;
 
-	fprintf(out, " %s", names_transform(t->type, t->id, &nb));
+	/* RFC 9370: an additional key exchange's method says which slot it fills. */
+	if (TRANS_IS_ADDKE(t->type))
+		fprintf(out, " %s=", names_transform_type(t->type, &nb));
+	else
+		fputc(' ', out);
+	fprintf(out, "%s", names_transform(t->type, t->id, &nb));
 	if (t->key_len)
 		fprintf(out, "/%u", t->key_len);
 	if (t->unknown_attrs)

@@ -1128,7 +1128,15 @@ static void test_names(void **state)
 	assert_string_equal(names_transform(TRANS_DH, DH_ECP_256, &nb), "ECP_256");
 	assert_string_equal(names_transform(TRANS_DH, DH_CURVE25519, &nb), "Curve25519");
 	assert_string_equal(names_transform(TRANS_ESN, ESN_YES, &nb), "ESN");
-	assert_string_equal(names_transform(9, 1, &nb), "UNKNOWN_TRANSFORM(1)");
+	assert_string_equal(names_transform(13, 1, &nb), "UNKNOWN_TRANSFORM(1)");
+	/* RFC 9370: ADDKE1-7 are types 6-12 with type 4's IDs; ML-KEM 35-37. */
+	assert_string_equal(names_transform_type(6, &nb), "ADDKE1");
+	assert_string_equal(names_transform_type(12, &nb), "ADDKE7");
+	assert_string_equal(names_transform_type(13, &nb), "UNKNOWN_TRANSFORM_TYPE(13)");
+	assert_string_equal(names_transform(TRANS_ADDKE1, DH_MLKEM768, &nb), "ML-KEM-768");
+	assert_string_equal(names_transform(TRANS_ADDKE7, 0, &nb), "NONE");
+	assert_string_equal(names_dh(DH_MLKEM512, &nb), "ML-KEM-512");
+	assert_string_equal(names_dh(DH_MLKEM1024, &nb), "ML-KEM-1024");
 	assert_string_equal(names_dh(1000, &nb), "UNKNOWN_KE(1000)");
 	assert_string_equal(names_transform_type(TRANS_DH, &nb), "KE");
 	assert_string_equal(names_id_type(ID_FQDN, &nb), "ID_FQDN");

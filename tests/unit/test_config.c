@@ -410,6 +410,13 @@ static void test_errors(void **state)
 	parse_err(CONN "ike = aes128-sha256\n",
 		  "test.conf:4: ike: IKE proposal 'aes128-sha256': no key exchange (DH) group");
 	parse_err(CONN "esp = aes128-md5\n", "test.conf:4: esp: unknown algorithm 'md5'");
+	/* RFC 9370 syntax parses, but the engine cannot negotiate it yet: refused with why. */
+	parse_err(CONN "ike = aes256gcm16-prfsha384-x25519-ke1_mlkem768\n",
+		  "test.conf:4: ike: 'ke1_mlkem768': additional key exchanges (RFC 9370) need "
+		  "IKE_INTERMEDIATE, which xiked does not implement yet");
+	parse_err(CONN "esp = aes256gcm16-mlkem768\n",
+		  "test.conf:4: esp: 'mlkem768': xiked does not implement this key exchange in "
+		  "IKE_SA_INIT or CREATE_CHILD_SA yet");
 
 	/* traffic selectors */
 	parse_err(CONN "local_ts = 10.1.0.0/33\n",
@@ -747,6 +754,80 @@ static void prop_err(const char *text, enum ike_protocol proto, const char *expe
 	assert_null(l.p);
 	if (strcmp(err, expect) != 0)
 		fail_msg("'%s'\n  got:  %s\n  want: %s", text, err, expect);
+}
+
+static void prop_syntax(const char *text, enum ike_protocol proto, const char *expect)
+{
+	struct proposal_cfg_list l;
+	char err[256], out[1024] = "";
+	int rc = proposal_cfg_parse_syntax(text, proto, &l, err, sizeof(err));
+
+	if (expect[0] == '!') { /* an error message */
+		assert_int_equal(rc, -1);
+		assert_null(l.p);
+		if (strcmp(err, expect + 1) != 0)
+			fail_msg("'%s'\n  got:  %s\n  want: %s", text, err, expect + 1);
+		return;
+	}
+	if (rc != 0)
+		fail_msg("'%s' rejected: %s", text, err);
+	for (size_t i = 0; i < l.n; i++) {
+		if (i)
+			strcat(out, ", ");
+		proposal_cfg_format(&l.p[i], out + strlen(out), sizeof(out) - strlen(out));
+	}
+	if (strcmp(out, expect) != 0)
+		fail_msg("'%s'\n  got:  %s\n  want: %s", text, out, expect);
+	proposal_cfg_list_free(&l);
+}
+
+/* strongSwan's RFC 9370 keywords: keN_ slots, alternatives, NONE, ML-KEM as transform type 4. */
+static void test_proposals_addke_syntax(void **state)
+{
+	struct proposal_cfg_list l;
+	char err[256];
+
+	(void)state;
+	prop_syntax("aes256gcm16-prfsha384-x25519-ke1_mlkem768", PROTO_IKE,
+		    "aes256gcm16-prfsha384-x25519-ke1_mlkem768");
+	/* Canonical order: slots ascending after the type 4 groups, alternatives as given. */
+	prop_syntax("ke3_mlkem1024-aes256-sha384-ke1_mlkem768-ecp384-ke1_mlkem512-ke1_none, "
+		    "aes128gcm16-prfsha256-mlkem768",
+		    PROTO_IKE,
+		    "aes256-sha384-prfsha384-ecp384-ke1_mlkem768-ke1_mlkem512-ke1_none-ke3_mlkem1024, "
+		    "aes128gcm16-prfsha256-mlkem768");
+	prop_syntax("aes256gcm16-x25519-ke1_mlkem768-ke7_x448-esn", PROTO_ESP,
+		    "aes256gcm16-x25519-ke1_mlkem768-ke7_x448-esn");
+	prop_syntax("aes256gcm16-KE2_MLKEM768", PROTO_ESP, "aes256gcm16-ke2_mlkem768");
+	/* What the keywords mean on the wire. */
+	assert_int_equal(proposal_cfg_parse_syntax("aes256gcm16-prfsha384-x25519-ke1_mlkem768-"
+						   "ke2_none", PROTO_IKE, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.p[0].n, 5);
+	assert_int_equal(l.p[0].t[3].type, TRANS_ADDKE1);
+	assert_int_equal(l.p[0].t[3].id, DH_MLKEM768);
+	assert_int_equal(l.p[0].t[4].type, TRANS_ADDKE1 + 1);
+	assert_int_equal(l.p[0].t[4].id, 0);
+	proposal_cfg_list_free(&l);
+	/* Refusals. */
+	prop_syntax("aes256gcm16-prfsha384-x25519-ke8_mlkem768", PROTO_IKE,
+		    "!unknown algorithm 'ke8_mlkem768'");
+	prop_syntax("aes256gcm16-prfsha384-x25519-ke1_mlkem2048", PROTO_IKE,
+		    "!unknown key exchange in 'ke1_mlkem2048'");
+	prop_syntax("aes256gcm16-prfsha384-x25519-ke1_aes128", PROTO_IKE,
+		    "!unknown key exchange in 'ke1_aes128'");
+	prop_syntax("aes256gcm16-prfsha384-x25519-ke1_", PROTO_IKE,
+		    "!unknown key exchange in 'ke1_'");
+	prop_syntax("aes256gcm16-prfsha384-x25519-ke1_none-ke1_none", PROTO_IKE,
+		    "!IKE proposal 'aes256gcm16-prfsha384-x25519-ke1_none-ke1_none': 'ke1_none' "
+		    "given twice");
+	prop_syntax("aes256gcm16-prfsha384-ke1_mlkem768", PROTO_IKE,
+		    "!IKE proposal 'aes256gcm16-prfsha384-ke1_mlkem768': no key exchange (DH) group");
+	/* The engine's parse refuses what it cannot negotiate, naming the keyword. */
+	assert_int_equal(proposal_cfg_parse("aes256gcm16-prfsha384-x25519, aes128-sha256-ecp256-"
+					    "ke1_none", PROTO_IKE, &l, err, sizeof(err)), -1);
+	assert_null(l.p);
+	assert_string_equal(err, "'ke1_none': additional key exchanges (RFC 9370) need "
+				 "IKE_INTERMEDIATE, which xiked does not implement yet");
 }
 
 static void test_proposals(void **state)
@@ -1110,6 +1191,7 @@ int main(void)
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_ts),
 		cmocka_unit_test(test_proposals),
+		cmocka_unit_test(test_proposals_addke_syntax),
 		cmocka_unit_test_setup_teardown(test_files, setup_dir, teardown_dir),
 		cmocka_unit_test(test_nul_and_many_conns),
 		cmocka_unit_test_setup_teardown(test_config_all_errors, setup_dir, teardown_dir),
