@@ -47,6 +47,8 @@ static bool auth_eq(const struct conn_cfg *a, const struct conn_cfg *b)
 	/* A private key is the same when its public half is. */
 	return a->local_auth == b->local_auth && a->remote_auth == b->remote_auth &&
 	       secret_eq_ct(a->psk, b->psk) && a->rsa_pkcs1 == b->rsa_pkcs1 &&
+	       secret_eq_ct(a->ppk, b->ppk) && a->ppk_required == b->ppk_required &&
+	       a->ppk_id_len == b->ppk_id_len && memcmp(a->ppk_id, b->ppk_id, a->ppk_id_len) == 0 &&
 	       pubkey_eq(a->key ? privkey_public(a->key) : NULL,
 			 b->key ? privkey_public(b->key) : NULL) &&
 	       certs_eq(a->certs, a->n_certs, b->certs, b->n_certs) &&

@@ -18,6 +18,7 @@
 #include "crypto/rng.h"
 #include "crypto/secret.h"
 #include "daemon/config.h"
+#include "daemon/config_diff.h"
 #include "daemon/engine.h"
 #include "daemon/ikesa.h"
 #include "daemon/ikev2.h"
@@ -273,6 +274,32 @@ static void test_ppk_config(void **st)
 	config_free(c);
 }
 
+/* A reload sees a changed PPK, PPK_ID or ppk_required as an auth change (xikectl reload). */
+static void test_ppk_reload_diff(void **st)
+{
+	(void)st;
+	const char *base = "[conn x]\nremote_addr = 192.0.2.2\nauth = psk\npsk = \"k\"\n";
+	static const char *const variants[] = {
+		"ppk_id = \"i\"\nppk = \"k1\"\n", "ppk_id = \"i\"\nppk = \"k2\"\n",
+		"ppk_id = \"j\"\nppk = \"k1\"\n",
+		"ppk_id = \"i\"\nppk = \"k1\"\nppk_required = yes\n", "",
+	};
+	struct xiked_config *c[5];
+	char text[512], err[256];
+	for (int i = 0; i < 5; i++) {
+		snprintf(text, sizeof(text), "%s%s", base, variants[i]);
+		c[i] = NULL;
+		assert_int_equal(config_parse(text, strlen(text), "t.conf", &c[i], err, sizeof(err)),
+				 0);
+	}
+	assert_int_equal(config_diff_conns(&c[0]->conns[0], &c[0]->conns[0]) & CONFIG_CHG_AUTH, 0);
+	for (int i = 1; i < 5; i++)
+		assert_int_equal(config_diff_conns(&c[0]->conns[0], &c[i]->conns[0]) &
+					 CONFIG_CHG_AUTH, CONFIG_CHG_AUTH);
+	for (int i = 0; i < 5; i++)
+		config_free(c[i]);
+}
+
 int main(void)
 {
 	crypto_init();
@@ -287,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_ppk_unknown_id_required_initiator),
 		cmocka_unit_test(test_ppk_rekey),
 		cmocka_unit_test(test_ppk_config),
+		cmocka_unit_test(test_ppk_reload_diff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
