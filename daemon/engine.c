@@ -372,8 +372,20 @@ int engine_down(struct engine *e, const char *name, char *err, size_t errlen)
 			continue;
 		n++;
 		ikesa_set_reason(sa, "deleted: down requested");
+		/* The successor of our IKE rekey in flight: completed, it takes the Delete (below). */
+		if (sa->is_successor && sa->state != IKESA_ESTABLISHED)
+			continue;
 		if (sa->state == IKESA_ESTABLISHED) {
-			tm_clear(sa);
+			/*
+			 * An exchange in flight completes first (window 1, RFC 7296
+			 * 2.3): dropping it would orphan what the peer made, e.g. the
+			 * successor of an IKE rekey, which keeps the Child SAs. Its
+			 * queued Delete moves to that successor (task_ike_rekey.c adopt).
+			 */
+			if (sa->tm.req_pending)
+				tm_drop_queued(sa);
+			else
+				tm_clear(sa);
 			tm_queue(sa, task_delete_new(0));
 		} else {
 			engine_destroy_sa(e, sa);

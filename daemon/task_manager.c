@@ -50,6 +50,12 @@ void tm_clear(struct ikesa *sa)
 	frag_clear(sa);
 }
 
+void tm_drop_queued(struct ikesa *sa)
+{
+	free_tasks(sa->tm.queue);
+	sa->tm.queue = NULL;
+}
+
 int tm_busy(const struct ikesa *sa)
 {
 	return sa->tm.req_pending || sa->tm.queue != NULL;

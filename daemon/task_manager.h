@@ -35,6 +35,11 @@ void tm_receive(struct ikesa *sa, const struct ike_hdr *h, const uint8_t *raw, s
 		const struct sockaddr_storage *local, const struct sockaddr_storage *remote);
 /* Frees queued and active tasks and the cached messages; cancels the timer. */
 void tm_clear(struct ikesa *sa);
+/*
+ * Drops the queued tasks, keeping the exchange in flight (its response
+ * still completes it: an IKE rekey the peer has made must be adopted).
+ */
+void tm_drop_queued(struct ikesa *sa);
 /* Whether a request of ours is in flight or queued. */
 int tm_busy(const struct ikesa *sa);
 /*

@@ -516,6 +516,30 @@ static void test_ike_rekey(void **st)
 	world_free();
 }
 
+/*
+ * xikectl down while our IKE rekey is in flight: the peer has made the
+ * successor (and moved the Child SA to it), so the rekey completes and the
+ * down then deletes the successor as well as the old SA; nothing is left
+ * on either side (CI once found the peer holding the successor).
+ */
+static void test_ike_rekey_down_in_flight(void **st)
+{
+	(void)st;
+	ike_world(3, IKE_LIFE, "");
+	establish();
+	advance(90000);
+	/* CREATE_CHILD_SA { HDR, SK { SA(IKE, SPIi'), Ni, KEi } } --> */
+	step(1, CREATE_CHILD_SA, false);
+	assert_int_equal(engine_ike_sa_count(W->s[1].e), 2);
+	char err[128];
+	assert_int_equal(engine_down(W->s[0].e, "b", err, sizeof(err)), 0);
+	settle();
+	assert_int_equal(engine_ike_sa_count(W->s[0].e), 0);
+	assert_int_equal(engine_ike_sa_count(W->s[1].e), 0);
+	assert_nothing_left();
+	world_free();
+}
+
 static void test_ike_rekey_by_responder(void **st)
 {
 	(void)st;
@@ -759,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_hard_expire),
 		cmocka_unit_test(test_lifetimes_installed),
 		cmocka_unit_test(test_ike_rekey),
+		cmocka_unit_test(test_ike_rekey_down_in_flight),
 		cmocka_unit_test(test_ike_rekey_by_responder),
 		cmocka_unit_test(test_ike_rekey_collision),
 		cmocka_unit_test(test_ike_rekey_collision_log),
