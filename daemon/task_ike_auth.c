@@ -227,20 +227,15 @@ static enum task_status build_i(struct task *t, struct ikesa *sa, struct ike_bui
 	uint8_t body[CONFIG_ID_MAX + 4];
 	struct auth_out *out = malloc(sizeof(*out)), *no_ppk = NULL;
 	size_t len = id_body(sa, body);
-	if (out && len && ppk_prepare_i(a, sa, body, len, &no_ppk, why, sizeof(why)) != 0) {
-		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: cannot authenticate: %s", ikesa_tag(sa), why);
-		ikesa_set_reason(sa, "local: cannot authenticate: %s", why);
-		if (no_ppk)
-			crypto_wipe(no_ppk, sizeof(*no_ppk));
-		free(no_ppk);
-		free(out);
-		return TASK_DESTROY;
-	}
-	if (!out || !len || auth_make(sa, body, len, out, why, sizeof(why)) != 0) {
-		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: cannot authenticate: %s", ikesa_tag(sa),
-			!out ? "out of memory" : !len ? "no identity" : why);
-		ikesa_set_reason(sa, "local: cannot authenticate: %s",
-				 !out ? "out of memory" : !len ? "no identity" : why);
+	const char *fail = !out ? "out of memory" : !len ? "no identity" : NULL;
+	if (!fail && (ppk_prepare_i(a, sa, body, len, &no_ppk, why, sizeof(why)) != 0 ||
+		      auth_make(sa, body, len, out, why, sizeof(why)) != 0))
+		fail = why;
+	if (fail) {
+		log_msg(LOG_IKE, LOG_LVL_ERROR, "%s: cannot authenticate: %s", ikesa_tag(sa), fail);
+		ikesa_set_reason(sa, "local: cannot authenticate: %s", fail);
+		if (out)
+			crypto_wipe(out, sizeof(*out));
 		if (no_ppk)
 			crypto_wipe(no_ppk, sizeof(*no_ppk));
 		free(no_ppk);

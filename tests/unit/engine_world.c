@@ -358,6 +358,13 @@ void assert_nothing_left(void)
 	}
 }
 
+void settle(void)
+{
+	for (int i = 0; i < 64 && W->nq; i++)
+		pop(0, true);
+	assert_int_equal(W->nq, 0);
+}
+
 /* The full successful dance, message by message. */
 void establish(void)
 {

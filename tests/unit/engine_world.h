@@ -93,6 +93,8 @@ void step_at(size_t i, int to, uint8_t exchange, bool response);
 size_t q_find(int to);
 /* Drop the first queued message, with the same checks. */
 void drop(uint8_t exchange, bool response);
+/* Deliver every queued message in order, replies included, until none is left (at most 64). */
+void settle(void);
 /* Move the fake clock and run due timers. */
 void advance(uint64_t ms);
 /* Deliver the fake kernels' pending events to the engines. */

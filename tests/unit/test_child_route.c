@@ -32,13 +32,6 @@ static struct link_fake *lf(int side)
 	return W->s[side].lfake;
 }
 
-static void settle(void)
-{
-	for (int i = 0; i < 60 && W->nq; i++)
-		pop(0, true);
-	assert_int_equal(W->nq, 0);
-}
-
 static const char *kstr(const struct kaddr *k)
 {
 	static char buf[4][KADDR_STRLEN];

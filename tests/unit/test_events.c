@@ -111,13 +111,6 @@ static const char *member(int side, size_t i, const char *key)
 	return buf;
 }
 
-static void settle(void)
-{
-	for (int i = 0; i < 40 && W->nq; i++)
-		pop(0, true);
-	assert_int_equal(W->nq, 0);
-}
-
 static void expire_soft(int side)
 {
 	struct child_sa *c = sa_of(side)->children;

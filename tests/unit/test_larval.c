@@ -109,14 +109,6 @@ static void assert_pairs(size_t n)
 	}
 }
 
-/* Deliver everything in order until both sides are quiet (bounded). */
-static void settle(void)
-{
-	for (int i = 0; i < 40 && W->nq; i++)
-		pop(0, true);
-	assert_int_equal(W->nq, 0);
-}
-
 /* IKE_AUTH, initiator: the larval state ends between the request and the answer. */
 static void auth_initiator(enum when w)
 {

@@ -65,14 +65,6 @@ static void test_ppk_mix_vector(void **st)
 	secret_free(b);
 }
 
-/* Deliver everything queued, in order. */
-static void settle(void)
-{
-	for (int i = 0; i < 60 && W->nq; i++)
-		pop(0, true);
-	assert_int_equal(W->nq, 0);
-}
-
 static void world_with(const char *extra_a, const char *extra_b)
 {
 	struct params p = DEFAULTS;

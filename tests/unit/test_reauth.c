@@ -56,14 +56,6 @@ static void reauth_world(uint64_t seed, const char *extra_a, const char *extra_b
 	world_new_text(a, b, seed);
 }
 
-/* Deliver everything in order until both sides are quiet (bounded). */
-static void settle(void)
-{
-	for (int i = 0; i < 60 && W->nq; i++)
-		pop(0, true);
-	assert_int_equal(W->nq, 0);
-}
-
 /* Let ms pass in 100 ms steps, delivering every message as it is sent. */
 static void run_for(uint64_t ms)
 {

@@ -50,14 +50,6 @@ static size_t n_children(int side)
 	return n;
 }
 
-/* Deliver everything in order until both sides are quiet (bounded). */
-static void settle(void)
-{
-	for (int i = 0; i < 40 && W->nq; i++)
-		pop(0, true);
-	assert_int_equal(W->nq, 0);
-}
-
 /* Let ms pass in 100 ms steps, delivering every message as it is sent. */
 static void run_for(uint64_t ms)
 {

@@ -24,14 +24,6 @@
 #include "netlink/link.h"
 #include "tests/unit/engine_world.h"
 
-/* Deliver everything in order until both sides are quiet (bounded). */
-static void settle(void)
-{
-	for (int i = 0; i < 60 && W->nq; i++)
-		pop(0, true);
-	assert_int_equal(W->nq, 0);
-}
-
 struct want {
 	uint32_t if_id, mark;
 	size_t n, bad;

@@ -221,14 +221,6 @@ static void test_vip_route_based(void **state)
 	world_free();
 }
 
-/* Deliver every queued message until none is left. */
-static void settle(void)
-{
-	for (int i = 0; i < 64 && W->nq; i++)
-		pop(0, true);
-	assert_int_equal(W->nq, 0);
-}
-
 /*
  * RFC 7296 2.8.3 reauthentication: the new IKE SA gets the same lease
  * while the old one still holds it; the laptop's address stays on the
